@@ -1,0 +1,43 @@
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+
+#include "actors/commit_queue.hpp"
+#include "actors/fault_hooks.hpp"
+#include "messages/protocol.hpp"
+#include "vstore/options.hpp"
+#include "vstore/store.hpp"
+
+namespace vstore {
+
+/// The state of the commit actor: the commit queue and the writers' requests
+/// waiting for their sealed batches.
+struct committer_state {
+  std::shared_ptr<store> backend;
+  std::unique_ptr<commit_queue> queue;
+  std::unordered_map<commit_queue::token, caf::typed_response_promise<sealed_result>> waiting;
+  supervisor_options sup;
+  size_t round_ops_limit = 0;
+  bool sweep_armed = false;
+  committer_stats stats;
+  std::shared_ptr<fault_hooks> hooks;
+  static inline const char* name = "vstore.committer";
+};
+
+using committer_pointer = committer_actor::stateful_pointer<committer_state>;
+
+/// The commit actor, the only caller of store::commit. It queues the writers'
+/// sealed batches and, when its mailbox runs dry or a round reaches
+/// `round_ops_limit` operations, commits everything below the watermark (see
+/// commit_queue) with ONE backend commit, then answers every sealed batch whose
+/// parts are all finished. Batches numbered below `min_g` belong to an earlier
+/// commit actor and are answered as aborted. A multi-space batch missing a part
+/// for longer than sup.stall_abort is aborted (a sweep timer runs only while
+/// such batches exist).
+committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr<store> backend,
+                                         size_t spaces, uint64_t min_g, supervisor_options sup,
+                                         size_t round_ops_limit,
+                                         std::shared_ptr<fault_hooks> hooks);
+
+}  // namespace vstore

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <exception>
+
+#include <caf/error.hpp>
+
+namespace vstore {
+
+/// CAF exception handler for vstore's actors: turns an exception into a vstore
+/// errc::internal error naming it. The actor still terminates afterwards (CAF
+/// 0.17 always ends an actor whose handler threw) and its supervisor restarts it.
+caf::error exception_to_error(std::exception_ptr& eptr);
+
+}  // namespace vstore

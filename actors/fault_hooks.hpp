@@ -1,0 +1,21 @@
+#pragma once
+
+#include "vstore/schema.hpp"
+
+namespace vstore {
+
+/// Test-only fault injection points. Production code passes no hooks (one null
+/// check per command). A hook that throws kills the calling actor, exactly as a
+/// crash inside a backend call would; the manager then restarts it.
+class fault_hooks {
+ public:
+  virtual ~fault_hooks() = default;
+  /// Runs in a reader before every read of `space`.
+  virtual void on_read(space_id space) { (void)space; }
+  /// Runs in the writer of `space` for every part it receives.
+  virtual void on_write(space_id space) { (void)space; }
+  /// Runs in the committer before every backend commit.
+  virtual void on_commit() {}
+};
+
+}  // namespace vstore

@@ -1,0 +1,25 @@
+// The composition root: the one place that joins actors and backends.
+#include <thread>
+
+#include <caf/all.hpp>
+
+#include "actors/storage_manager.hpp"
+#include "backends/open_store.hpp"
+#include "vstore/manager.hpp"
+
+namespace vstore {
+
+void configure_actor_system(caf::actor_system_config& cfg) {
+  register_types(cfg);
+  auto cores = std::max(1u, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", static_cast<size_t>(cores));
+}
+
+status spawn_manager(caf::actor_system& sys, const options& opts, manager_actor& out) {
+  std::shared_ptr<store> backend;
+  if (auto st = open_store(opts, backend); !st) return st;
+  out = spawn_manager(sys, manager_setup{opts, std::move(backend), nullptr});
+  return {};
+}
+
+}  // namespace vstore

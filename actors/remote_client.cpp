@@ -1,0 +1,213 @@
+// Remote access to a StorageManager: configure_network, connect_manager and
+// the blocking client's remote mode (client::connect).
+//
+// The blocking client talks to a local "link" actor that implements the
+// manager's interface: it forwards each request to the remote manager, keeps
+// the request's response promise, and monitors the remote manager. When the
+// connection dies, CAF does not fail requests pending on the proxy (they would
+// only run into their timeout), so the link fails every one of them at once
+// with errc::disconnected and answers later requests the same way, until the
+// client replaces it with a link over a new connection.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+
+#include "actors/client_impl.hpp"
+#include "vstore/connect.hpp"
+
+namespace vstore {
+
+namespace {
+
+std::string endpoint(const remote_options& r) {
+  auto host = r.host.find(':') != std::string::npos ? "[" + r.host + "]" : r.host;
+  return host + ":" + std::to_string(r.port) + (r.tls() ? " (TLS)" : "");
+}
+
+// -- the link actor -------------------------------------------------------------
+
+/// Whether a link's connection is still up; written by the link, read by the
+/// client before each call.
+struct link_flag {
+  std::atomic<bool> up{true};
+};
+
+/// A request forwarded and not answered yet: fails its promise.
+using fail_fn = std::function<void(const caf::error&)>;
+
+struct link_state {
+  manager_actor remote;
+  std::shared_ptr<link_flag> flag;
+  caf::timespan timeout{};
+  caf::timespan drain_timeout{};
+  std::string peer;
+  uint64_t next_id = 0;
+  std::unordered_map<uint64_t, fail_fn> pending;
+  static inline const char* name = "vstore.remote_link";
+};
+
+using link_pointer = manager_actor::stateful_pointer<link_state>;
+
+/// Forwards `req` to the remote manager and relays its reply or error.
+template <class Reply, class Request>
+caf::result<Reply> forward(link_pointer self, Request&& req, caf::timespan t) {
+  auto& st = self->state;
+  if (!st.remote) return make_error(errc::disconnected, "connection to " + st.peer + " lost");
+  auto rp = self->make_response_promise<Reply>();
+  auto id = st.next_id++;
+  st.pending.emplace(id, [rp](const caf::error& e) mutable { rp.deliver(e); });
+  self->request(st.remote, t, std::forward<Request>(req))
+      .then(
+          [self, id, rp](Reply& r) mutable {
+            if (self->state.pending.erase(id) > 0) rp.deliver(std::move(r));
+          },
+          [self, id, rp](caf::error& e) mutable {
+            if (self->state.pending.erase(id) > 0) rp.deliver(std::move(e));
+          });
+  return rp;
+}
+
+manager_actor::behavior_type remote_link(link_pointer self, manager_actor remote,
+                                         std::shared_ptr<link_flag> flag, caf::timespan timeout,
+                                         caf::timespan drain_timeout, std::string peer) {
+  auto& st = self->state;
+  st.remote = remote;
+  st.flag = std::move(flag);
+  st.timeout = timeout;
+  st.drain_timeout = drain_timeout;
+  st.peer = std::move(peer);
+  self->monitor<caf::message_priority::high>(remote);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& s = self->state;
+    if (!s.remote || dm.source != s.remote.address()) return;
+    s.flag->up = false;
+    s.remote = manager_actor{};
+    auto err = make_error(errc::disconnected,
+                          "connection to " + s.peer + " lost: " + caf::to_string(dm.reason));
+    auto pending = std::move(s.pending);
+    s.pending.clear();
+    for (auto& kv : pending) kv.second(err);
+  });
+  return {
+      [self](get_request& r) {
+        return forward<get_reply>(self, std::move(r), self->state.timeout);
+      },
+      [self](multi_get_request& r) {
+        return forward<multi_get_reply>(self, std::move(r), self->state.timeout);
+      },
+      [self](scan_request& r) {
+        return forward<scan_reply>(self, std::move(r), self->state.timeout);
+      },
+      [self](write_request& r) {
+        return forward<commit_ack>(self, std::move(r), self->state.timeout);
+      },
+      [self](flush_request& r) { return forward<commit_ack>(self, r, self->state.timeout); },
+      [self](stats_request& r) { return forward<stats_reply>(self, r, self->state.timeout); },
+      [self](status_request& r) { return forward<status_reply>(self, r, self->state.timeout); },
+      [self](drain_request& r) { return forward<drain_reply>(self, r, self->state.drain_timeout); },
+      [](grace_atom) {},
+  };
+}
+
+}  // namespace
+
+// -- free functions ---------------------------------------------------------------
+
+status validate(const remote_options& r) {
+  using std::chrono::hours;
+  using std::chrono::milliseconds;
+  if (r.host.empty()) return {errc::invalid_config, "remote.host: empty"};
+  if (r.port == 0) return {errc::invalid_config, "remote.port: 0 (set the server's port)"};
+  if (r.tls() && (r.tls_cert.empty() || r.tls_key.empty() || r.tls_ca.empty()))
+    return {errc::invalid_config,
+            "remote.tls: set the certificate, the key and the CA file together (mutual TLS)"};
+  if (r.connect_timeout < milliseconds(100) || r.connect_timeout > hours(1))
+    return {errc::invalid_config, "remote.connect-timeout: out of range 100ms..1h"};
+  if (r.heartbeat_interval < milliseconds(10) || r.heartbeat_interval >= r.connect_timeout)
+    return {errc::invalid_config,
+            "remote.heartbeat-interval: out of range 10ms..connect-timeout (exclusive)"};
+  return {};
+}
+
+void configure_network(caf::actor_system_config& cfg, const remote_options& r) {
+  cfg.load<caf::io::middleman>();
+  if (r.tls()) {
+    cfg.load<caf::openssl::manager>();
+    cfg.set("openssl.certificate", r.tls_cert);
+    cfg.set("openssl.key", r.tls_key);
+    cfg.set("openssl.cafile", r.tls_ca);
+  }
+  cfg.set("middleman.heartbeat-interval", caf::timespan{r.heartbeat_interval});
+  cfg.set("middleman.connection-timeout", caf::timespan{r.connect_timeout});
+}
+
+status connect_manager(caf::actor_system& sys, const remote_options& r, manager_actor& out) {
+  if (auto st = validate(r); !st) return st;
+  if (!sys.has_middleman())
+    return {errc::invalid_config,
+            "the actor system has no middleman: call configure_network() on its config"};
+  if (caf::get_or(sys.config(), "middleman.connection-timeout", caf::timespan{0}).count() == 0)
+    return {errc::invalid_config,
+            "middleman.connection-timeout is not set, so connecting could block forever: call "
+            "configure_network() on the config"};
+  if (r.tls() && !sys.has_openssl_manager())
+    return {errc::invalid_config,
+            "TLS requested but the actor system has no OpenSSL module: call configure_network() "
+            "with the same TLS settings"};
+  auto res = r.tls() ? caf::openssl::remote_actor<manager_actor>(sys, r.host, r.port)
+                     : sys.middleman().remote_actor<manager_actor>(r.host, r.port);
+  if (!res)
+    return {errc::disconnected,
+            "cannot connect to " + endpoint(r) + ": " + sys.render(res.error())};
+  if (!*res) return {errc::disconnected, "no manager published at " + endpoint(r)};
+  out = std::move(*res);
+  return {};
+}
+
+// -- the blocking client's remote mode ----------------------------------------------
+
+status client::connect(const remote_options& remote, std::unique_ptr<client>& out,
+                       const settings& cfg) {
+  if (auto st = validate(remote); !st) return st;
+  auto p = std::make_unique<impl>();
+  configure_actor_system(p->cfg);
+  configure_network(p->cfg, remote);
+  if (cfg.max_threads > 0)
+    p->cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.max_threads));
+  try {
+    p->sys = std::make_unique<caf::actor_system>(p->cfg);
+  } catch (const std::exception& e) {  // e.g. unreadable TLS files
+    return {errc::invalid_config, std::string{"cannot start the network: "} + e.what()};
+  }
+  p->timeout = cfg.timeout;
+  p->embedded = false;
+  // The server drains for its own grace period; allow a generous wait.
+  p->drain_timeout = cfg.timeout + std::chrono::seconds(60);
+  p->margin = std::chrono::seconds(2);
+  auto peer = endpoint(remote);
+  auto flag = std::make_shared<link_flag>();
+  auto open_link = [remote, peer](impl& x, std::shared_ptr<link_flag>& f) -> status {
+    manager_actor mgr;
+    if (auto st = connect_manager(*x.sys, remote, mgr); !st) return st;
+    f = std::make_shared<link_flag>();
+    auto old = x.mgr;
+    x.mgr = x.sys->spawn(remote_link, std::move(mgr), f, x.timeout, x.drain_timeout, peer);
+    if (old) caf::anon_send_exit(old, caf::exit_reason::user_shutdown);
+    return {};
+  };
+  if (auto st = open_link(*p, flag); !st) return st;
+  p->reconnect = [open_link, flag](impl& x) mutable -> status {
+    if (flag->up) return {};
+    return open_link(x, flag);
+  };
+  out.reset(new client(std::move(p)));
+  return {};
+}
+
+}  // namespace vstore

@@ -1,0 +1,666 @@
+#include "actors/storage_manager.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+
+#include "actors/committer.hpp"
+#include "actors/exceptions.hpp"
+#include "actors/reader.hpp"
+#include "actors/writer.hpp"
+
+namespace vstore {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+/// The drain's polling period (short: ~actor_system waits for delayed messages).
+constexpr auto drain_tick = std::chrono::milliseconds(50);
+
+caf::timespan internal_timeout(manager_pointer self) {
+  return self->state.setup.opts.supervisor.internal_timeout;
+}
+
+const std::string& space_name(manager_pointer self, space_id s) {
+  return self->state.setup.opts.schema.spaces[s].name;
+}
+
+template <class T>
+void stop_child(T& handle) {
+  if (handle) caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+}
+
+// -- spawning children -------------------------------------------------------------
+
+void watch(manager_pointer self, const caf::actor_addr& addr, child_role role) {
+  self->state.roles[addr] = role;
+}
+
+reader_actor spawn_reader(manager_pointer self, space_id s, size_t index) {
+  auto& st = self->state;
+  auto r = self->spawn(reader, std::shared_ptr<const store>{st.setup.backend}, s, st.setup.hooks);
+  self->monitor<caf::message_priority::high>(r);
+  watch(self, r.address(), child_role{child_role::reader, s, index});
+  return r;
+}
+
+writer_actor spawn_writer(manager_pointer self, space_id s) {
+  auto& st = self->state;
+  auto w = self->spawn(writer, s, space_name(self, s), st.setup.opts.writer,
+                       caf::timespan{st.setup.opts.supervisor.internal_timeout}, st.committer,
+                       st.setup.hooks);
+  self->monitor<caf::message_priority::high>(w);
+  watch(self, w.address(), child_role{child_role::writer, s, 0});
+  return w;
+}
+
+committer_actor spawn_committer(manager_pointer self) {
+  auto& st = self->state;
+  const auto& o = st.setup.opts;
+  auto round_limit = size_t{8} * o.writer.max_batch_commands;
+  committer_actor c;
+  if (o.writer.detached_committer)
+    c = self->spawn<caf::detached>(committer, st.setup.backend, o.schema.size(), st.next_g,
+                                   o.supervisor, round_limit, st.setup.hooks);
+  else
+    c = self->spawn(committer, st.setup.backend, o.schema.size(), st.next_g, o.supervisor,
+                    round_limit, st.setup.hooks);
+  self->monitor<caf::message_priority::high>(c);
+  watch(self, c.address(), child_role{child_role::committer, 0, 0});
+  return c;
+}
+
+// -- restarts ------------------------------------------------------------------------
+
+/// Records a restart; returns false once more than restart_limit restarts fell
+/// into the restart window.
+bool note_restart(manager_pointer self, std::deque<clock_type::time_point>& times) {
+  const auto& sup = self->state.setup.opts.supervisor;
+  auto now = clock_type::now();
+  times.push_back(now);
+  while (!times.empty() && now - times.front() > sup.restart_window) times.pop_front();
+  return times.size() <= sup.restart_limit;
+}
+
+void count_error(manager_pointer self, space_id s, errc code) {
+  auto& slot = self->state.spaces[s];
+  ++slot.errors[static_cast<size_t>(code)];
+}
+
+void check_drained(manager_pointer self);
+
+void finish_write(manager_pointer self, uint64_t id, const caf::error& err, commit_ack ack) {
+  auto& st = self->state;
+  auto i = st.writes.find(id);
+  if (i == st.writes.end()) return;
+  auto w = std::move(i->second);
+  st.writes.erase(i);
+  for (space_id s = 0; s < st.spaces.size(); ++s)
+    if ((w.mask >> s) & 1u) --st.spaces[s].writes_queued;
+  if (err) {
+    count_error(self, w.owner, to_status(err).code());
+    w.rp.deliver(err);
+  } else {
+    w.rp.deliver(ack);
+  }
+  if (st.draining) ++st.drained.answered;
+  check_drained(self);
+}
+
+void mark_failed(manager_pointer self, space_id s, const std::string& why) {
+  auto& slot = self->state.spaces[s];
+  if (slot.failed) return;
+  slot.failed = true;
+  spdlog::error("vstore: space '{}' is unavailable: {} (more than {} restarts in {} ms)",
+                space_name(self, s), why, self->state.setup.opts.supervisor.restart_limit,
+                self->state.setup.opts.supervisor.restart_window.count());
+}
+
+void replace_reader(manager_pointer self, space_id s, size_t index, const std::string& why) {
+  auto& st = self->state;
+  auto& slot = st.spaces[s];
+  if (st.roles.erase(slot.readers[index].address()) == 0) return;  // handled already
+  if (st.draining) return;
+  ++slot.restarts;
+  spdlog::warn("vstore: restarting reader {} of space '{}': {}", index, space_name(self, s), why);
+  if (!note_restart(self, slot.recent_restarts)) {
+    mark_failed(self, s, "reader keeps failing: " + why);
+    return;
+  }
+  slot.readers[index] = spawn_reader(self, s, index);
+}
+
+void replace_writer(manager_pointer self, space_id s, const std::string& why) {
+  auto& st = self->state;
+  auto& slot = st.spaces[s];
+  if (st.roles.erase(slot.writer.address()) == 0) return;  // handled already
+  // The writer's response promises died with it: answer the writes it owned.
+  std::vector<uint64_t> owned;
+  for (const auto& [id, w] : st.writes)
+    if (w.owner == s) owned.push_back(id);
+  auto err = make_error(errc::aborted, "writer of space '" + space_name(self, s) +
+                                           "' failed: the write was applied whole or not at all");
+  for (auto id : owned) finish_write(self, id, err, {});
+  // Multi-space batches still missing this writer's part can never complete.
+  self->send(st.committer, abort_space{s, slot.last_g_sent});
+  if (st.draining) return;
+  ++slot.restarts;
+  spdlog::warn("vstore: restarting writer of space '{}': {}", space_name(self, s), why);
+  if (!note_restart(self, slot.recent_restarts)) {
+    mark_failed(self, s, "writer keeps failing: " + why);
+    slot.writer = writer_actor{};
+    return;
+  }
+  slot.writer = spawn_writer(self, s);
+}
+
+void replace_committer(manager_pointer self, const std::string& why) {
+  auto& st = self->state;
+  if (st.roles.erase(st.committer.address()) == 0) return;  // handled already
+  if (st.draining) return;
+  ++st.committer_restarts;
+  spdlog::warn("vstore: restarting the commit actor: {}", why);
+  if (!note_restart(self, st.committer_restart_times)) {
+    for (space_id s = 0; s < st.spaces.size(); ++s)
+      mark_failed(self, s, "commit actor keeps failing");
+    return;
+  }
+  st.committer = spawn_committer(self);
+  for (auto& slot : st.spaces)
+    if (slot.writer) self->send(slot.writer, st.committer);
+}
+
+void on_child_down(manager_pointer self, const caf::actor_addr& who, const caf::error& reason) {
+  auto& st = self->state;
+  auto i = st.roles.find(who);
+  if (i == st.roles.end()) {
+    check_drained(self);
+    return;  // already replaced at the first sign, or stopped on purpose
+  }
+  auto role = i->second;
+  auto why = self->system().render(reason);
+  switch (role.kind) {
+    case child_role::reader:
+      replace_reader(self, role.space, role.index, why);
+      break;
+    case child_role::writer:
+      replace_writer(self, role.space, why);
+      break;
+    case child_role::committer:
+      replace_committer(self, why);
+      break;
+  }
+  check_drained(self);
+}
+
+// -- reads -----------------------------------------------------------------------------
+
+bool reader_died(const caf::error& e) {
+  if (e == caf::sec::request_receiver_down) return true;
+  if (e.category() == caf::atom("vstore") && e.code() == static_cast<uint8_t>(errc::internal))
+    return true;  // the exception handler's report: the reader is gone
+  return false;
+}
+
+template <class Reply>
+void finish_read(manager_pointer self, uint64_t id, const caf::error& err, Reply* reply) {
+  auto& st = self->state;
+  auto i = st.reads.find(id);
+  if (i == st.reads.end()) return;
+  auto r = std::move(i->second);
+  st.reads.erase(i);
+  auto& slot = st.spaces[r.space];
+  --slot.reads_queued;
+  if (err) {
+    count_error(self, r.space, to_status(err).code());
+    r.rp.deliver(err);
+  } else {
+    ++slot.reads_ok;
+    r.rp.deliver(std::move(*reply));
+  }
+  if (st.draining) ++st.drained.answered;
+  check_drained(self);
+}
+
+template <class Reply, class Request>
+void forward_read(manager_pointer self, uint64_t id, Request req, uint32_t attempt) {
+  auto& st = self->state;
+  auto s = req.space;
+  auto& slot = st.spaces[s];
+  if (slot.failed) {
+    finish_read<Reply>(self, id, make_error(errc::unavailable, space_name(self, s)), nullptr);
+    return;
+  }
+  auto index = slot.next_reader++ % slot.readers.size();
+  auto target = slot.readers[index];
+  self->request(target, internal_timeout(self), req)
+      .then([self, id](Reply& r) { finish_read<Reply>(self, id, caf::error{}, &r); },
+            [self, id, index, target, attempt, req = std::move(req)](caf::error& e) mutable {
+              auto& state = self->state;
+              if (state.reads.count(id) == 0) return;
+              if (!reader_died(e)) {
+                finish_read<Reply>(self, id, e, nullptr);
+                return;
+              }
+              auto sp = req.space;
+              auto& sl = state.spaces[sp];
+              // First sign of death: replace now rather than wait for the down message.
+              if (sl.readers[index] == target)
+                replace_reader(self, sp, index, self->system().render(e));
+              if (attempt >= state.setup.opts.supervisor.read_retries || state.draining) {
+                finish_read<Reply>(self, id, e, nullptr);
+                return;
+              }
+              forward_read<Reply>(self, id, std::move(req), attempt + 1);
+            });
+}
+
+/// Common admission checks of a read; returns an error to answer, or nothing.
+caf::error admit_read(manager_pointer self, space_id s) {
+  auto& st = self->state;
+  if (st.draining) return make_error(errc::shutting_down, "no new reads");
+  if (s >= st.spaces.size())
+    return make_error(errc::unknown_space, "space id " + std::to_string(s));
+  auto& slot = st.spaces[s];
+  if (slot.failed) return make_error(errc::unavailable, space_name(self, s));
+  if (slot.reads_queued >= st.setup.opts.reader.max_queued) {
+    count_error(self, s, errc::overloaded);
+    return make_error(errc::overloaded, "reads queued for space '" + space_name(self, s) +
+                                            "' reached reader.max-queued");
+  }
+  return {};
+}
+
+caf::error check_key(manager_pointer self, space_id s, const std::string& key, const char* what) {
+  if (key.empty()) {
+    count_error(self, s, errc::empty_key);
+    return make_error(errc::empty_key, what);
+  }
+  if (key.size() > self->state.setup.opts.limits.max_key_bytes) {
+    count_error(self, s, errc::too_large);
+    return make_error(errc::too_large, std::string{what} + " of " + std::to_string(key.size()) +
+                                           " bytes exceeds limits.max-key-size");
+  }
+  return {};
+}
+
+template <class Reply, class Request>
+caf::result<Reply> start_read(manager_pointer self, Request&& req) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<Reply>();
+  auto id = st.next_id++;
+  st.reads.emplace(id, pending_read{req.space, rp});
+  ++st.spaces[req.space].reads_queued;
+  forward_read<Reply>(self, id, std::forward<Request>(req), 0);
+  return rp;
+}
+
+// -- writes ------------------------------------------------------------------------------
+
+caf::error validate_write(manager_pointer self, const write_request& req, uint64_t& mask) {
+  auto& st = self->state;
+  const auto& lim = st.setup.opts.limits;
+  if (req.ops.empty()) return make_error(errc::invalid_argument, "empty write request");
+  if (req.ops.size() > lim.max_batch_ops)
+    return make_error(errc::too_large,
+                      std::to_string(req.ops.size()) + " operations exceed limits.max-batch-ops");
+  uint64_t bytes = 0;
+  mask = 0;
+  for (const auto& op : req.ops) {
+    if (op.space >= st.spaces.size())
+      return make_error(errc::unknown_space, "space id " + std::to_string(op.space));
+    if (auto e = check_key(self, op.space, op.key, "key")) return e;
+    if (op.kind == op_kind::del_range) {
+      if (auto e = check_key(self, op.space, op.value, "range end")) return e;
+      if (!(op.key < op.value))
+        return make_error(errc::invalid_argument, "range end must be greater than its begin");
+    } else if (op.kind == op_kind::put) {
+      if (op.value.size() > lim.max_value_bytes)
+        return make_error(errc::too_large, "value of " + std::to_string(op.value.size()) +
+                                               " bytes exceeds limits.max-value-size");
+    } else if (op.kind != op_kind::del) {
+      return make_error(errc::invalid_argument, "unknown operation kind");
+    }
+    bytes += op.key.size() + op.value.size();
+    mask |= uint64_t{1} << op.space;
+  }
+  if (bytes > lim.max_request_bytes)
+    return make_error(errc::too_large,
+                      std::to_string(bytes) + " bytes exceed limits.max-request-bytes");
+  for (space_id s = 0; s < st.spaces.size(); ++s) {
+    if (((mask >> s) & 1u) == 0) continue;
+    auto& slot = st.spaces[s];
+    if (slot.failed || !slot.writer) return make_error(errc::unavailable, space_name(self, s));
+    if (slot.writes_queued >= st.setup.opts.writer.max_queued) {
+      count_error(self, s, errc::overloaded);
+      return make_error(errc::overloaded, "writes queued for space '" + space_name(self, s) +
+                                              "' reached writer.max-queued");
+    }
+  }
+  return {};
+}
+
+caf::result<commit_ack> start_write(manager_pointer self, write_request& req) {
+  auto& st = self->state;
+  if (st.draining) return make_error(errc::shutting_down, "no new writes");
+  uint64_t mask = 0;
+  if (auto err = validate_write(self, req, mask)) return err;
+  auto g = st.next_g++;
+  auto owner = static_cast<space_id>(__builtin_ctzll(mask));
+  // Split by space, keeping each space's operations in request order.
+  std::vector<batch_part> parts;
+  if ((mask & (mask - 1)) == 0) {
+    parts.push_back(batch_part{g, mask, std::move(req.ops), req.flush_now});
+  } else {
+    std::vector<int> slot_of(st.spaces.size(), -1);
+    for (auto& op : req.ops) {
+      auto& idx = slot_of[op.space];
+      if (idx < 0) {
+        idx = static_cast<int>(parts.size());
+        parts.push_back(batch_part{g, mask, {}, req.flush_now});
+      }
+      parts[static_cast<size_t>(idx)].ops.push_back(std::move(op));
+    }
+  }
+  auto rp = self->make_response_promise<commit_ack>();
+  auto id = st.next_id++;
+  st.writes.emplace(id, pending_write{mask, owner, rp});
+  for (auto& p : parts) {
+    auto s = p.ops.front().space;
+    auto& slot = st.spaces[s];
+    ++slot.writes_queued;
+    slot.last_g_sent = g;
+    if (s != owner) self->send(slot.writer, sibling_part{std::move(p)});
+  }
+  for (auto& p : parts) {
+    if (p.ops.empty() || p.ops.front().space != owner) continue;
+    self->request(st.spaces[owner].writer, internal_timeout(self), owned_part{std::move(p)})
+        .then([self, id](commit_ack& ack) { finish_write(self, id, caf::error{}, ack); },
+              [self, id](caf::error& e) { finish_write(self, id, e, {}); });
+  }
+  return rp;
+}
+
+// -- admin -------------------------------------------------------------------------------
+
+caf::result<stats_reply> collect_stats(manager_pointer self) {
+  auto& st = self->state;
+  struct join {
+    stats_reply reply;
+    size_t remaining = 0;
+    caf::typed_response_promise<stats_reply> rp;
+  };
+  auto j = std::make_shared<join>();
+  j->rp = self->make_response_promise<stats_reply>();
+  j->reply.committer_restarts = st.committer_restarts;
+  for (space_id s = 0; s < st.spaces.size(); ++s) {
+    auto& slot = st.spaces[s];
+    space_stats x;
+    x.name = space_name(self, s);
+    x.state = slot.failed ? "unavailable" : "ok";
+    x.reads_queued = slot.reads_queued;
+    x.writes_queued = slot.writes_queued;
+    x.reads = slot.reads_ok;
+    x.restarts = slot.restarts;
+    x.errors = slot.errors;
+    x.flushes.assign(flush_reason_count, 0);
+    x.latency_us.assign(32, 0);
+    j->reply.spaces.push_back(std::move(x));
+  }
+  auto done = [j] {
+    if (--j->remaining == 0) j->rp.deliver(std::move(j->reply));
+  };
+  j->remaining = 1;  // held until every request is sent
+  for (space_id s = 0; s < st.spaces.size(); ++s) {
+    if (!st.spaces[s].writer) continue;
+    ++j->remaining;
+    self->request(st.spaces[s].writer, internal_timeout(self), stats_request{})
+        .then(
+            [j, s, done](space_stats& w) {
+              auto& x = j->reply.spaces[s];
+              x.writes = w.writes;
+              x.commits = w.commits;
+              x.ops = w.ops;
+              x.bytes = w.bytes;
+              x.flushes = w.flushes;
+              x.latency_us = w.latency_us;
+              done();
+            },
+            [done](caf::error&) { done(); });
+  }
+  if (st.committer) {
+    ++j->remaining;
+    self->request(st.committer, internal_timeout(self), stats_request{})
+        .then(
+            [j, done](committer_stats& c) {
+              j->reply.rounds = c.rounds;
+              j->reply.round_ops = c.round_ops;
+              j->reply.aborted_batches = c.aborted_batches;
+              done();
+            },
+            [done](caf::error&) { done(); });
+  }
+  done();
+  return j->rp;
+}
+
+caf::result<commit_ack> flush_all(manager_pointer self) {
+  auto& st = self->state;
+  struct join {
+    commit_ack ack;
+    size_t remaining = 0;
+    caf::error err;
+    caf::typed_response_promise<commit_ack> rp;
+  };
+  auto j = std::make_shared<join>();
+  j->rp = self->make_response_promise<commit_ack>();
+  auto done = [j] {
+    if (--j->remaining > 0) return;
+    if (j->err)
+      j->rp.deliver(j->err);
+    else
+      j->rp.deliver(j->ack);
+  };
+  j->remaining = 1;
+  for (auto& slot : st.spaces) {
+    if (!slot.writer) continue;
+    ++j->remaining;
+    self->request(slot.writer, internal_timeout(self), flush_request{})
+        .then(
+            [j, done](commit_ack& a) {
+              j->ack.seq = std::max(j->ack.seq, a.seq);
+              done();
+            },
+            [j, done](caf::error& e) {
+              j->err = e;
+              done();
+            });
+  }
+  done();
+  return j->rp;
+}
+
+status_reply make_status(manager_pointer self) {
+  auto& st = self->state;
+  status_reply r;
+  r.backend = st.setup.opts.backend == backend_kind::rocksdb ? "rocksdb" : "memory";
+  for (space_id s = 0; s < st.spaces.size(); ++s) {
+    r.spaces.push_back(space_name(self, s));
+    r.states.push_back(st.spaces[s].failed ? "unavailable" : "ok");
+  }
+  r.shutting_down = st.draining;
+  r.uptime_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - st.started)
+          .count());
+  r.sequence = st.setup.backend ? st.setup.backend->latest_sequence() : 0;
+  return r;
+}
+
+// -- drain -------------------------------------------------------------------------------
+
+void stop_children(manager_pointer self) {
+  auto& st = self->state;
+  for (auto& slot : st.spaces) {
+    for (auto& r : slot.readers) stop_child(r);
+    stop_child(slot.writer);
+  }
+  stop_child(st.committer);
+}
+
+void finish_drain(manager_pointer self) {
+  auto& st = self->state;
+  if (st.backend_closed) return;
+  // Every request is answered: stop the children; the backend closes when the
+  // last of them (and this state) lets go of it.
+  if (!st.children_stopped) {
+    st.children_stopped = true;
+    stop_children(self);
+  }
+  if (!st.roles.empty()) return;  // wait for the down messages of the children
+  st.backend_closed = true;
+  if (st.setup.backend) {
+    auto sync = st.setup.backend->sync();
+    if (!sync) spdlog::error("vstore: final sync failed: {}", sync.to_string());
+    st.setup.backend.reset();
+  }
+  spdlog::info("vstore: drained: {} requests answered, {} cut off", st.drained.answered,
+               st.drained.cut_off);
+  for (auto& w : st.drain_waiters) w.deliver(st.drained);
+  st.drain_waiters.clear();
+  self->quit(caf::exit_reason::user_shutdown);
+}
+
+void check_drained(manager_pointer self) {
+  auto& st = self->state;
+  if (st.draining && st.reads.empty() && st.writes.empty()) finish_drain(self);
+}
+
+void start_drain(manager_pointer self) {
+  auto& st = self->state;
+  if (st.draining) return;
+  st.draining = true;
+  st.drain_deadline = clock_type::now() + st.setup.opts.supervisor.shutdown_grace;
+  spdlog::info("vstore: draining: {} reads and {} writes queued", st.reads.size(),
+               st.writes.size());
+  for (auto& slot : st.spaces)
+    if (slot.writer)
+      self->request(slot.writer, internal_timeout(self), flush_request{})
+          .then([](commit_ack&) {}, [](caf::error&) {});
+  self->delayed_send(self, drain_tick, grace_atom::value);
+  check_drained(self);
+}
+
+void cut_off(manager_pointer self) {
+  auto& st = self->state;
+  auto err = make_error(errc::shutting_down, "the shutdown grace period ran out");
+  std::vector<uint64_t> ids;
+  for (const auto& kv : st.reads) ids.push_back(kv.first);
+  for (auto id : ids) {
+    ++st.drained.cut_off;
+    finish_read<get_reply>(self, id, err, nullptr);
+  }
+  ids.clear();
+  for (const auto& kv : st.writes) ids.push_back(kv.first);
+  for (auto id : ids) {
+    ++st.drained.cut_off;
+    finish_write(self, id, err, {});
+  }
+}
+
+}  // namespace
+
+manager_state::~manager_state() {
+  for (auto& slot : spaces) {
+    for (auto& r : slot.readers) stop_child(r);
+    stop_child(slot.writer);
+  }
+  stop_child(committer);
+}
+
+manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup setup) {
+  auto& st = self->state;
+  st.setup = std::move(setup);
+  const auto& o = st.setup.opts;
+  self->set_exception_handler(exception_to_error);
+  self->set_down_handler([self](caf::down_msg& dm) { on_child_down(self, dm.source, dm.reason); });
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    if (em.reason == caf::exit_reason::kill) {
+      self->quit(em.reason);
+      return;
+    }
+    start_drain(self);
+  });
+  st.committer = spawn_committer(self);
+  st.spaces.resize(o.schema.size());
+  for (space_id s = 0; s < o.schema.size(); ++s) {
+    auto& slot = st.spaces[s];
+    slot.errors.assign(errc_max + 1, 0);
+    for (size_t i = 0; i < o.reader.pool_size; ++i)
+      slot.readers.push_back(spawn_reader(self, s, i));
+    slot.writer = spawn_writer(self, s);
+  }
+  return {
+      [self](get_request& req) -> caf::result<get_reply> {
+        if (auto e = admit_read(self, req.space)) return e;
+        if (auto e = check_key(self, req.space, req.key, "key")) return e;
+        return start_read<get_reply>(self, std::move(req));
+      },
+      [self](multi_get_request& req) -> caf::result<multi_get_reply> {
+        if (auto e = admit_read(self, req.space)) return e;
+        if (req.keys.size() > self->state.setup.opts.limits.max_multi_get)
+          return make_error(errc::too_large,
+                            std::to_string(req.keys.size()) + " keys exceed limits.max-multi-get");
+        if (req.keys.empty()) return multi_get_reply{};
+        for (const auto& k : req.keys)
+          if (auto e = check_key(self, req.space, k, "key")) return e;
+        return start_read<multi_get_reply>(self, std::move(req));
+      },
+      [self](scan_request& req) -> caf::result<scan_reply> {
+        if (auto e = admit_read(self, req.space)) return e;
+        const auto& lim = self->state.setup.opts.limits;
+        if (req.limit == 0) return make_error(errc::invalid_argument, "scan limit must be >= 1");
+        if (req.limit > lim.max_scan_limit)
+          return make_error(errc::too_large, "scan limit " + std::to_string(req.limit) +
+                                                 " exceeds limits.max-scan-limit");
+        if (req.prefix.size() > lim.max_key_bytes || req.start_after.size() > lim.max_key_bytes)
+          return make_error(errc::too_large,
+                            "scan prefix or start key exceeds limits.max-key-size");
+        return start_read<scan_reply>(self, std::move(req));
+      },
+      [self](write_request& req) -> caf::result<commit_ack> { return start_write(self, req); },
+      [self](flush_request) -> caf::result<commit_ack> { return flush_all(self); },
+      [self](stats_request) -> caf::result<stats_reply> { return collect_stats(self); },
+      [self](status_request) -> status_reply { return make_status(self); },
+      [self](drain_request) -> caf::result<drain_reply> {
+        auto rp = self->make_response_promise<drain_reply>();
+        self->state.drain_waiters.push_back(rp);
+        start_drain(self);
+        return rp;
+      },
+      [self](grace_atom) {
+        auto& s = self->state;
+        if (!s.draining || s.backend_closed) return;
+        if (clock_type::now() >= s.drain_deadline) {
+          cut_off(self);
+          if (!s.roles.empty() && s.children_stopped) {
+            for (auto& slot : s.spaces) {
+              for (auto& r : slot.readers)
+                if (r) caf::anon_send_exit(r, caf::exit_reason::kill);
+              if (slot.writer) caf::anon_send_exit(slot.writer, caf::exit_reason::kill);
+            }
+            if (s.committer) caf::anon_send_exit(s.committer, caf::exit_reason::kill);
+          }
+          finish_drain(self);
+        }
+        if (!s.backend_closed) self->delayed_send(self, drain_tick, grace_atom::value);
+      },
+  };
+}
+
+manager_actor spawn_manager(caf::actor_system& sys, manager_setup setup) {
+  return sys.spawn(storage_manager, std::move(setup));
+}
+
+}  // namespace vstore

@@ -1,0 +1,98 @@
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/fault_hooks.hpp"
+#include "messages/protocol.hpp"
+#include "vstore/options.hpp"
+#include "vstore/store.hpp"
+
+namespace vstore {
+
+/// What a manager needs: its configuration, the opened backend and, in tests,
+/// fault hooks.
+struct manager_setup {
+  options opts;
+  std::shared_ptr<store> backend;
+  std::shared_ptr<fault_hooks> hooks;
+};
+
+/// The manager's view of one state space.
+struct space_slot {
+  std::vector<reader_actor> readers;
+  size_t next_reader = 0;
+  writer_actor writer;
+  /// The highest batch number sent to the current writer.
+  uint64_t last_g_sent = 0;
+  uint64_t reads_queued = 0;
+  uint64_t writes_queued = 0;
+  uint64_t reads_ok = 0;
+  std::deque<std::chrono::steady_clock::time_point> recent_restarts;
+  uint64_t restarts = 0;
+  bool failed = false;
+  std::vector<uint64_t> errors;
+};
+
+/// A read admitted and not answered yet.
+struct pending_read {
+  space_id space;
+  caf::response_promise rp;
+};
+
+/// A write admitted and not answered yet.
+struct pending_write {
+  uint64_t mask;
+  space_id owner;
+  caf::response_promise rp;
+};
+
+/// Which child an actor address belongs to.
+struct child_role {
+  enum kind_t : uint8_t { reader, writer, committer } kind;
+  space_id space;
+  size_t index;
+};
+
+/// The state of the StorageManager.
+struct manager_state {
+  manager_setup setup;
+  std::vector<space_slot> spaces;
+  committer_actor committer;
+  std::deque<std::chrono::steady_clock::time_point> committer_restart_times;
+  uint64_t committer_restarts = 0;
+  std::unordered_map<caf::actor_addr, child_role> roles;
+  uint64_t next_g = 1;
+  uint64_t next_id = 1;
+  std::unordered_map<uint64_t, pending_read> reads;
+  std::unordered_map<uint64_t, pending_write> writes;
+  bool draining = false;
+  std::chrono::steady_clock::time_point drain_deadline;
+  std::vector<caf::typed_response_promise<drain_reply>> drain_waiters;
+  drain_reply drained;
+  bool children_stopped = false;
+  bool backend_closed = false;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  static inline const char* name = "vstore.manager";
+  /// Stops every child still running.
+  ~manager_state();
+};
+
+using manager_pointer = manager_actor::stateful_pointer<manager_state>;
+
+/// The StorageManager: the single entry point, router and supervisor. For every
+/// space it spawns opts.reader.pool_size readers and one writer, plus one commit
+/// actor for all spaces; it validates every request, bounds the queued work per
+/// space, numbers write batches and splits them by space, forwards reads round
+/// robin (retrying a read whose reader died), restarts failed children within
+/// the restart limit, and drains on drain_request or an exit message.
+manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup setup);
+
+/// Spawns a StorageManager over an opened backend.
+manager_actor spawn_manager(caf::actor_system& sys, manager_setup setup);
+
+}  // namespace vstore

@@ -1,0 +1,189 @@
+#include "actors/writer.hpp"
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+
+#include "actors/exceptions.hpp"
+
+namespace vstore {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+size_t part_bytes(const batch_part& p) {
+  size_t n = 0;
+  for (const auto& op : p.ops) n += op.key.size() + op.value.size();
+  return n;
+}
+
+void record_latency(space_stats& st, clock_type::duration d) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  size_t bucket = 0;
+  while (us > 1 && bucket + 1 < st.latency_us.size()) {
+    us >>= 1;
+    ++bucket;
+  }
+  ++st.latency_us[bucket];
+}
+
+bool contains(const std::vector<uint64_t>& xs, uint64_t g) {
+  return std::find(xs.begin(), xs.end(), g) != xs.end();
+}
+
+void answer_flush_waiters(writer_pointer self) {
+  auto& s = self->state;
+  auto oldest = s.outstanding.empty() ? UINT64_MAX : *s.outstanding.begin();
+  auto& ws = s.flush_waiters;
+  auto keep = ws.begin();
+  for (auto& w : ws) {
+    if (w.first < oldest)
+      w.second.deliver(commit_ack{s.last_seq});
+    else
+      *keep++ = std::move(w);
+  }
+  ws.erase(keep, ws.end());
+}
+
+void maybe_seal(writer_pointer self, bool flush_now);
+
+void answer_owners(writer_pointer self, std::vector<waiting_owner>& owners,
+                   const sealed_result& r) {
+  auto& s = self->state;
+  auto now = clock_type::now();
+  for (auto& o : owners) {
+    if (contains(r.aborted, o.g)) {
+      o.rp.deliver(make_error(errc::aborted,
+                              "a part of this multi-space batch was lost; "
+                              "nothing of it was applied"));
+    } else if (contains(r.failed, o.g)) {
+      o.rp.deliver(make_error(r.fail_code, r.fail_context));
+    } else {
+      o.rp.deliver(commit_ack{r.seq});
+      ++s.stats.writes;
+      record_latency(s.stats, now - o.since);
+    }
+  }
+}
+
+void seal(writer_pointer self, flush_reason why) {
+  auto& s = self->state;
+  if (s.open.empty()) return;
+  ++s.epoch;
+  ++s.stats.commits;
+  ++s.stats.flushes[static_cast<size_t>(why)];
+  s.stats.bytes += s.open_bytes;
+  for (const auto& p : s.open) s.stats.ops += p.ops.size();
+  auto owners = std::make_shared<std::vector<waiting_owner>>(std::move(s.owners));
+  s.owners.clear();
+  sealed_batch sb{s.space, std::move(s.open)};
+  s.open.clear();
+  s.open_bytes = 0;
+  auto id = s.next_seal++;
+  s.outstanding.insert(id);
+  self->request(s.committer, s.internal_timeout, std::move(sb))
+      .then(
+          [self, owners, id](sealed_result& r) {
+            auto& st = self->state;
+            st.outstanding.erase(id);
+            if (r.seq > st.last_seq) st.last_seq = r.seq;
+            answer_owners(self, *owners, r);
+            answer_flush_waiters(self);
+            maybe_seal(self, false);
+          },
+          [self, owners, id](caf::error& e) {
+            auto& st = self->state;
+            st.outstanding.erase(id);
+            auto err =
+                make_error(errc::aborted, "commit actor failed (" + to_status(e).to_string() +
+                                              "): applied whole or not at all");
+            for (auto& o : *owners) o.rp.deliver(err);
+            answer_flush_waiters(self);
+            maybe_seal(self, false);
+          });
+}
+
+void maybe_seal(writer_pointer self, bool flush_now) {
+  auto& s = self->state;
+  if (s.open.empty()) return;
+  if (flush_now) return seal(self, flush_reason::now);
+  if (s.open.size() >= s.opts.max_batch_commands) return seal(self, flush_reason::size);
+  if (s.open_bytes >= s.opts.max_batch_bytes) return seal(self, flush_reason::bytes);
+  if (self->mailbox().empty()) return seal(self, flush_reason::dry);
+  if (s.opts.max_delay.count() > 0) {
+    if (clock_type::now() - s.open_since >= s.opts.max_delay) return seal(self, flush_reason::age);
+    if (!s.timer_armed) {
+      s.timer_armed = true;
+      self->delayed_send(self, s.opts.max_delay, age_atom::value, s.epoch);
+    }
+  }
+}
+
+void append(writer_pointer self, batch_part&& p) {
+  auto& s = self->state;
+  if (s.hooks) s.hooks->on_write(s.space);
+  if (s.open.empty()) s.open_since = clock_type::now();
+  s.open_bytes += part_bytes(p);
+  s.open.push_back(std::move(p));
+}
+
+}  // namespace
+
+writer_actor::behavior_type writer(writer_pointer self, space_id space, std::string name,
+                                   writer_options opts, caf::timespan internal_timeout,
+                                   committer_actor committer, std::shared_ptr<fault_hooks> hooks) {
+  auto& s = self->state;
+  s.space = space;
+  s.opts = opts;
+  s.internal_timeout = internal_timeout;
+  s.committer = std::move(committer);
+  s.hooks = std::move(hooks);
+  s.stats.name = std::move(name);
+  s.stats.state = "ok";
+  s.stats.flushes.assign(flush_reason_count, 0);
+  s.stats.latency_us.assign(32, 0);
+  s.stats.errors.assign(errc_max + 1, 0);
+  self->set_exception_handler(exception_to_error);
+  return {
+      [self](owned_part& op) -> caf::result<commit_ack> {
+        auto rp = self->make_response_promise<commit_ack>();
+        auto g = op.part.g;
+        bool now = op.part.flush_now;
+        append(self, std::move(op.part));
+        self->state.owners.push_back(waiting_owner{g, rp, clock_type::now()});
+        maybe_seal(self, now);
+        return rp;
+      },
+      [self](sibling_part& sp) {
+        bool now = sp.part.flush_now;
+        append(self, std::move(sp.part));
+        maybe_seal(self, now);
+      },
+      [self](flush_request) -> caf::result<commit_ack> {
+        auto rp = self->make_response_promise<commit_ack>();
+        seal(self, flush_reason::explicit_flush);
+        self->state.flush_waiters.emplace_back(self->state.next_seal - 1, rp);
+        answer_flush_waiters(self);
+        return rp;
+      },
+      [self](stats_request) -> space_stats {
+        maybe_seal(self, false);
+        return self->state.stats;
+      },
+      [self](age_atom, uint64_t epoch) {
+        auto& st = self->state;
+        st.timer_armed = false;
+        if (epoch == st.epoch && !st.open.empty())
+          seal(self, flush_reason::age);
+        else
+          maybe_seal(self, false);
+      },
+      [self](committer_actor& c) {
+        self->state.committer = std::move(c);
+        maybe_seal(self, false);
+      },
+  };
+}
+
+}  // namespace vstore

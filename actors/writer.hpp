@@ -1,0 +1,59 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "actors/fault_hooks.hpp"
+#include "messages/protocol.hpp"
+#include "vstore/options.hpp"
+
+namespace vstore {
+
+/// A client command waiting in the writer for its batch to commit.
+struct waiting_owner {
+  uint64_t g;
+  caf::typed_response_promise<commit_ack> rp;
+  std::chrono::steady_clock::time_point since;
+};
+
+/// The state of a writer: its open batch and the commands waiting for commits.
+struct writer_state {
+  space_id space = 0;
+  writer_options opts;
+  caf::timespan internal_timeout{};
+  committer_actor committer;
+  std::shared_ptr<fault_hooks> hooks;
+  /// The open batch: parts in g order, their operation and byte counts.
+  std::vector<batch_part> open;
+  std::vector<waiting_owner> owners;
+  size_t open_bytes = 0;
+  std::chrono::steady_clock::time_point open_since;
+  /// Incremented at every seal; an age timer for an older epoch is stale.
+  uint64_t epoch = 0;
+  bool timer_armed = false;
+  /// Sealed batches sent to the committer and not answered yet, by number.
+  std::set<uint64_t> outstanding;
+  uint64_t next_seal = 1;
+  /// Flush requests waiting until every batch sealed before them is answered.
+  std::vector<std::pair<uint64_t, caf::typed_response_promise<commit_ack>>> flush_waiters;
+  uint64_t last_seq = 0;
+  space_stats stats;
+  static inline const char* name = "vstore.writer";
+};
+
+using writer_pointer = writer_actor::stateful_pointer<writer_state>;
+
+/// The single writer of one space: the owner of its command stream. It groups
+/// parts into a batch and seals it (sends it to the committer) when the batch
+/// reaches opts.max_batch_commands commands or opts.max_batch_bytes bytes, when
+/// its oldest command has waited opts.max_delay, when a command asks flush_now,
+/// when a flush arrives, or when its mailbox runs dry (checked in every
+/// handler, response handlers included). Each command is acknowledged after
+/// the committer reports its batch committed.
+writer_actor::behavior_type writer(writer_pointer self, space_id space, std::string name,
+                                   writer_options opts, caf::timespan internal_timeout,
+                                   committer_actor committer, std::shared_ptr<fault_hooks> hooks);
+
+}  // namespace vstore

@@ -1,0 +1,592 @@
+#include "backends/rocksdb/rocksdb_store.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/snapshot.h>
+#include <rocksdb/status.h>
+#include <rocksdb/table.h>
+#include <rocksdb/table_properties.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <system_error>
+#include <utility>
+
+#include "vstore/concat_bytes.hpp"
+
+namespace vstore {
+
+namespace {
+
+/// Converts a RocksDB status to a vstore status; `what` names the failed call.
+/// This is the only place that maps RocksDB errors.
+status to_status(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return {};
+  using code = rocksdb::Status::Code;
+  errc ec = errc::internal;
+  switch (s.code()) {
+    case code::kOk:
+      return {};
+    case code::kNotFound:
+      ec = errc::io_error;
+      break;  // a file or family, not a key
+    case code::kCorruption:
+      ec = errc::corruption;
+      break;
+    case code::kNotSupported:
+      ec = errc::not_supported;
+      break;
+    case code::kInvalidArgument:
+      ec = errc::invalid_argument;
+      break;
+    case code::kIOError:
+      ec = errc::io_error;
+      break;
+    case code::kMergeInProgress:
+      ec = errc::internal;
+      break;
+    case code::kIncomplete:
+      ec = errc::overloaded;
+      break;  // e.g. a write stall
+    case code::kShutdownInProgress:
+      ec = errc::shutting_down;
+      break;
+    case code::kTimedOut:
+      ec = errc::timeout;
+      break;
+    case code::kAborted:
+      ec = errc::aborted;
+      break;
+    case code::kBusy:
+      ec = errc::overloaded;
+      break;
+    case code::kExpired:
+      ec = errc::timeout;
+      break;
+    case code::kTryAgain:
+      ec = errc::overloaded;
+      break;
+    case code::kCompactionTooLarge:
+      ec = errc::internal;
+      break;
+    case code::kColumnFamilyDropped:
+      ec = errc::unavailable;
+      break;
+    default:
+      ec = errc::internal;
+      break;
+  }
+  std::string context{what};
+  context += ": rocksdb ";
+  context += s.ToString();
+  return {ec, std::move(context)};
+}
+
+/// Returns the RocksDB type of a vstore compression.
+rocksdb::CompressionType to_rocksdb(compression c) noexcept {
+  switch (c) {
+    case compression::none:
+      return rocksdb::kNoCompression;
+    case compression::snappy:
+      return rocksdb::kSnappyCompression;
+    case compression::zlib:
+      return rocksdb::kZlibCompression;
+    case compression::bzip2:
+      return rocksdb::kBZip2Compression;
+    case compression::lz4:
+      return rocksdb::kLZ4Compression;
+    case compression::zstd:
+      return rocksdb::kZSTD;
+  }
+  return rocksdb::kNoCompression;
+}
+
+/// Returns the vstore compression of a RocksDB type, if it has one.
+std::optional<compression> from_rocksdb(rocksdb::CompressionType c) noexcept {
+  switch (c) {
+    case rocksdb::kNoCompression:
+      return compression::none;
+    case rocksdb::kSnappyCompression:
+      return compression::snappy;
+    case rocksdb::kZlibCompression:
+      return compression::zlib;
+    case rocksdb::kBZip2Compression:
+      return compression::bzip2;
+    case rocksdb::kLZ4Compression:
+      return compression::lz4;
+    case rocksdb::kZSTD:
+      return compression::zstd;
+    default:
+      return std::nullopt;
+  }
+}
+
+/// Returns the vstore name of a compression name recorded in SST properties,
+/// or the RocksDB name itself when vstore has none for it.
+std::string sst_compression_name(const std::string& rocksdb_name) {
+  struct entry {
+    const char* rocksdb_name;
+    compression comp;
+  };
+  static constexpr entry table[] = {
+      {"NoCompression", compression::none},
+      {"Snappy", compression::snappy},
+      {"Zlib", compression::zlib},
+      {"BZip2", compression::bzip2},
+      {"LZ4", compression::lz4},
+      {"ZSTD", compression::zstd},
+  };
+  for (const auto& e : table)
+    if (rocksdb_name == e.rocksdb_name) return to_name(e.comp);
+  return rocksdb_name;
+}
+
+rocksdb::Slice to_slice(std::string_view s) noexcept { return {s.data(), s.size()}; }
+
+bool starts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
+/// Runs `f`, turning an escaping exception (only std::bad_alloc in practice)
+/// into errc::internal.
+template <class F>
+status guarded(std::string_view what, F&& f) noexcept {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return {errc::internal, std::string{what} + ": " + e.what()};
+  } catch (...) {
+    return {errc::internal, std::string{what} + ": unknown exception"};
+  }
+}
+
+/// Checks that a schema can be a set of column families.
+status validate_schema(const vstore::schema& s) {
+  if (s.spaces.empty()) return {errc::invalid_config, "schema has no spaces"};
+  if (s.spaces.size() > max_spaces)
+    return {errc::invalid_config, "schema has " + std::to_string(s.spaces.size()) +
+                                      " spaces, at most " + std::to_string(max_spaces) +
+                                      " allowed"};
+  std::set<std::string> seen;
+  for (const auto& sp : s.spaces) {
+    if (sp.name.empty()) return {errc::invalid_config, "space with an empty name"};
+    if (sp.name == rocksdb::kDefaultColumnFamilyName)
+      return {errc::invalid_config, "space name \"default\" is reserved"};
+    if (!seen.insert(sp.name).second)
+      return {errc::invalid_config, "duplicate space name \"" + sp.name + "\""};
+  }
+  return {};
+}
+
+/// Joins names as "a, b, c".
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+}  // namespace
+
+/// The RocksDB handles of an open store.
+struct rocksdb_store::impl {
+  vstore::schema schema;
+  rocksdb::DB* db = nullptr;
+  /// The handle of each space, indexed by space id.
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  /// The handle of the "default" family (unused, but owned).
+  rocksdb::ColumnFamilyHandle* default_handle = nullptr;
+  std::shared_ptr<rocksdb::Cache> cache;
+  rocksdb::WriteOptions write_options;
+  /// Serializes commits so that each answers a strictly larger sequence.
+  std::mutex commit_mutex;
+
+  impl() = default;
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
+
+  ~impl() { close(); }
+
+  /// Releases the family handles, then closes and deletes the DB.
+  void close() noexcept {
+    if (db == nullptr) return;
+    for (auto* h : handles)
+      if (h != nullptr) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    handles.clear();
+    if (default_handle != nullptr) {
+      db->DestroyColumnFamilyHandle(default_handle).PermitUncheckedError();
+      default_handle = nullptr;
+    }
+    db->Close().PermitUncheckedError();
+    delete db;
+    db = nullptr;
+  }
+};
+
+namespace {
+
+/// A write batch wrapping a rocksdb::WriteBatch.
+class rocksdb_batch final : public write_batch {
+ public:
+  explicit rocksdb_batch(const rocksdb_store::impl* owner) : owner_(owner) {}
+
+  void put(space_id space, std::string_view key, std::string_view value) override {
+    if (!accept(space, key)) return;
+    record(rep_.Put(owner_->handles[space], to_slice(key), to_slice(value)), "batch put",
+           key.size() + value.size());
+  }
+
+  void del(space_id space, std::string_view key) override {
+    if (!accept(space, key)) return;
+    record(rep_.Delete(owner_->handles[space], to_slice(key)), "batch delete", key.size());
+  }
+
+  void delete_range(space_id space, std::string_view begin, std::string_view end) override {
+    if (!accept(space, begin) || !accept(space, end)) return;
+    if (begin > end) {
+      error_ = status{errc::invalid_argument, "delete_range end before begin in space " +
+                                                  owner_->schema.spaces[space].name};
+      return;
+    }
+    record(rep_.DeleteRange(owner_->handles[space], to_slice(begin), to_slice(end)),
+           "batch delete_range", begin.size() + end.size());
+  }
+
+  size_t count() const noexcept override { return count_; }
+  size_t byte_size() const noexcept override { return bytes_; }
+  const status& error() const noexcept override { return error_; }
+
+  const rocksdb_store::impl* owner() const noexcept { return owner_; }
+  rocksdb::WriteBatch& rep() noexcept { return rep_; }
+
+ private:
+  bool accept(space_id space, std::string_view key) {
+    if (!error_) return false;
+    error_ = check_op(owner_->schema, space, key);
+    return error_.is_ok();
+  }
+
+  void record(const rocksdb::Status& s, std::string_view what, size_t bytes) {
+    if (!s.ok()) {
+      error_ = to_status(s, what);
+      return;
+    }
+    ++count_;
+    bytes_ += bytes;
+  }
+
+  const rocksdb_store::impl* owner_;
+  rocksdb::WriteBatch rep_;
+  size_t count_ = 0;
+  size_t bytes_ = 0;
+  status error_;
+};
+
+/// Returns the column family options of a space (or of "default" when `sp` is
+/// null).
+rocksdb::ColumnFamilyOptions make_cf_options(const db_options& db, const space_options* sp,
+                                             const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = static_cast<size_t>(db.write_buffer_bytes);
+  cf.level_compaction_dynamic_level_bytes = db.dynamic_level_bytes;
+  rocksdb::BlockBasedTableOptions table;
+  if (cache) table.block_cache = cache;
+  if (sp != nullptr) {
+    cf.compression = to_rocksdb(sp->comp);
+    if (sp->prefix_length > 0)
+      cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(sp->prefix_length));
+    if (sp->bloom_bits > 0)
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(sp->bloom_bits, false));
+  }
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cf;
+}
+
+/// Opens the database; the body of rocksdb_store::open.
+status open_db(const options& opts, rocksdb_store::impl& st) {
+  if (opts.db.path.empty()) return {errc::invalid_config, "store path is empty"};
+  if (auto v = validate_schema(opts.schema); !v) return v;
+  namespace fs = std::filesystem;
+  const auto& path = opts.db.path;
+  st.schema = opts.schema;
+
+  if (opts.db.create_if_missing) {
+    std::error_code ec;
+    fs::create_directories(path, ec);
+    if (ec) return {errc::io_error, "cannot create directory " + path + ": " + ec.message()};
+  }
+
+  rocksdb::DBOptions dbo;
+  dbo.IncreaseParallelism(static_cast<int>(std::max<uint32_t>(opts.db.parallelism, 1)));
+  dbo.max_background_jobs = static_cast<int>(std::max<uint32_t>(opts.db.max_background_jobs, 1));
+  dbo.bytes_per_sync = opts.db.bytes_per_sync;
+  dbo.paranoid_checks = opts.db.paranoid_checks;
+  dbo.create_if_missing = opts.db.create_if_missing;
+  dbo.create_missing_column_families = false;
+
+  // An existing database must have exactly the configured families.
+  std::vector<std::string> existing;
+  auto listed = rocksdb::DB::ListColumnFamilies(dbo, path, &existing);
+  std::error_code ec;
+  bool has_db = fs::exists(fs::path{path} / "CURRENT", ec);
+  if (listed.ok()) {
+    std::set<std::string> on_disk;
+    for (auto& n : existing)
+      if (n != rocksdb::kDefaultColumnFamilyName) on_disk.insert(n);
+    std::vector<std::string> extra;
+    std::vector<std::string> missing;
+    for (const auto& n : on_disk)
+      if (!opts.schema.find(n)) extra.push_back(n);
+    for (const auto& sp : opts.schema.spaces)
+      if (on_disk.count(sp.name) == 0) missing.push_back(sp.name);
+    if (!extra.empty() || (!missing.empty() && !opts.db.allow_new_spaces)) {
+      std::string msg = "database " + path;
+      if (!extra.empty()) msg += " has unconfigured column families [" + join(extra) + "]";
+      if (!extra.empty() && !missing.empty()) msg += " and";
+      if (!missing.empty()) msg += " lacks configured column families [" + join(missing) + "]";
+      if (!missing.empty() && !opts.db.allow_new_spaces)
+        msg += " (set allow-new-spaces to create them)";
+      return {errc::schema_mismatch, std::move(msg)};
+    }
+    dbo.create_missing_column_families = !missing.empty();
+  } else if (has_db) {
+    return to_status(listed, "list column families of " + path);
+  } else if (!opts.db.create_if_missing) {
+    return {errc::invalid_config, "no database in " + path + " and create-if-missing is false"};
+  } else {
+    // A new database: create every family (if create_if_missing allows it).
+    dbo.create_missing_column_families = true;
+  }
+
+  if (opts.db.block_cache_bytes > 0)
+    st.cache = rocksdb::NewLRUCache(static_cast<size_t>(opts.db.block_cache_bytes));
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName,
+                           make_cf_options(opts.db, nullptr, st.cache));
+  for (const auto& sp : opts.schema.spaces)
+    descriptors.emplace_back(sp.name, make_cf_options(opts.db, &sp.options, st.cache));
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  auto s = rocksdb::DB::Open(dbo, path, descriptors, &handles, &db);
+  if (!s.ok()) {
+    // RocksDB hands out nothing on failure, but be safe.
+    if (db != nullptr) {
+      for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      delete db;
+    }
+    return to_status(s, "open " + path);
+  }
+  st.db = db;
+  st.default_handle = handles.at(0);
+  st.handles.assign(handles.begin() + 1, handles.end());
+  st.write_options.sync = opts.db.sync;
+  st.write_options.disableWAL = false;
+  return {};
+}
+
+}  // namespace
+
+rocksdb_store::rocksdb_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+rocksdb_store::~rocksdb_store() = default;
+
+status rocksdb_store::open(const options& opts, std::unique_ptr<rocksdb_store>& out) {
+  out.reset();
+  return guarded("open rocksdb store", [&]() -> status {
+    auto p = std::make_unique<impl>();
+    if (auto st = open_db(opts, *p); !st) return st;
+    out.reset(new rocksdb_store(std::move(p)));
+    return {};
+  });
+}
+
+status rocksdb_store::get(space_id space, std::string_view key, std::string& value,
+                          bool& found) const {
+  found = false;
+  if (auto st = check_op(impl_->schema, space, key); !st) return st;
+  return guarded("get", [&]() -> status {
+    rocksdb::PinnableSlice v;
+    auto s = impl_->db->Get(rocksdb::ReadOptions{}, impl_->handles[space], to_slice(key), &v);
+    if (s.IsNotFound()) return {};
+    if (!s.ok()) return to_status(s, "get from " + impl_->schema.spaces[space].name);
+    value.assign(v.data(), v.size());
+    found = true;
+    return {};
+  });
+}
+
+status rocksdb_store::multi_get(space_id space, const std::vector<std::string>& keys,
+                                std::vector<std::optional<std::string>>& values) const {
+  values.clear();
+  for (const auto& k : keys)
+    if (auto st = check_op(impl_->schema, space, k); !st) return st;
+  if (keys.empty()) return {};
+  return guarded("multi_get", [&]() -> status {
+    const size_t n = keys.size();
+    std::vector<rocksdb::Slice> slices;
+    slices.reserve(n);
+    for (const auto& k : keys) slices.emplace_back(k);
+    std::vector<rocksdb::PinnableSlice> results(n);
+    std::vector<rocksdb::Status> statuses(n);
+    impl_->db->MultiGet(rocksdb::ReadOptions{}, impl_->handles[space], n, slices.data(),
+                        results.data(), statuses.data(), false);
+    values.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (statuses[i].IsNotFound()) {
+        values.emplace_back(std::nullopt);
+      } else if (!statuses[i].ok()) {
+        values.clear();
+        return to_status(statuses[i], "multi_get from " + impl_->schema.spaces[space].name);
+      } else {
+        values.emplace_back(std::string{results[i].data(), results[i].size()});
+      }
+    }
+    return {};
+  });
+}
+
+status rocksdb_store::scan(space_id space, std::string_view prefix, std::string_view start_after,
+                           size_t limit, scan_page& page) const {
+  page.entries.clear();
+  page.more = false;
+  if (!impl_->schema.contains(space))
+    return {errc::unknown_space, "space id " + std::to_string(space)};
+  if (limit == 0) return {errc::invalid_argument, "scan limit 0"};
+  // Start at the prefix, or at start_after when it lies inside or beyond it.
+  std::string_view from = prefix;
+  if (!start_after.empty() && start_after > prefix) {
+    // A start_after above the prefix that does not start with it is greater
+    // than every key with the prefix: the page is empty.
+    if (!starts_with(start_after, prefix)) return {};
+    from = start_after;
+  }
+  return guarded("scan", [&]() -> status {
+    const auto& sp = impl_->schema.spaces[space];
+    rocksdb::ManagedSnapshot snapshot{impl_->db};
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot.snapshot();
+    // A prefix shorter than the extractor's length (or none at all) spans
+    // several extracted prefixes: only a total-order seek finds all its keys.
+    // From the extractor's length on, `from` lies in the extractor's domain
+    // and every key of the prefix shares its extracted prefix.
+    if (sp.options.prefix_length == 0 || prefix.size() < sp.options.prefix_length)
+      ro.total_order_seek = true;
+    else
+      ro.prefix_same_as_start = true;
+    const std::string upper = prefix_successor(prefix);
+    rocksdb::Slice upper_slice{upper};
+    if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->handles[space])};
+    it->Seek(to_slice(from));
+    if (!start_after.empty() && it->Valid() && it->key() == to_slice(start_after)) it->Next();
+    for (; it->Valid(); it->Next()) {
+      auto k = it->key();
+      if (!starts_with(std::string_view{k.data(), k.size()}, prefix)) break;
+      if (page.entries.size() == limit) {
+        page.more = true;
+        break;
+      }
+      page.entries.push_back(key_value{k.ToString(), it->value().ToString()});
+    }
+    if (auto s = it->status(); !s.ok()) {
+      page.entries.clear();
+      page.more = false;
+      return to_status(s, "scan of " + sp.name);
+    }
+    return {};
+  });
+}
+
+const vstore::schema& rocksdb_store::schema() const noexcept { return impl_->schema; }
+
+std::unique_ptr<write_batch> rocksdb_store::make_batch() const {
+  return std::make_unique<rocksdb_batch>(impl_.get());
+}
+
+status rocksdb_store::commit(write_batch& batch, uint64_t& seq) {
+  auto* b = dynamic_cast<rocksdb_batch*>(&batch);
+  if (b == nullptr || b->owner() != impl_.get())
+    return {errc::invalid_argument, "batch was not made by this rocksdb store"};
+  if (!b->error()) return b->error();
+  if (b->count() == 0) {
+    seq = impl_->db->GetLatestSequenceNumber();
+    return {};
+  }
+  return guarded("commit", [&]() -> status {
+    std::lock_guard<std::mutex> lock{impl_->commit_mutex};
+    auto s = impl_->db->Write(impl_->write_options, &b->rep());
+    if (!s.ok()) return to_status(s, "write batch");
+    seq = impl_->db->GetLatestSequenceNumber();
+    return {};
+  });
+}
+
+uint64_t rocksdb_store::latest_sequence() const noexcept {
+  return impl_->db->GetLatestSequenceNumber();
+}
+
+status rocksdb_store::checkpoint(const std::string& dir) {
+  return guarded("checkpoint", [&]() -> status {
+    rocksdb::Checkpoint* raw = nullptr;
+    auto s = rocksdb::Checkpoint::Create(impl_->db, &raw);
+    std::unique_ptr<rocksdb::Checkpoint> cp{raw};
+    if (!s.ok()) return to_status(s, "checkpoint");
+    s = cp->CreateCheckpoint(dir);
+    if (!s.ok()) return to_status(s, "checkpoint to " + dir);
+    return {};
+  });
+}
+
+status rocksdb_store::sync() {
+  return guarded("sync", [&]() -> status {
+    auto s = impl_->db->FlushWAL(true);
+    if (!s.ok()) return to_status(s, "flush WAL");
+    s = impl_->db->Flush(rocksdb::FlushOptions{}, impl_->handles);
+    if (!s.ok()) return to_status(s, "flush memtables");
+    return {};
+  });
+}
+
+status rocksdb_store::describe_space(space_id space, rocksdb_space_info& out) const {
+  out = rocksdb_space_info{};
+  if (!impl_->schema.contains(space))
+    return {errc::unknown_space, "space id " + std::to_string(space)};
+  return guarded("describe_space", [&]() -> status {
+    auto* h = impl_->handles[space];
+    out.name = h->GetName();
+    auto o = impl_->db->GetOptions(h);
+    out.comp = from_rocksdb(o.compression);
+    if (o.prefix_extractor) out.prefix_extractor = o.prefix_extractor->GetId();
+    rocksdb::TablePropertiesCollection props;
+    auto s = impl_->db->GetPropertiesOfAllTables(h, &props);
+    if (!s.ok()) return to_status(s, "table properties of " + out.name);
+    for (const auto& [file, p] : props) {
+      (void)file;
+      out.sst_compressions.push_back(sst_compression_name(p->compression_name));
+    }
+    return {};
+  });
+}
+
+status open_rocksdb_store(const options& opts, std::unique_ptr<store>& out) {
+  out.reset();
+  std::unique_ptr<rocksdb_store> s;
+  auto st = rocksdb_store::open(opts, s);
+  if (st) out = std::move(s);
+  return st;
+}
+
+}  // namespace vstore

@@ -1,0 +1,129 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vstore/errc.hpp"
+#include "vstore/options.hpp"
+#include "vstore/schema.hpp"
+#include "vstore/store.hpp"
+
+// This header does not include RocksDB: its types stay inside rocksdb_store.cpp.
+
+namespace vstore {
+
+/// What RocksDB reports about the column family of one state space; for tests
+/// and status output.
+struct rocksdb_space_info {
+  /// The column family name (the space name).
+  std::string name;
+  /// The compression the column family runs with (from DB::GetOptions), or
+  /// nothing if RocksDB reports a type vstore does not configure.
+  std::optional<compression> comp;
+  /// The name of the prefix extractor ("rocksdb.FixedPrefix.8"), or empty.
+  std::string prefix_extractor;
+  /// The compression recorded in each live SST file of the space, as vstore
+  /// names ("lz4", "none", ...) or RocksDB's name when it has no vstore name.
+  std::vector<std::string> sst_compressions;
+};
+
+/// A store on RocksDB: one column family per state space, named like the
+/// space, with the space's compression, fixed prefix extractor and bloom
+/// filter, and one LRU block cache shared by every space. The WAL is on; a
+/// commit is one DB::Write (fsynced when db_options::sync is set).
+///
+/// Concurrency: reads are thread-safe and run in parallel with commits. Each
+/// scan reads from an explicit snapshot, and multi_get reads one consistent
+/// view, so neither sees part of a batch. Commits are serialized by a mutex so
+/// that the sequence number each returns is strictly increasing.
+///
+/// Sequence numbers are RocksDB's: a commit of n operations advances the
+/// sequence by n. An empty batch is not written and leaves it unchanged.
+///
+/// No RocksDB error ends the process: every failed call, including iterator
+/// errors, is answered as a vstore::status.
+class rocksdb_store final : public store {
+ public:
+  /// Opens (or creates) the database in opts.db.path with the spaces of
+  /// opts.schema. An existing database must have exactly the configured column
+  /// families (besides "default"), else the answer is errc::schema_mismatch
+  /// naming the extra and missing families; with opts.db.allow_new_spaces the
+  /// missing ones are created, extra ones are still refused. Nothing is ever
+  /// dropped. A new database (create_if_missing) gets every configured family
+  /// and missing parent directories are created; without create_if_missing a
+  /// directory holding no database is errc::invalid_config and nothing is
+  /// created. An empty path or an invalid schema (empty, duplicate or "default"
+  /// names, more than max_spaces) is errc::invalid_config. Blocks.
+  static status open(const options& opts, std::unique_ptr<rocksdb_store>& out);
+
+  /// Closes the database cleanly: releases the column family handles, then
+  /// closes and deletes the DB. Blocks until RocksDB's background work stops.
+  ~rocksdb_store() override;
+
+  /// Stores are not copyable.
+  rocksdb_store(const rocksdb_store&) = delete;
+  /// Stores are not copyable.
+  rocksdb_store& operator=(const rocksdb_store&) = delete;
+
+  /// Reads `key` of `space` (one DB::Get into a pinnable slice).
+  status get(space_id space, std::string_view key, std::string& value, bool& found) const override;
+
+  /// Reads several keys of one space with one batched DB::MultiGet, from one
+  /// consistent view.
+  status multi_get(space_id space, const std::vector<std::string>& keys,
+                   std::vector<std::optional<std::string>>& values) const override;
+
+  /// Reads one page of a prefix iteration from a snapshot (see
+  /// read_store::scan); same results as the memory backend, also for prefixes
+  /// shorter than the space's prefix extractor. A limit of 0 is
+  /// errc::invalid_argument.
+  status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
+              scan_page& page) const override;
+
+  /// Returns the schema the store was opened with (space ids follow it, not
+  /// the order of the families on disk).
+  const vstore::schema& schema() const noexcept override;
+
+  /// Opens an empty batch wrapping a rocksdb::WriteBatch. The batch must not
+  /// outlive the store.
+  std::unique_ptr<vstore::write_batch> make_batch() const override;
+
+  /// Writes `batch` (made by this store) with one DB::Write and answers the
+  /// DB's latest sequence number after it. Refuses an invalid batch (its
+  /// error()) and a batch of another store (errc::invalid_argument). Blocks.
+  status commit(vstore::write_batch& batch, uint64_t& seq) override;
+
+  /// Returns the DB's latest sequence number.
+  uint64_t latest_sequence() const noexcept override;
+
+  /// Writes a RocksDB checkpoint (hard links where possible) to `dir`, which
+  /// must not exist; it opens as a store with the same contents. Blocks.
+  status checkpoint(const std::string& dir) override;
+
+  /// Writes and fsyncs the WAL (FlushWAL(true)), then flushes the memtables
+  /// of every space to SST files. Blocks.
+  status sync() override;
+
+  /// Reports the effective RocksDB settings and SST files of `space`.
+  status describe_space(space_id space, rocksdb_space_info& out) const;
+
+  /// Implementation details (RocksDB handles); defined in rocksdb_store.cpp.
+  struct impl;
+
+ private:
+  /// Takes over an open database; only open() constructs stores.
+  explicit rocksdb_store(std::unique_ptr<impl> p);
+
+  /// The DB, its column family handles and options; never null.
+  std::unique_ptr<impl> impl_;
+};
+
+/// Opens a RocksDB store as rocksdb_store::open does and hands it out as a
+/// plain vstore::store. Blocks.
+status open_rocksdb_store(const options& opts, std::unique_ptr<store>& out);
+
+}  // namespace vstore

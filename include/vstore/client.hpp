@@ -1,0 +1,87 @@
+#pragma once
+
+// A blocking client for code that is not an actor. It holds its own actor
+// system; every call blocks until the reply arrives or the timeout passes. The
+// header has no CAF types, so including it is cheap. Calls may come from
+// several threads (they are serialised).
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vstore/errc.hpp"
+#include "vstore/options.hpp"
+#include "vstore/remote_options.hpp"
+#include "vstore/requests.hpp"
+
+namespace vstore {
+
+/// A blocking handle to a StorageManager, embedded in this process or remote.
+class client {
+ public:
+  /// Client-side settings.
+  struct settings {
+    /// How long every call waits for its reply. Default: 10 s.
+    std::chrono::milliseconds timeout{10000};
+    /// scheduler.max-threads of the client's actor system; 0 = number of cores.
+    uint32_t max_threads = 0;
+  };
+
+  /// Opens the store `opts` configures in this process and starts its manager.
+  static status open_embedded(const options& opts, std::unique_ptr<client>& out,
+                              const settings& cfg);
+  /// Same with default settings.
+  static status open_embedded(const options& opts, std::unique_ptr<client>& out) {
+    return open_embedded(opts, out, settings{});
+  }
+
+  /// Connects to a remote StorageManager (a vstored) at `remote`. Blocks up to
+  /// remote.connect_timeout. The client monitors the connection: when it is
+  /// lost, the pending call fails at once with errc::disconnected (it does not
+  /// wait for its timeout), and the next call reconnects (again bounded by
+  /// connect_timeout) and fails with errc::disconnected if the server is still
+  /// unreachable. A write that failed with errc::disconnected may or may not
+  /// have been applied. Errors: errc::invalid_config (incomplete TLS settings,
+  /// port 0), errc::disconnected (unreachable, refused, TLS handshake failed).
+  static status connect(const remote_options& remote, std::unique_ptr<client>& out,
+                        const settings& cfg);
+  /// Same with default settings.
+  static status connect(const remote_options& remote, std::unique_ptr<client>& out) {
+    return connect(remote, out, settings{});
+  }
+
+  /// Drains and closes an embedded store (remote: only disconnects).
+  ~client();
+
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  /// Reads `key`; `value` is empty when the key does not exist.
+  status get(space_id space, std::string_view key, std::optional<std::string>& value);
+  /// Reads several keys with one batched read.
+  status multi_get(space_id space, std::vector<std::string> keys, multi_get_reply& out);
+  /// Reads one page of a prefix scan.
+  status scan(scan_request req, scan_reply& out);
+  /// Commits a write atomically; returns after it is committed.
+  status write(write_request req, commit_ack& out);
+  /// Commits every open batch.
+  status flush(commit_ack& out);
+  /// Reads the counters of every space.
+  status stats(stats_reply& out);
+  /// Reads the manager's state.
+  status info(status_reply& out);
+  /// Drains the manager: commits open batches, answers queued requests, closes
+  /// the backend. Further calls answer errc::unavailable.
+  status drain(drain_reply& out);
+
+  struct impl;
+
+ private:
+  explicit client(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vstore

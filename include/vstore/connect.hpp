@@ -1,0 +1,54 @@
+#pragma once
+
+// Reaching a remote StorageManager (a vstored) from actor code: configure the
+// network modules of an actor system, then obtain the manager's typed handle,
+// which is used exactly like a local one.
+//
+//   caf::actor_system_config cfg;
+//   vstore::configure_actor_system(cfg);
+//   vstore::configure_network(cfg, remote);
+//   caf::actor_system sys{cfg};
+//   vstore::manager_actor mgr;
+//   if (auto st = vstore::connect_manager(sys, remote, mgr); !st) ...
+//
+// The handle is a proxy: when the connection dies, monitors of `mgr` receive a
+// down_msg (reason remote_link_unreachable) within about connect_timeout for a
+// frozen server and at once for a closed connection. Requests still pending on
+// the proxy are NOT failed by CAF (they run into their own timeout): an actor
+// that wants them to fail promptly tracks its outstanding requests and fails
+// them in its down handler, then calls connect_manager again to reconnect.
+
+#include <caf/fwd.hpp>
+
+#include "messages/protocol.hpp"
+#include "vstore/errc.hpp"
+#include "vstore/remote_options.hpp"
+
+namespace vstore {
+
+/// Loads CAF's network module (io::middleman) into `cfg`, and the OpenSSL
+/// module with openssl.certificate / key / cafile when `remote` sets TLS
+/// (mutual TLS), and sets middleman.heartbeat-interval and
+/// middleman.connection-timeout from `remote` so that connecting can never
+/// block forever and a dead peer is detected. Call it once per config, after
+/// configure_actor_system() and before constructing the actor system; do not
+/// load the middleman yourself as well. The TLS files are read when the actor
+/// system starts, not here.
+void configure_network(caf::actor_system_config& cfg, const remote_options& remote);
+
+/// Connects to the manager published at remote.host:remote.port (over TLS
+/// when remote.tls() is set) and stores its typed handle in `out`. Blocks the
+/// calling thread up to about remote.connect_timeout (call it from a
+/// non-actor thread or a detached actor). `sys` must have been configured
+/// with configure_network() for the same TLS mode. Errors:
+/// errc::invalid_config (port 0, incomplete TLS settings, `sys` lacks the
+/// middleman / OpenSSL module or a connection timeout), errc::disconnected
+/// (refused, unreachable, timed out, TLS handshake failed, or nothing
+/// compatible published on that port). On error `out` is unchanged.
+status connect_manager(caf::actor_system& sys, const remote_options& remote, manager_actor& out);
+
+/// Checks `remote` without connecting: port set, TLS all-or-nothing, timeouts
+/// in range. Returns errc::invalid_config naming the field.
+status validate(const remote_options& remote);
+
+}  // namespace vstore

@@ -1,0 +1,172 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+namespace vstore {
+
+/// Every error vstore answers to a caller. Code 0 is reserved (CAF treats it as
+/// "no error"), so the first code is 1. Each code says what the caller should do.
+enum class errc : uint8_t {
+  /// The request names a state space the store does not have. Fix the request.
+  unknown_space = 1,
+  /// The request has an empty key. Fix the request.
+  empty_key,
+  /// A key, value, batch or scan limit exceeds a configured limit. Split or shrink it.
+  too_large,
+  /// A request field is malformed (for example a scan limit of 0). Fix the request.
+  invalid_argument,
+  /// The space's queue is full. Back off and retry later; nothing was applied.
+  overloaded,
+  /// The space failed past its restart limit, or the store is not open. Retry
+  /// against another replica or after an operator intervened.
+  unavailable,
+  /// The request was not answered in time. A write may or may not have been applied.
+  timeout,
+  /// The store is shutting down and accepts no new work. Nothing was applied.
+  shutting_down,
+  /// The write was aborted (a writer restarted or a part of a multi-space batch was
+  /// lost). It was applied whole or not at all; read to find out which.
+  aborted,
+  /// The backend reported an I/O error. The write was not acknowledged.
+  io_error,
+  /// The backend found corrupt data. Stop and repair the store.
+  corruption,
+  /// The store on disk does not match the configured schema. Fix the configuration.
+  schema_mismatch,
+  /// A configuration value is invalid; the message names the key.
+  invalid_config,
+  /// The operation is not supported by this backend.
+  not_supported,
+  /// The connection to a remote store was lost. The outcome of writes is unknown.
+  disconnected,
+  /// An internal invariant failed. Report it as a bug.
+  internal,
+};
+
+/// The highest errc value (for iteration in tests and stats).
+inline constexpr uint8_t errc_max = static_cast<uint8_t>(errc::internal);
+
+/// Returns the short name of a code, e.g. "overloaded".
+constexpr const char* to_name(errc x) noexcept {
+  switch (x) {
+    case errc::unknown_space:
+      return "unknown_space";
+    case errc::empty_key:
+      return "empty_key";
+    case errc::too_large:
+      return "too_large";
+    case errc::invalid_argument:
+      return "invalid_argument";
+    case errc::overloaded:
+      return "overloaded";
+    case errc::unavailable:
+      return "unavailable";
+    case errc::timeout:
+      return "timeout";
+    case errc::shutting_down:
+      return "shutting_down";
+    case errc::aborted:
+      return "aborted";
+    case errc::io_error:
+      return "io_error";
+    case errc::corruption:
+      return "corruption";
+    case errc::schema_mismatch:
+      return "schema_mismatch";
+    case errc::invalid_config:
+      return "invalid_config";
+    case errc::not_supported:
+      return "not_supported";
+    case errc::disconnected:
+      return "disconnected";
+    case errc::internal:
+      return "internal";
+  }
+  return "unknown_error";
+}
+
+/// Returns a sentence describing a code and what the caller should do.
+constexpr const char* to_message(errc x) noexcept {
+  switch (x) {
+    case errc::unknown_space:
+      return "unknown state space";
+    case errc::empty_key:
+      return "empty key";
+    case errc::too_large:
+      return "request exceeds a configured size limit";
+    case errc::invalid_argument:
+      return "invalid argument";
+    case errc::overloaded:
+      return "queue full, retry later (nothing was applied)";
+    case errc::unavailable:
+      return "state space unavailable";
+    case errc::timeout:
+      return "request timed out";
+    case errc::shutting_down:
+      return "store is shutting down (nothing was applied)";
+    case errc::aborted:
+      return "write aborted: applied whole or not at all";
+    case errc::io_error:
+      return "backend I/O error";
+    case errc::corruption:
+      return "backend data corruption";
+    case errc::schema_mismatch:
+      return "stored schema differs from the configuration";
+    case errc::invalid_config:
+      return "invalid configuration";
+    case errc::not_supported:
+      return "operation not supported";
+    case errc::disconnected:
+      return "connection to the store lost";
+    case errc::internal:
+      return "internal error";
+  }
+  return "unknown error";
+}
+
+/// Returns the short name of a code (CAF renders errors with it).
+inline std::string to_string(errc x) { return to_name(x); }
+
+/// The outcome of a backend or client call: ok, or a code with a context message.
+class status {
+ public:
+  /// Constructs a success.
+  status() noexcept = default;
+  /// Constructs a failure with `code` and a context message.
+  status(errc code, std::string context) : code_(code), ok_(false), context_(std::move(context)) {}
+  /// Constructs a failure with `code` and no context.
+  explicit status(errc code) : code_(code), ok_(false) {}
+
+  /// Returns a success.
+  static status ok() noexcept { return {}; }
+
+  /// Returns whether the call succeeded.
+  bool is_ok() const noexcept { return ok_; }
+  explicit operator bool() const noexcept { return ok_; }
+  /// Returns the error code; meaningless on success.
+  errc code() const noexcept { return code_; }
+  /// Returns the context message (may be empty).
+  const std::string& context() const noexcept { return context_; }
+  /// Renders "name: message (context)" or "ok".
+  std::string to_string() const {
+    if (ok_) return "ok";
+    std::string out = to_name(code_);
+    out += ": ";
+    out += to_message(code_);
+    if (!context_.empty()) {
+      out += " (";
+      out += context_;
+      out += ")";
+    }
+    return out;
+  }
+
+ private:
+  errc code_ = errc::internal;
+  bool ok_ = true;
+  std::string context_;
+};
+
+}  // namespace vstore

@@ -1,0 +1,125 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "vstore/schema.hpp"
+
+namespace vstore {
+
+/// Which backend a store uses.
+enum class backend_kind : uint8_t { rocksdb, memory };
+
+/// Database-wide options (RocksDB; the memory backend ignores them). Section
+/// [store] of vstore.ini.
+struct db_options {
+  /// Data directory. Key: path. Default: "" (must be set for rocksdb).
+  std::string path;
+  /// Create the database when the directory holds none. Key: create-if-missing.
+  /// Default: true.
+  bool create_if_missing = true;
+  /// Create configured spaces that an existing database lacks. Without it a
+  /// schema difference is errc::schema_mismatch. Spaces are never dropped.
+  /// Key: allow-new-spaces. Default: false.
+  bool allow_new_spaces = false;
+  /// fsync the WAL on every commit. Key: sync. Default: false.
+  bool sync = false;
+  /// RocksDB IncreaseParallelism(n). Key: parallelism. Default: 2. Range 1..256.
+  uint32_t parallelism = 2;
+  /// max_background_jobs. Key: max-background-jobs. Default: 2. Range 1..256.
+  uint32_t max_background_jobs = 2;
+  /// bytes_per_sync (0 = off). Key: bytes-per-sync. Default: 1 MiB.
+  uint64_t bytes_per_sync = 1u << 20;
+  /// level_compaction_dynamic_level_bytes. Key: dynamic-level-bytes. Default: true.
+  bool dynamic_level_bytes = true;
+  /// paranoid_checks. Key: paranoid-checks. Default: true.
+  bool paranoid_checks = true;
+  /// Size of the block cache shared by every space (0 = RocksDB's default
+  /// 8 MiB per space). Key: block-cache-size. Default: 256 MiB.
+  uint64_t block_cache_bytes = 256u << 20;
+  /// Memtable size per space. Key: write-buffer-size. Default: 64 MiB.
+  /// Range: 64 KiB..4 GiB.
+  uint64_t write_buffer_bytes = 64u << 20;
+};
+
+/// Reader pools. Section [reader].
+struct reader_options {
+  /// Reader actors per space. Key: pool-size. Default: 2. Range 1..64.
+  uint32_t pool_size = 2;
+  /// Reads queued per space before the manager answers errc::overloaded.
+  /// Key: max-queued. Default: 4096. Range 1..10,000,000.
+  uint32_t max_queued = 4096;
+};
+
+/// Writers and group commit. Section [writer].
+struct writer_options {
+  /// Seal the open batch at this many commands. Key: max-batch-commands.
+  /// Default: 1000. Range 1..1,000,000.
+  uint32_t max_batch_commands = 1000;
+  /// Seal the open batch at this many bytes of keys and values.
+  /// Key: max-batch-bytes. Default: 4 MiB. Range 1..1 GiB.
+  uint64_t max_batch_bytes = 4u << 20;
+  /// Seal the open batch when its oldest command has waited this long.
+  /// Key: max-delay. Default: 10ms. Range 0..10s (0 = only the other triggers).
+  std::chrono::milliseconds max_delay{10};
+  /// Writes queued per space before the manager answers errc::overloaded.
+  /// Key: max-queued. Default: 4096. Range 1..10,000,000.
+  uint32_t max_queued = 4096;
+  /// Run the commit actor on its own thread (blocking DB::Write off the
+  /// scheduler). Key: detached-committer. Default: true.
+  bool detached_committer = true;
+};
+
+/// Request limits, checked before anything is queued. Section [limits].
+struct limit_options {
+  /// Key: max-key-size. Default: 64 KiB. Range 1..16 MiB.
+  uint32_t max_key_bytes = 64u << 10;
+  /// Key: max-value-size. Default: 16 MiB. Range 1..1 GiB.
+  uint32_t max_value_bytes = 16u << 20;
+  /// Operations in one write request. Key: max-batch-ops. Default: 100,000.
+  uint32_t max_batch_ops = 100000;
+  /// Bytes of keys and values in one write request. Key: max-request-bytes.
+  /// Default: 64 MiB.
+  uint64_t max_request_bytes = 64u << 20;
+  /// Keys in one multi_get. Key: max-multi-get. Default: 10,000.
+  uint32_t max_multi_get = 10000;
+  /// Entries in one scan page. Key: max-scan-limit. Default: 100,000.
+  uint32_t max_scan_limit = 100000;
+};
+
+/// Supervision, timeouts and shutdown. Section [supervisor].
+struct supervisor_options {
+  /// Restarts of one space's actors allowed within restart-window; one more and
+  /// the space answers errc::unavailable. Key: restart-limit. Default: 5.
+  uint32_t restart_limit = 5;
+  /// Key: restart-window. Default: 10s.
+  std::chrono::milliseconds restart_window{10000};
+  /// Retries of a read whose reader died. Key: read-retries. Default: 3.
+  uint32_t read_retries = 3;
+  /// Timeout of requests between vstore's own actors. Key: internal-timeout.
+  /// Default: 30s.
+  std::chrono::milliseconds internal_timeout{30000};
+  /// A multi-space batch whose parts have not all reached the committer after
+  /// this long is aborted. Key: stall-abort. Default: 2s.
+  std::chrono::milliseconds stall_abort{2000};
+  /// Graceful shutdown waits this long for queued work, then kills.
+  /// Key: shutdown-grace. Default: 10s.
+  std::chrono::milliseconds shutdown_grace{10000};
+};
+
+/// Everything needed to open and serve a store.
+struct options {
+  /// Key [store] backend: "rocksdb" or "memory". Default: rocksdb.
+  backend_kind backend = backend_kind::rocksdb;
+  /// The state spaces. Key [store] spaces plus one [space.NAME] section per
+  /// space. Default: default_schema().
+  vstore::schema schema = default_schema();
+  db_options db;
+  reader_options reader;
+  writer_options writer;
+  limit_options limits;
+  supervisor_options supervisor;
+};
+
+}  // namespace vstore

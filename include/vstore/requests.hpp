@@ -1,0 +1,220 @@
+#pragma once
+
+// The request and reply types of vstore's protocol as plain structs. They hold
+// no CAF types, so code that only builds requests (the blocking client, tools)
+// compiles without CAF headers. messages/protocol.hpp gives each an inspect()
+// and defines the typed actor interfaces that carry them.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vstore/schema.hpp"
+#include "vstore/store.hpp"
+
+namespace vstore {
+
+/// Reads one key. Reply: get_reply.
+struct get_request {
+  space_id space = 0;
+  std::string key;
+};
+
+/// The value of a key, or its absence (found == false; not an error).
+struct get_reply {
+  bool found = false;
+  std::string value;
+};
+
+/// Reads several keys of one space with one batched backend read.
+/// Reply: multi_get_reply.
+struct multi_get_request {
+  space_id space = 0;
+  std::vector<std::string> keys;
+};
+
+/// found[i] tells whether keys[i] exists; values[i] is its value (empty if not).
+struct multi_get_reply {
+  std::vector<uint8_t> found;
+  std::vector<std::string> values;
+};
+
+/// Reads a page of the keys of `space` that start with `prefix`, in ascending
+/// order, after `start_after` (empty = from the start), at most `limit` entries
+/// (1..limits.max-scan-limit). Reply: scan_reply.
+struct scan_request {
+  space_id space = 0;
+  std::string prefix;
+  std::string start_after;
+  uint32_t limit = 100;
+};
+
+/// One page of a scan. When `more` is true, the next page starts after
+/// entries.back().key.
+struct scan_reply {
+  std::vector<key_value> entries;
+  bool more = false;
+};
+
+/// The kind of a write operation.
+enum class op_kind : uint8_t { put = 1, del = 2, del_range = 3 };
+
+/// One operation of a write: put(key, value), del(key), or del_range(key,
+/// value) which removes every key k with key <= k < value.
+struct write_op {
+  op_kind kind = op_kind::put;
+  space_id space = 0;
+  std::string key;
+  std::string value;
+};
+
+/// An atomic write over one or more state spaces: applied all or nothing,
+/// visible at once, ordered after every write to the same spaces that the
+/// manager received earlier. With flush_now, the writers commit at once
+/// instead of waiting for more writes to group. Reply: commit_ack.
+struct write_request {
+  std::vector<write_op> ops;
+  bool flush_now = false;
+
+  /// Appends a put.
+  write_request& put(space_id s, std::string_view k, std::string_view v) {
+    ops.push_back(write_op{op_kind::put, s, std::string{k}, std::string{v}});
+    return *this;
+  }
+  /// Appends a delete.
+  write_request& del(space_id s, std::string_view k) {
+    ops.push_back(write_op{op_kind::del, s, std::string{k}, {}});
+    return *this;
+  }
+  /// Appends a range delete of [begin, end).
+  write_request& del_range(space_id s, std::string_view begin, std::string_view end) {
+    ops.push_back(write_op{op_kind::del_range, s, std::string{begin}, std::string{end}});
+    return *this;
+  }
+};
+
+/// Acknowledges a committed write: it is in the backend (RocksDB: in the WAL,
+/// fsynced if configured) and visible to every read sent after this reply.
+struct commit_ack {
+  /// The backend's sequence number after the commit that included the write.
+  uint64_t seq = 0;
+};
+
+/// Asks for the counters of every state space. Reply: stats_reply.
+struct stats_request {};
+
+/// Commits every open batch now. Reply: commit_ack once it is committed.
+struct flush_request {};
+
+/// Asks for the manager's state. Reply: status_reply.
+struct status_request {};
+
+/// Stops accepting work, commits open batches, answers every queued request,
+/// closes the backend, then replies with drain_reply and the manager quits.
+struct drain_request {};
+
+/// How a drain ended.
+struct drain_reply {
+  /// Requests answered during the drain (reads and writes).
+  uint64_t answered = 0;
+  /// Requests answered with errc::shutting_down because the grace period ran out.
+  uint64_t cut_off = 0;
+};
+
+/// Why a writer sealed its open batch.
+enum class flush_reason : uint8_t { size = 0, bytes, age, now, dry, explicit_flush, shutdown };
+/// The number of flush reasons.
+inline constexpr size_t flush_reason_count = 7;
+
+/// Returns the name of a flush reason ("size", "bytes", ...).
+constexpr const char* to_name(flush_reason x) noexcept {
+  switch (x) {
+    case flush_reason::size:
+      return "size";
+    case flush_reason::bytes:
+      return "bytes";
+    case flush_reason::age:
+      return "age";
+    case flush_reason::now:
+      return "flush_now";
+    case flush_reason::dry:
+      return "mailbox_dry";
+    case flush_reason::explicit_flush:
+      return "flush";
+    case flush_reason::shutdown:
+      return "shutdown";
+  }
+  return "?";
+}
+
+/// Counters of one state space since the manager started.
+struct space_stats {
+  std::string name;
+  /// "ok" or "unavailable".
+  std::string state;
+  /// Reads and writes queued right now (admitted, not yet answered).
+  uint64_t reads_queued = 0;
+  uint64_t writes_queued = 0;
+  /// Reads and write commands answered successfully.
+  uint64_t reads = 0;
+  uint64_t writes = 0;
+  /// Batches the writer sealed (each one goes to the committer).
+  uint64_t commits = 0;
+  /// Operations and key/value bytes in those batches.
+  uint64_t ops = 0;
+  uint64_t bytes = 0;
+  /// Sealed batches per flush_reason (indexed by its value).
+  std::vector<uint64_t> flushes;
+  /// Commit latency of write commands (writer receipt to acknowledgement):
+  /// latency_us[i] counts commands that took [2^i, 2^(i+1)) microseconds.
+  std::vector<uint64_t> latency_us;
+  /// Restarts of this space's readers and writer.
+  uint64_t restarts = 0;
+  /// Errors answered for this space, indexed by errc value.
+  std::vector<uint64_t> errors;
+};
+
+/// The counters of every space plus the commit path's.
+struct stats_reply {
+  std::vector<space_stats> spaces;
+  /// Backend commits (one DB::Write each) and the operations they held.
+  uint64_t rounds = 0;
+  uint64_t round_ops = 0;
+  /// Multi-space batches aborted because a part was lost.
+  uint64_t aborted_batches = 0;
+  /// Restarts of the commit actor.
+  uint64_t committer_restarts = 0;
+};
+
+/// The manager's state.
+struct status_reply {
+  /// "rocksdb" or "memory".
+  std::string backend;
+  /// Space names in id order.
+  std::vector<std::string> spaces;
+  /// Per space: "ok" or "unavailable".
+  std::vector<std::string> states;
+  bool shutting_down = false;
+  uint64_t uptime_ms = 0;
+  /// The backend's latest sequence number.
+  uint64_t sequence = 0;
+};
+
+/// Returns the latency percentile `p` (0..1) of a latency_us histogram, as the
+/// upper bound of the bucket holding it, in microseconds (0 if empty).
+inline uint64_t latency_percentile(const std::vector<uint64_t>& buckets, double p) {
+  uint64_t total = 0;
+  for (auto n : buckets) total += n;
+  if (total == 0) return 0;
+  auto rank = static_cast<uint64_t>(p * static_cast<double>(total));
+  if (rank >= total) rank = total - 1;
+  uint64_t seen = 0;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    seen += buckets[i];
+    if (seen > rank) return uint64_t{2} << i;
+  }
+  return uint64_t{2} << (buckets.size() - 1);
+}
+
+}  // namespace vstore

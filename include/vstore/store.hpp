@@ -1,0 +1,128 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vstore/errc.hpp"
+#include "vstore/schema.hpp"
+
+namespace vstore {
+
+/// One key and its value.
+struct key_value {
+  std::string key;
+  std::string value;
+  friend bool operator==(const key_value& a, const key_value& b) {
+    return a.key == b.key && a.value == b.value;
+  }
+};
+
+/// A page of a prefix iteration.
+struct scan_page {
+  /// The entries, in ascending key order.
+  std::vector<key_value> entries;
+  /// True if more entries with the prefix follow the last one returned; pass
+  /// entries.back().key as `start_after` to read the next page.
+  bool more = false;
+};
+
+/// Reads one state space at a time. Implementations are safe to call from many
+/// threads at once, also while a commit runs.
+class read_store {
+ public:
+  virtual ~read_store() = default;
+
+  /// Looks up `key` in `space`. On success `found` tells whether the key exists
+  /// and `value` holds its value when it does. Absence is not an error.
+  virtual status get(space_id space, std::string_view key, std::string& value,
+                     bool& found) const = 0;
+
+  /// Looks up several keys of one space; `values[i]` answers `keys[i]`. The
+  /// default implementation calls get() per key; backends override it with a
+  /// batched read.
+  virtual status multi_get(space_id space, const std::vector<std::string>& keys,
+                           std::vector<std::optional<std::string>>& values) const {
+    values.clear();
+    values.reserve(keys.size());
+    std::string v;
+    for (const auto& k : keys) {
+      bool found = false;
+      if (auto st = get(space, k, v, found); !st) return st;
+      if (found)
+        values.emplace_back(v);
+      else
+        values.emplace_back(std::nullopt);
+    }
+    return {};
+  }
+
+  /// Iterates the keys of `space` that start with `prefix` in ascending key
+  /// order, beginning after `start_after` (or at the first key of the prefix
+  /// when `start_after` is empty), and returns at most `limit` entries (limit
+  /// >= 1). An empty prefix iterates the whole space. The page is a consistent
+  /// snapshot: a concurrent commit is either wholly in it or not at all.
+  virtual status scan(space_id space, std::string_view prefix, std::string_view start_after,
+                      size_t limit, scan_page& page) const = 0;
+};
+
+/// Collects puts, deletes and range deletes over any state spaces for one
+/// atomic commit. The first invalid operation (unknown space, empty key) makes
+/// the batch invalid: error() tells why and commit refuses the whole batch.
+class write_batch {
+ public:
+  virtual ~write_batch() = default;
+  /// Sets `key` to `value` in `space`.
+  virtual void put(space_id space, std::string_view key, std::string_view value) = 0;
+  /// Removes `key` from `space` (no error if absent).
+  virtual void del(space_id space, std::string_view key) = 0;
+  /// Removes every key k of `space` with begin <= k < end.
+  virtual void delete_range(space_id space, std::string_view begin, std::string_view end) = 0;
+  /// Returns the number of operations added.
+  virtual size_t count() const noexcept = 0;
+  /// Returns the bytes of keys and values added.
+  virtual size_t byte_size() const noexcept = 0;
+  /// Returns ok, or the first invalid operation's error.
+  virtual const status& error() const noexcept = 0;
+};
+
+/// A store: reads, atomic commits and prefix iteration over a fixed schema.
+class store : public read_store {
+ public:
+  /// Returns the schema the store was opened with.
+  virtual const vstore::schema& schema() const noexcept = 0;
+
+  /// Opens an empty batch for this store.
+  virtual std::unique_ptr<vstore::write_batch> make_batch() const = 0;
+
+  /// Commits `batch` atomically: all of its operations become visible at once,
+  /// or none does. On success `seq` is the store's sequence number after the
+  /// commit (strictly increasing). With RocksDB the batch is in the WAL (and
+  /// fsynced when configured) when this returns. Blocks.
+  virtual status commit(vstore::write_batch& batch, uint64_t& seq) = 0;
+
+  /// Returns the sequence number of the last commit.
+  virtual uint64_t latest_sequence() const noexcept = 0;
+
+  /// Writes a consistent copy of the store to directory `dir` (which must not
+  /// exist). Backends without persistence answer errc::not_supported.
+  virtual status checkpoint(const std::string& dir) {
+    return {errc::not_supported, "checkpoint to " + dir};
+  }
+
+  /// Flushes buffered data to durable storage (memtables and WAL). Blocks.
+  virtual status sync() { return {}; }
+};
+
+/// Returns the invalid-operation error for a batch, or ok. Shared by backends so
+/// that both answer bad input the same way.
+inline status check_op(const vstore::schema& s, space_id space, std::string_view key) {
+  if (!s.contains(space)) return {errc::unknown_space, "space id " + std::to_string(space)};
+  if (key.empty()) return {errc::empty_key, "in space " + s.spaces[space].name};
+  return {};
+}
+
+}  // namespace vstore

@@ -1,0 +1,70 @@
+#pragma once
+
+// The messages between vstore's own actors (manager, writers, committer) as
+// plain structs without CAF, so that the commit logic can be tested without an
+// actor system. protocol.hpp gives each an inspect().
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vstore/errc.hpp"
+#include "vstore/requests.hpp"
+
+namespace vstore {
+
+/// The part of write batch `g` that falls into one space, in request order.
+struct batch_part {
+  /// The batch's sequence number, assigned by the manager (strictly increasing).
+  uint64_t g = 0;
+  /// The spaces the whole batch touches (bit i = space i).
+  uint64_t mask = 0;
+  std::vector<write_op> ops;
+  bool flush_now = false;
+};
+
+/// The part that carries the client's reply: it goes to the writer of the
+/// batch's lowest space, which answers once the whole batch is committed.
+struct owned_part {
+  batch_part part;
+};
+
+/// Any other part of a multi-space batch (one-way).
+struct sibling_part {
+  batch_part part;
+};
+
+/// A writer's sealed batch for the committer: parts of one space in g order.
+struct sealed_batch {
+  space_id space = 0;
+  std::vector<batch_part> parts;
+};
+
+/// The committer's answer to a sealed batch. Every part not listed in
+/// `aborted` or `failed` is committed (as of sequence number `seq`).
+struct sealed_result {
+  uint64_t seq = 0;
+  /// Parts whose multi-space batch was aborted (a sibling part was lost).
+  std::vector<uint64_t> aborted;
+  /// Parts whose backend commit failed with `fail_code`.
+  std::vector<uint64_t> failed;
+  errc fail_code = errc::internal;
+  std::string fail_context;
+};
+
+/// Tells the committer that the writer of `space` went down after it was sent
+/// parts up to batch `up_to_g`: multi-space batches still missing that part are
+/// aborted at once.
+struct abort_space {
+  space_id space = 0;
+  uint64_t up_to_g = 0;
+};
+
+/// The commit path's counters.
+struct committer_stats {
+  uint64_t rounds = 0;
+  uint64_t round_ops = 0;
+  uint64_t aborted_batches = 0;
+};
+
+}  // namespace vstore

@@ -1,0 +1,198 @@
+#pragma once
+
+// vstore's whole actor protocol in one header: the inspect() of every message
+// type, the internal message types, every typed actor interface, the error
+// conversion, and the one function that registers all of it with CAF. Every
+// node (server, remote scheduler, CLI) calls register_types() on its config.
+
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "messages/internal.hpp"
+#include "vstore/errc.hpp"
+#include "vstore/requests.hpp"
+
+CAF_ERROR_CODE_ENUM(vstore::errc, "vstore")
+
+namespace vstore {
+
+// -- inspect() of the public request and reply types -------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, key_value& x) {
+  return f(caf::meta::type_name("vstore::key_value"), x.key, x.value);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_request& x) {
+  return f(caf::meta::type_name("vstore::get_request"), x.space, x.key);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_reply& x) {
+  return f(caf::meta::type_name("vstore::get_reply"), x.found, x.value);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, multi_get_request& x) {
+  return f(caf::meta::type_name("vstore::multi_get_request"), x.space, x.keys);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, multi_get_reply& x) {
+  return f(caf::meta::type_name("vstore::multi_get_reply"), x.found, x.values);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scan_request& x) {
+  return f(caf::meta::type_name("vstore::scan_request"), x.space, x.prefix, x.start_after, x.limit);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scan_reply& x) {
+  return f(caf::meta::type_name("vstore::scan_reply"), x.entries, x.more);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, write_op& x) {
+  return f(caf::meta::type_name("vstore::write_op"), x.kind, x.space, x.key, x.value);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, write_request& x) {
+  return f(caf::meta::type_name("vstore::write_request"), x.ops, x.flush_now);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, commit_ack& x) {
+  return f(caf::meta::type_name("vstore::commit_ack"), x.seq);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stats_request&) {
+  return f(caf::meta::type_name("vstore::stats_request"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, flush_request&) {
+  return f(caf::meta::type_name("vstore::flush_request"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_request&) {
+  return f(caf::meta::type_name("vstore::status_request"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drain_request&) {
+  return f(caf::meta::type_name("vstore::drain_request"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drain_reply& x) {
+  return f(caf::meta::type_name("vstore::drain_reply"), x.answered, x.cut_off);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, space_stats& x) {
+  return f(caf::meta::type_name("vstore::space_stats"), x.name, x.state, x.reads_queued,
+           x.writes_queued, x.reads, x.writes, x.commits, x.ops, x.bytes, x.flushes, x.latency_us,
+           x.restarts, x.errors);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stats_reply& x) {
+  return f(caf::meta::type_name("vstore::stats_reply"), x.spaces, x.rounds, x.round_ops,
+           x.aborted_batches, x.committer_restarts);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_reply& x) {
+  return f(caf::meta::type_name("vstore::status_reply"), x.backend, x.spaces, x.states,
+           x.shutting_down, x.uptime_ms, x.sequence);
+}
+
+// -- internal messages (defined in internal.hpp) ---------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch_part& x) {
+  return f(caf::meta::type_name("vstore::batch_part"), x.g, x.mask, x.ops, x.flush_now);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owned_part& x) {
+  return f(caf::meta::type_name("vstore::owned_part"), x.part);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sibling_part& x) {
+  return f(caf::meta::type_name("vstore::sibling_part"), x.part);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sealed_batch& x) {
+  return f(caf::meta::type_name("vstore::sealed_batch"), x.space, x.parts);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sealed_result& x) {
+  return f(caf::meta::type_name("vstore::sealed_result"), x.seq, x.aborted, x.failed, x.fail_code,
+           x.fail_context);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, abort_space& x) {
+  return f(caf::meta::type_name("vstore::abort_space"), x.space, x.up_to_g);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, committer_stats& x) {
+  return f(caf::meta::type_name("vstore::committer_stats"), x.rounds, x.round_ops,
+           x.aborted_batches);
+}
+
+/// A writer's timer: seal the open batch if it is still batch `epoch`.
+using age_atom = caf::atom_constant<caf::atom("vs_age")>;
+/// The committer's timer: abort stalled multi-space batches.
+using sweep_atom = caf::atom_constant<caf::atom("vs_sweep")>;
+/// The manager's timer: the drain's grace period ran out.
+using grace_atom = caf::atom_constant<caf::atom("vs_grace")>;
+
+// -- typed actor interfaces ----------------------------------------------------
+
+/// The public API: the StorageManager. Any actor, local or remote, may send
+/// these. Every request gets exactly one reply or a vstore error (errc).
+using manager_actor =
+    caf::typed_actor<caf::replies_to<get_request>::with<get_reply>,
+                     caf::replies_to<multi_get_request>::with<multi_get_reply>,
+                     caf::replies_to<scan_request>::with<scan_reply>,
+                     caf::replies_to<write_request>::with<commit_ack>,
+                     caf::replies_to<flush_request>::with<commit_ack>,
+                     caf::replies_to<stats_request>::with<stats_reply>,
+                     caf::replies_to<status_request>::with<status_reply>,
+                     caf::replies_to<drain_request>::with<drain_reply>,
+                     /// The drain's internal timer; ignored unless the manager is draining.
+                     caf::reacts_to<grace_atom>>;
+
+/// A reader of one space (only the manager sends to it).
+using reader_actor = caf::typed_actor<caf::replies_to<get_request>::with<get_reply>,
+                                      caf::replies_to<multi_get_request>::with<multi_get_reply>,
+                                      caf::replies_to<scan_request>::with<scan_reply>>;
+
+/// The commit actor: the only caller of store::commit (only writers and the
+/// manager send to it).
+using committer_actor = caf::typed_actor<caf::replies_to<sealed_batch>::with<sealed_result>,
+                                         caf::reacts_to<abort_space>, caf::reacts_to<sweep_atom>,
+                                         caf::replies_to<stats_request>::with<committer_stats>>;
+
+/// The writer of one space (only the manager sends to it).
+using writer_actor =
+    caf::typed_actor<caf::replies_to<owned_part>::with<commit_ack>, caf::reacts_to<sibling_part>,
+                     caf::replies_to<flush_request>::with<commit_ack>,
+                     caf::replies_to<stats_request>::with<space_stats>,
+                     caf::reacts_to<age_atom, uint64_t>, caf::reacts_to<committer_actor>>;
+
+// -- errors ---------------------------------------------------------------------
+
+/// Makes a CAF error of category "vstore" carrying `code` and a context text.
+caf::error make_error(errc code, std::string context);
+
+/// Converts a failed status to a CAF error (ok gives an empty error).
+caf::error to_error(const status& st);
+
+/// Converts any CAF error to a status: vstore errors keep their code; CAF's
+/// own (timeouts, dead receivers, lost connections) map to timeout,
+/// unavailable or disconnected.
+status to_status(const caf::error& e);
+
+/// Registers every message type and the "vstore" error category. Call it on
+/// the config of every actor system that talks to vstore, before the system
+/// is constructed.
+void register_types(caf::actor_system_config& cfg);
+
+}  // namespace vstore

@@ -1,0 +1,861 @@
+// The backend conformance suite: written once as a typed test and run
+// unchanged against every backend.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "backends/memory/memory_store.hpp"
+#include "backends/rocksdb/rocksdb_store.hpp"
+#include "tests/backends/temp_dir.hpp"
+#include "vstore/concat_bytes.hpp"
+#include "vstore/options.hpp"
+#include "vstore/schema.hpp"
+#include "vstore/store.hpp"
+
+namespace vstore {
+namespace {
+
+using keys_t = std::vector<std::string>;
+
+// --- Backend factories -------------------------------------------------------
+
+/// Opens memory stores.
+struct memory_backend {
+  static constexpr const char* name = "Memory";
+
+  status open(vstore::schema s, std::unique_ptr<store>& out) {
+    out = make_memory_store(std::move(s));
+    return {};
+  }
+
+  void cleanup() {}
+};
+
+/// Opens RocksDB stores, each in a fresh directory below one temp directory.
+struct rocksdb_backend {
+  static constexpr const char* name = "Rocksdb";
+
+  status open(vstore::schema s, std::unique_ptr<store>& out) {
+    if (dir_.path().empty()) return {errc::io_error, "no temp directory"};
+    options opts;
+    opts.schema = std::move(s);
+    opts.db.path = dir_.sub("db" + std::to_string(next_++));
+    opts.db.block_cache_bytes = 8u << 20;
+    opts.db.write_buffer_bytes = 4u << 20;
+    return open_rocksdb_store(opts, out);
+  }
+
+  void cleanup() { dir_.remove(); }
+
+ private:
+  test::temp_dir dir_;
+  int next_ = 0;
+};
+
+/// Names the typed instantiations after the backends.
+struct backend_names {
+  template <class Backend>
+  static std::string GetName(int) {
+    return Backend::name;
+  }
+};
+
+// --- Helpers -----------------------------------------------------------------
+
+/// Builds a byte string from byte values.
+std::string bin(std::initializer_list<int> bytes) {
+  std::string out;
+  for (int b : bytes) out.push_back(static_cast<char>(static_cast<uint8_t>(b)));
+  return out;
+}
+
+/// Returns `n` copies of byte 0xFF.
+std::string ff(size_t n) { return std::string(n, '\xff'); }
+
+/// Returns the keys of a page.
+keys_t keys_of(const scan_page& page) {
+  keys_t out;
+  for (const auto& kv : page.entries) out.push_back(kv.key);
+  return out;
+}
+
+/// Returns the keys of `all` that start with `prefix`, sorted bytewise.
+keys_t expected_with_prefix(keys_t all, std::string_view prefix) {
+  keys_t out;
+  for (auto& k : all)
+    if (std::string_view{k}.substr(0, prefix.size()) == prefix) out.push_back(std::move(k));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+template <class Backend>
+class Conformance : public ::testing::Test {
+ protected:
+  void SetUp() override { reopen(default_schema()); }
+
+  void TearDown() override {
+    store_.reset();
+    backend_.cleanup();
+  }
+
+  /// Replaces the store under test by a new empty one with schema `s`.
+  void reopen(vstore::schema s) {
+    store_.reset();
+    auto st = backend_.open(std::move(s), store_);
+    ASSERT_TRUE(st) << st.to_string();
+    ASSERT_NE(store_, nullptr);
+  }
+
+  /// Commits `b`, answering the status.
+  status commit(write_batch& b) {
+    uint64_t seq = 0;
+    return store_->commit(b, seq);
+  }
+
+  /// Commits one put and expects success.
+  void put(space_id space, std::string_view key, std::string_view value) {
+    auto b = store_->make_batch();
+    b->put(space, key, value);
+    auto st = commit(*b);
+    EXPECT_TRUE(st) << st.to_string();
+  }
+
+  /// Commits one put per key, with the key as value, and expects success.
+  void put_keys(space_id space, const keys_t& keys) {
+    auto b = store_->make_batch();
+    for (const auto& k : keys) b->put(space, k, "v:" + k);
+    auto st = commit(*b);
+    EXPECT_TRUE(st) << st.to_string();
+  }
+
+  /// Reads one key, expecting success.
+  std::optional<std::string> get(space_id space, std::string_view key) {
+    std::string value;
+    bool found = false;
+    auto st = store_->get(space, key, value, found);
+    EXPECT_TRUE(st) << st.to_string();
+    if (!found) return std::nullopt;
+    return value;
+  }
+
+  /// Reads one page, expecting success.
+  scan_page scan(space_id space, std::string_view prefix, std::string_view start_after = {},
+                 size_t limit = 100000) {
+    scan_page page;
+    auto st = store_->scan(space, prefix, start_after, limit, page);
+    EXPECT_TRUE(st) << st.to_string();
+    return page;
+  }
+
+  /// Returns the keys of one page.
+  keys_t scan_keys(space_id space, std::string_view prefix, std::string_view start_after = {},
+                   size_t limit = 100000) {
+    return keys_of(scan(space, prefix, start_after, limit));
+  }
+
+  /// Pages through a prefix with pages of `limit` and returns every key; checks
+  /// that every page but the last is full and says more.
+  keys_t page_through(space_id space, std::string_view prefix, size_t limit) {
+    keys_t out;
+    std::string after;
+    for (int i = 0; i < 100000; ++i) {
+      auto page = scan(space, prefix, after, limit);
+      EXPECT_LE(page.entries.size(), limit);
+      for (const auto& kv : page.entries) out.push_back(kv.key);
+      if (!page.more) return out;
+      EXPECT_EQ(page.entries.size(), limit);
+      if (page.entries.empty()) break;
+      after = page.entries.back().key;
+    }
+    ADD_FAILURE() << "paging did not end";
+    return out;
+  }
+
+  /// Runs `check` on the current state, then again after sync() (which moves a
+  /// RocksDB store's data from memtables into SST files with their filters).
+  template <class Check>
+  void check_before_and_after_sync(Check check) {
+    {
+      SCOPED_TRACE("before sync");
+      check();
+    }
+    auto st = store_->sync();
+    ASSERT_TRUE(st) << st.to_string();
+    {
+      SCOPED_TRACE("after sync");
+      check();
+    }
+  }
+
+  Backend backend_;
+  std::unique_ptr<store> store_;
+};
+
+using backend_types = ::testing::Types<memory_backend, rocksdb_backend>;
+TYPED_TEST_SUITE(Conformance, backend_types, backend_names);
+
+// --- Single keys -------------------------------------------------------------
+
+TYPED_TEST(Conformance, GetOfAbsentKeyIsNotFound) {
+  std::string value = "unchanged";
+  bool found = true;
+  auto st = this->store_->get(spaces::data, "nothing-here", value, found);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_FALSE(found);
+  EXPECT_EQ(this->get(spaces::metas, "x"), std::nullopt);
+}
+
+TYPED_TEST(Conformance, PutThenGetReturnsValue) {
+  this->put(spaces::latest_ptr, "alpha", "one");
+  EXPECT_EQ(this->get(spaces::latest_ptr, "alpha"), "one");
+  EXPECT_EQ(this->get(spaces::latest_ptr, "alph"), std::nullopt);
+  EXPECT_EQ(this->get(spaces::latest_ptr, "alphab"), std::nullopt);
+}
+
+TYPED_TEST(Conformance, EmptyValueIsStored) {
+  this->put(spaces::metas, "k", "");
+  EXPECT_EQ(this->get(spaces::metas, "k"), std::string{});
+}
+
+TYPED_TEST(Conformance, OverwriteReplacesValue) {
+  this->put(spaces::data, "key-0001", "first");
+  this->put(spaces::data, "key-0001", "second, longer value");
+  EXPECT_EQ(this->get(spaces::data, "key-0001"), "second, longer value");
+  this->put(spaces::data, "key-0001", "3");
+  EXPECT_EQ(this->get(spaces::data, "key-0001"), "3");
+  EXPECT_EQ(this->scan_keys(spaces::data, ""), keys_t{"key-0001"});
+}
+
+TYPED_TEST(Conformance, DeleteRemovesKey) {
+  this->put_keys(spaces::metas, {"a", "b", "c"});
+  auto b = this->store_->make_batch();
+  b->del(spaces::metas, "b");
+  ASSERT_TRUE(this->commit(*b));
+  EXPECT_EQ(this->get(spaces::metas, "b"), std::nullopt);
+  EXPECT_EQ(this->get(spaces::metas, "a"), "v:a");
+  EXPECT_EQ(this->scan_keys(spaces::metas, ""), (keys_t{"a", "c"}));
+}
+
+TYPED_TEST(Conformance, DeleteOfAbsentKeySucceeds) {
+  this->put(spaces::metas, "present", "x");
+  auto b = this->store_->make_batch();
+  b->del(spaces::metas, "absent");
+  auto st = this->commit(*b);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(this->get(spaces::metas, "absent"), std::nullopt);
+  EXPECT_EQ(this->get(spaces::metas, "present"), "x");
+}
+
+// --- Range deletes -----------------------------------------------------------
+
+TYPED_TEST(Conformance, DeleteRangeRemovesBeginInclusiveEndExclusive) {
+  this->put_keys(spaces::latest_ptr, {"k1", "k2", "k2a", "k3", "k4", "k5"});
+  auto b = this->store_->make_batch();
+  b->delete_range(spaces::latest_ptr, "k2", "k4");
+  auto st = this->commit(*b);
+  ASSERT_TRUE(st) << st.to_string();
+  this->check_before_and_after_sync([&] {
+    EXPECT_EQ(this->scan_keys(spaces::latest_ptr, ""), (keys_t{"k1", "k4", "k5"}));
+    EXPECT_EQ(this->get(spaces::latest_ptr, "k2"), std::nullopt);
+    EXPECT_EQ(this->get(spaces::latest_ptr, "k4"), "v:k4");
+  });
+}
+
+TYPED_TEST(Conformance, DeleteRangeInPrefixExtractorSpaceSpansPrefixes) {
+  // `data` has an 8-byte prefix extractor; the range crosses several prefixes.
+  keys_t keys;
+  for (uint64_t i = 0; i < 6; ++i)
+    for (uint32_t j = 0; j < 3; ++j) keys.push_back(concat_bytes(be_u64(i), be_u32(j)));
+  this->put_keys(spaces::data, keys);
+  ASSERT_TRUE(this->store_->sync());
+  auto b = this->store_->make_batch();
+  b->delete_range(spaces::data, concat_bytes(be_u64(1), be_u32(1)), concat_bytes(be_u64(4)));
+  ASSERT_TRUE(this->commit(*b));
+  keys_t expected = {concat_bytes(be_u64(0), be_u32(0)), concat_bytes(be_u64(0), be_u32(1)),
+                     concat_bytes(be_u64(0), be_u32(2)), concat_bytes(be_u64(1), be_u32(0)),
+                     concat_bytes(be_u64(4), be_u32(0)), concat_bytes(be_u64(4), be_u32(1)),
+                     concat_bytes(be_u64(4), be_u32(2)), concat_bytes(be_u64(5), be_u32(0)),
+                     concat_bytes(be_u64(5), be_u32(1)), concat_bytes(be_u64(5), be_u32(2))};
+  this->check_before_and_after_sync([&] {
+    EXPECT_EQ(this->scan_keys(spaces::data, ""), expected);
+    EXPECT_EQ(this->scan_keys(spaces::data, concat_bytes(be_u64(2))), keys_t{});
+    EXPECT_EQ(this->scan_keys(spaces::data, concat_bytes(be_u64(1))),
+              keys_t{concat_bytes(be_u64(1), be_u32(0))});
+  });
+}
+
+TYPED_TEST(Conformance, DeleteRangeWithEndBeforeBeginIsInvalid) {
+  this->put_keys(spaces::metas, {"a", "b"});
+  auto b = this->store_->make_batch();
+  b->put(spaces::metas, "c", "new");
+  b->delete_range(spaces::metas, "b", "a");
+  EXPECT_FALSE(b->error());
+  EXPECT_EQ(b->error().code(), errc::invalid_argument);
+  auto st = this->commit(*b);
+  EXPECT_FALSE(st);
+  EXPECT_EQ(this->get(spaces::metas, "c"), std::nullopt);
+  // An empty range (begin == end) is valid and removes nothing.
+  auto b2 = this->store_->make_batch();
+  b2->delete_range(spaces::metas, "a", "a");
+  ASSERT_TRUE(b2->error());
+  ASSERT_TRUE(this->commit(*b2));
+  EXPECT_EQ(this->scan_keys(spaces::metas, ""), (keys_t{"a", "b"}));
+}
+
+// --- Batches and commits -----------------------------------------------------
+
+TYPED_TEST(Conformance, BatchAppliesOperationsInOrder) {
+  auto b = this->store_->make_batch();
+  b->put(spaces::metas, "a", "1");
+  b->del(spaces::metas, "a");
+  b->put(spaces::metas, "b", "1");
+  b->delete_range(spaces::metas, "a", "c");
+  b->put(spaces::metas, "b", "2");
+  b->put(spaces::metas, "a", "3");
+  b->put(spaces::metas, "c", "4");
+  b->del(spaces::metas, "c");
+  ASSERT_TRUE(this->commit(*b));
+  EXPECT_EQ(this->get(spaces::metas, "a"), "3");
+  EXPECT_EQ(this->get(spaces::metas, "b"), "2");
+  EXPECT_EQ(this->get(spaces::metas, "c"), std::nullopt);
+}
+
+TYPED_TEST(Conformance, CommitMakesAllSpacesVisibleAtOnce) {
+  auto b = this->store_->make_batch();
+  b->put(spaces::data, concat_bytes(be_u64(7), "v1"), "value");
+  b->put(spaces::latest_ptr, "res-7", "v1");
+  b->put(spaces::rollback_ptr, concat_bytes(be_u64(1), "res-7"), "v0");
+  b->put(spaces::batch_metadata, "batch-1", "meta");
+  EXPECT_EQ(b->count(), 4u);
+  // Nothing is visible before the commit.
+  EXPECT_EQ(this->get(spaces::latest_ptr, "res-7"), std::nullopt);
+  EXPECT_EQ(this->scan_keys(spaces::data, ""), keys_t{});
+  ASSERT_TRUE(this->commit(*b));
+  EXPECT_EQ(this->get(spaces::data, concat_bytes(be_u64(7), "v1")), "value");
+  EXPECT_EQ(this->get(spaces::latest_ptr, "res-7"), "v1");
+  EXPECT_EQ(this->get(spaces::rollback_ptr, concat_bytes(be_u64(1), "res-7")), "v0");
+  EXPECT_EQ(this->get(spaces::batch_metadata, "batch-1"), "meta");
+}
+
+TYPED_TEST(Conformance, EmptyBatchCommitsWithoutChangingSequence) {
+  this->put(spaces::metas, "a", "1");
+  const auto before = this->store_->latest_sequence();
+  auto b = this->store_->make_batch();
+  EXPECT_EQ(b->count(), 0u);
+  EXPECT_EQ(b->byte_size(), 0u);
+  uint64_t seq = 12345;
+  auto st = this->store_->commit(*b, seq);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(seq, before);
+  EXPECT_EQ(this->store_->latest_sequence(), before);
+  EXPECT_EQ(this->get(spaces::metas, "a"), "1");
+}
+
+TYPED_TEST(Conformance, SequenceNumbersStrictlyIncrease) {
+  EXPECT_EQ(this->store_->latest_sequence(), 0u);
+  uint64_t last = this->store_->latest_sequence();
+  for (int i = 0; i < 20; ++i) {
+    auto b = this->store_->make_batch();
+    for (int j = 0; j <= i % 4; ++j)
+      b->put(spaces::metas, "k" + std::to_string(j), std::to_string(i));
+    if (i % 5 == 0) b->del(spaces::latest_ptr, "gone");
+    uint64_t seq = 0;
+    ASSERT_TRUE(this->store_->commit(*b, seq));
+    EXPECT_GT(seq, last);
+    EXPECT_EQ(this->store_->latest_sequence(), seq);
+    last = seq;
+  }
+}
+
+TYPED_TEST(Conformance, BatchCountsOperationsAndBytes) {
+  auto b = this->store_->make_batch();
+  b->put(spaces::metas, "abc", "12345");
+  b->del(spaces::metas, "xy");
+  b->delete_range(spaces::metas, "a", "b");
+  EXPECT_EQ(b->count(), 3u);
+  EXPECT_EQ(b->byte_size(), 3u + 5u + 2u + 1u + 1u);
+  EXPECT_TRUE(b->error());
+}
+
+TYPED_TEST(Conformance, UnknownSpaceMakesBatchInvalid) {
+  const auto before = this->store_->latest_sequence();
+  const auto bad = static_cast<space_id>(this->store_->schema().size());
+  auto b = this->store_->make_batch();
+  b->put(spaces::metas, "first", "1");
+  b->put(bad, "k", "v");
+  b->put(spaces::metas, "after", "2");
+  EXPECT_FALSE(b->error());
+  EXPECT_EQ(b->error().code(), errc::unknown_space);
+  uint64_t seq = 0;
+  auto st = this->store_->commit(*b, seq);
+  EXPECT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::unknown_space);
+  EXPECT_EQ(this->get(spaces::metas, "first"), std::nullopt);
+  EXPECT_EQ(this->get(spaces::metas, "after"), std::nullopt);
+  EXPECT_EQ(this->store_->latest_sequence(), before);
+  // Range deletes and deletes check the space as well.
+  auto b2 = this->store_->make_batch();
+  b2->delete_range(static_cast<space_id>(999), "a", "b");
+  EXPECT_EQ(b2->error().code(), errc::unknown_space);
+  auto b3 = this->store_->make_batch();
+  b3->del(bad, "a");
+  EXPECT_EQ(b3->error().code(), errc::unknown_space);
+}
+
+TYPED_TEST(Conformance, EmptyKeyMakesBatchInvalid) {
+  const auto before = this->store_->latest_sequence();
+  auto b = this->store_->make_batch();
+  b->put(spaces::latest_ptr, "good", "1");
+  b->del(spaces::latest_ptr, "");
+  b->put(spaces::latest_ptr, "good2", "2");
+  EXPECT_EQ(b->error().code(), errc::empty_key);
+  auto st = this->commit(*b);
+  EXPECT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::empty_key);
+  EXPECT_EQ(this->get(spaces::latest_ptr, "good"), std::nullopt);
+  EXPECT_EQ(this->get(spaces::latest_ptr, "good2"), std::nullopt);
+  EXPECT_EQ(this->store_->latest_sequence(), before);
+  auto b2 = this->store_->make_batch();
+  b2->put(spaces::latest_ptr, "", "v");
+  EXPECT_EQ(b2->error().code(), errc::empty_key);
+  auto b3 = this->store_->make_batch();
+  b3->delete_range(spaces::latest_ptr, "", "z");
+  EXPECT_EQ(b3->error().code(), errc::empty_key);
+}
+
+TYPED_TEST(Conformance, BatchOfAnotherStoreIsRefused) {
+  auto other = make_memory_store(default_schema());
+  auto b = other->make_batch();
+  b->put(spaces::metas, "k", "v");
+  ASSERT_TRUE(b->error());
+  uint64_t seq = 0;
+  auto st = this->store_->commit(*b, seq);
+  EXPECT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::invalid_argument);
+  EXPECT_EQ(this->get(spaces::metas, "k"), std::nullopt);
+}
+
+// --- Reads -------------------------------------------------------------------
+
+TYPED_TEST(Conformance, ReadsOfUnknownSpaceFail) {
+  const auto bad = static_cast<space_id>(this->store_->schema().size());
+  std::string value;
+  bool found = false;
+  EXPECT_EQ(this->store_->get(bad, "k", value, found).code(), errc::unknown_space);
+  std::vector<std::optional<std::string>> values;
+  EXPECT_EQ(this->store_->multi_get(bad, {"k"}, values).code(), errc::unknown_space);
+  scan_page page;
+  auto st = this->store_->scan(bad, "", "", 10, page);
+  EXPECT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::unknown_space);
+  EXPECT_EQ(this->store_->scan(static_cast<space_id>(65535), "p", "", 10, page).code(),
+            errc::unknown_space);
+}
+
+TYPED_TEST(Conformance, ReadsOfEmptyKeyFail) {
+  std::string value;
+  bool found = false;
+  EXPECT_EQ(this->store_->get(spaces::metas, "", value, found).code(), errc::empty_key);
+  std::vector<std::optional<std::string>> values;
+  EXPECT_EQ(this->store_->multi_get(spaces::metas, {"a", ""}, values).code(), errc::empty_key);
+}
+
+TYPED_TEST(Conformance, MultiGetAnswersInOrderWithAbsentKeys) {
+  this->put_keys(spaces::latest_ptr, {"b", "d", "a"});
+  std::vector<std::optional<std::string>> values;
+  auto st = this->store_->multi_get(spaces::latest_ptr, {"d", "x", "a", "b", "c", "d"}, values);
+  ASSERT_TRUE(st) << st.to_string();
+  std::vector<std::optional<std::string>> expected = {"v:d", std::nullopt, "v:a",
+                                                      "v:b", std::nullopt, "v:d"};
+  EXPECT_EQ(values, expected);
+  ASSERT_TRUE(this->store_->multi_get(spaces::latest_ptr, {}, values));
+  EXPECT_TRUE(values.empty());
+  // In a space with a prefix extractor, after a flush too.
+  this->put_keys(spaces::data, {concat_bytes(be_u64(2), "x"), concat_bytes(be_u64(1), "y")});
+  this->check_before_and_after_sync([&] {
+    std::vector<std::optional<std::string>> vals;
+    ASSERT_TRUE(this->store_->multi_get(spaces::data,
+                                        {concat_bytes(be_u64(1), "y"), concat_bytes(be_u64(1), "z"),
+                                         "short", concat_bytes(be_u64(2), "x")},
+                                        vals));
+    std::vector<std::optional<std::string>> want = {"v:" + concat_bytes(be_u64(1), "y"),
+                                                    std::nullopt, std::nullopt,
+                                                    "v:" + concat_bytes(be_u64(2), "x")};
+    EXPECT_EQ(vals, want);
+  });
+}
+
+TYPED_TEST(Conformance, SpacesAreIsolated) {
+  this->put(spaces::metas, "shared", "metas");
+  this->put(spaces::batch_metadata, "shared", "batch_metadata");
+  this->put(spaces::batch_metadata, "only-here", "x");
+  EXPECT_EQ(this->get(spaces::metas, "shared"), "metas");
+  EXPECT_EQ(this->get(spaces::batch_metadata, "shared"), "batch_metadata");
+  EXPECT_EQ(this->get(spaces::metas, "only-here"), std::nullopt);
+  EXPECT_EQ(this->scan_keys(spaces::metas, ""), keys_t{"shared"});
+  auto b = this->store_->make_batch();
+  b->del(spaces::metas, "shared");
+  b->delete_range(spaces::latest_ptr, "a", "z");
+  ASSERT_TRUE(this->commit(*b));
+  EXPECT_EQ(this->get(spaces::metas, "shared"), std::nullopt);
+  EXPECT_EQ(this->get(spaces::batch_metadata, "shared"), "batch_metadata");
+  EXPECT_EQ(this->scan_keys(spaces::batch_metadata, ""), (keys_t{"only-here", "shared"}));
+  for (space_id s = 0; s < this->store_->schema().size(); ++s) {
+    if (s == spaces::batch_metadata) continue;
+    EXPECT_EQ(this->scan_keys(s, ""), keys_t{}) << "space " << s;
+  }
+}
+
+TYPED_TEST(Conformance, BinaryKeysAndValuesKeepNulBytes) {
+  const std::string k1 = bin({0});
+  const std::string k2 = bin({0, 0});
+  const std::string k3 = bin({0, 'a', 0});
+  const std::string k4 = bin({'a', 0, 0xFF});
+  const std::string v = bin({0, 0, 'x', 0, 0xFF, 0});
+  auto b = this->store_->make_batch();
+  for (const auto& k : {k4, k3, k2, k1}) b->put(spaces::metas, k, v + k);
+  ASSERT_TRUE(this->commit(*b));
+  this->check_before_and_after_sync([&] {
+    EXPECT_EQ(this->get(spaces::metas, k1), v + k1);
+    EXPECT_EQ(this->get(spaces::metas, k3), v + k3);
+    EXPECT_EQ(this->get(spaces::metas, bin({0, 'a'})), std::nullopt);
+    auto page = this->scan(spaces::metas, "");
+    EXPECT_EQ(keys_of(page), (keys_t{k1, k2, k3, k4}));
+    ASSERT_EQ(page.entries.size(), 4u);
+    EXPECT_EQ(page.entries[2].value, v + k3);
+    EXPECT_EQ(page.entries[2].value.size(), 9u);
+    EXPECT_EQ(this->scan_keys(spaces::metas, bin({0})), (keys_t{k1, k2, k3}));
+    EXPECT_EQ(this->scan_keys(spaces::metas, bin({0, 0})), keys_t{k2});
+  });
+}
+
+TYPED_TEST(Conformance, OneMebibyteValueRoundTrips) {
+  std::string big(1u << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131 + i / 7) & 0xFF);
+  this->put(spaces::data, concat_bytes(be_u64(1), "big"), big);
+  this->check_before_and_after_sync([&] {
+    auto got = this->get(spaces::data, concat_bytes(be_u64(1), "big"));
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->size(), big.size());
+    EXPECT_TRUE(*got == big);
+    auto page = this->scan(spaces::data, concat_bytes(be_u64(1)));
+    ASSERT_EQ(page.entries.size(), 1u);
+    EXPECT_TRUE(page.entries[0].value == big);
+  });
+}
+
+// --- Prefix iteration --------------------------------------------------------
+
+TYPED_TEST(Conformance, ScanOfEmptyPrefixReturnsWholeSpaceInOrder) {
+  const keys_t keys = {"m", "a", bin({0xFF}), bin({0}), "zz", "ab", bin({0xFF, 0xFF}), "b"};
+  this->put_keys(spaces::metas, keys);
+  this->put_keys(spaces::latest_ptr, {"other"});
+  this->check_before_and_after_sync([&] {
+    auto page = this->scan(spaces::metas, "");
+    EXPECT_FALSE(page.more);
+    EXPECT_EQ(keys_of(page), expected_with_prefix(keys, ""));
+    ASSERT_EQ(page.entries.size(), keys.size());
+    EXPECT_EQ(page.entries[0].value, "v:" + bin({0}));
+  });
+}
+
+TYPED_TEST(Conformance, ScanOfPrefixReturnsOnlyItsKeysInOrder) {
+  const keys_t keys = {"a",  "ab", "abc",        "abd",           "ab" + bin({0xFF}),
+                       "ac", "b",  "aa" + ff(3), "ab" + bin({0}), "aba"};
+  this->put_keys(spaces::latest_ptr, keys);
+  this->check_before_and_after_sync([&] {
+    EXPECT_EQ(this->scan_keys(spaces::latest_ptr, "ab"), expected_with_prefix(keys, "ab"));
+    EXPECT_EQ(this->scan_keys(spaces::latest_ptr, "a"), expected_with_prefix(keys, "a"));
+    EXPECT_EQ(this->scan_keys(spaces::latest_ptr, "abc"), keys_t{"abc"});
+    EXPECT_EQ(this->scan_keys(spaces::latest_ptr, "abcd"), keys_t{});
+    EXPECT_EQ(this->scan_keys(spaces::latest_ptr, "c"), keys_t{});
+    EXPECT_EQ(this->scan_keys(spaces::latest_ptr, bin({0})), keys_t{});
+  });
+}
+
+TYPED_TEST(Conformance, ScanOfShortPrefixInExtractorSpaceSpansPrefixes) {
+  // `data` has an 8-byte prefix extractor; a 2-byte prefix spans many extracted
+  // prefixes and also matches keys shorter than 8 bytes.
+  const keys_t keys = {"ab000001x", "ab000001y", "ab000002x", "abzzzzzz",  "ab",
+                       "abc",       "aa999999z", "ac000001x", "a",         "ab" + ff(6) + "q",
+                       "b0000000",  "ab000001",  "aa",        "ab" + ff(1)};
+  this->put_keys(spaces::data, keys);
+  this->check_before_and_after_sync([&] {
+    EXPECT_EQ(this->scan_keys(spaces::data, "ab"), expected_with_prefix(keys, "ab"));
+    EXPECT_EQ(this->scan_keys(spaces::data, "a"), expected_with_prefix(keys, "a"));
+    EXPECT_EQ(this->scan_keys(spaces::data, "ab0000"), expected_with_prefix(keys, "ab0000"));
+    EXPECT_EQ(this->scan_keys(spaces::data, ""), expected_with_prefix(keys, ""));
+    EXPECT_EQ(this->page_through(spaces::data, "ab", 2), expected_with_prefix(keys, "ab"));
+  });
+}
+
+TYPED_TEST(Conformance, ScanOfFullAndLongerPrefixInExtractorSpace) {
+  keys_t keys;
+  for (uint64_t p : {1u, 2u, 3u, 256u})
+    for (const char* s : {"", "a", "ab", "abc", "b"}) keys.push_back(concat_bytes(be_u64(p), s));
+  this->put_keys(spaces::data, keys);
+  this->check_before_and_after_sync([&] {
+    const auto p2 = concat_bytes(be_u64(2));
+    EXPECT_EQ(this->scan_keys(spaces::data, p2), expected_with_prefix(keys, p2));
+    EXPECT_EQ(this->scan_keys(spaces::data, p2 + "a"), expected_with_prefix(keys, p2 + "a"));
+    EXPECT_EQ(this->scan_keys(spaces::data, p2 + "abc"), keys_t{p2 + "abc"});
+    EXPECT_EQ(this->scan_keys(spaces::data, concat_bytes(be_u64(4))), keys_t{});
+    EXPECT_EQ(this->scan_keys(spaces::data, concat_bytes(be_u64(4), "a")), keys_t{});
+    // 7 of the 8 bytes: spans be_u64(1..3) but not be_u64(256).
+    const auto p7 = p2.substr(0, 7);
+    EXPECT_EQ(this->scan_keys(spaces::data, p7), expected_with_prefix(keys, p7));
+    EXPECT_EQ(this->page_through(spaces::data, p2, 2), expected_with_prefix(keys, p2));
+  });
+}
+
+TYPED_TEST(Conformance, ScanHandlesKeysWithFfBytes) {
+  const keys_t keys = {ff(1),       ff(1) + bin({0}),    ff(2),
+                       ff(3),       ff(1) + bin({0xFE}), bin({0xFE, 0xFF}),
+                       bin({0xFE}), ff(2) + "a",         "z"};
+  for (space_id s : {spaces::latest_ptr, spaces::data}) {
+    SCOPED_TRACE(this->store_->schema().spaces[s].name);
+    this->put_keys(s, keys);
+    this->check_before_and_after_sync([&] {
+      EXPECT_EQ(this->scan_keys(s, ff(1)), expected_with_prefix(keys, ff(1)));
+      EXPECT_EQ(this->scan_keys(s, ff(2)), expected_with_prefix(keys, ff(2)));
+      EXPECT_EQ(this->scan_keys(s, ff(3)), keys_t{ff(3)});
+      EXPECT_EQ(this->scan_keys(s, ff(4)), keys_t{});
+      EXPECT_EQ(this->scan_keys(s, bin({0xFE})), expected_with_prefix(keys, bin({0xFE})));
+      EXPECT_EQ(this->page_through(s, ff(1), 2), expected_with_prefix(keys, ff(1)));
+      EXPECT_EQ(this->scan_keys(s, ""), expected_with_prefix(keys, ""));
+    });
+  }
+}
+
+TYPED_TEST(Conformance, ScanOfAllFfPrefixAtExtractorLength) {
+  // Prefixes of exactly and more than 8 bytes 0xFF in `data`: no upper bound
+  // exists, the iteration must still stop at the prefix.
+  const keys_t keys = {ff(8),
+                       ff(8) + "a",
+                       ff(8) + ff(1),
+                       ff(9) + "b",
+                       ff(12),
+                       ff(7) + bin({0xFE}) + "x",
+                       ff(7),
+                       ff(7) + bin({0xFE}),
+                       "a"};
+  this->put_keys(spaces::data, keys);
+  this->check_before_and_after_sync([&] {
+    EXPECT_EQ(this->scan_keys(spaces::data, ff(8)), expected_with_prefix(keys, ff(8)));
+    EXPECT_EQ(this->scan_keys(spaces::data, ff(9)), expected_with_prefix(keys, ff(9)));
+    EXPECT_EQ(this->scan_keys(spaces::data, ff(7)), expected_with_prefix(keys, ff(7)));
+    EXPECT_EQ(this->scan_keys(spaces::data, ff(13)), keys_t{});
+    EXPECT_EQ(this->page_through(spaces::data, ff(8), 1), expected_with_prefix(keys, ff(8)));
+  });
+}
+
+TYPED_TEST(Conformance, ScanPagesThroughPrefixWithStartAfterAndLimit) {
+  keys_t keys;
+  for (uint32_t i = 0; i < 25; ++i) keys.push_back(concat_bytes("pagepage", be_u32(i * 7)));
+  keys.push_back("pagepagd-before");
+  keys.push_back("pagepagf-after");
+  keys.push_back("pa");
+  this->put_keys(spaces::data, keys);
+  const auto in_prefix = expected_with_prefix(keys, "pagepage");
+  ASSERT_EQ(in_prefix.size(), 25u);
+  this->check_before_and_after_sync([&] {
+    for (size_t limit : {1u, 4u, 5u, 24u, 25u, 26u, 1000u}) {
+      SCOPED_TRACE("limit " + std::to_string(limit));
+      EXPECT_EQ(this->page_through(spaces::data, "pagepage", limit), in_prefix);
+      EXPECT_EQ(this->page_through(spaces::data, "pa", limit), expected_with_prefix(keys, "pa"));
+    }
+    // The exact page boundaries for a limit of 5: 5 full pages, the last
+    // without more.
+    auto page = this->scan(spaces::data, "pagepage", "", 5);
+    EXPECT_TRUE(page.more);
+    page = this->scan(spaces::data, "pagepage", in_prefix[19], 5);
+    EXPECT_EQ(keys_of(page), keys_t(in_prefix.begin() + 20, in_prefix.end()));
+    EXPECT_FALSE(page.more);
+    page = this->scan(spaces::data, "pagepage", in_prefix[24], 5);
+    EXPECT_TRUE(page.entries.empty());
+    EXPECT_FALSE(page.more);
+  });
+}
+
+TYPED_TEST(Conformance, ScanStartAfterAbsentKeyStartsAtNextKey) {
+  this->put_keys(spaces::latest_ptr, {"k10", "k20", "k30"});
+  this->check_before_and_after_sync([&] {
+    EXPECT_EQ(this->scan_keys(spaces::latest_ptr, "k", "k15"), (keys_t{"k20", "k30"}));
+    EXPECT_EQ(this->scan_keys(spaces::latest_ptr, "k", "k20"), keys_t{"k30"});
+    EXPECT_EQ(this->scan_keys(spaces::latest_ptr, "k", "k2"), (keys_t{"k20", "k30"}));
+    EXPECT_EQ(this->scan_keys(spaces::latest_ptr, "k", "k"), (keys_t{"k10", "k20", "k30"}));
+    EXPECT_EQ(this->scan_keys(spaces::latest_ptr, "k", "k30"), keys_t{});
+  });
+}
+
+TYPED_TEST(Conformance, ScanStartAfterBeforePrefixStartsAtPrefix) {
+  const keys_t keys = {"a1", "b1", "b2", "c1"};
+  this->put_keys(spaces::metas, keys);
+  this->put_keys(spaces::data, {"bbbbbbbb1", "bbbbbbbb2", "aaaaaaaa1", "cccccccc1"});
+  this->check_before_and_after_sync([&] {
+    EXPECT_EQ(this->scan_keys(spaces::metas, "b", "a1"), (keys_t{"b1", "b2"}));
+    EXPECT_EQ(this->scan_keys(spaces::metas, "b", "0"), (keys_t{"b1", "b2"}));
+    EXPECT_EQ(this->scan_keys(spaces::data, "bbbbbbbb", "aaaaaaaa1"),
+              (keys_t{"bbbbbbbb1", "bbbbbbbb2"}));
+    EXPECT_EQ(this->scan_keys(spaces::data, "bbbbbbbb", "a"), (keys_t{"bbbbbbbb1", "bbbbbbbb2"}));
+    EXPECT_EQ(this->scan_keys(spaces::data, "bb", "b"), (keys_t{"bbbbbbbb1", "bbbbbbbb2"}));
+  });
+}
+
+TYPED_TEST(Conformance, ScanStartAfterBeyondPrefixIsEmpty) {
+  this->put_keys(spaces::metas, {"a1", "b1", "b2", "c1"});
+  this->put_keys(spaces::data, {"bbbbbbbb1", "bbbbbbbb2", "cccccccc1"});
+  this->check_before_and_after_sync([&] {
+    auto page = this->scan(spaces::metas, "b", "c", 10);
+    EXPECT_TRUE(page.entries.empty());
+    EXPECT_FALSE(page.more);
+    EXPECT_EQ(this->scan_keys(spaces::metas, "b", "b3"), keys_t{});
+    EXPECT_EQ(this->scan_keys(spaces::data, "bbbbbbbb", "cccccccc"), keys_t{});
+    EXPECT_EQ(this->scan_keys(spaces::data, "bbbbbbbb", "bc"), keys_t{});
+    EXPECT_EQ(this->scan_keys(spaces::data, "bbbbbbbb", "bbbbbbbb2"), keys_t{});
+  });
+}
+
+TYPED_TEST(Conformance, ScanWithLimitOneReturnsOneEntryAndMore) {
+  this->put_keys(spaces::data, {"xxxxxxxx1", "xxxxxxxx2", "yyyyyyyy1"});
+  this->check_before_and_after_sync([&] {
+    auto page = this->scan(spaces::data, "xxxxxxxx", "", 1);
+    EXPECT_EQ(keys_of(page), keys_t{"xxxxxxxx1"});
+    EXPECT_TRUE(page.more);
+    page = this->scan(spaces::data, "xxxxxxxx", "xxxxxxxx1", 1);
+    EXPECT_EQ(keys_of(page), keys_t{"xxxxxxxx2"});
+    EXPECT_FALSE(page.more);
+    page = this->scan(spaces::data, "y", "", 1);
+    EXPECT_EQ(keys_of(page), keys_t{"yyyyyyyy1"});
+    EXPECT_FALSE(page.more);
+    page = this->scan(spaces::data, "", "", 1);
+    EXPECT_EQ(keys_of(page), keys_t{"xxxxxxxx1"});
+    EXPECT_TRUE(page.more);
+  });
+}
+
+TYPED_TEST(Conformance, ScanWithLimitZeroIsInvalid) {
+  this->put_keys(spaces::metas, {"a"});
+  scan_page page;
+  page.more = true;
+  auto st = this->store_->scan(spaces::metas, "", "", 0, page);
+  EXPECT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::invalid_argument);
+  EXPECT_TRUE(page.entries.empty());
+}
+
+TYPED_TEST(Conformance, ScanSeesDeletesAndOverwrites) {
+  this->put_keys(spaces::smt_node, {ff(34) + "a", ff(34) + "b", ff(33) + "c"});
+  ASSERT_TRUE(this->store_->sync());
+  auto b = this->store_->make_batch();
+  b->del(spaces::smt_node, ff(34) + "a");
+  b->put(spaces::smt_node, ff(34) + "b", "new");
+  b->put(spaces::smt_node, ff(34) + "c", "added");
+  ASSERT_TRUE(this->commit(*b));
+  this->check_before_and_after_sync([&] {
+    auto page = this->scan(spaces::smt_node, ff(34));
+    ASSERT_EQ(keys_of(page), (keys_t{ff(34) + "b", ff(34) + "c"}));
+    EXPECT_EQ(page.entries[0].value, "new");
+    EXPECT_EQ(page.entries[1].value, "added");
+    EXPECT_EQ(this->scan_keys(spaces::smt_node, ff(33)).size(), 3u);
+  });
+}
+
+// --- Concurrency -------------------------------------------------------------
+
+TYPED_TEST(Conformance, ConcurrentReadersNeverSeeHalfABatch) {
+  // Every batch sets all counter keys of `data` and `latest_ptr` to the same
+  // value i. Readers read data, then latest_ptr, then data again: with atomic,
+  // ordered commits each space's keys agree and the values never go down.
+  constexpr uint64_t batches = 200;
+  constexpr uint32_t keys_per_space = 4;
+  const std::string data_prefix = "counter!";
+  keys_t ptr_keys;
+  for (uint32_t j = 0; j < keys_per_space; ++j) ptr_keys.push_back("ctr-" + std::to_string(j));
+  auto write = [&](uint64_t i) {
+    auto b = this->store_->make_batch();
+    for (uint32_t j = 0; j < keys_per_space; ++j) {
+      b->put(spaces::data, concat_bytes(data_prefix, be_u32(j)), be_u64(i));
+      b->put(spaces::latest_ptr, ptr_keys[j], be_u64(i));
+    }
+    uint64_t seq = 0;
+    return this->store_->commit(*b, seq);
+  };
+  ASSERT_TRUE(write(0));
+
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> failures{0};
+  std::atomic<uint64_t> reads{0};
+  // Returns the common value of a space's counters, or nothing (and counts a
+  // failure) if they differ or a read failed.
+  auto read_data = [&]() -> std::optional<uint64_t> {
+    scan_page page;
+    if (!this->store_->scan(spaces::data, data_prefix, "", 100, page) ||
+        page.entries.size() != keys_per_space)
+      return std::nullopt;
+    uint64_t first = 0;
+    for (size_t j = 0; j < page.entries.size(); ++j) {
+      uint64_t v = 0;
+      if (!read_be(page.entries[j].value, 0, v)) return std::nullopt;
+      if (j == 0) first = v;
+      if (v != first) return std::nullopt;
+    }
+    return first;
+  };
+  auto read_ptrs = [&]() -> std::optional<uint64_t> {
+    std::vector<std::optional<std::string>> values;
+    if (!this->store_->multi_get(spaces::latest_ptr, ptr_keys, values) ||
+        values.size() != keys_per_space)
+      return std::nullopt;
+    uint64_t first = 0;
+    for (size_t j = 0; j < values.size(); ++j) {
+      uint64_t v = 0;
+      if (!values[j] || !read_be(*values[j], 0, v)) return std::nullopt;
+      if (j == 0) first = v;
+      if (v != first) return std::nullopt;
+    }
+    return first;
+  };
+  auto reader = [&] {
+    uint64_t last = 0;
+    for (int n = 0; n < 1000000; ++n) {
+      const bool stop = done.load();
+      auto a = read_data();
+      auto b = read_ptrs();
+      auto c = read_data();
+      reads.fetch_add(1);
+      if (!a || !b || !c || *a < last || *a > *b || *b > *c) {
+        failures.fetch_add(1);
+        return;
+      }
+      last = *c;
+      if (stop) return;
+    }
+  };
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) readers.emplace_back(reader);
+  uint64_t write_failures = 0;
+  for (uint64_t i = 1; i <= batches; ++i)
+    if (!write(i)) ++write_failures;
+  done.store(true);
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(write_failures, 0u);
+  EXPECT_EQ(failures.load(), 0u);
+  EXPECT_GE(reads.load(), 2u);
+  EXPECT_EQ(read_data(), batches);
+  EXPECT_EQ(read_ptrs(), batches);
+}
+
+}  // namespace
+}  // namespace vstore

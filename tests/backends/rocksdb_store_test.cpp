@@ -1,0 +1,404 @@
+// RocksDB-only behaviour: reopening, schema checks, per-space options,
+// checkpoints and errors from the file system.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backends/rocksdb/rocksdb_store.hpp"
+#include "tests/backends/temp_dir.hpp"
+#include "vstore/concat_bytes.hpp"
+#include "vstore/options.hpp"
+#include "vstore/schema.hpp"
+#include "vstore/store.hpp"
+
+namespace vstore {
+namespace {
+
+/// Returns a schema of spaces with these names and default options.
+vstore::schema schema_of(std::initializer_list<const char*> names) {
+  vstore::schema s;
+  for (const char* n : names) {
+    space_def d;
+    d.name = n;
+    s.spaces.push_back(d);
+  }
+  return s;
+}
+
+class RocksdbStore : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_FALSE(dir_.path().empty()); }
+
+  void TearDown() override { dir_.remove(); }
+
+  /// Returns options for a database in `sub` of the temp directory.
+  options opts_for(vstore::schema s, const std::string& sub = "db") {
+    options o;
+    o.schema = std::move(s);
+    o.db.path = dir_.sub(sub);
+    o.db.block_cache_bytes = 8u << 20;
+    o.db.write_buffer_bytes = 4u << 20;
+    return o;
+  }
+
+  /// Opens a store and expects success.
+  std::unique_ptr<rocksdb_store> open_ok(const options& o) {
+    std::unique_ptr<rocksdb_store> s;
+    auto st = rocksdb_store::open(o, s);
+    EXPECT_TRUE(st) << st.to_string();
+    return s;
+  }
+
+  /// Opens a store and expects failure; returns the error.
+  status open_fails(const options& o) {
+    std::unique_ptr<store> s;
+    auto st = open_rocksdb_store(o, s);
+    EXPECT_FALSE(st) << "open of " << o.db.path << " succeeded";
+    EXPECT_EQ(s, nullptr);
+    return st;
+  }
+
+  /// Commits one put and expects success.
+  static void put(store& s, space_id space, const std::string& key, const std::string& value) {
+    auto b = s.make_batch();
+    b->put(space, key, value);
+    uint64_t seq = 0;
+    auto st = s.commit(*b, seq);
+    EXPECT_TRUE(st) << st.to_string();
+  }
+
+  /// Reads one key and expects success.
+  static std::optional<std::string> get(const store& s, space_id space, const std::string& key) {
+    std::string v;
+    bool found = false;
+    auto st = s.get(space, key, v, found);
+    EXPECT_TRUE(st) << st.to_string();
+    if (!found) return std::nullopt;
+    return v;
+  }
+
+  test::temp_dir dir_;
+};
+
+TEST_F(RocksdbStore, OpenCreatesEveryConfiguredFamilyWithItsOptions) {
+  auto o = opts_for(default_schema());
+  o.schema.spaces[spaces::metas].options.comp = compression::zstd;
+  auto s = open_ok(o);
+  ASSERT_NE(s, nullptr);
+  for (space_id id = 0; id < o.schema.size(); ++id) {
+    rocksdb_space_info info;
+    auto st = s->describe_space(id, info);
+    ASSERT_TRUE(st) << st.to_string();
+    EXPECT_EQ(info.name, o.schema.spaces[id].name);
+    EXPECT_EQ(info.comp, o.schema.spaces[id].options.comp);
+    const auto len = o.schema.spaces[id].options.prefix_length;
+    if (len == 0)
+      EXPECT_EQ(info.prefix_extractor, "") << info.name;
+    else
+      EXPECT_NE(info.prefix_extractor.find(std::to_string(len)), std::string::npos)
+          << info.name << ": " << info.prefix_extractor;
+    EXPECT_TRUE(info.sst_compressions.empty());
+  }
+  rocksdb_space_info info;
+  EXPECT_EQ(s->describe_space(static_cast<space_id>(8), info).code(), errc::unknown_space);
+}
+
+TEST_F(RocksdbStore, ReopenKeepsData) {
+  auto o = opts_for(default_schema());
+  uint64_t seq_before = 0;
+  {
+    auto s = open_ok(o);
+    ASSERT_NE(s, nullptr);
+    put(*s, spaces::data, concat_bytes(be_u64(1), "flushed"), "f");
+    ASSERT_TRUE(s->sync());
+    put(*s, spaces::data, concat_bytes(be_u64(1), "in-wal"), "w");
+    put(*s, spaces::smt_node, std::string(40, 'n'), "node");
+    seq_before = s->latest_sequence();
+  }
+  auto s = open_ok(o);
+  ASSERT_NE(s, nullptr);
+  EXPECT_GE(s->latest_sequence(), seq_before);
+  EXPECT_EQ(get(*s, spaces::data, concat_bytes(be_u64(1), "flushed")), "f");
+  EXPECT_EQ(get(*s, spaces::data, concat_bytes(be_u64(1), "in-wal")), "w");
+  EXPECT_EQ(get(*s, spaces::smt_node, std::string(40, 'n')), "node");
+  scan_page page;
+  ASSERT_TRUE(s->scan(spaces::data, concat_bytes(be_u64(1)), "", 10, page));
+  EXPECT_EQ(page.entries.size(), 2u);
+  // Sequence numbers keep increasing after a reopen.
+  auto b = s->make_batch();
+  b->put(spaces::metas, "m", "1");
+  uint64_t seq = 0;
+  ASSERT_TRUE(s->commit(*b, seq));
+  EXPECT_GT(seq, seq_before);
+}
+
+TEST_F(RocksdbStore, ReopenWithExtraFamilyIsSchemaMismatch) {
+  ASSERT_NE(open_ok(opts_for(schema_of({"a", "b", "c"}))), nullptr);
+  auto st = open_fails(opts_for(schema_of({"a", "b"})));
+  EXPECT_EQ(st.code(), errc::schema_mismatch) << st.to_string();
+  EXPECT_NE(st.context().find("[c]"), std::string::npos) << st.context();
+  EXPECT_NE(st.context().find("unconfigured"), std::string::npos) << st.context();
+  // Nothing was dropped: the full schema still opens.
+  EXPECT_NE(open_ok(opts_for(schema_of({"a", "b", "c"}))), nullptr);
+}
+
+TEST_F(RocksdbStore, ReopenWithMissingFamilyIsSchemaMismatch) {
+  ASSERT_NE(open_ok(opts_for(schema_of({"a", "b"}))), nullptr);
+  auto st = open_fails(opts_for(schema_of({"a", "b", "c", "d"})));
+  EXPECT_EQ(st.code(), errc::schema_mismatch) << st.to_string();
+  EXPECT_NE(st.context().find("lacks configured column families [c, d]"), std::string::npos)
+      << st.context();
+  // Nothing was created: the old schema still opens.
+  EXPECT_NE(open_ok(opts_for(schema_of({"a", "b"}))), nullptr);
+}
+
+TEST_F(RocksdbStore, ReopenWithExtraAndMissingFamilyNamesBoth) {
+  ASSERT_NE(open_ok(opts_for(schema_of({"a", "b"}))), nullptr);
+  auto st = open_fails(opts_for(schema_of({"a", "z"})));
+  EXPECT_EQ(st.code(), errc::schema_mismatch);
+  EXPECT_NE(st.context().find("[b]"), std::string::npos) << st.context();
+  EXPECT_NE(st.context().find("[z]"), std::string::npos) << st.context();
+}
+
+TEST_F(RocksdbStore, AllowNewSpacesCreatesMissingFamily) {
+  {
+    auto s = open_ok(opts_for(schema_of({"a", "b"})));
+    ASSERT_NE(s, nullptr);
+    put(*s, 0, "ka", "va");
+  }
+  auto o = opts_for(schema_of({"a", "b", "c"}));
+  o.db.allow_new_spaces = true;
+  {
+    auto s = open_ok(o);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(get(*s, 0, "ka"), "va");
+    put(*s, 2, "kc", "vc");
+  }
+  // The new family is now part of the database.
+  o.db.allow_new_spaces = false;
+  auto s = open_ok(o);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(get(*s, 2, "kc"), "vc");
+}
+
+TEST_F(RocksdbStore, AllowNewSpacesStillRefusesExtraFamily) {
+  ASSERT_NE(open_ok(opts_for(schema_of({"a", "b", "c"}))), nullptr);
+  auto o = opts_for(schema_of({"a", "b", "d"}));
+  o.db.allow_new_spaces = true;
+  auto st = open_fails(o);
+  EXPECT_EQ(st.code(), errc::schema_mismatch);
+  EXPECT_NE(st.context().find("[c]"), std::string::npos) << st.context();
+  // And "d" was not created on the way.
+  EXPECT_NE(open_ok(opts_for(schema_of({"a", "b", "c"}))), nullptr);
+}
+
+TEST_F(RocksdbStore, SpaceIdsFollowConfiguredOrderNotDiskOrder) {
+  {
+    auto s = open_ok(opts_for(schema_of({"a", "b"})));
+    ASSERT_NE(s, nullptr);
+    put(*s, 0, "k", "in a");
+    put(*s, 1, "k", "in b");
+  }
+  auto s = open_ok(opts_for(schema_of({"b", "a"})));
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(get(*s, 0, "k"), "in b");
+  EXPECT_EQ(get(*s, 1, "k"), "in a");
+}
+
+TEST_F(RocksdbStore, EveryCompressionRoundTripsAcrossReopen) {
+  for (auto c : {compression::none, compression::snappy, compression::zlib, compression::bzip2,
+                 compression::lz4, compression::zstd}) {
+    SCOPED_TRACE(to_name(c));
+    vstore::schema sch = schema_of({"s", "t"});
+    sch.spaces[0].options.comp = c;
+    sch.spaces[1].options.comp = c;
+    sch.spaces[1].options.prefix_length = 4;
+    auto o = opts_for(sch, std::string{"db-"} + to_name(c));
+    const std::string filler(200, 'x');
+    {
+      auto s = open_ok(o);
+      ASSERT_NE(s, nullptr);
+      auto b = s->make_batch();
+      for (uint32_t i = 0; i < 500; ++i) {
+        b->put(0, concat_bytes("key", be_u32(i)), filler + std::to_string(i));
+        b->put(1, concat_bytes("pref", be_u32(i)), filler + std::to_string(i));
+      }
+      uint64_t seq = 0;
+      ASSERT_TRUE(s->commit(*b, seq));
+      ASSERT_TRUE(s->sync());  // writes SST files with the compression
+    }
+    auto s = open_ok(o);
+    ASSERT_NE(s, nullptr);
+    for (uint32_t i = 0; i < 500; i += 37) {
+      EXPECT_EQ(get(*s, 0, concat_bytes("key", be_u32(i))), filler + std::to_string(i));
+      EXPECT_EQ(get(*s, 1, concat_bytes("pref", be_u32(i))), filler + std::to_string(i));
+    }
+    scan_page page;
+    ASSERT_TRUE(s->scan(1, "pref", "", 1000, page));
+    EXPECT_EQ(page.entries.size(), 500u);
+    for (space_id id : {0, 1}) {
+      rocksdb_space_info info;
+      ASSERT_TRUE(s->describe_space(id, info));
+      EXPECT_EQ(info.comp, c);
+      ASSERT_FALSE(info.sst_compressions.empty());
+      for (const auto& name : info.sst_compressions) EXPECT_EQ(name, to_name(c));
+    }
+  }
+}
+
+TEST_F(RocksdbStore, MissingPathWithoutCreateIsError) {
+  auto o = opts_for(default_schema(), "does/not/exist");
+  o.db.create_if_missing = false;
+  auto st = open_fails(o);
+  EXPECT_EQ(st.code(), errc::invalid_config) << st.to_string();
+  EXPECT_NE(st.context().find("create-if-missing"), std::string::npos) << st.context();
+  EXPECT_FALSE(std::filesystem::exists(o.db.path));
+}
+
+TEST_F(RocksdbStore, EmptyDirectoryWithoutCreateIsError) {
+  auto o = opts_for(default_schema(), "empty");
+  std::filesystem::create_directories(o.db.path);
+  o.db.create_if_missing = false;
+  auto st = open_fails(o);
+  EXPECT_EQ(st.code(), errc::invalid_config) << st.to_string();
+  // Nothing was created in the directory.
+  EXPECT_TRUE(std::filesystem::is_empty(o.db.path));
+}
+
+TEST_F(RocksdbStore, MissingParentDirectoriesAreCreated) {
+  auto s = open_ok(opts_for(default_schema(), "a/b/c/db"));
+  ASSERT_NE(s, nullptr);
+  put(*s, spaces::metas, "k", "v");
+}
+
+TEST_F(RocksdbStore, PathBelowRegularFileIsError) {
+  const auto file = dir_.sub("plain-file");
+  std::ofstream{file} << "not a directory";
+  auto st = open_fails(opts_for(default_schema(), "plain-file/db"));
+  EXPECT_EQ(st.code(), errc::io_error) << st.to_string();
+  st = open_fails(opts_for(default_schema(), "plain-file"));
+  EXPECT_EQ(st.code(), errc::io_error) << st.to_string();
+}
+
+TEST_F(RocksdbStore, UnwritablePathIsError) {
+  auto o = opts_for(default_schema());
+  o.db.path = "/proc/vstore-no-such-dir/db";
+  auto st = open_fails(o);
+  EXPECT_FALSE(st.context().empty());
+}
+
+TEST_F(RocksdbStore, EmptyPathIsInvalidConfig) {
+  auto o = opts_for(default_schema());
+  o.db.path.clear();
+  EXPECT_EQ(open_fails(o).code(), errc::invalid_config);
+}
+
+TEST_F(RocksdbStore, InvalidSchemaIsInvalidConfig) {
+  EXPECT_EQ(open_fails(opts_for(schema_of({"a", "a"}), "dup")).code(), errc::invalid_config);
+  EXPECT_EQ(open_fails(opts_for(schema_of({"a", "default"}), "def")).code(), errc::invalid_config);
+  EXPECT_EQ(open_fails(opts_for(schema_of({"a", ""}), "empty-name")).code(), errc::invalid_config);
+  EXPECT_EQ(open_fails(opts_for(vstore::schema{}, "none")).code(), errc::invalid_config);
+  vstore::schema many;
+  for (size_t i = 0; i <= max_spaces; ++i) {
+    space_def d;
+    d.name = "s" + std::to_string(i);
+    many.spaces.push_back(d);
+  }
+  EXPECT_EQ(open_fails(opts_for(many, "many")).code(), errc::invalid_config);
+}
+
+TEST_F(RocksdbStore, SecondOpenOfSameDirectoryIsError) {
+  auto o = opts_for(default_schema());
+  auto first = open_ok(o);
+  ASSERT_NE(first, nullptr);
+  auto st = open_fails(o);
+  EXPECT_EQ(st.code(), errc::io_error) << st.to_string();
+  put(*first, spaces::metas, "still", "works");
+}
+
+TEST_F(RocksdbStore, CorruptCurrentFileIsErrorNotCrash) {
+  auto o = opts_for(default_schema());
+  ASSERT_NE(open_ok(o), nullptr);
+  std::ofstream{o.db.path + "/CURRENT", std::ios::trunc} << "garbage-without-newline";
+  auto st = open_fails(o);
+  EXPECT_TRUE(st.code() == errc::corruption || st.code() == errc::io_error) << st.to_string();
+}
+
+TEST_F(RocksdbStore, CheckpointOpensWithSameContents) {
+  auto o = opts_for(default_schema());
+  auto s = open_ok(o);
+  ASSERT_NE(s, nullptr);
+  put(*s, spaces::data, concat_bytes(be_u64(5), "flushed"), "1");
+  ASSERT_TRUE(s->sync());
+  put(*s, spaces::data, concat_bytes(be_u64(5), "memtable"), "2");
+  put(*s, spaces::proof_receipt, concat_bytes(be_u64(9), "r"), "receipt");
+  const auto cp_dir = dir_.sub("checkpoint");
+  auto st = s->checkpoint(cp_dir);
+  ASSERT_TRUE(st) << st.to_string();
+  put(*s, spaces::data, concat_bytes(be_u64(5), "after"), "3");
+
+  auto co = o;
+  co.db.path = cp_dir;
+  co.db.create_if_missing = false;
+  auto c = open_ok(co);
+  ASSERT_NE(c, nullptr);
+  for (space_id id = 0; id < o.schema.size(); ++id) {
+    if (id == spaces::data) continue;
+    scan_page a;
+    scan_page b;
+    ASSERT_TRUE(s->scan(id, "", "", 1000, a));
+    ASSERT_TRUE(c->scan(id, "", "", 1000, b));
+    EXPECT_EQ(a.entries, b.entries) << o.schema.spaces[id].name;
+  }
+  EXPECT_EQ(get(*c, spaces::data, concat_bytes(be_u64(5), "flushed")), "1");
+  EXPECT_EQ(get(*c, spaces::data, concat_bytes(be_u64(5), "memtable")), "2");
+  EXPECT_EQ(get(*c, spaces::proof_receipt, concat_bytes(be_u64(9), "r")), "receipt");
+  EXPECT_EQ(get(*c, spaces::data, concat_bytes(be_u64(5), "after")), std::nullopt);
+}
+
+TEST_F(RocksdbStore, CheckpointIntoExistingDirectoryIsError) {
+  auto s = open_ok(opts_for(default_schema()));
+  ASSERT_NE(s, nullptr);
+  const auto cp_dir = dir_.sub("exists");
+  std::filesystem::create_directories(cp_dir);
+  auto st = s->checkpoint(cp_dir);
+  EXPECT_FALSE(st);
+  EXPECT_FALSE(st.context().empty());
+}
+
+TEST_F(RocksdbStore, CommitsWithFsyncOn) {
+  auto o = opts_for(default_schema());
+  o.db.sync = true;
+  {
+    auto s = open_ok(o);
+    ASSERT_NE(s, nullptr);
+    for (int i = 0; i < 5; ++i) put(*s, spaces::metas, "k" + std::to_string(i), "v");
+  }
+  auto s = open_ok(o);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(get(*s, spaces::metas, "k4"), "v");
+}
+
+TEST_F(RocksdbStore, OpensWithoutSharedCacheAndFilters) {
+  vstore::schema sch = schema_of({"plain"});
+  sch.spaces[0].options.bloom_bits = 0;
+  auto o = opts_for(sch);
+  o.db.block_cache_bytes = 0;
+  o.db.dynamic_level_bytes = false;
+  o.db.paranoid_checks = false;
+  o.db.bytes_per_sync = 0;
+  auto s = open_ok(o);
+  ASSERT_NE(s, nullptr);
+  put(*s, 0, "k", "v");
+  ASSERT_TRUE(s->sync());
+  EXPECT_EQ(get(*s, 0, "k"), "v");
+}
+
+}  // namespace
+}  // namespace vstore

@@ -1,0 +1,1095 @@
+// Tests of vstore_config: config/vstore.ini, parse_ini, validate, load_file,
+// to_ini and the byte size and duration helpers.
+
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace vstore::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string source_dir() {
+  if (const char* dir = std::getenv("VSTORE_SOURCE_DIR"); dir != nullptr && *dir != '\0')
+    return dir;
+  return VSTORE_TEST_SOURCE_DIR;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Options that validate: the defaults plus a path.
+options base() {
+  options o;
+  o.db.path = "/tmp/vstore-config-test";
+  return o;
+}
+
+/// Expects `a` and `b` to hold the same value in every field.
+void expect_same(const options& a, const options& b) {
+  EXPECT_EQ(a.backend, b.backend);
+  EXPECT_EQ(a.db.path, b.db.path);
+  EXPECT_EQ(a.db.create_if_missing, b.db.create_if_missing);
+  EXPECT_EQ(a.db.allow_new_spaces, b.db.allow_new_spaces);
+  EXPECT_EQ(a.db.sync, b.db.sync);
+  EXPECT_EQ(a.db.parallelism, b.db.parallelism);
+  EXPECT_EQ(a.db.max_background_jobs, b.db.max_background_jobs);
+  EXPECT_EQ(a.db.bytes_per_sync, b.db.bytes_per_sync);
+  EXPECT_EQ(a.db.dynamic_level_bytes, b.db.dynamic_level_bytes);
+  EXPECT_EQ(a.db.paranoid_checks, b.db.paranoid_checks);
+  EXPECT_EQ(a.db.block_cache_bytes, b.db.block_cache_bytes);
+  EXPECT_EQ(a.db.write_buffer_bytes, b.db.write_buffer_bytes);
+  ASSERT_EQ(a.schema.size(), b.schema.size());
+  for (size_t i = 0; i < a.schema.size(); ++i) {
+    SCOPED_TRACE("space " + std::to_string(i));
+    EXPECT_EQ(a.schema.spaces[i].name, b.schema.spaces[i].name);
+    EXPECT_EQ(a.schema.spaces[i].options.comp, b.schema.spaces[i].options.comp);
+    EXPECT_EQ(a.schema.spaces[i].options.prefix_length, b.schema.spaces[i].options.prefix_length);
+    EXPECT_EQ(a.schema.spaces[i].options.bloom_bits, b.schema.spaces[i].options.bloom_bits);
+  }
+  EXPECT_EQ(a.reader.pool_size, b.reader.pool_size);
+  EXPECT_EQ(a.reader.max_queued, b.reader.max_queued);
+  EXPECT_EQ(a.writer.max_batch_commands, b.writer.max_batch_commands);
+  EXPECT_EQ(a.writer.max_batch_bytes, b.writer.max_batch_bytes);
+  EXPECT_EQ(a.writer.max_delay, b.writer.max_delay);
+  EXPECT_EQ(a.writer.max_queued, b.writer.max_queued);
+  EXPECT_EQ(a.writer.detached_committer, b.writer.detached_committer);
+  EXPECT_EQ(a.limits.max_key_bytes, b.limits.max_key_bytes);
+  EXPECT_EQ(a.limits.max_value_bytes, b.limits.max_value_bytes);
+  EXPECT_EQ(a.limits.max_batch_ops, b.limits.max_batch_ops);
+  EXPECT_EQ(a.limits.max_request_bytes, b.limits.max_request_bytes);
+  EXPECT_EQ(a.limits.max_multi_get, b.limits.max_multi_get);
+  EXPECT_EQ(a.limits.max_scan_limit, b.limits.max_scan_limit);
+  EXPECT_EQ(a.supervisor.restart_limit, b.supervisor.restart_limit);
+  EXPECT_EQ(a.supervisor.restart_window, b.supervisor.restart_window);
+  EXPECT_EQ(a.supervisor.read_retries, b.supervisor.read_retries);
+  EXPECT_EQ(a.supervisor.internal_timeout, b.supervisor.internal_timeout);
+  EXPECT_EQ(a.supervisor.stall_abort, b.supervisor.stall_abort);
+  EXPECT_EQ(a.supervisor.shutdown_grace, b.supervisor.shutdown_grace);
+}
+
+/// Options with every field away from its default.
+options everything_changed() {
+  options o;
+  o.backend = backend_kind::memory;
+  o.db.path = "/srv/\"quoted\"\\dir\twith\nescapes";
+  o.db.create_if_missing = false;
+  o.db.allow_new_spaces = true;
+  o.db.sync = true;
+  o.db.parallelism = 7;
+  o.db.max_background_jobs = 9;
+  o.db.bytes_per_sync = 0;
+  o.db.dynamic_level_bytes = false;
+  o.db.paranoid_checks = false;
+  o.db.block_cache_bytes = 12345;
+  o.db.write_buffer_bytes = 3ull << 30;
+  o.schema.spaces.clear();
+  space_def a;
+  a.name = "alpha";
+  a.options = {compression::zstd, 16, 0};
+  space_def b;
+  b.name = "smt_node";
+  b.options = {compression::none, 34, 64};
+  space_def c;
+  c.name = "x.y-z_1";
+  c.options = {compression::snappy, 1024, 5};
+  o.schema.spaces = {a, b, c};
+  o.reader.pool_size = 64;
+  o.reader.max_queued = 1;
+  o.writer.max_batch_commands = 1000000;
+  o.writer.max_batch_bytes = 1;
+  o.writer.max_delay = 0ms;
+  o.writer.max_queued = 10000000;
+  o.writer.detached_committer = false;
+  o.limits.max_key_bytes = 16u << 20;
+  o.limits.max_value_bytes = 1u << 30;
+  o.limits.max_batch_ops = 4294967295u;
+  o.limits.max_request_bytes = 18446744073709551615ull;
+  o.limits.max_multi_get = 1;
+  o.limits.max_scan_limit = 2;
+  o.supervisor.restart_limit = 0;
+  o.supervisor.restart_window = 1ms;
+  o.supervisor.read_retries = 0;
+  o.supervisor.internal_timeout = 24h;
+  o.supervisor.stall_abort = 90s;
+  o.supervisor.shutdown_grace = 0ms;
+  return o;
+}
+
+// -- the default file ----------------------------------------------------------
+
+TEST(Config, DefaultFileParsesToDefaults) {
+  options o;
+  auto st = load_file(source_dir() + "/config/vstore.ini", o);
+  ASSERT_TRUE(st) << st.to_string();
+  options expected;
+  expected.db.path = "/var/lib/vstore";
+  expect_same(o, expected);
+}
+
+TEST(Config, DefaultFileOnlyUsesSemicolonComments) {
+  // CAF's INI reader knows only ';' comments and no byte size suffixes.
+  auto text = read_text(source_dir() + "/config/vstore.ini");
+  ASSERT_FALSE(text.empty());
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    EXPECT_EQ(line.find('#'), std::string::npos) << line;
+    auto code = line.substr(0, line.find(';'));
+    EXPECT_EQ(code.find("iB"), std::string::npos) << line;
+    EXPECT_EQ(line.find('\r'), std::string::npos);
+  }
+}
+
+TEST(Config, DefaultFileMentionsEveryKey) {
+  auto text = read_text(source_dir() + "/config/vstore.ini");
+  auto rendered = to_ini(options{});
+  std::istringstream in(rendered);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find(" = ");
+    if (line.empty() || line[0] == ';' || line[0] == '[' || eq == std::string::npos) continue;
+    EXPECT_NE(text.find("\n" + line.substr(0, eq + 3)), std::string::npos) << line;
+  }
+}
+
+TEST(Config, DefaultsNeedAPathForRocksdb) {
+  auto st = validate(options{});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::invalid_config);
+  EXPECT_NE(st.context().find("store.path"), std::string::npos) << st.context();
+  EXPECT_TRUE(validate(base()));
+  options memory;
+  memory.backend = backend_kind::memory;
+  EXPECT_TRUE(validate(memory));
+}
+
+TEST(Config, EmptyTextKeepsTheOptions) {
+  auto o = base();
+  ASSERT_TRUE(parse_ini("", o));
+  ASSERT_TRUE(parse_ini("\n\n ; nothing\n# nothing either\n", o));
+  expect_same(o, base());
+}
+
+// -- to_ini --------------------------------------------------------------------
+
+TEST(Config, ToIniRoundTripsTheDefaults) {
+  auto o = base();
+  auto text = to_ini(o);
+  options parsed;
+  auto st = parse_ini(text, parsed);
+  ASSERT_TRUE(st) << st.to_string() << "\n" << text;
+  expect_same(parsed, o);
+}
+
+TEST(Config, ToIniRoundTripsEveryField) {
+  auto o = everything_changed();
+  ASSERT_TRUE(validate(o)) << validate(o).to_string();
+  auto text = to_ini(o);
+  options parsed;
+  auto st = parse_ini(text, parsed);
+  ASSERT_TRUE(st) << st.to_string() << "\n" << text;
+  expect_same(parsed, o);
+  EXPECT_EQ(to_ini(parsed), text);
+}
+
+TEST(Config, ToIniRendersReadableValues) {
+  auto text = to_ini(base());
+  EXPECT_NE(text.find("write-buffer-size = 67108864  ; 64MiB\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("max-delay = 10ms\n"), std::string::npos);
+  EXPECT_NE(text.find("internal-timeout = 30s\n"), std::string::npos);
+  EXPECT_NE(text.find("[space.smt_node]\ncompression = \"lz4\"\nprefix-length = 34\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("backend = \"rocksdb\"\n"), std::string::npos);
+}
+
+// -- setting keys ----------------------------------------------------------------
+
+TEST(Config, EveryKeyCanBeSet) {
+  const char* text = R"(
+[store]
+backend = "memory"
+path = "/data/x"
+create-if-missing = false
+allow-new-spaces = true
+sync = true
+parallelism = 256
+max-background-jobs = 1
+bytes-per-sync = 0
+dynamic-level-bytes = false
+paranoid-checks = false
+block-cache-size = 1GiB
+write-buffer-size = 64KiB
+spaces = ["data", "extra"]
+
+[space.data]
+compression = "zstd"
+prefix-length = 1024
+bloom-bits = 0
+
+[space.extra]
+compression = "bzip2"
+prefix-length = 3
+bloom-bits = 64
+
+[reader]
+pool-size = 1
+max-queued = 10000000
+
+[writer]
+max-batch-commands = 1
+max-batch-bytes = 1GiB
+max-delay = 10s
+max-queued = 1
+detached-committer = false
+
+[limits]
+max-key-size = 16MiB
+max-value-size = 1GiB
+max-batch-ops = 1
+max-request-bytes = 1
+max-multi-get = 4294967295
+max-scan-limit = 77
+
+[supervisor]
+restart-limit = 4294967295
+restart-window = 1min
+read-retries = 9
+internal-timeout = 1h
+stall-abort = 1500ms
+shutdown-grace = 0ms
+)";
+  options o;
+  auto st = parse_ini(text, o);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(o.backend, backend_kind::memory);
+  EXPECT_EQ(o.db.path, "/data/x");
+  EXPECT_FALSE(o.db.create_if_missing);
+  EXPECT_TRUE(o.db.allow_new_spaces);
+  EXPECT_TRUE(o.db.sync);
+  EXPECT_EQ(o.db.parallelism, 256u);
+  EXPECT_EQ(o.db.max_background_jobs, 1u);
+  EXPECT_EQ(o.db.bytes_per_sync, 0u);
+  EXPECT_FALSE(o.db.dynamic_level_bytes);
+  EXPECT_FALSE(o.db.paranoid_checks);
+  EXPECT_EQ(o.db.block_cache_bytes, 1ull << 30);
+  EXPECT_EQ(o.db.write_buffer_bytes, 64u << 10);
+  ASSERT_EQ(o.schema.size(), 2u);
+  EXPECT_EQ(o.schema.spaces[0].name, "data");
+  EXPECT_EQ(o.schema.spaces[0].options.comp, compression::zstd);
+  EXPECT_EQ(o.schema.spaces[0].options.prefix_length, 1024u);
+  EXPECT_EQ(o.schema.spaces[0].options.bloom_bits, 0u);
+  EXPECT_EQ(o.schema.spaces[1].name, "extra");
+  EXPECT_EQ(o.schema.spaces[1].options.comp, compression::bzip2);
+  EXPECT_EQ(o.schema.spaces[1].options.prefix_length, 3u);
+  EXPECT_EQ(o.schema.spaces[1].options.bloom_bits, 64u);
+  EXPECT_EQ(o.reader.pool_size, 1u);
+  EXPECT_EQ(o.reader.max_queued, 10000000u);
+  EXPECT_EQ(o.writer.max_batch_commands, 1u);
+  EXPECT_EQ(o.writer.max_batch_bytes, 1u << 30);
+  EXPECT_EQ(o.writer.max_delay, 10s);
+  EXPECT_EQ(o.writer.max_queued, 1u);
+  EXPECT_FALSE(o.writer.detached_committer);
+  EXPECT_EQ(o.limits.max_key_bytes, 16u << 20);
+  EXPECT_EQ(o.limits.max_value_bytes, 1u << 30);
+  EXPECT_EQ(o.limits.max_batch_ops, 1u);
+  EXPECT_EQ(o.limits.max_request_bytes, 1u);
+  EXPECT_EQ(o.limits.max_multi_get, 4294967295u);
+  EXPECT_EQ(o.limits.max_scan_limit, 77u);
+  EXPECT_EQ(o.supervisor.restart_limit, 4294967295u);
+  EXPECT_EQ(o.supervisor.restart_window, 1min);
+  EXPECT_EQ(o.supervisor.read_retries, 9u);
+  EXPECT_EQ(o.supervisor.internal_timeout, 1h);
+  EXPECT_EQ(o.supervisor.stall_abort, 1500ms);
+  EXPECT_EQ(o.supervisor.shutdown_grace, 0ms);
+}
+
+TEST(Config, OnlyTheKeysInTheTextChange) {
+  auto o = base();
+  ASSERT_TRUE(parse_ini("[writer]\nmax-queued = 17\n", o));
+  auto expected = base();
+  expected.writer.max_queued = 17;
+  expect_same(o, expected);
+}
+
+TEST(Config, ByteSizesAcceptSuffixesAndQuotes) {
+  auto o = base();
+  auto st = parse_ini(
+      "[store]\nbytes-per-sync = 3KiB\nblock-cache-size = \"2GiB\"\n"
+      "write-buffer-size = 65536\n[limits]\nmax-request-bytes = 5MiB\n",
+      o);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(o.db.bytes_per_sync, 3u * 1024);
+  EXPECT_EQ(o.db.block_cache_bytes, 2ull << 30);
+  EXPECT_EQ(o.db.write_buffer_bytes, 65536u);
+  EXPECT_EQ(o.limits.max_request_bytes, 5u << 20);
+}
+
+TEST(Config, DurationsAcceptEveryCafUnit) {
+  struct row {
+    const char* text;
+    std::chrono::milliseconds expected;
+  };
+  for (auto [text, expected] :
+       {row{"2000000ns", 2ms}, row{"3000us", 3ms}, row{"4ms", 4ms}, row{"5s", 5s},
+        row{"6min", 6min}, row{"7h", 7h}, row{"0ms", 0ms}, row{"0h", 0ms}}) {
+    std::chrono::milliseconds x{-1};
+    EXPECT_TRUE(parse_duration(text, x)) << text;
+    EXPECT_EQ(x, expected) << text;
+  }
+  auto o = base();
+  ASSERT_TRUE(parse_ini("[supervisor]\nstall-abort = 1000000ns\nshutdown-grace=2h\n", o));
+  EXPECT_EQ(o.supervisor.stall_abort, 1ms);
+  EXPECT_EQ(o.supervisor.shutdown_grace, 2h);
+}
+
+TEST(Config, ParseDurationRejectsMalformedText) {
+  for (const char* text :
+       {"", "10", "ms", "-1s", "+1s", "1.5s", "10 ms", "10MS", "500us", "1ns", "10sec", "10m",
+        "1e3ms", "99999999999999999999ms", "9999999999999999h", " 1s", "1s ", "0x10ms"}) {
+    std::chrono::milliseconds x{42};
+    EXPECT_FALSE(parse_duration(text, x)) << text;
+    EXPECT_EQ(x, 42ms) << text;
+  }
+}
+
+TEST(Config, ParseBytes) {
+  uint64_t x = 0;
+  EXPECT_TRUE(parse_bytes("0", x));
+  EXPECT_EQ(x, 0u);
+  EXPECT_TRUE(parse_bytes("18446744073709551615", x));
+  EXPECT_EQ(x, 18446744073709551615ull);
+  EXPECT_TRUE(parse_bytes("1KiB", x));
+  EXPECT_EQ(x, 1024u);
+  EXPECT_TRUE(parse_bytes("7MiB", x));
+  EXPECT_EQ(x, 7u << 20);
+  EXPECT_TRUE(parse_bytes("3GiB", x));
+  EXPECT_EQ(x, 3ull << 30);
+  EXPECT_TRUE(parse_bytes("17179869183GiB", x));
+  x = 42;
+  for (const char* text : {"", "-1", "+1", "1 KiB", "1kib", "1KB", "1K", "1TiB", "KiB", "1.5MiB",
+                           "18446744073709551616", "17179869184GiB", "0x10", " 1", "1 "}) {
+    EXPECT_FALSE(parse_bytes(text, x)) << text;
+    EXPECT_EQ(x, 42u) << text;
+  }
+}
+
+TEST(Config, FormatHelpers) {
+  EXPECT_EQ(format_bytes(0), "0");
+  EXPECT_EQ(format_bytes(1000), "1000");
+  EXPECT_EQ(format_bytes(1024), "1KiB");
+  EXPECT_EQ(format_bytes(3u << 20), "3MiB");
+  EXPECT_EQ(format_bytes(4ull << 30), "4GiB");
+  EXPECT_EQ(format_duration(0ms), "0ms");
+  EXPECT_EQ(format_duration(1500ms), "1500ms");
+  EXPECT_EQ(format_duration(2s), "2s");
+  EXPECT_EQ(format_duration(90s), "90s");
+  EXPECT_EQ(format_duration(2min), "2min");
+  EXPECT_EQ(format_duration(24h), "24h");
+  EXPECT_STREQ(to_name(backend_kind::memory), "memory");
+  EXPECT_EQ(parse_backend("rocksdb"), backend_kind::rocksdb);
+  EXPECT_FALSE(parse_backend("RocksDB"));
+}
+
+TEST(Config, SyntaxVariants) {
+  // Comments everywhere, '#' comments, CRLF, blanks, multi-line lists with
+  // comments and a trailing comma, escapes, repeated sections, a [space.NAME]
+  // section before the list of spaces, CAF sections with CAF-only values.
+  const char* text =
+      "\xEF\xBB\xBF; leading comment\r\n"
+      "# hash comment\n"
+      "[space.b]   ; the list comes later\n"
+      "  bloom-bits=3 # trailing hash comment\n"
+      "[ store ]\n"
+      "\tpath   =   \"/a\\x41\\t\\\"q\\\"\\\\\" ; trailing comment\r\n"
+      "spaces = [ ; the spaces\n"
+      "  \"data\",  # first\n"
+      "  \"b\",\n"
+      "]\n"
+      "[scheduler]\n"
+      "max-threads = 2\n"
+      "policy = 'stealing'\n"
+      "[middleman]\n"
+      "heartbeat-interval = 1s\n"
+      "app-identifiers = [\"a\", 'b', 1, [2, 3], {x = 1, y = \"z\"}]\n"
+      "[middleman.nested]\n"
+      "anything = { a = 1\n b = { c = [1,\n 2] } }\n"
+      "[logger]\nfile-name = \"x.log\"\nverbosity = 'trace'\n"
+      "[openssl]\ncertificate = \"c.pem\"\n"
+      "[stream]\ndesired-batch-complexity = 50us\n"
+      "[vstored]\nport = 4242\n"
+      "[cli]\ntimeout = 5s\n"
+      "[store]\n"
+      "sync = true\n"
+      "[reader]\npool-size=3";  // no final newline
+  auto o = base();
+  auto st = parse_ini(text, o);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(o.db.path, "/aA\t\"q\"\\");
+  EXPECT_TRUE(o.db.sync);
+  EXPECT_EQ(o.reader.pool_size, 3u);
+  ASSERT_EQ(o.schema.size(), 2u);
+  EXPECT_EQ(o.schema.spaces[0].name, "data");
+  EXPECT_EQ(o.schema.spaces[0].options.prefix_length, 8u);  // kept from default_schema()
+  EXPECT_EQ(o.schema.spaces[1].name, "b");
+  EXPECT_EQ(o.schema.spaces[1].options.bloom_bits, 3u);
+  EXPECT_EQ(o.schema.spaces[1].options.prefix_length, 0u);
+  EXPECT_EQ(o.schema.spaces[1].options.comp, compression::lz4);
+}
+
+TEST(Config, SpacesListReplacesTheSchema) {
+  auto o = base();
+  ASSERT_TRUE(parse_ini("[store]\nspaces = [\"new\", \"smt_node\", \"data\"]\n", o));
+  ASSERT_EQ(o.schema.size(), 3u);
+  EXPECT_EQ(o.schema.find("new"), space_id{0});
+  EXPECT_EQ(o.schema.find("smt_node"), space_id{1});
+  EXPECT_EQ(o.schema.find("data"), space_id{2});
+  EXPECT_EQ(o.schema.spaces[0].options.prefix_length, 0u);
+  EXPECT_EQ(o.schema.spaces[0].options.bloom_bits, 10u);
+  EXPECT_EQ(o.schema.spaces[1].options.prefix_length, 34u);
+  EXPECT_EQ(o.schema.spaces[2].options.prefix_length, 8u);
+  EXPECT_FALSE(o.schema.find("metas"));
+}
+
+TEST(Config, SpacesKeepTheOptionsOfTheGivenSchema) {
+  auto o = base();
+  ASSERT_TRUE(parse_ini("[store]\nspaces=[\"a\"]\n[space.a]\nprefix-length=5\n", o));
+  ASSERT_TRUE(parse_ini("[store]\nspaces=[\"b\", \"a\"]\n", o));
+  ASSERT_EQ(o.schema.size(), 2u);
+  EXPECT_EQ(o.schema.spaces[1].name, "a");
+  EXPECT_EQ(o.schema.spaces[1].options.prefix_length, 5u);
+}
+
+TEST(Config, ErrorLeavesTheOptionsUnchanged) {
+  auto o = base();
+  auto st = parse_ini("[reader]\npool-size = 7\n[writer]\nmax-queued = 0\n", o);
+  ASSERT_FALSE(st);
+  expect_same(o, base());
+}
+
+TEST(Config, ErrorMessageShowsKeyLineAndProblem) {
+  auto o = base();
+  auto st = parse_ini("; comment\n[writer]\n\n\n\n\n\n\n\n\n\nmax-batch-commands = 0\n", o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::invalid_config);
+  EXPECT_EQ(st.context(), "writer.max-batch-commands (line 12): 0 is out of range 1..1000000");
+  EXPECT_NE(st.to_string().find("invalid_config"), std::string::npos);
+}
+
+TEST(Config, ValidationErrorsNameTheLineOfTheKey) {
+  auto o = base();
+  auto st = parse_ini("[store]\nbackend = \"rocksdb\"\npath = \"\"\n", o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.context(), "store.path (line 3): must not be empty when the backend is rocksdb");
+  st = parse_ini("[store]\n\nspaces = [\"a\",\n \"a\"]\n", o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.context(), "store.spaces (line 3): duplicate space name \"a\"");
+}
+
+// -- invalid values: one case per key and class ---------------------------------
+
+/// One input that parse_ini must reject, and a substring its context holds.
+struct bad_case {
+  std::string name;
+  std::string text;
+  std::string expected;
+};
+
+void PrintTo(const bad_case& c, std::ostream* os) { *os << c.name; }
+
+/// How a key is written, for generating invalid values.
+enum class key_type { flag, u32, u64, bytes32, bytes64, duration, text, backend, compression };
+
+struct key_spec {
+  const char* section;
+  const char* key;
+  key_type type;
+  uint64_t min;
+  uint64_t max;
+};
+
+constexpr uint64_t u32_max = 4294967295ull;
+constexpr uint64_t u64_max = 18446744073709551615ull;
+constexpr uint64_t ms_24h = 24ull * 3600 * 1000;
+
+/// Every vstore key except store.spaces, with its range (durations in ms).
+const std::vector<key_spec>& all_keys() {
+  static const std::vector<key_spec> keys = {
+      {"store", "backend", key_type::backend, 0, 0},
+      {"store", "path", key_type::text, 0, 0},
+      {"store", "create-if-missing", key_type::flag, 0, 0},
+      {"store", "allow-new-spaces", key_type::flag, 0, 0},
+      {"store", "sync", key_type::flag, 0, 0},
+      {"store", "parallelism", key_type::u32, 1, 256},
+      {"store", "max-background-jobs", key_type::u32, 1, 256},
+      {"store", "bytes-per-sync", key_type::bytes64, 0, u64_max},
+      {"store", "dynamic-level-bytes", key_type::flag, 0, 0},
+      {"store", "paranoid-checks", key_type::flag, 0, 0},
+      {"store", "block-cache-size", key_type::bytes64, 0, u64_max},
+      {"store", "write-buffer-size", key_type::bytes64, 64 << 10, 4ull << 30},
+      {"space.data", "compression", key_type::compression, 0, 0},
+      {"space.data", "prefix-length", key_type::u32, 0, 1024},
+      {"space.data", "bloom-bits", key_type::u32, 0, 64},
+      {"reader", "pool-size", key_type::u32, 1, 64},
+      {"reader", "max-queued", key_type::u32, 1, 10000000},
+      {"writer", "max-batch-commands", key_type::u32, 1, 1000000},
+      {"writer", "max-batch-bytes", key_type::bytes64, 1, 1ull << 30},
+      {"writer", "max-delay", key_type::duration, 0, 10000},
+      {"writer", "max-queued", key_type::u32, 1, 10000000},
+      {"writer", "detached-committer", key_type::flag, 0, 0},
+      {"limits", "max-key-size", key_type::bytes32, 1, 16 << 20},
+      {"limits", "max-value-size", key_type::bytes32, 1, 1 << 30},
+      {"limits", "max-batch-ops", key_type::u32, 1, u32_max},
+      {"limits", "max-request-bytes", key_type::bytes64, 1, u64_max},
+      {"limits", "max-multi-get", key_type::u32, 1, u32_max},
+      {"limits", "max-scan-limit", key_type::u32, 1, u32_max},
+      {"supervisor", "restart-limit", key_type::u32, 0, u32_max},
+      {"supervisor", "restart-window", key_type::duration, 1, ms_24h},
+      {"supervisor", "read-retries", key_type::u32, 0, u32_max},
+      {"supervisor", "internal-timeout", key_type::duration, 1, ms_24h},
+      {"supervisor", "stall-abort", key_type::duration, 1, ms_24h},
+      {"supervisor", "shutdown-grace", key_type::duration, 0, ms_24h},
+  };
+  return keys;
+}
+
+/// Returns `s` with every character that gtest rejects in a name replaced.
+std::string test_name(std::string s) {
+  for (auto& c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) c = '_';
+  return s;
+}
+
+/// The invalid values of one key type: {class name, value text}.
+std::vector<std::pair<std::string, std::string>> invalid_values(const key_spec& k) {
+  std::vector<std::pair<std::string, std::string>> v;
+  auto common = [&] {
+    v.push_back({"List", "[1, 2]"});
+    v.push_back({"Map", "{a = 1}"});
+    v.push_back({"Atom", "'x'"});
+    v.push_back({"TrailingGarbage", "1 2"});
+    v.push_back({"TrailingQuote", "\"a\"\"b\""});
+    v.push_back({"Missing", ""});
+    v.push_back({"MissingWithComment", " ; nothing"});
+  };
+  switch (k.type) {
+    case key_type::flag:
+      v.push_back({"Word", "yes"});
+      v.push_back({"Number", "1"});
+      v.push_back({"Quoted", "\"true\""});
+      v.push_back({"Uppercase", "TRUE"});
+      break;
+    case key_type::text:
+    case key_type::backend:
+    case key_type::compression:
+      v.push_back({"Unquoted", "memory"});
+      v.push_back({"Number", "5"});
+      v.push_back({"UnterminatedString", "\"abc"});
+      v.push_back({"BadEscape", "\"a\\qb\""});
+      v.push_back({"BadHexEscape", "\"a\\xZZ\""});
+      v.push_back({"StringSpansLines", "\"ab\ncd\""});
+      if (k.type == key_type::backend) {
+        v.push_back({"Unknown", "\"leveldb\""});
+        v.push_back({"Empty", "\"\""});
+        v.push_back({"WrongCase", "\"RocksDB\""});
+      }
+      if (k.type == key_type::compression) {
+        v.push_back({"Unknown", "\"lzma\""});
+        v.push_back({"Empty", "\"\""});
+        v.push_back({"WrongCase", "\"LZ4\""});
+      }
+      if (k.type == key_type::text) v.push_back({"EmptyForRocksdb", "\"\""});
+      break;
+    case key_type::u32:
+    case key_type::u64:
+    case key_type::bytes32:
+    case key_type::bytes64: {
+      bool is_bytes = k.type == key_type::bytes32 || k.type == key_type::bytes64;
+      bool is_32 = k.type == key_type::u32 || k.type == key_type::bytes32;
+      if (k.min > 0) v.push_back({"BelowMin", std::to_string(k.min - 1)});
+      if (k.max < (is_32 ? u32_max : u64_max)) v.push_back({"AboveMax", std::to_string(k.max + 1)});
+      if (is_32) v.push_back({"Above32Bits", "4294967296"});
+      v.push_back({"Negative", "-1"});
+      v.push_back({"NegativeZero", "-0"});
+      v.push_back({"Overflow", "18446744073709551616"});
+      v.push_back({"HugeOverflow", "999999999999999999999999999999"});
+      v.push_back({"Word", "abc"});
+      v.push_back({"Bool", "true"});
+      v.push_back({"Fraction", "1.5"});
+      v.push_back({"Hex", "0x10"});
+      v.push_back({"Duration", "10ms"});
+      v.push_back({"SpaceInNumber", "1 000"});
+      if (is_bytes) {
+        v.push_back({"BadSuffix", "1KB"});
+        v.push_back({"LowercaseSuffix", "1kib"});
+        v.push_back({"SuffixOverflow", "17179869184GiB"});
+        v.push_back({"QuotedWord", "\"abc\""});
+        v.push_back({"SpaceBeforeSuffix", "1 KiB"});
+      } else {
+        v.push_back({"Quoted", "\"5\""});
+        v.push_back({"Suffix", "1KiB"});
+      }
+      if (is_32 && is_bytes) v.push_back({"SuffixAbove32Bits", "4GiB"});
+      break;
+    }
+    case key_type::duration:
+      if (k.min > 0) v.push_back({"BelowMin", "0ms"});
+      v.push_back({"AboveMax", std::to_string(k.max + 1) + "ms"});
+      v.push_back({"NoUnit", "10"});
+      v.push_back({"BadUnit", "10sec"});
+      v.push_back({"UppercaseUnit", "10MS"});
+      v.push_back({"Negative", "-1s"});
+      v.push_back({"NotWholeMs", "500us"});
+      v.push_back({"Fraction", "1.5s"});
+      v.push_back({"Quoted", "\"10ms\""});
+      v.push_back({"Overflow", "99999999999999999999ms"});
+      v.push_back({"HoursOverflow", "9999999999999999h"});
+      v.push_back({"Word", "soon"});
+      v.push_back({"Bool", "false"});
+      break;
+  }
+  common();
+  return v;
+}
+
+std::vector<bad_case> generated_cases() {
+  std::vector<bad_case> out;
+  for (const auto& k : all_keys()) {
+    std::string where = std::string(k.section) + "." + k.key;
+    for (auto& [cls, val] : invalid_values(k)) {
+      bad_case c;
+      c.name = test_name(where) + "_" + cls;
+      c.text = "; invalid value\n[" + std::string(k.section) + "]\n" + k.key + " = " + val + "\n";
+      c.expected = where + " (line 3): ";
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+/// Names a parameterized test after its case.
+std::string case_name(const testing::TestParamInfo<bad_case>& param_info) {
+  return param_info.param.name;
+}
+
+class InvalidValue : public testing::TestWithParam<bad_case> {};
+
+TEST_P(InvalidValue, IsRejectedNamingTheKey) {
+  const auto& c = GetParam();
+  auto o = base();
+  auto st = parse_ini(c.text, o);
+  ASSERT_FALSE(st) << c.text;
+  EXPECT_EQ(st.code(), errc::invalid_config);
+  EXPECT_NE(st.context().find(c.expected), std::string::npos)
+      << "context: " << st.context() << "\nexpected: " << c.expected << "\ntext:\n"
+      << c.text;
+  EXPECT_GT(st.context().size(), c.expected.size());  // says what is wrong
+  expect_same(o, base());
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryKey, InvalidValue, testing::ValuesIn(generated_cases()), case_name);
+
+std::string many_spaces(size_t n) {
+  std::string s = "[";
+  for (size_t i = 0; i < n; ++i) s += (i ? ", \"s" : "\"s") + std::to_string(i) + "\"";
+  return s + "]";
+}
+
+/// Structural errors and the rules of store.spaces.
+std::vector<bad_case> structural_cases() {
+  return {
+      {"UnknownKey", "[writer]\nmax-batch-size = 5\n",
+       "writer.max-batch-size (line 2): unknown key"},
+      {"UnknownKeyInSpace", "[space.data]\nblock-size = 5\n",
+       "space.data.block-size (line 2): unknown key"},
+      {"DottedKey", "[store]\nspace.data = 5\n", "store.space.data (line 2): unknown key"},
+      {"KeyOfAnotherSection", "[reader]\nmax-delay = 1s\n", "reader.max-delay (line 2)"},
+      {"UnknownSection", "[store]\n[bogus]\nx = 1\n", "[bogus] (line 2): unknown section"},
+      {"EmptyUnknownSection", "[storage]\n", "[storage] (line 1): unknown section"},
+      {"GlobalSection", "[global]\nx = 1\n", "[global] (line 1): unknown section"},
+      {"SpaceWithoutName", "[space]\n", "[space] (line 1): unknown section"},
+      {"SpaceWithEmptyName", "[space.]\n", "[space.] (line 1): unknown section"},
+      {"KeyOutsideSection", "sync = true\n[store]\n", "global.sync (line 1): key outside"},
+      {"DuplicateKey", "[reader]\npool-size = 2\n; again\npool-size = 3\n",
+       "reader.pool-size (line 4): duplicate key (first set on line 2)"},
+      {"DuplicateKeyInRepeatedSection",
+       "[reader]\npool-size = 2\n[writer]\n[reader]\npool-size=2\n",
+       "reader.pool-size (line 5): duplicate key"},
+      {"DuplicateSpaceKey", "[space.data]\nbloom-bits=1\n[space.data]\nbloom-bits=2\n",
+       "space.data.bloom-bits (line 4): duplicate key"},
+      {"DuplicateSpacesKey", "[store]\nspaces=[\"a\"]\nspaces=[\"b\"]\n",
+       "store.spaces (line 3): duplicate key"},
+      {"MissingEquals", "[reader]\npool-size 2\n", "reader.pool-size (line 2): missing '='"},
+      {"MissingEqualsBareKey", "[reader]\npool-size\n", "reader.pool-size (line 2): missing '='"},
+      {"ColonInsteadOfEquals", "[reader]\npool-size: 2\n",
+       "reader.pool-size (line 2): missing '='"},
+      {"MissingKey", "[reader]\n= 2\n", "reader (line 2): unexpected '='"},
+      {"BinaryGarbage", "[reader]\n\x01\x02\n", "reader (line 2): unexpected byte \\x01"},
+      {"UnterminatedString", "[store]\npath = \"/var/lib\n",
+       "store.path (line 2): unterminated string"},
+      {"UnterminatedStringAtEof", "[store]\npath = \"/var/lib",
+       "store.path (line 2): unterminated string"},
+      {"UnterminatedList", "[store]\nspaces = [\"a\", \"b\"\n",
+       "store.spaces (line 2): unterminated list"},
+      {"UnterminatedListAfterComma", "[store]\nspaces = [\"a\",\n; c\n",
+       "store.spaces (line 2): unterminated list"},
+      {"UnterminatedListInCafSection", "[scheduler]\nx = [1, 2\n",
+       "scheduler.x (line 2): unterminated list"},
+      {"UnterminatedMapInCafSection", "[logger]\nx = {a = 1\n",
+       "logger.x (line 2): unterminated map"},
+      {"ListMissingComma", "[store]\nspaces = [\"a\" \"b\"]\n",
+       "store.spaces (line 2): unexpected '\"'"},
+      {"ListLeadingComma", "[store]\nspaces = [, \"a\"]\n",
+       "store.spaces (line 2): unexpected ','"},
+      {"NestedTooDeep", "[cli]\nx = " + std::string(100, '[') + "\n",
+       "cli.x (line 2): lists or maps nested too deeply"},
+      {"TrailingGarbageInCafSection", "[scheduler]\nmax-threads = 2 3\n",
+       "scheduler.max-threads (line 2): unexpected '3'"},
+      {"TrailingGarbageAfterHeader", "[store] x\n", "[store] (line 1): unexpected 'x'"},
+      {"UnclosedHeader", "[store\npath=\"a\"\n", "[store] (line 1): malformed section header"},
+      {"EmptyHeader", "[]\n", "section header (line 1): malformed"},
+      {"HeaderWithSpace", "[st ore]\n", "[st] (line 1): malformed section header"},
+      {"SpaceSectionForUnknownSpace", "[space.nope]\nbloom-bits = 1\n",
+       "space.nope (line 1): unknown space \"nope\""},
+      {"EmptySpaceSectionForUnknownSpace", "[store]\nspaces=[\"a\"]\n[space.data]\n",
+       "space.data (line 3): unknown space \"data\""},
+      {"SpaceSectionBeforeListWithoutIt", "[space.data]\nbloom-bits=1\n[store]\nspaces=[\"b\"]\n",
+       "space.data (line 1): unknown space"},
+      {"DuplicateSpaceNames", "[store]\nspaces = [\"a\", \"b\", \"a\"]\n",
+       "store.spaces (line 2): duplicate space name \"a\""},
+      {"EmptySpacesList", "[store]\nspaces = []\n", "store.spaces (line 2): at least one space"},
+      {"DefaultAsSpaceName", "[store]\nspaces = [\"data\", \"default\"]\n",
+       "store.spaces (line 2): \"default\" is reserved"},
+      {"EmptySpaceName", "[store]\nspaces = [\"\"]\n",
+       "store.spaces (line 2): a space name is empty"},
+      {"SpaceNameWithBlank", "[store]\nspaces = [\"a b\"]\n",
+       "store.spaces (line 2): space name \"a b\" contains ' '"},
+      {"SpaceNameWithSlash", "[store]\nspaces = [\"a/b\"]\n",
+       "store.spaces (line 2): space name \"a/b\" contains '/'"},
+      {"SpaceNameWithNul", "[store]\nspaces = [\"a\\x00\"]\n",
+       "store.spaces (line 2): space name \"a\\x00\" contains byte \\x00"},
+      {"SpaceNameStartingWithDash", "[store]\nspaces = [\"-a\"]\n",
+       "store.spaces (line 2): space name \"-a\" must start"},
+      {"SpaceNameWithEmptyPart", "[store]\nspaces = [\"a..b\"]\n",
+       "store.spaces (line 2): space name \"a..b\" must start"},
+      {"SpaceNameTooLong", "[store]\nspaces = [\"" + std::string(256, 'n') + "\"]\n",
+       "store.spaces (line 2): space name"},
+      {"TooManySpaces", "[store]\nspaces = " + many_spaces(65) + "\n",
+       "store.spaces (line 2): 65 spaces exceed the maximum of 64"},
+      {"SpacesNotAList", "[store]\nspaces = \"data\"\n", "store.spaces (line 2): expected a list"},
+      {"SpacesListOfNumbers", "[store]\nspaces = [1, 2]\n",
+       "store.spaces (line 2): expected a list of quoted strings"},
+      {"SpacesUnquoted", "[store]\nspaces = [data]\n",
+       "store.spaces (line 2): expected a list of quoted strings"},
+      {"SpacesNestedList", "[store]\nspaces = [[\"a\"]]\n",
+       "store.spaces (line 2): expected a list of quoted strings"},
+      {"SpacesTrailingGarbage", "[store]\nspaces = [\"a\"] x\n",
+       "store.spaces (line 2): unexpected 'x'"},
+      {"PathWithNul", "[store]\npath = \"a\\x00b\"\n", "store.path (line 2): contains a NUL byte"},
+      {"RocksdbWithoutPath", "[store]\nbackend = \"rocksdb\"\npath = \"\"\n",
+       "store.path (line 3): must not be empty"},
+  };
+}
+
+class InvalidStructure : public testing::TestWithParam<bad_case> {};
+
+TEST_P(InvalidStructure, IsRejectedNamingTheKey) {
+  const auto& c = GetParam();
+  auto o = base();
+  auto st = parse_ini(c.text, o);
+  ASSERT_FALSE(st) << c.text;
+  EXPECT_EQ(st.code(), errc::invalid_config);
+  EXPECT_NE(st.context().find(c.expected), std::string::npos)
+      << "context: " << st.context() << "\nexpected: " << c.expected;
+  expect_same(o, base());
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, InvalidStructure, testing::ValuesIn(structural_cases()), case_name);
+
+TEST(Config, MemoryBackendNeedsNoPath) {
+  options o;
+  auto st = parse_ini("[store]\nbackend = \"memory\"\n", o);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(o.backend, backend_kind::memory);
+}
+
+TEST(Config, SixtyFourSpacesAreAllowed) {
+  auto o = base();
+  auto st = parse_ini("[store]\nspaces = " + many_spaces(64) + "\n", o);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(o.schema.size(), 64u);
+}
+
+// -- validate on options built in code -------------------------------------------
+
+TEST(Config, ValidateChecksEveryRange) {
+  struct row {
+    std::string key;
+    void (*mutate)(options&);
+  };
+  const std::vector<row> rows = {
+      {"store.backend", [](options& o) { o.backend = static_cast<backend_kind>(9); }},
+      {"store.path", [](options& o) { o.db.path.clear(); }},
+      {"store.parallelism", [](options& o) { o.db.parallelism = 0; }},
+      {"store.parallelism", [](options& o) { o.db.parallelism = 257; }},
+      {"store.max-background-jobs", [](options& o) { o.db.max_background_jobs = 0; }},
+      {"store.write-buffer-size", [](options& o) { o.db.write_buffer_bytes = 65535; }},
+      {"store.write-buffer-size", [](options& o) { o.db.write_buffer_bytes = (4ull << 30) + 1; }},
+      {"store.spaces", [](options& o) { o.schema.spaces.clear(); }},
+      {"store.spaces", [](options& o) { o.schema.spaces[1].name = "data"; }},
+      {"store.spaces", [](options& o) { o.schema.spaces[1].name = "default"; }},
+      {"store.spaces", [](options& o) { o.schema.spaces[1].name = ""; }},
+      {"store.spaces", [](options& o) { o.schema.spaces[1].name = "a;b"; }},
+      {"store.spaces",
+       [](options& o) {
+         auto first = o.schema.spaces[0];
+         o.schema.spaces.resize(65, first);
+       }},
+      {"space.smt_node.prefix-length",
+       [](options& o) { o.schema.spaces[5].options.prefix_length = 1025; }},
+      {"space.data.bloom-bits", [](options& o) { o.schema.spaces[0].options.bloom_bits = 65; }},
+      {"space.metas.compression",
+       [](options& o) { o.schema.spaces[4].options.comp = static_cast<compression>(42); }},
+      {"reader.pool-size", [](options& o) { o.reader.pool_size = 0; }},
+      {"reader.pool-size", [](options& o) { o.reader.pool_size = 65; }},
+      {"reader.max-queued", [](options& o) { o.reader.max_queued = 0; }},
+      {"reader.max-queued", [](options& o) { o.reader.max_queued = 10000001; }},
+      {"writer.max-batch-commands", [](options& o) { o.writer.max_batch_commands = 0; }},
+      {"writer.max-batch-bytes", [](options& o) { o.writer.max_batch_bytes = 0; }},
+      {"writer.max-batch-bytes", [](options& o) { o.writer.max_batch_bytes = (1u << 30) + 1; }},
+      {"writer.max-delay", [](options& o) { o.writer.max_delay = -1ms; }},
+      {"writer.max-delay", [](options& o) { o.writer.max_delay = 10001ms; }},
+      {"writer.max-queued", [](options& o) { o.writer.max_queued = 0; }},
+      {"limits.max-key-size", [](options& o) { o.limits.max_key_bytes = 0; }},
+      {"limits.max-key-size", [](options& o) { o.limits.max_key_bytes = (16u << 20) + 1; }},
+      {"limits.max-value-size", [](options& o) { o.limits.max_value_bytes = 0; }},
+      {"limits.max-value-size", [](options& o) { o.limits.max_value_bytes = (1u << 30) + 1; }},
+      {"limits.max-batch-ops", [](options& o) { o.limits.max_batch_ops = 0; }},
+      {"limits.max-request-bytes", [](options& o) { o.limits.max_request_bytes = 0; }},
+      {"limits.max-multi-get", [](options& o) { o.limits.max_multi_get = 0; }},
+      {"limits.max-scan-limit", [](options& o) { o.limits.max_scan_limit = 0; }},
+      {"supervisor.restart-window", [](options& o) { o.supervisor.restart_window = 0ms; }},
+      {"supervisor.internal-timeout", [](options& o) { o.supervisor.internal_timeout = 25h; }},
+      {"supervisor.stall-abort", [](options& o) { o.supervisor.stall_abort = -5ms; }},
+      {"supervisor.shutdown-grace", [](options& o) { o.supervisor.shutdown_grace = -1ms; }},
+  };
+  for (const auto& r : rows) {
+    auto o = base();
+    r.mutate(o);
+    auto st = validate(o);
+    ASSERT_FALSE(st) << r.key;
+    EXPECT_EQ(st.code(), errc::invalid_config);
+    EXPECT_EQ(st.context().rfind(r.key + ": ", 0), 0u) << st.context();
+    // parse_ini validates the options it starts from as well.
+    auto copy = o;
+    EXPECT_FALSE(parse_ini("", copy)) << r.key;
+  }
+}
+
+// -- load_file ---------------------------------------------------------------------
+
+std::string temp_path(const std::string& name) {
+  return testing::TempDir() + "/vstore_config_test_" + std::to_string(::getpid()) + "_" + name;
+}
+
+TEST(Config, LoadFileReportsAMissingFile) {
+  options o;
+  std::string path = temp_path("does-not-exist.ini");
+  auto st = load_file(path, o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::invalid_config);
+  EXPECT_NE(st.context().find(path), std::string::npos) << st.context();
+  EXPECT_NE(st.context().find("No such file"), std::string::npos) << st.context();
+}
+
+TEST(Config, LoadFileReportsADirectory) {
+  options o;
+  auto st = load_file(source_dir() + "/config", o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::invalid_config);
+  EXPECT_NE(st.context().find(source_dir() + "/config"), std::string::npos) << st.context();
+  EXPECT_FALSE(load_file("", o));
+}
+
+TEST(Config, LoadFilePrefixesParseErrorsWithThePath) {
+  auto path = temp_path("bad.ini");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "[store]\npath = \"/x\"\n[reader]\npool-size = 0\n";
+  }
+  options o;
+  auto st = load_file(path, o);
+  std::remove(path.c_str());
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.context(), path + ": reader.pool-size (line 4): 0 is out of range 1..64");
+}
+
+TEST(Config, LoadFileReadsAGoodFile) {
+  auto path = temp_path("good.ini");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << to_ini(everything_changed());
+  }
+  options o;
+  auto st = load_file(path, o);
+  std::remove(path.c_str());
+  ASSERT_TRUE(st) << st.to_string();
+  expect_same(o, everything_changed());
+}
+
+// -- robustness ----------------------------------------------------------------------
+
+/// Checks the contract on any input: an error is invalid_config with a
+/// context; a success validates and round-trips through to_ini.
+void check_any(std::string_view text) {
+  auto o = base();
+  auto st = parse_ini(text, o);
+  if (!st) {
+    ASSERT_EQ(st.code(), errc::invalid_config);
+    ASSERT_FALSE(st.context().empty());
+    expect_same(o, base());
+    return;
+  }
+  ASSERT_TRUE(validate(o)) << validate(o).to_string();
+  options again;
+  auto st2 = parse_ini(to_ini(o), again);
+  ASSERT_TRUE(st2) << st2.to_string();
+  EXPECT_EQ(to_ini(again), to_ini(o));
+}
+
+TEST(Config, RandomInputNeverCrashes) {
+  std::mt19937_64 rng(20240611);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  const std::string seed = read_text(source_dir() + "/config/vstore.ini");
+  ASSERT_FALSE(seed.empty());
+  const std::vector<std::string> tokens = {"[",
+                                           "]",
+                                           "[store]",
+                                           "[space.data]",
+                                           "[space.x]",
+                                           "[reader]",
+                                           "[writer]",
+                                           "[limits]",
+                                           "[supervisor]",
+                                           "[scheduler]",
+                                           "[bogus]",
+                                           "\n",
+                                           "\r\n",
+                                           " ",
+                                           "\t",
+                                           "=",
+                                           "\"",
+                                           "\\",
+                                           "\\x",
+                                           "\\x4",
+                                           ",",
+                                           ";",
+                                           "#",
+                                           "'",
+                                           "{",
+                                           "}",
+                                           "path",
+                                           "spaces",
+                                           "backend",
+                                           "pool-size",
+                                           "max-delay",
+                                           "bloom-bits",
+                                           "compression",
+                                           "\"lz4\"",
+                                           "\"memory\"",
+                                           "\"x\"",
+                                           "[\"x\"]",
+                                           "true",
+                                           "false",
+                                           "0",
+                                           "1",
+                                           "-1",
+                                           "64",
+                                           "10ms",
+                                           "500us",
+                                           "1h",
+                                           "99999999999999999999",
+                                           "4GiB",
+                                           "1KiB",
+                                           "\"default\"",
+                                           std::string(1, '\0'),
+                                           "\xff",
+                                           "\xEF\xBB\xBF",
+                                           "[[[[",
+                                           "]]]]"};
+  for (int i = 0; i < 2000; ++i) {
+    std::string text;
+    switch (i % 4) {
+      case 0: {  // random bytes
+        auto n = pick(300);
+        for (size_t j = 0; j < n; ++j) text += static_cast<char>(rng() & 0xff);
+        break;
+      }
+      case 1: {  // printable soup biased to INI punctuation
+        static const char alphabet[] = "[]=\"\\;#,{}'\n \t.-_0123456789abcdeklmnoprstuxyzKMGiBh";
+        auto n = pick(300);
+        for (size_t j = 0; j < n; ++j) text += alphabet[pick(sizeof(alphabet) - 1)];
+        break;
+      }
+      case 2: {  // token soup
+        auto n = pick(60);
+        for (size_t j = 0; j < n; ++j) text += tokens[pick(tokens.size())];
+        break;
+      }
+      default: {  // mutations of the default file
+        text = seed;
+        auto edits = 1 + pick(8);
+        for (size_t j = 0; j < edits && !text.empty(); ++j) {
+          auto at = pick(text.size());
+          switch (pick(4)) {
+            case 0:
+              text[at] = static_cast<char>(rng() & 0xff);
+              break;
+            case 1:
+              text.erase(at, 1 + pick(20));
+              break;
+            case 2:
+              text.insert(at, tokens[pick(tokens.size())]);
+              break;
+            default:
+              text.resize(at);
+              break;
+          }
+        }
+        break;
+      }
+    }
+    SCOPED_TRACE("input " + std::to_string(i));
+    check_any(text);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(Config, DeepNestingAndLongInputsAreHandled) {
+  check_any("[cli]\nx = " + std::string(100000, '['));
+  check_any("[cli]\nx = " + std::string(100000, '{'));
+  check_any("[store]\npath = \"" + std::string(1 << 20, 'a') + "\"\n");
+  check_any(std::string(1 << 16, '\n') + "[reader]\npool-size = 0");
+  auto o = base();
+  auto st = parse_ini(std::string(70000, '\n') + "[reader]\npool-size = 0", o);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.context().find("(line 70002)"), std::string::npos) << st.context();
+}
+
+}  // namespace
+}  // namespace vstore::config

@@ -1,0 +1,113 @@
+#pragma once
+
+// Fault injection for actor tests: hooks that make readers, writers or the
+// committer throw on command, and a gate that holds a writer or reader inside
+// its handler until the test opens it (to build a backlog deterministically).
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+
+#include "actors/fault_hooks.hpp"
+
+namespace vstore::test {
+
+/// Hooks whose faults a test arms from its own thread.
+class fault_switch : public fault_hooks {
+ public:
+  /// The next `n` reads of `space` throw (each kills its reader).
+  void fail_reads(space_id space, int n) { read_faults_[space] = n; }
+  /// The next `n` parts received by the writer of `space` throw.
+  void fail_writes(space_id space, int n) { write_faults_[space] = n; }
+  /// The next `n` commits throw (each kills the committer).
+  void fail_commits(int n) { commit_faults_ = n; }
+
+  /// Holds the writer of `space` inside its handler at its `nth` part (1-based)
+  /// until open() or `max_wait`.
+  void gate_writer(space_id space, int nth) {
+    std::lock_guard<std::mutex> g{mtx_};
+    gate_space_ = space;
+    gate_at_ = nth;
+    gate_writes_seen_ = 0;
+    gate_readers_ = false;
+    open_ = false;
+  }
+  /// Holds every reader of `space` inside its handler until open().
+  void gate_readers(space_id space) {
+    std::lock_guard<std::mutex> g{mtx_};
+    gate_space_ = space;
+    gate_readers_ = true;
+    gate_at_ = 0;
+    open_ = false;
+  }
+  /// Lets gated actors continue.
+  void open() {
+    {
+      std::lock_guard<std::mutex> g{mtx_};
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  /// Returns how many actors have waited at the gate so far.
+  int gated() const { return gated_.load(); }
+  /// Keeps the writer of `space` inside its handler for `d` at its `nth` part.
+  void delay_writer(space_id space, int nth, std::chrono::milliseconds d) {
+    std::lock_guard<std::mutex> g{mtx_};
+    delay_space_ = space;
+    delay_at_ = nth;
+    delay_seen_ = 0;
+    delay_ = d;
+  }
+
+  void on_read(space_id space) override {
+    if (take(read_faults_[space])) throw std::runtime_error("injected read fault");
+    std::unique_lock<std::mutex> g{mtx_};
+    if (gate_readers_ && space == gate_space_ && !open_) wait(g);
+  }
+  void on_write(space_id space) override {
+    if (take(write_faults_[space])) throw std::runtime_error("injected write fault");
+    std::unique_lock<std::mutex> g{mtx_};
+    if (space == delay_space_ && ++delay_seen_ == delay_at_) {
+      cv_.wait_for(g, delay_, [] { return false; });
+    }
+    if (!gate_readers_ && space == gate_space_ && ++gate_writes_seen_ == gate_at_ && !open_)
+      wait(g);
+  }
+  void on_commit() override {
+    if (take(commit_faults_)) throw std::runtime_error("injected commit fault");
+  }
+
+ private:
+  void wait(std::unique_lock<std::mutex>& g) {
+    ++gated_;
+    cv_.wait_for(g, std::chrono::seconds(20), [this] { return open_; });
+  }
+
+  /// Consumes one armed fault; returns whether there was one.
+  static bool take(std::atomic<int>& n) {
+    auto cur = n.load();
+    while (cur > 0)
+      if (n.compare_exchange_weak(cur, cur - 1)) return true;
+    return false;
+  }
+
+  std::atomic<int> read_faults_[max_spaces] = {};
+  std::atomic<int> write_faults_[max_spaces] = {};
+  std::atomic<int> commit_faults_{0};
+  std::atomic<int> gated_{0};
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  int gate_space_ = -1;
+  int gate_at_ = 0;
+  int gate_writes_seen_ = 0;
+  bool gate_readers_ = false;
+  bool open_ = true;
+  int delay_space_ = -1;
+  int delay_at_ = 0;
+  int delay_seen_ = 0;
+  std::chrono::milliseconds delay_{0};
+};
+
+}  // namespace vstore::test

@@ -1,0 +1,56 @@
+#include "vstore/errc.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+namespace vstore {
+namespace {
+
+TEST(Errc, EveryCodeHasDistinctNameAndMessage) {
+  std::set<std::string> names;
+  std::set<std::string> messages;
+  for (int i = 1; i <= errc_max; ++i) {
+    const auto code = static_cast<errc>(i);
+    const std::string name = to_name(code);
+    const std::string message = to_message(code);
+    EXPECT_FALSE(name.empty()) << i;
+    EXPECT_FALSE(message.empty()) << i;
+    EXPECT_NE(name, "unknown_error") << i;
+    EXPECT_NE(message, "unknown error") << i;
+    EXPECT_TRUE(names.insert(name).second) << "duplicate name " << name;
+    EXPECT_TRUE(messages.insert(message).second) << "duplicate message " << message;
+  }
+  EXPECT_EQ(names.size(), static_cast<size_t>(errc_max));
+}
+
+TEST(Errc, CodeZeroIsReservedAndUnknown) {
+  EXPECT_EQ(static_cast<int>(errc::unknown_space), 1);
+  EXPECT_STREQ(to_name(static_cast<errc>(0)), "unknown_error");
+  EXPECT_STREQ(to_name(static_cast<errc>(errc_max + 1)), "unknown_error");
+}
+
+TEST(Errc, DefaultStatusIsOk) {
+  status st;
+  EXPECT_TRUE(st);
+  EXPECT_TRUE(st.is_ok());
+  EXPECT_EQ(st.to_string(), "ok");
+  EXPECT_TRUE(status::ok().is_ok());
+}
+
+TEST(Errc, StatusToStringWithAndWithoutContext) {
+  status with{errc::overloaded, "space data"};
+  EXPECT_FALSE(with);
+  EXPECT_EQ(with.code(), errc::overloaded);
+  EXPECT_EQ(with.context(), "space data");
+  EXPECT_EQ(with.to_string(),
+            "overloaded: queue full, retry later (nothing was applied) (space data)");
+  status without{errc::empty_key};
+  EXPECT_FALSE(without.is_ok());
+  EXPECT_EQ(without.to_string(), "empty_key: empty key");
+  EXPECT_TRUE(without.context().empty());
+}
+
+}  // namespace
+}  // namespace vstore
