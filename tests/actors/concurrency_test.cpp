@@ -227,15 +227,16 @@ class Concurrency : public actor_test {
 };
 
 TEST_F(Concurrency, MultiSpaceBatchesAreNeverSeenTorn) {
-  run(backend_kind::rocksdb, 4, 300, 4, 100);  // 1200 multi-space batches
+  run(backend_kind::rocksdb, 4, 250, 4, 100);  // 1000 multi-space batches, at any scale
 }
 
 TEST_F(Concurrency, ManyOverlappingMultiSpaceBatchesNeverDeadlock) {
-  run(backend_kind::rocksdb, 8, 500, 8, 60);  // 4000 mixed batches
+  // 8 clients x 500 mixed batches (fewer under VSTORE_TEST_SCALE).
+  run(backend_kind::rocksdb, 8, static_cast<uint64_t>(500 * test_scale()), 8, 60);
 }
 
 TEST_F(Concurrency, MemoryBackendKeepsOrderAndAtomicity) {
-  run(backend_kind::memory, 8, 500, 8, 60);
+  run(backend_kind::memory, 8, static_cast<uint64_t>(500 * test_scale()), 8, 60);
 }
 
 /// A scheduler actor that pipelines reads and writes: each round writes a key
