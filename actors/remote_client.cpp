@@ -14,6 +14,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
@@ -135,6 +137,34 @@ status validate(const remote_options& r) {
   return {};
 }
 
+status check_tls_files(const remote_options& r) {
+  if (!r.tls()) return {};
+  if (r.tls_cert.empty() || r.tls_key.empty() || r.tls_ca.empty())
+    return {errc::invalid_config,
+            "remote.tls: set the certificate, the key and the CA file together (mutual TLS)"};
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx{SSL_CTX_new(TLS_method()), SSL_CTX_free};
+  if (!ctx) return {errc::internal, "SSL_CTX_new failed"};
+  // Never prompt for a passphrase on the terminal: encrypted keys fail.
+  SSL_CTX_set_default_passwd_cb(ctx.get(), [](char*, int, int, void*) { return 0; });
+  auto failed = [](const char* what, const std::string& file) -> status {
+    auto code = ERR_get_error();
+    ERR_clear_error();
+    char reason[256] = "unknown reason";
+    if (code != 0) ERR_error_string_n(code, reason, sizeof(reason));
+    return {errc::invalid_config, std::string{what} + " " + file + ": " + reason};
+  };
+  ERR_clear_error();
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), r.tls_cert.c_str()) != 1)
+    return failed("cannot load the TLS certificate", r.tls_cert);
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), r.tls_key.c_str(), SSL_FILETYPE_PEM) != 1)
+    return failed("cannot load the TLS private key (PEM, unencrypted)", r.tls_key);
+  if (SSL_CTX_check_private_key(ctx.get()) != 1)
+    return failed("the TLS private key does not match the certificate", r.tls_key);
+  if (SSL_CTX_load_verify_locations(ctx.get(), r.tls_ca.c_str(), nullptr) != 1)
+    return failed("cannot load the TLS CA file", r.tls_ca);
+  return {};
+}
+
 void configure_network(caf::actor_system_config& cfg, const remote_options& r) {
   cfg.load<caf::io::middleman>();
   if (r.tls()) {
@@ -160,14 +190,35 @@ status connect_manager(caf::actor_system& sys, const remote_options& r, manager_
     return {errc::invalid_config,
             "TLS requested but the actor system has no OpenSSL module: call configure_network() "
             "with the same TLS settings"};
-  auto res = r.tls() ? caf::openssl::remote_actor<manager_actor>(sys, r.host, r.port)
-                     : sys.middleman().remote_actor<manager_actor>(r.host, r.port);
-  if (!res)
-    return {errc::disconnected,
-            "cannot connect to " + endpoint(r) + ": " + sys.render(res.error())};
-  if (!*res) return {errc::disconnected, "no manager published at " + endpoint(r)};
-  out = std::move(*res);
-  return {};
+  if (auto st = check_tls_files(r); !st) return st;
+  // CAF's middleman caches the proxy of every host:port it connected to and
+  // drops it only when it sees the proxy's down message; right after a
+  // connection died, remote_actor can still return the dead proxy. A status
+  // request proves the handle works (one round trip); a dead cached proxy
+  // fails it at once, and the second attempt then connects anew.
+  status result;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto res = r.tls() ? caf::openssl::remote_actor<manager_actor>(sys, r.host, r.port)
+                       : sys.middleman().remote_actor<manager_actor>(r.host, r.port);
+    if (!res)
+      return {errc::disconnected,
+              "cannot connect to " + endpoint(r) + ": " + sys.render(res.error())};
+    if (!*res) return {errc::disconnected, "no manager published at " + endpoint(r)};
+    result = {};
+    caf::scoped_actor self{sys};
+    self->request(*res, caf::timespan{r.connect_timeout}, status_request{})
+        .receive([](status_reply&) {},
+                 [&](caf::error& e) {
+                   result = {errc::disconnected,
+                             "connected to " + endpoint(r) +
+                                 " but the manager does not answer: " + sys.render(e)};
+                 });
+    if (result) {
+      out = std::move(*res);
+      return result;
+    }
+  }
+  return result;
 }
 
 // -- the blocking client's remote mode ----------------------------------------------

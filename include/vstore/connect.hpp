@@ -37,8 +37,9 @@ namespace vstore {
 void configure_network(caf::actor_system_config& cfg, const remote_options& remote);
 
 /// Connects to the manager published at remote.host:remote.port (over TLS
-/// when remote.tls() is set) and stores its typed handle in `out`. Blocks the
-/// calling thread up to about remote.connect_timeout (call it from a
+/// when remote.tls() is set), checks with one status_request that it answers,
+/// and stores its typed handle in `out`. Blocks the calling thread up to about
+/// twice remote.connect_timeout (call it from a
 /// non-actor thread or a detached actor). `sys` must have been configured
 /// with configure_network() for the same TLS mode. Errors:
 /// errc::invalid_config (port 0, incomplete TLS settings, `sys` lacks the
@@ -50,5 +51,13 @@ status connect_manager(caf::actor_system& sys, const remote_options& remote, man
 /// Checks `remote` without connecting: port set, TLS all-or-nothing, timeouts
 /// in range. Returns errc::invalid_config naming the field.
 status validate(const remote_options& remote);
+
+/// Loads the TLS files of `remote` the way CAF's OpenSSL module will (PEM
+/// certificate chain, unencrypted PEM private key matching it, CA file) and
+/// returns errc::invalid_config naming the file and OpenSSL's reason when one
+/// fails. Ok when `remote` sets no TLS. CAF's module throws inside its
+/// middleman actor on such files, after which connecting or accepting hangs,
+/// so both vstored and connect_manager() call this first. Blocks on file I/O.
+status check_tls_files(const remote_options& remote);
 
 }  // namespace vstore

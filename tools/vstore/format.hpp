@@ -1,0 +1,37 @@
+#pragma once
+
+// Rendering for the vstore CLI: byte strings (escaped or hex) and the stats
+// reply as a table, JSON or Prometheus text. Plain C++, no CAF.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "vstore/requests.hpp"
+
+namespace vstore::cli {
+
+/// Renders bytes for a terminal: printable ASCII (0x20..0x7e) as is, a
+/// backslash as `\\`, every other byte as `\xHH` (lower-case hex). Tabs and
+/// newlines are escaped, so the output of `scan` stays one entry per line.
+std::string escape(std::string_view bytes);
+
+/// Renders bytes as lower-case hex, two digits per byte.
+std::string to_hex(std::string_view bytes);
+
+/// Parses hex (either case, even length, no separators); nothing on error.
+std::optional<std::string> from_hex(std::string_view hex);
+
+/// Renders the stats as an aligned text table, one row per space, followed by
+/// the commit path's counters.
+std::string stats_table(const stats_reply& s);
+
+/// Renders the stats as one JSON object: {"spaces": [...], "rounds": ...}.
+std::string stats_json(const stats_reply& s);
+
+/// Renders the stats in Prometheus' text exposition format (version 0.0.4):
+/// `# HELP` and `# TYPE` lines, then samples such as
+/// `vstore_reads_total{space="data"} 12`.
+std::string stats_prometheus(const stats_reply& s);
+
+}  // namespace vstore::cli
