@@ -113,7 +113,7 @@ manager_actor::behavior_type remote_link(link_pointer self, manager_actor remote
       [self](stats_request& r) { return forward<stats_reply>(self, r, self->state.timeout); },
       [self](status_request& r) { return forward<status_reply>(self, r, self->state.timeout); },
       [self](drain_request& r) { return forward<drain_reply>(self, r, self->state.drain_timeout); },
-      [](grace_atom) {},
+      [](tick_atom) {},
   };
 }
 

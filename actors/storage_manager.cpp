@@ -16,11 +16,32 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-/// The drain's polling period (short: ~actor_system waits for delayed messages).
-constexpr auto drain_tick = std::chrono::milliseconds(50);
+/// The tick period while requests are pending, and while draining. Short on
+/// purpose: ~actor_system waits for pending delayed messages.
+constexpr auto tick_period = std::chrono::milliseconds(100);
+constexpr auto drain_tick_period = std::chrono::milliseconds(20);
+
+/// Requests between vstore's own actors carry no CAF timeout: in CAF 0.17 each
+/// timed request costs a trip through the clock thread and ~250 bytes held
+/// for the whole timeout even after the reply (measured: a third of the CPU of
+/// a get). Instead the manager keeps a deadline per admitted request and
+/// expires overdue ones on its tick, and it fails or retries the requests of a
+/// child that goes down.
+const caf::duration untimed{caf::infinite};
 
 caf::timespan internal_timeout(manager_pointer self) {
   return self->state.setup.opts.supervisor.internal_timeout;
+}
+
+clock_type::time_point deadline(manager_pointer self) {
+  return clock_type::now() + self->state.setup.opts.supervisor.internal_timeout;
+}
+
+void arm_tick(manager_pointer self) {
+  auto& st = self->state;
+  if (st.tick_armed) return;
+  st.tick_armed = true;
+  self->delayed_send(self, st.draining ? drain_tick_period : tick_period, tick_atom::value);
 }
 
 const std::string& space_name(manager_pointer self, space_id s) {
@@ -48,8 +69,7 @@ reader_actor spawn_reader(manager_pointer self, space_id s, size_t index) {
 
 writer_actor spawn_writer(manager_pointer self, space_id s) {
   auto& st = self->state;
-  auto w = self->spawn(writer, s, space_name(self, s), st.setup.opts.writer,
-                       caf::timespan{st.setup.opts.supervisor.internal_timeout}, st.committer,
+  auto w = self->spawn(writer, s, space_name(self, s), st.setup.opts.writer, st.committer,
                        st.setup.hooks);
   self->monitor<caf::message_priority::high>(w);
   watch(self, w.address(), child_role{child_role::writer, s, 0});
@@ -235,7 +255,7 @@ void forward_read(manager_pointer self, uint64_t id, Request req, uint32_t attem
   }
   auto index = slot.next_reader++ % slot.readers.size();
   auto target = slot.readers[index];
-  self->request(target, internal_timeout(self), req)
+  self->request(target, untimed, req)
       .then([self, id](Reply& r) { finish_read<Reply>(self, id, caf::error{}, &r); },
             [self, id, index, target, attempt, req = std::move(req)](caf::error& e) mutable {
               auto& state = self->state;
@@ -291,8 +311,9 @@ caf::result<Reply> start_read(manager_pointer self, Request&& req) {
   auto& st = self->state;
   auto rp = self->make_response_promise<Reply>();
   auto id = st.next_id++;
-  st.reads.emplace(id, pending_read{req.space, rp});
+  st.reads.emplace_hint(st.reads.end(), id, pending_read{req.space, rp, deadline(self)});
   ++st.spaces[req.space].reads_queued;
+  arm_tick(self);
   forward_read<Reply>(self, id, std::forward<Request>(req), 0);
   return rp;
 }
@@ -366,7 +387,8 @@ caf::result<commit_ack> start_write(manager_pointer self, write_request& req) {
   }
   auto rp = self->make_response_promise<commit_ack>();
   auto id = st.next_id++;
-  st.writes.emplace(id, pending_write{mask, owner, rp});
+  st.writes.emplace_hint(st.writes.end(), id, pending_write{mask, owner, rp, deadline(self)});
+  arm_tick(self);
   for (auto& p : parts) {
     auto s = p.ops.front().space;
     auto& slot = st.spaces[s];
@@ -376,7 +398,7 @@ caf::result<commit_ack> start_write(manager_pointer self, write_request& req) {
   }
   for (auto& p : parts) {
     if (p.ops.empty() || p.ops.front().space != owner) continue;
-    self->request(st.spaces[owner].writer, internal_timeout(self), owned_part{std::move(p)})
+    self->request(st.spaces[owner].writer, untimed, owned_part{std::move(p)})
         .then([self, id](commit_ack& ack) { finish_write(self, id, caf::error{}, ack); },
               [self, id](caf::error& e) { finish_write(self, id, e, {}); });
   }
@@ -548,7 +570,8 @@ void start_drain(manager_pointer self) {
     if (slot.writer)
       self->request(slot.writer, internal_timeout(self), flush_request{})
           .then([](commit_ack&) {}, [](caf::error&) {});
-  self->delayed_send(self, drain_tick, grace_atom::value);
+  st.tick_armed = false;  // the next tick uses the drain's period
+  arm_tick(self);
   check_drained(self);
 }
 
@@ -567,6 +590,43 @@ void cut_off(manager_pointer self) {
     ++st.drained.cut_off;
     finish_write(self, id, err, {});
   }
+}
+
+/// Answers every request whose deadline passed with errc::timeout: a child
+/// that is alive but stuck (e.g. in a blocking backend call) must not leave a
+/// client waiting forever. Its late reply, if any, finds nothing and is dropped.
+void expire_overdue(manager_pointer self) {
+  auto& st = self->state;
+  auto now = clock_type::now();
+  auto err = make_error(errc::timeout, "no answer within supervisor.internal-timeout");
+  while (!st.reads.empty() && st.reads.begin()->second.deadline <= now)
+    finish_read<get_reply>(self, st.reads.begin()->first, err, nullptr);
+  while (!st.writes.empty() && st.writes.begin()->second.deadline <= now)
+    finish_write(self, st.writes.begin()->first, err, {});
+}
+
+void kill_children(manager_pointer self) {
+  auto& st = self->state;
+  for (auto& slot : st.spaces) {
+    for (auto& r : slot.readers)
+      if (r) caf::anon_send_exit(r, caf::exit_reason::kill);
+    if (slot.writer) caf::anon_send_exit(slot.writer, caf::exit_reason::kill);
+  }
+  if (st.committer) caf::anon_send_exit(st.committer, caf::exit_reason::kill);
+}
+
+void on_tick(manager_pointer self) {
+  auto& st = self->state;
+  st.tick_armed = false;
+  if (st.backend_closed) return;
+  expire_overdue(self);
+  if (st.draining && clock_type::now() >= st.drain_deadline) {
+    cut_off(self);
+    if (!st.roles.empty() && st.children_stopped) kill_children(self);
+    finish_drain(self);
+  }
+  if (st.backend_closed) return;
+  if (st.draining || !st.reads.empty() || !st.writes.empty()) arm_tick(self);
 }
 
 }  // namespace
@@ -639,23 +699,7 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
         start_drain(self);
         return rp;
       },
-      [self](grace_atom) {
-        auto& s = self->state;
-        if (!s.draining || s.backend_closed) return;
-        if (clock_type::now() >= s.drain_deadline) {
-          cut_off(self);
-          if (!s.roles.empty() && s.children_stopped) {
-            for (auto& slot : s.spaces) {
-              for (auto& r : slot.readers)
-                if (r) caf::anon_send_exit(r, caf::exit_reason::kill);
-              if (slot.writer) caf::anon_send_exit(slot.writer, caf::exit_reason::kill);
-            }
-            if (s.committer) caf::anon_send_exit(s.committer, caf::exit_reason::kill);
-          }
-          finish_drain(self);
-        }
-        if (!s.backend_closed) self->delayed_send(self, drain_tick, grace_atom::value);
-      },
+      [self](tick_atom) { on_tick(self); },
   };
 }
 

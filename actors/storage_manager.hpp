@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -42,6 +43,8 @@ struct space_slot {
 struct pending_read {
   space_id space;
   caf::response_promise rp;
+  /// Answered with errc::timeout if still pending then.
+  std::chrono::steady_clock::time_point deadline;
 };
 
 /// A write admitted and not answered yet.
@@ -49,6 +52,7 @@ struct pending_write {
   uint64_t mask;
   space_id owner;
   caf::response_promise rp;
+  std::chrono::steady_clock::time_point deadline;
 };
 
 /// Which child an actor address belongs to.
@@ -68,8 +72,12 @@ struct manager_state {
   std::unordered_map<caf::actor_addr, child_role> roles;
   uint64_t next_g = 1;
   uint64_t next_id = 1;
-  std::unordered_map<uint64_t, pending_read> reads;
-  std::unordered_map<uint64_t, pending_write> writes;
+  /// Admitted requests by id. Ids grow and every request gets the same
+  /// internal timeout, so map order is deadline order.
+  std::map<uint64_t, pending_read> reads;
+  std::map<uint64_t, pending_write> writes;
+  /// Whether a tick_atom is scheduled.
+  bool tick_armed = false;
   bool draining = false;
   std::chrono::steady_clock::time_point drain_deadline;
   std::vector<caf::typed_response_promise<drain_reply>> drain_waiters;

@@ -82,7 +82,9 @@ void seal(writer_pointer self, flush_reason why) {
   s.open_bytes = 0;
   auto id = s.next_seal++;
   s.outstanding.insert(id);
-  self->request(s.committer, s.internal_timeout, std::move(sb))
+  // Untimed (see storage_manager.cpp): the committer answers every sealed
+  // batch, also when it fails; the manager's deadlines cover a stuck one.
+  self->request(s.committer, caf::duration{caf::infinite}, std::move(sb))
       .then(
           [self, owners, id](sealed_result& r) {
             auto& st = self->state;
@@ -131,12 +133,11 @@ void append(writer_pointer self, batch_part&& p) {
 }  // namespace
 
 writer_actor::behavior_type writer(writer_pointer self, space_id space, std::string name,
-                                   writer_options opts, caf::timespan internal_timeout,
-                                   committer_actor committer, std::shared_ptr<fault_hooks> hooks) {
+                                   writer_options opts, committer_actor committer,
+                                   std::shared_ptr<fault_hooks> hooks) {
   auto& s = self->state;
   s.space = space;
   s.opts = opts;
-  s.internal_timeout = internal_timeout;
   s.committer = std::move(committer);
   s.hooks = std::move(hooks);
   s.stats.name = std::move(name);

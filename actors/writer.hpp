@@ -22,7 +22,6 @@ struct waiting_owner {
 struct writer_state {
   space_id space = 0;
   writer_options opts;
-  caf::timespan internal_timeout{};
   committer_actor committer;
   std::shared_ptr<fault_hooks> hooks;
   /// The open batch: parts in g order, their operation and byte counts.
@@ -53,7 +52,7 @@ using writer_pointer = writer_actor::stateful_pointer<writer_state>;
 /// handler, response handlers included). Each command is acknowledged after
 /// the committer reports its batch committed.
 writer_actor::behavior_type writer(writer_pointer self, space_id space, std::string name,
-                                   writer_options opts, caf::timespan internal_timeout,
-                                   committer_actor committer, std::shared_ptr<fault_hooks> hooks);
+                                   writer_options opts, committer_actor committer,
+                                   std::shared_ptr<fault_hooks> hooks);
 
 }  // namespace vstore

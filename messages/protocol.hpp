@@ -140,8 +140,8 @@ typename Inspector::result_type inspect(Inspector& f, committer_stats& x) {
 using age_atom = caf::atom_constant<caf::atom("vs_age")>;
 /// The committer's timer: abort stalled multi-space batches.
 using sweep_atom = caf::atom_constant<caf::atom("vs_sweep")>;
-/// The manager's timer: the drain's grace period ran out.
-using grace_atom = caf::atom_constant<caf::atom("vs_grace")>;
+/// The manager's timer: expires overdue requests, and paces a drain.
+using tick_atom = caf::atom_constant<caf::atom("vs_tick")>;
 
 // -- typed actor interfaces ----------------------------------------------------
 
@@ -156,8 +156,8 @@ using manager_actor =
                      caf::replies_to<stats_request>::with<stats_reply>,
                      caf::replies_to<status_request>::with<status_reply>,
                      caf::replies_to<drain_request>::with<drain_reply>,
-                     /// The drain's internal timer; ignored unless the manager is draining.
-                     caf::reacts_to<grace_atom>>;
+                     /// The manager's own timer (see tick_atom); harmless if others send it.
+                     caf::reacts_to<tick_atom>>;
 
 /// A reader of one space (only the manager sends to it).
 using reader_actor = caf::typed_actor<caf::replies_to<get_request>::with<get_reply>,

@@ -1,4 +1,5 @@
 #include "backends/rocksdb/rocksdb_store.hpp"
+#include "backends/rocksdb/rocksdb_settings.hpp"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
@@ -188,6 +189,16 @@ status validate_schema(const vstore::schema& s) {
   return {};
 }
 
+/// Recovers the database at `path` read-only (its MANIFEST and WAL) and
+/// closes it again; returns what went wrong, e.g. errc::corruption.
+status check_recoverable(const rocksdb::DBOptions& dbo, const std::string& path) {
+  rocksdb::DB* db = nullptr;
+  auto s = rocksdb::DB::OpenForReadOnly(rocksdb::Options{dbo, rocksdb::ColumnFamilyOptions{}}, path,
+                                        &db);
+  delete db;
+  return to_status(s, "open " + path);
+}
+
 /// Joins names as "a, b, c".
 std::string join(const std::vector<std::string>& names) {
   std::string out;
@@ -328,13 +339,8 @@ status open_db(const options& opts, rocksdb_store::impl& st) {
     if (ec) return {errc::io_error, "cannot create directory " + path + ": " + ec.message()};
   }
 
-  rocksdb::DBOptions dbo;
-  dbo.IncreaseParallelism(static_cast<int>(std::max<uint32_t>(opts.db.parallelism, 1)));
-  dbo.max_background_jobs = static_cast<int>(std::max<uint32_t>(opts.db.max_background_jobs, 1));
-  dbo.bytes_per_sync = opts.db.bytes_per_sync;
-  dbo.paranoid_checks = opts.db.paranoid_checks;
-  dbo.create_if_missing = opts.db.create_if_missing;
-  dbo.create_missing_column_families = false;
+  auto settings = make_rocksdb_settings(opts);
+  rocksdb::DBOptions& dbo = settings.db;
 
   // An existing database must have exactly the configured families.
   std::vector<std::string> existing;
@@ -352,6 +358,10 @@ status open_db(const options& opts, rocksdb_store::impl& st) {
     for (const auto& sp : opts.schema.spaces)
       if (on_disk.count(sp.name) == 0) missing.push_back(sp.name);
     if (!extra.empty() || (!missing.empty() && !opts.db.allow_new_spaces)) {
+      // An empty or garbled MANIFEST lists only "default", without an error:
+      // recover the database read-only first, so that such damage is
+      // reported as corruption rather than as a schema difference.
+      if (auto damaged = check_recoverable(dbo, path); !damaged) return damaged;
       std::string msg = "database " + path;
       if (!extra.empty()) msg += " has unconfigured column families [" + join(extra) + "]";
       if (!extra.empty() && !missing.empty()) msg += " and";
@@ -370,13 +380,8 @@ status open_db(const options& opts, rocksdb_store::impl& st) {
     dbo.create_missing_column_families = true;
   }
 
-  if (opts.db.block_cache_bytes > 0)
-    st.cache = rocksdb::NewLRUCache(static_cast<size_t>(opts.db.block_cache_bytes));
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName,
-                           make_cf_options(opts.db, nullptr, st.cache));
-  for (const auto& sp : opts.schema.spaces)
-    descriptors.emplace_back(sp.name, make_cf_options(opts.db, &sp.options, st.cache));
+  st.cache = settings.cache;
+  const auto& descriptors = settings.families;
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
@@ -392,12 +397,31 @@ status open_db(const options& opts, rocksdb_store::impl& st) {
   st.db = db;
   st.default_handle = handles.at(0);
   st.handles.assign(handles.begin() + 1, handles.end());
-  st.write_options.sync = opts.db.sync;
-  st.write_options.disableWAL = false;
+  st.write_options = settings.write;
   return {};
 }
 
 }  // namespace
+
+rocksdb_settings make_rocksdb_settings(const options& opts) {
+  rocksdb_settings out;
+  auto& dbo = out.db;
+  dbo.IncreaseParallelism(static_cast<int>(std::max<uint32_t>(opts.db.parallelism, 1)));
+  dbo.max_background_jobs = static_cast<int>(std::max<uint32_t>(opts.db.max_background_jobs, 1));
+  dbo.bytes_per_sync = opts.db.bytes_per_sync;
+  dbo.paranoid_checks = opts.db.paranoid_checks;
+  dbo.create_if_missing = opts.db.create_if_missing;
+  dbo.create_missing_column_families = false;
+  if (opts.db.block_cache_bytes > 0)
+    out.cache = rocksdb::NewLRUCache(static_cast<size_t>(opts.db.block_cache_bytes));
+  out.families.emplace_back(rocksdb::kDefaultColumnFamilyName,
+                            make_cf_options(opts.db, nullptr, out.cache));
+  for (const auto& sp : opts.schema.spaces)
+    out.families.emplace_back(sp.name, make_cf_options(opts.db, &sp.options, out.cache));
+  out.write.sync = opts.db.sync;
+  out.write.disableWAL = false;
+  return out;
+}
 
 rocksdb_store::rocksdb_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 

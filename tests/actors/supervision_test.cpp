@@ -225,6 +225,32 @@ TEST_F(Supervision, PastTheRestartLimitTheSpaceAnswersUnavailable) {
   EXPECT_EQ(get(m, spaces::data, "k"), std::optional<std::string>{"v"});
 }
 
+TEST_F(Supervision, StuckChildrenCannotHoldARequestPastTheInternalTimeout) {
+  auto o = opts(backend_kind::memory);
+  o.supervisor.internal_timeout = std::chrono::milliseconds(300);
+  o.reader.pool_size = 1;
+  auto m = start(o, faults_);
+  faults_->gate_writer(spaces::data, 1);
+  auto t0 = std::chrono::steady_clock::now();
+  auto st = put(m, spaces::data, "k", "v");
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  // One stuck actor at a time: the test's scheduler has two threads, and a
+  // gate blocks the thread it runs on.
+  faults_->open();
+  faults_->gate_readers(spaces::metas);
+  get_reply r;
+  t0 = std::chrono::steady_clock::now();
+  st = ask(m, get_request{spaces::metas, "k"}, r);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  faults_->open();
+  ASSERT_TRUE(put(m, spaces::data, "k2", "v"));  // the late reply was dropped, service goes on
+  EXPECT_EQ(get(m, spaces::data, "k2"), std::optional<std::string>{"v"});
+}
+
 TEST_F(Supervision, FullWriteQueueAnswersOverloadedAtOnce) {
   auto o = opts(backend_kind::memory);
   o.writer.max_queued = 4;

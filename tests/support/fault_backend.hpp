@@ -47,6 +47,7 @@ class fault_switch : public fault_hooks {
     {
       std::lock_guard<std::mutex> g{mtx_};
       open_ = true;
+      ++openings_;
     }
     cv_.notify_all();
   }
@@ -80,9 +81,12 @@ class fault_switch : public fault_hooks {
   }
 
  private:
+  /// Waits until the next open() (a gate closed again right after opening
+  /// still releases everyone who waited before).
   void wait(std::unique_lock<std::mutex>& g) {
     ++gated_;
-    cv_.wait_for(g, std::chrono::seconds(20), [this] { return open_; });
+    auto seen = openings_;
+    cv_.wait_for(g, std::chrono::seconds(20), [this, seen] { return openings_ != seen; });
   }
 
   /// Consumes one armed fault; returns whether there was one.
@@ -104,6 +108,7 @@ class fault_switch : public fault_hooks {
   int gate_writes_seen_ = 0;
   bool gate_readers_ = false;
   bool open_ = true;
+  uint64_t openings_ = 0;
   int delay_space_ = -1;
   int delay_at_ = 0;
   int delay_seen_ = 0;

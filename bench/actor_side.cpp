@@ -1,0 +1,374 @@
+#include "bench/actor_side.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+
+#include "bench/proc.hpp"
+#include "vstore/connect.hpp"
+#include "vstore/manager.hpp"
+
+namespace vstore::bench {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+/// Starts a client (sent once by the main thread, after the clock started).
+using go_atom = caf::atom_constant<caf::atom("vb_go")>;
+/// A client's report to the main thread: completed, errors, first error.
+using done_atom = caf::atom_constant<caf::atom("vb_done")>;
+
+/// The state of a client actor: its request indices [next, end).
+struct client_state {
+  manager_actor mgr;
+  caf::actor sink;
+  workload w;
+  caf::timespan timeout{};
+  size_t window = 1;
+  uint64_t next = 0;
+  uint64_t end = 0;
+  uint64_t inflight = 0;
+  uint64_t completed = 0;
+  uint64_t errors = 0;
+  std::string first_error;
+  static inline const char* name = "vstore-bench.client";
+};
+
+using client_pointer = caf::stateful_actor<client_state>*;
+
+void issue(client_pointer self);
+
+void note_error(client_pointer self, std::string what) {
+  auto& st = self->state;
+  if (st.errors++ == 0) st.first_error = std::move(what);
+}
+
+void note_error(client_pointer self, const caf::error& e) {
+  note_error(self, to_status(e).to_string());
+}
+
+/// Returns whether the client may send another request.
+bool may_issue(client_pointer self) {
+  auto& st = self->state;
+  return st.next < st.end && clock_type::now() < st.w.deadline;
+}
+
+/// Reports to the main thread and quits once nothing is in flight.
+void finish_if_idle(client_pointer self) {
+  auto& st = self->state;
+  if (st.inflight > 0) return;
+  self->send(st.sink, done_atom::value, st.completed, st.errors, st.first_error);
+  self->quit();
+}
+
+/// Counts one answered request and sends the next one, or finishes.
+void answered(client_pointer self) {
+  auto& st = self->state;
+  --st.inflight;
+  ++st.completed;
+  if (may_issue(self))
+    issue(self);
+  else
+    finish_if_idle(self);
+}
+
+write_request put_request(uint64_t n, bool flush_now) {
+  char key[key_size];
+  char value[value_size];
+  written_key(n, key);
+  make_value(n, value);
+  write_request r;
+  r.put(bench_space, std::string_view{key, key_size}, std::string_view{value, value_size});
+  r.flush_now = flush_now;
+  return r;
+}
+
+/// The write request of multi-space batch `b`: the operations the raw side
+/// puts in its WriteBatch.
+write_request multi_batch_request(uint64_t b) {
+  char key[key_size];
+  char value[value_size];
+  write_request r;
+  r.ops.reserve(multi_batch_ops);
+  for (size_t op = 0; op < multi_batch_ops; ++op) {
+    auto n = b * multi_batch_ops + op;
+    written_key(n, key);
+    make_value(n, value);
+    r.put(multi_batch_space(b, op), std::string_view{key, key_size},
+          std::string_view{value, value_size});
+  }
+  return r;
+}
+
+template <class Reply, class Request, class Check>
+void send_request(client_pointer self, Request&& req, Check check) {
+  self->request(self->state.mgr, self->state.timeout, std::forward<Request>(req))
+      .then(
+          [self, check](Reply& r) {
+            check(self, r);
+            answered(self);
+          },
+          [self](caf::error& e) {
+            note_error(self, e);
+            answered(self);
+          });
+}
+
+void issue(client_pointer self) {
+  auto& st = self->state;
+  auto i = st.next++;
+  ++st.inflight;
+  const auto& w = st.w;
+  switch (w.kind) {
+    case workload_kind::get: {
+      get_request req{bench_space, loaded_key(pick(w.seed, i, w.key_count))};
+      send_request<get_reply>(self, std::move(req), [](client_pointer s, get_reply& r) {
+        if (!r.found || r.value.size() != value_size) note_error(s, "get: loaded key not found");
+      });
+      break;
+    }
+    case workload_kind::multi_get: {
+      multi_get_request req;
+      req.space = bench_space;
+      req.keys.reserve(multi_get_keys);
+      for (size_t j = 0; j < multi_get_keys; ++j)
+        req.keys.push_back(loaded_key(pick(w.seed, i * multi_get_keys + j, w.key_count)));
+      send_request<multi_get_reply>(self, std::move(req), [](client_pointer s, multi_get_reply& r) {
+        if (r.found.size() != multi_get_keys || std::count(r.found.begin(), r.found.end(), 1) !=
+                                                    static_cast<std::ptrdiff_t>(multi_get_keys))
+          note_error(s, "multi_get: loaded keys not found");
+      });
+      break;
+    }
+    case workload_kind::scan: {
+      char prefix[8];
+      group_prefix(pick(w.seed, i, std::max<uint64_t>(prefix_groups(w.key_count), 1)), prefix);
+      scan_request req{bench_space, std::string{prefix, 8}, {}, scan_entries};
+      send_request<scan_reply>(self, std::move(req), [](client_pointer s, scan_reply& r) {
+        if (r.entries.size() != scan_entries)
+          note_error(s, "scan returned " + std::to_string(r.entries.size()) + " entries");
+      });
+      break;
+    }
+    case workload_kind::put:
+    case workload_kind::put_batched:
+    case workload_kind::flush_put:
+      send_request<commit_ack>(self,
+                               put_request(w.write_base + i, w.kind == workload_kind::flush_put),
+                               [](client_pointer, commit_ack&) {});
+      break;
+    case workload_kind::multi_batch:
+      send_request<commit_ack>(self, multi_batch_request(w.write_base + i),
+                               [](client_pointer, commit_ack&) {});
+      break;
+  }
+}
+
+/// A client actor: on go, sends `window` requests and then one more per
+/// reply, until its indices run out or the deadline passed; then reports.
+caf::behavior client(client_pointer self, manager_actor mgr, caf::actor sink, workload w,
+                     caf::timespan timeout, size_t window, uint64_t begin, uint64_t end) {
+  auto& st = self->state;
+  st.mgr = std::move(mgr);
+  st.sink = std::move(sink);
+  st.w = w;
+  st.timeout = timeout;
+  st.window = std::max<size_t>(window, 1);
+  st.next = begin;
+  st.end = end;
+  return {
+      [self](go_atom) {
+        for (size_t k = 0; k < self->state.window && may_issue(self); ++k) issue(self);
+        finish_if_idle(self);
+      },
+  };
+}
+
+/// Sets one KEY=VALUE CAF option, guessing the value's type.
+status set_caf_option(caf::actor_system_config& cfg, const std::string& kv) {
+  auto eq = kv.find('=');
+  auto key = kv.substr(0, eq);
+  auto value = kv.substr(eq + 1);
+  auto digits_end = value.find_first_not_of("0123456789");
+  if (!value.empty() && digits_end == std::string::npos) {
+    cfg.set(key, static_cast<size_t>(std::stoull(value)));
+  } else if (value == "true" || value == "false") {
+    cfg.set(key, value == "true");
+  } else if (digits_end != 0 && digits_end != std::string::npos) {
+    auto n = static_cast<int64_t>(std::stoll(value.substr(0, digits_end)));
+    auto unit = value.substr(digits_end);
+    caf::timespan t;
+    if (unit == "ns")
+      t = std::chrono::nanoseconds(n);
+    else if (unit == "us")
+      t = std::chrono::microseconds(n);
+    else if (unit == "ms")
+      t = std::chrono::milliseconds(n);
+    else if (unit == "s")
+      t = std::chrono::seconds(n);
+    else
+      return {errc::invalid_config, "--caf " + kv + ": unknown duration unit"};
+    cfg.set(key, t);
+  } else if (key.size() > 7 && key.compare(key.size() - 7, 7, ".policy") == 0) {
+    cfg.set(key, caf::atom_from_string(value));
+  } else {
+    cfg.set(key, value);
+  }
+  return {};
+}
+
+}  // namespace
+
+struct actor_side::impl {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  /// Managers by slot; `local[i]` tells whether slot i was spawned here.
+  std::vector<manager_actor> managers;
+  std::vector<bool> local;
+};
+
+actor_side::actor_side(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+actor_side::~actor_side() {
+  for (size_t i = 0; i < impl_->managers.size(); ++i)
+    if (impl_->managers[i]) static_cast<void>(close(i));
+}
+
+status actor_side::start(const actor_settings& s, std::unique_ptr<actor_side>& out) {
+  // vstore logs through spdlog's default logger (stdout): keep stdout for the
+  // table, and only warnings and errors.
+  auto logger = spdlog::get("vstore-bench");
+  if (!logger) logger = spdlog::stderr_color_mt("vstore-bench");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::warn);
+  auto p = std::make_unique<impl>();
+  configure_actor_system(p->cfg);
+  configure_network(p->cfg, remote_options{});
+  if (s.max_threads > 0) p->cfg.set("scheduler.max-threads", s.max_threads);
+  for (const auto& kv : s.caf_options)
+    if (auto st = set_caf_option(p->cfg, kv); !st) return st;
+  try {
+    p->sys = std::make_unique<caf::actor_system>(p->cfg);
+  } catch (const std::exception& e) {
+    return {errc::internal, std::string{"cannot start the actor system: "} + e.what()};
+  }
+  out.reset(new actor_side(std::move(p)));
+  return {};
+}
+
+status actor_side::open_manager(const options& opts, size_t& slot) {
+  manager_actor mgr;
+  if (auto st = spawn_manager(*impl_->sys, opts, mgr); !st) return st;
+  slot = impl_->managers.size();
+  impl_->managers.push_back(std::move(mgr));
+  impl_->local.push_back(true);
+  return {};
+}
+
+status actor_side::connect(uint16_t port, size_t& slot) {
+  remote_options r;
+  r.host = "127.0.0.1";
+  r.port = port;
+  manager_actor mgr;
+  if (auto st = connect_manager(*impl_->sys, r, mgr); !st) return st;
+  slot = impl_->managers.size();
+  impl_->managers.push_back(std::move(mgr));
+  impl_->local.push_back(false);
+  return {};
+}
+
+rep_result actor_side::run(size_t slot, const workload& w, const client_plan& plan) {
+  rep_result out;
+  auto& sys = *impl_->sys;
+  auto mgr = impl_->managers.at(slot);
+  if (!mgr) {
+    out.errors = 1;
+    out.first_error = "manager is closed";
+    return out;
+  }
+  caf::scoped_actor self{sys};
+  auto sink = caf::actor_cast<caf::actor>(self);
+  auto n = std::max<size_t>(plan.clients, 1);
+  std::vector<caf::actor> clients;
+  clients.reserve(n);
+  for (size_t c = 0; c < n; ++c) {
+    auto range = issuer_range(w, c, n);
+    clients.push_back(sys.spawn(client, mgr, sink, w, caf::timespan{plan.request_timeout},
+                                plan.window, range.first, range.second));
+  }
+  auto cpu0 = process_cpu_seconds();
+  auto t0 = clock_type::now();
+  for (auto& c : clients) self->send(c, go_atom::value);
+  size_t reported = 0;
+  bool timed_out = false;
+  while (reported < n && !timed_out) {
+    self->receive(
+        [&](done_atom, uint64_t completed, uint64_t errors, std::string& first) {
+          ++reported;
+          out.completed += completed;
+          if (errors > 0 && out.errors == 0) out.first_error = std::move(first);
+          out.errors += errors;
+        },
+        caf::after(plan.rep_timeout) >> [&] { timed_out = true; });
+  }
+  auto t1 = clock_type::now();
+  out.seconds = std::chrono::duration<double>(t1 - t0).count();
+  out.cpu_seconds = process_cpu_seconds() - cpu0;
+  if (timed_out) {
+    for (auto& c : clients) self->send_exit(c, caf::exit_reason::kill);
+    ++out.errors;
+    out.first_error = "repetition did not finish within " +
+                      std::to_string(plan.rep_timeout.count()) + " ms (" +
+                      std::to_string(n - reported) + " clients still running)";
+  }
+  return out;
+}
+
+status actor_side::counters(size_t slot, commit_counters& out) {
+  auto& mgr = impl_->managers.at(slot);
+  if (!mgr) return {errc::unavailable, "manager is closed"};
+  status result;
+  caf::scoped_actor self{*impl_->sys};
+  self->request(mgr, std::chrono::seconds(10), stats_request{})
+      .receive(
+          [&](stats_reply& r) {
+            out = commit_counters{};
+            out.rounds = r.rounds;
+            out.round_ops = r.round_ops;
+            out.seals_by_reason.assign(flush_reason_count, 0);
+            for (const auto& sp : r.spaces) {
+              out.seals += sp.commits;
+              for (size_t i = 0; i < sp.flushes.size() && i < flush_reason_count; ++i)
+                out.seals_by_reason[i] += sp.flushes[i];
+            }
+          },
+          [&](caf::error& e) { result = to_status(e); });
+  return result;
+}
+
+status actor_side::close(size_t slot) {
+  auto& mgr = impl_->managers.at(slot);
+  if (!mgr) return {};
+  status result;
+  if (impl_->local.at(slot)) {
+    caf::scoped_actor self{*impl_->sys};
+    self->request(mgr, std::chrono::seconds(60), drain_request{})
+        .receive([](drain_reply&) {},
+                 [&](caf::error& e) {
+                   result = to_status(e);
+                   self->send_exit(mgr, caf::exit_reason::kill);
+                 });
+  }
+  mgr = manager_actor{};
+  return result;
+}
+
+size_t actor_side::scheduler_threads() const { return impl_->sys->scheduler().num_workers(); }
+
+}  // namespace vstore::bench

@@ -1,0 +1,101 @@
+#pragma once
+
+// The vstore side of vstore-bench: one CAF actor system configured like
+// vstore's tools (configure_actor_system + configure_network), StorageManagers
+// spawned in it or reached in a vstored over loopback, and event-based client
+// actors that each keep several requests in flight. CAF's headers stay in
+// actor_side.cpp.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/raw_side.hpp"
+#include "bench/workload.hpp"
+#include "vstore/errc.hpp"
+#include "vstore/options.hpp"
+
+namespace vstore::bench {
+
+/// How the vstore side issues one repetition.
+struct client_plan {
+  /// Client actors; the requests are split evenly among them.
+  size_t clients = 1;
+  /// Requests each client keeps in flight (it sends the next one when a reply
+  /// arrives).
+  size_t window = 1;
+  /// Timeout of every request.
+  std::chrono::milliseconds request_timeout{30000};
+  /// Upper bound of the whole repetition; past it the run is an error.
+  std::chrono::milliseconds rep_timeout{180000};
+};
+
+/// Settings of the bench's actor system.
+struct actor_settings {
+  /// scheduler.max-threads; 0 = what configure_actor_system sets (the number
+  /// of cores).
+  size_t max_threads = 0;
+  /// Further CAF options as KEY=VALUE: integers, true/false, durations (ns,
+  /// us, ms, s), atoms for *.policy, strings otherwise.
+  std::vector<std::string> caf_options;
+};
+
+/// Commit-path counters of a manager (from its stats_reply).
+struct commit_counters {
+  /// Backend commits (one DB::Write each) and the operations they held.
+  uint64_t rounds = 0;
+  uint64_t round_ops = 0;
+  /// Batches the writers sealed, summed over spaces and by flush reason
+  /// (indexed like vstore::flush_reason).
+  uint64_t seals = 0;
+  std::vector<uint64_t> seals_by_reason;
+};
+
+/// An actor system with the managers the bench talks to.
+class actor_side {
+ public:
+  /// Starts the actor system (with CAF's middleman, for the remote scenario).
+  static status start(const actor_settings& cfg, std::unique_ptr<actor_side>& out);
+
+  /// Stops every local manager still open (drain), then the actor system.
+  ~actor_side();
+
+  actor_side(const actor_side&) = delete;
+  actor_side& operator=(const actor_side&) = delete;
+
+  /// Opens the backend of `opts` and spawns a StorageManager over it
+  /// (vstore::spawn_manager); `slot` names it in later calls. Blocks.
+  status open_manager(const options& opts, size_t& slot);
+
+  /// Connects to the manager a vstored publishes on 127.0.0.1:`port`
+  /// (vstore::connect_manager). Blocks up to the connect timeout.
+  status connect(uint16_t port, size_t& slot);
+
+  /// Runs one repetition of `w` through the manager in `slot`: spawns
+  /// plan.clients client actors (each with its issuer_range of `w`), starts
+  /// the clock, starts them, and stops the clock when the last one reports
+  /// (after its last reply; none sends after w.deadline). Blocks.
+  rep_result run(size_t slot, const workload& w, const client_plan& plan);
+
+  /// Asks the manager in `slot` for its counters. Blocks up to 10 s.
+  status counters(size_t slot, commit_counters& out);
+
+  /// Drains a local manager (commits, answers, closes its database) and
+  /// forgets it; for a remote one only drops the handle. Blocks.
+  status close(size_t slot);
+
+  /// Returns the number of scheduler threads.
+  size_t scheduler_threads() const;
+
+  /// Implementation details; defined in actor_side.cpp.
+  struct impl;
+
+ private:
+  explicit actor_side(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vstore::bench

@@ -1,0 +1,199 @@
+#include "bench/cli.hpp"
+
+#include <cstdlib>
+
+namespace vstore::bench {
+
+namespace {
+
+bool parse_count(const std::string& s, uint64_t max, uint64_t& out) {
+  if (s.empty() || s.size() > 19) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v == 0 || v > max) return false;
+  out = v;
+  return true;
+}
+
+void split_into(const std::string& list, std::vector<std::string>& out) {
+  size_t start = 0;
+  while (start <= list.size()) {
+    auto comma = list.find(',', start);
+    auto item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+}
+
+}  // namespace
+
+const char* help_text() {
+  return R"(Usage: vstore-bench [--quick | --full] [OPTIONS]
+
+Measures vstore (CAF actors over RocksDB) against raw RocksDB doing the same
+work on the same data in the same run: every scenario runs its vstore path and
+its raw baseline interleaved (vstore rep, raw rep, vstore rep, ...), several
+repetitions each, and prints the medians, their ratio against the target of
+perf.md, and the peak RSS. Both sides open RocksDB with the same settings
+(make_rocksdb_settings of the same vstore::options), in fresh databases in a
+temporary directory. The table goes to stdout (its last line is a one-line
+summary naming the worst ratio against its target); progress goes to stderr.
+
+Scenarios (--list prints them with their client counts):
+  get                   point gets, many client actors        vs DB::Get, 2 threads
+  multi_get             multi_get of 32 keys                   vs DB::MultiGet of 32, 2 threads
+  scan                  prefix scans returning 10 entries      vs iterator seek + 10 next, 2 threads
+  put_small             64 clients, one put per request        vs one put per DB::Write, 2 threads
+  put_small_vs_batched  the same                               vs WriteBatches of 100, 2 threads
+  put_small_sync        put_small with fsync on                vs one put per synced DB::Write, 2 threads
+  commit_multi          batches of 100 puts over 4 spaces      vs the same WriteBatch, 2 threads
+  remote_multi_get      multi_get of 32 through vstored on 127.0.0.1, 8 in flight per client
+                                                               vs the same through the in-process manager
+  empty_commit          one client, sequential flush_now writes of one put
+                                                               vs one-put DB::Write, 1 thread
+
+Options:
+  --quick               7 repetitions of 250 ms per side and scenario, about 40 s
+                        in all (the default).
+  --full                11 repetitions of 1 s per side and scenario (~4 min).
+  --scenario NAME       Run only NAME; repeatable, or a comma list.
+  --reps N              Repetitions per side. Default: 7 (quick), 11 (full).
+  --rep-ms N            Duration of each repetition of each side: requests are
+                        sent until it passed. Default: 250 (quick), 1000 (full).
+  --ops N               Instead: exactly N requests per repetition (a multi_get
+                        or a commit_multi batch is one request), both sides.
+  --keys N              Keys loaded for the reads. Default: 100000.
+  --json FILE           Also write every figure as JSON to FILE.
+  --dir DIR             Parent of the temporary directory. Default: $TMPDIR or /tmp.
+  --vstored PATH        The vstored binary. Default: vstored beside vstore-bench;
+                        without one, remote_multi_get is skipped.
+  --allocators          Add rows comparing jemalloc (vstore-bench) with glibc
+                        malloc (vstore-bench-glibc) on raw get, multi_get and
+                        put loops, in alternating child processes.
+  --clients N           Client actors of every scenario but empty_commit.
+  --window N            Requests in flight per client (same scenarios).
+  --max-threads N       CAF scheduler threads. Default: the number of cores.
+  --set SECTION.KEY=V   Change a vstore option (vstore.ini syntax, e.g.
+                        writer.detached-committer=false or
+                        store.write-buffer-size=134217728) for both sides and
+                        vstored. Repeatable. Default: vstore's defaults.
+  --caf KEY=VALUE       Set a CAF option of the bench's actor system (e.g.
+                        scheduler.policy=sharing,
+                        work-stealing.moderate-sleep-duration=10us); not
+                        passed to vstored. Repeatable.
+  --only vstore|raw     Run one side only (for profiling; no ratios).
+  --list                Print the scenarios and exit.
+  --help                Print this help and exit.
+
+A tiny smoke run: vstore-bench --scenario get --reps 1 --ops 2000
+)";
+}
+
+std::optional<std::string> parse_args(int argc, char** argv, bench_args& out) {
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      out.help = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) return "unexpected argument '" + arg + "'";
+    auto name = arg.substr(2);
+    std::optional<std::string> value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    auto flag = [&](bool& target) -> std::optional<std::string> {
+      if (value) return "--" + name + " takes no value";
+      target = true;
+      return std::nullopt;
+    };
+    if (name == "quick") {
+      if (auto e = flag(quick)) return e;
+      continue;
+    }
+    if (name == "full") {
+      if (auto e = flag(out.full)) return e;
+      continue;
+    }
+    if (name == "allocators") {
+      if (auto e = flag(out.allocators)) return e;
+      continue;
+    }
+    if (name == "list") {
+      if (auto e = flag(out.list)) return e;
+      continue;
+    }
+    static const char* const valued[] = {
+        "scenario", "reps",        "ops",  "keys",      "json", "dir", "vstored", "clients",
+        "window",   "max-threads", "only", "raw-child", "set",  "caf", "rep-ms"};
+    bool known = false;
+    for (auto* v : valued) known = known || name == v;
+    if (!known) return "unknown option '--" + name + "'";
+    if (!value) {
+      if (i + 1 >= argc) return "option '--" + name + "' needs a value";
+      value = argv[++i];
+    }
+    uint64_t n = 0;
+    auto count = [&](uint64_t max) -> std::optional<std::string> {
+      if (!parse_count(*value, max, n))
+        return "--" + name + ": expected a number in 1.." + std::to_string(max) + ", got '" +
+               *value + "'";
+      return std::nullopt;
+    };
+    if (name == "scenario") {
+      split_into(*value, out.scenarios);
+    } else if (name == "reps") {
+      if (auto e = count(1000)) return e;
+      out.reps = static_cast<size_t>(n);
+    } else if (name == "rep-ms") {
+      if (auto e = count(3600000)) return e;
+      out.rep_ms = n;
+    } else if (name == "ops") {
+      if (auto e = count(1000000000)) return e;
+      out.ops = n;
+    } else if (name == "keys") {
+      if (auto e = count(100000000)) return e;
+      if (n < 100) return std::string{"--keys: at least 100"};
+      out.keys = n;
+    } else if (name == "json") {
+      out.json = *value;
+    } else if (name == "dir") {
+      out.dir = *value;
+    } else if (name == "vstored") {
+      out.vstored = *value;
+    } else if (name == "clients") {
+      if (auto e = count(100000)) return e;
+      out.clients = static_cast<size_t>(n);
+    } else if (name == "window") {
+      if (auto e = count(100000)) return e;
+      out.window = static_cast<size_t>(n);
+    } else if (name == "max-threads") {
+      if (auto e = count(1024)) return e;
+      out.max_threads = static_cast<size_t>(n);
+    } else if (name == "only") {
+      if (*value != "vstore" && *value != "raw") return std::string{"--only: vstore or raw"};
+      out.only = *value;
+    } else if (name == "set" || name == "caf") {
+      auto eq = value->find('=');
+      if (eq == std::string::npos || eq == 0 || value->find('.') > eq)
+        return "--" + name + ": expected SECTION.KEY=VALUE, got '" + *value + "'";
+      (name == "set" ? out.sets : out.cafs).push_back(*value);
+    } else if (name == "raw-child") {
+      out.raw_child = *value;
+    }
+  }
+  if (quick && out.full) return std::string{"--quick and --full exclude each other"};
+  if (out.dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    out.dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  }
+  return std::nullopt;
+}
+
+}  // namespace vstore::bench

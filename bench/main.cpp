@@ -1,0 +1,663 @@
+// vstore-bench: vstore's actor path against raw RocksDB, same work, same run.
+//
+// Every scenario of perf.md runs its vstore path (event-based client actors
+// talking to a StorageManager) and its raw RocksDB baseline (plain threads on
+// a database opened with the same settings), interleaved: vstore rep, raw rep,
+// vstore rep, ... after one unmeasured warm-up rep each. The table reports the
+// median rate of each side, min–max, the ratio of medians against the target,
+// and the peak RSS while the scenario ran. See --help and perf.md.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/actor_side.hpp"
+#include "bench/cli.hpp"
+#include "bench/proc.hpp"
+#include "bench/raw_side.hpp"
+#include "bench/report.hpp"
+#include "bench/workload.hpp"
+#include "config/config.hpp"
+#include "vstore/options.hpp"
+#include "vstore/requests.hpp"
+
+#ifndef VSTORE_BENCH_BUILD_TYPE
+#define VSTORE_BENCH_BUILD_TYPE "unknown"
+#endif
+
+namespace {
+
+using namespace vstore;
+using namespace vstore::bench;
+using clock_type = std::chrono::steady_clock;
+
+/// Which databases a scenario uses.
+enum class target_db : uint8_t {
+  main,    ///< the loaded pair: a manager (vstore) and a raw database (raw)
+  sync,    ///< a fresh pair opened with db.sync = true
+  remote,  ///< vstored (vstore) against the in-process manager (baseline)
+};
+
+/// One row of perf.md's table and how the bench runs it.
+struct scenario {
+  const char* name;
+  const char* unit;
+  double target;
+  workload_kind vstore_kind;
+  workload_kind raw_kind;
+  target_db where;
+  /// vstore side: client actors and requests in flight per client.
+  size_t clients;
+  size_t window;
+  /// raw side: threads.
+  size_t raw_threads;
+  /// Counted units per request (keys of a multi_get, puts of a batch).
+  uint64_t units_per_request;
+  const char* vstore_what;
+  const char* raw_what;
+};
+
+constexpr size_t quick_reps = 7;
+constexpr size_t full_reps = 11;
+constexpr uint64_t quick_rep_ms = 250;
+constexpr uint64_t full_rep_ms = 1000;
+/// Written key numbers reserved per repetition (issuer_range in a timed one
+/// spans at most 64 issuers x issuer_stride).
+constexpr uint64_t write_numbers_per_rep = uint64_t{1} << 44;
+
+/// Returns the repetitions per side.
+size_t reps_of(const bench_args& a) { return a.reps ? *a.reps : (a.full ? full_reps : quick_reps); }
+
+/// Returns the duration of a repetition (unless --ops fixes its requests).
+std::chrono::milliseconds rep_time_of(const bench_args& a) {
+  return std::chrono::milliseconds(a.rep_ms ? *a.rep_ms : (a.full ? full_rep_ms : quick_rep_ms));
+}
+
+// clang-format off
+const std::vector<scenario>& scenarios() {
+  static const std::vector<scenario> all = {
+    {"get", "get", 0.5, workload_kind::get, workload_kind::get, target_db::main,
+     16, 8, 2, 1,
+     "point gets of loaded keys, 16 client actors x 8 in flight",
+     "DB::Get, 2 threads"},
+    {"multi_get", "key", 0.85, workload_kind::multi_get, workload_kind::multi_get,
+     target_db::main, 8, 4, 2, multi_get_keys,
+     "multi_get of 32 loaded keys, 8 client actors x 4 in flight",
+     "DB::MultiGet of 32, 2 threads"},
+    {"scan", "scan", 0.7, workload_kind::scan, workload_kind::scan, target_db::main,
+     16, 8, 2, 1,
+     "prefix scans (8-byte prefix, limit 10) returning 10 entries, 16 clients x 8 in flight",
+     "iterator Seek + 10 Next (prefix_same_as_start, upper bound), 2 threads"},
+    {"put_small", "put", 1.2, workload_kind::put, workload_kind::put, target_db::main,
+     64, 1, 2, 1,
+     "one put per write_request, 64 client actors x 1 in flight, ack after commit (WAL, no fsync)",
+     "one put per DB::Write, 2 threads"},
+    {"put_small_vs_batched", "put", 0.6, workload_kind::put, workload_kind::put_batched,
+     target_db::main, 64, 1, 2, 1,
+     "as put_small",
+     "puts in WriteBatches of 100, 2 threads"},
+    {"put_small_sync", "put", 15, workload_kind::put, workload_kind::put, target_db::sync,
+     64, 1, 2, 1,
+     "as put_small with store.sync = true (fsync per commit)",
+     "one put per synced DB::Write, 2 threads"},
+    {"commit_multi", "op", 0.8, workload_kind::multi_batch, workload_kind::multi_batch,
+     target_db::main, 8, 8, 2, multi_batch_ops,
+     "atomic batches of 100 puts over 4 spaces, 8 client actors x 8 in flight",
+     "the same WriteBatch via DB::Write, 2 threads"},
+    {"remote_multi_get", "key", 0.3, workload_kind::multi_get, workload_kind::multi_get,
+     target_db::remote, 4, 8, 0, multi_get_keys,
+     "multi_get of 32 through vstored on 127.0.0.1, 4 client actors x 8 in flight",
+     "the same through the in-process manager"},
+    {"empty_commit", "commit", 0.5, workload_kind::flush_put, workload_kind::flush_put,
+     target_db::main, 1, 1, 1, 1,
+     "one client, sequential write_requests of one put with flush_now",
+     "one-put DB::Write, 1 thread, sequential"},
+  };
+  return all;
+}
+// clang-format on
+
+/// Everything the scenarios share.
+struct context {
+  bench_args args;
+  std::unique_ptr<temp_dir> tmp;
+  options base;
+  std::unique_ptr<actor_side> actors;
+  std::optional<size_t> main_slot;
+  std::unique_ptr<raw_db> main_raw;
+  std::optional<size_t> remote_slot;
+  std::string remote_skip;
+  std::unique_ptr<child_process> vstored;
+  /// Written keys so far (both sides write the same numbers in a repetition).
+  uint64_t write_counter = 0;
+};
+
+void progress(const std::string& text) { std::cerr << text << std::endl; }
+
+std::string describe_settings(const options& o) {
+  std::string s = "block cache " + format_mib(o.db.block_cache_bytes) + " shared, write buffer " +
+                  format_mib(o.db.write_buffer_bytes) + ", " +
+                  to_name(o.schema.spaces[bench_space].options.comp) + ", bloom " +
+                  std::to_string(o.schema.spaces[bench_space].options.bloom_bits) +
+                  " bits, prefix extractor " +
+                  std::to_string(o.schema.spaces[bench_space].options.prefix_length) +
+                  " B on data, WAL on, sync " + (o.db.sync ? "on" : "off") +
+                  " (on for put_small_sync), parallelism " + std::to_string(o.db.parallelism) +
+                  ", " + std::to_string(o.db.max_background_jobs) + " background jobs";
+  return s;
+}
+
+options options_at(const options& base, const std::string& path) {
+  auto o = base;
+  o.db.path = path;
+  return o;
+}
+
+client_plan plan_of(const context& ctx, const scenario& sc) {
+  client_plan p;
+  p.clients = sc.clients;
+  p.window = sc.window;
+  if (sc.vstore_kind != workload_kind::flush_put) {
+    if (ctx.args.clients) p.clients = *ctx.args.clients;
+    if (ctx.args.window) p.window = *ctx.args.window;
+  }
+  return p;
+}
+
+/// Starts vstored on a loaded copy of the data and connects to it; on
+/// failure ctx.remote_skip says why.
+void start_remote(context& ctx) {
+  auto exe = ctx.args.vstored.empty() ? executable_dir() + "/vstored" : ctx.args.vstored;
+  if (access(exe.c_str(), X_OK) != 0) {
+    ctx.remote_skip = "vstored not found (" + exe + ")";
+    return;
+  }
+  auto opts = options_at(ctx.base, ctx.tmp->path() + "/remote");
+  progress("loading " + std::to_string(ctx.args.keys) + " keys for vstored");
+  if (auto st = create_loaded_database(opts, ctx.args.keys); !st) {
+    ctx.remote_skip = "cannot load its database: " + st.to_string();
+    return;
+  }
+  // The same vstore::options (hence RocksDB settings) as the in-process side.
+  auto ini = ctx.tmp->path() + "/vstored.ini";
+  {
+    std::ofstream f{ini};
+    f << config::to_ini(opts);
+    if (!f) {
+      ctx.remote_skip = "cannot write " + ini;
+      return;
+    }
+  }
+  std::vector<std::string> argv = {exe, "--config", ini, "--port", "0", "--log-level", "warn"};
+  if (ctx.args.max_threads > 0) {
+    argv.push_back("--max-threads");
+    argv.push_back(std::to_string(ctx.args.max_threads));
+  }
+  auto log = ctx.tmp->path() + "/vstored.log";
+  if (auto st = child_process::start(argv, log, ctx.vstored); !st) {
+    ctx.remote_skip = "cannot start vstored: " + st.to_string();
+    return;
+  }
+  std::string line;
+  if (auto st = ctx.vstored->wait_for_line("vstored listening on ", std::chrono::seconds(30), line);
+      !st) {
+    std::ifstream l{log};
+    std::string text{std::istreambuf_iterator<char>{l}, {}};
+    ctx.remote_skip = "vstored did not start: " + st.to_string() + "; its log: " + text;
+    ctx.vstored.reset();
+    return;
+  }
+  auto colon = line.rfind(':');
+  auto port = static_cast<uint16_t>(std::strtoul(line.c_str() + colon + 1, nullptr, 10));
+  size_t slot = 0;
+  if (auto st = ctx.actors->connect(port, slot); !st) {
+    ctx.remote_skip = "cannot connect to vstored: " + st.to_string();
+    return;
+  }
+  ctx.remote_slot = slot;
+  progress("vstored (pid " + std::to_string(ctx.vstored->pid()) + ") listening on port " +
+           std::to_string(port));
+}
+
+void add_error(row& r, bool vstore_side, const rep_result& res) {
+  if (res.errors == 0) return;
+  if (r.vstore_errors + r.raw_errors == 0)
+    r.first_error = std::string{vstore_side ? "vstore: " : "raw: "} + res.first_error;
+  (vstore_side ? r.vstore_errors : r.raw_errors) += res.errors;
+}
+
+row run_scenario(context& ctx, const scenario& sc) {
+  row r;
+  r.name = sc.name;
+  r.unit = sc.unit;
+  r.target = sc.target;
+  r.vstore_what = sc.vstore_what;
+  r.raw_what = sc.raw_what;
+  auto started = clock_type::now();
+  reset_peak_rss();
+  const bool run_vstore = ctx.args.only != "raw";
+  const bool run_raw = ctx.args.only != "vstore";
+
+  // Where each side runs.
+  std::optional<size_t> vstore_slot = ctx.main_slot;
+  std::optional<size_t> baseline_slot;  // remote: the in-process manager
+  raw_db* raw = ctx.main_raw.get();
+  std::unique_ptr<raw_db> sync_raw;
+  std::optional<size_t> sync_slot;
+  if (sc.where == target_db::remote) {
+    if (!ctx.remote_slot && ctx.remote_skip.empty()) start_remote(ctx);
+    if (!ctx.remote_slot) {
+      r.skipped = ctx.remote_skip;
+      return r;
+    }
+    vstore_slot = ctx.remote_slot;
+    baseline_slot = ctx.main_slot;
+  } else if (sc.where == target_db::sync) {
+    auto o = ctx.base;
+    o.db.sync = true;
+    size_t slot = 0;
+    if (auto st = ctx.actors->open_manager(options_at(o, ctx.tmp->path() + "/sync-vstore"), slot);
+        !st) {
+      r.skipped = "cannot open the synced store: " + st.to_string();
+      return r;
+    }
+    sync_slot = slot;
+    vstore_slot = slot;
+    if (auto st = raw_db::open(options_at(o, ctx.tmp->path() + "/sync-raw"), sync_raw); !st) {
+      r.skipped = "cannot open the synced raw database: " + st.to_string();
+      static_cast<void>(ctx.actors->close(slot));
+      return r;
+    }
+    raw = sync_raw.get();
+  }
+
+  const auto plan = plan_of(ctx, sc);
+  const size_t reps = reps_of(ctx.args);
+  // A workload for one side, made right before that side runs: timed
+  // repetitions get their deadline, or (--ops) a fixed number of requests.
+  auto make_workload = [&](uint64_t seed, workload_kind kind, bool warm_up) {
+    workload w;
+    w.kind = kind;
+    w.seed = seed;
+    w.key_count = ctx.args.keys;
+    w.write_base = ctx.write_counter;
+    if (ctx.args.ops) {
+      w.requests = warm_up ? std::max<uint64_t>(*ctx.args.ops / 4, 1) : *ctx.args.ops;
+    } else {
+      w.requests = issuer_stride;
+      auto d = rep_time_of(ctx.args);
+      w.deadline = clock_type::now() + (warm_up ? d / 4 : d);
+    }
+    return w;
+  };
+  auto vstore_rep = [&](uint64_t seed, bool warm_up) {
+    auto w = make_workload(seed, sc.vstore_kind, warm_up);
+    if (sc.where != target_db::remote || !ctx.vstored)
+      return ctx.actors->run(*vstore_slot, w, plan);
+    // Count vstored's CPU too: it does the server half of the work.
+    auto peer0 = process_cpu_seconds_of(ctx.vstored->pid());
+    auto res = ctx.actors->run(*vstore_slot, w, plan);
+    res.cpu_seconds += process_cpu_seconds_of(ctx.vstored->pid()) - peer0;
+    return res;
+  };
+  auto raw_rep = [&](uint64_t seed, bool warm_up) {
+    auto w = make_workload(seed, sc.raw_kind, warm_up);
+    if (baseline_slot) return ctx.actors->run(*baseline_slot, w, plan);
+    return raw->run(w, sc.raw_threads);
+  };
+  auto units_of = [&](const rep_result& res) {
+    return static_cast<double>(res.completed * sc.units_per_request);
+  };
+
+  // One unmeasured warm-up rep per side (block cache, allocator, threads).
+  if (run_vstore) add_error(r, true, vstore_rep(1000, true));
+  if (run_raw) add_error(r, false, raw_rep(1000, true));
+  ctx.write_counter += write_numbers_per_rep;
+  // The commit path's counters around the measured repetitions.
+  const bool local_writes =
+      run_vstore && sc.where != target_db::remote && sc.vstore_kind != workload_kind::get &&
+      sc.vstore_kind != workload_kind::multi_get && sc.vstore_kind != workload_kind::scan;
+  commit_counters before;
+  if (local_writes) static_cast<void>(ctx.actors->counters(*vstore_slot, before));
+  for (size_t rep = 0; rep < reps; ++rep) {
+    double v = 0;
+    double b = 0;
+    if (run_vstore) {
+      auto res = vstore_rep(rep + 1, false);
+      add_error(r, true, res);
+      auto units = units_of(res);
+      v = res.seconds > 0 ? units / res.seconds : 0;
+      r.vstore.values.push_back(v);
+      if (units > 0) r.vstore_cpu_us.values.push_back(res.cpu_seconds * 1e6 / units);
+    }
+    if (run_raw) {
+      auto res = raw_rep(rep + 1, false);
+      add_error(r, false, res);
+      auto units = units_of(res);
+      b = res.seconds > 0 ? units / res.seconds : 0;
+      r.raw.values.push_back(b);
+      if (units > 0) r.raw_cpu_us.values.push_back(res.cpu_seconds * 1e6 / units);
+    }
+    ctx.write_counter += write_numbers_per_rep;
+    if (v > 0 && b > 0) r.rep_ratios.values.push_back(v / b);
+    progress("[" + r.name + "] rep " + std::to_string(rep + 1) + "/" + std::to_string(reps) +
+             ": vstore " + format_rate(v) + "/s, " + (baseline_slot ? "in-process " : "raw ") +
+             format_rate(b) + "/s");
+  }
+  commit_counters after;
+  if (local_writes && ctx.actors->counters(*vstore_slot, after)) {
+    r.db_writes = after.rounds - before.rounds;
+    r.db_write_ops = after.round_ops - before.round_ops;
+    for (size_t k = 0; k < flush_reason_count && k < after.seals_by_reason.size(); ++k) {
+      auto n = after.seals_by_reason[k] -
+               (k < before.seals_by_reason.size() ? before.seals_by_reason[k] : 0);
+      if (n > 0) r.seals.emplace_back(to_name(static_cast<flush_reason>(k)), n);
+    }
+    std::string seals;
+    for (const auto& [why, n] : r.seals) seals += " " + why + "=" + std::to_string(n);
+    if (r.db_writes > 0)
+      progress("[" + r.name + "] vstore: " + std::to_string(r.db_writes) + " DB::Write calls, " +
+               std::to_string(r.db_write_ops / r.db_writes) + " ops each; seals:" + seals);
+  }
+  r.peak_rss = peak_rss_bytes();
+  if (sc.where == target_db::remote && ctx.vstored)
+    r.peer_peak_rss = peak_rss_bytes_of(ctx.vstored->pid());
+  if (sync_slot) {
+    if (auto st = ctx.actors->close(*sync_slot); !st)
+      progress("warning: closing the synced store: " + st.to_string());
+  }
+  r.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+  return r;
+}
+
+// -- allocator comparison ------------------------------------------------------------
+
+/// The raw loops the allocator rows compare.
+struct alloc_loop {
+  const char* name;
+  const char* unit;
+  workload_kind kind;
+  uint64_t units_per_request;
+};
+
+const alloc_loop alloc_loops[] = {
+    {"get", "get", workload_kind::get, 1},
+    {"multi_get", "key", workload_kind::multi_get, multi_get_keys},
+    {"put", "put", workload_kind::put, 1},
+};
+
+/// --raw-child DIR: runs every allocator loop once (after a warm-up) on the
+/// loaded database in DIR and prints "raw-child NAME RATE" lines.
+int raw_child_main(const bench_args& args) {
+  options o;
+  o.db.path = args.raw_child;
+  std::unique_ptr<raw_db> db;
+  if (auto st = raw_db::open(o, db); !st) {
+    std::cerr << "vstore-bench --raw-child: " << st.to_string() << '\n';
+    return 1;
+  }
+  uint64_t write_base = static_cast<uint64_t>(getpid()) << 40;
+  for (const auto& l : alloc_loops) {
+    for (int warm_up = 1; warm_up >= 0; --warm_up) {
+      workload w;
+      w.kind = l.kind;
+      w.key_count = args.keys;
+      w.seed = 7;
+      w.write_base = write_base;
+      write_base += write_numbers_per_rep;
+      if (args.ops) {
+        w.requests = *args.ops;
+      } else {
+        w.requests = issuer_stride;
+        auto d = rep_time_of(args);
+        w.deadline = clock_type::now() + d;  // a fresh process: warm up as long as it measures
+      }
+      auto res = db->run(w, 2);
+      if (res.errors > 0) {
+        std::cerr << "vstore-bench --raw-child: " << res.first_error << '\n';
+        return 1;
+      }
+      if (warm_up) continue;
+      auto units = static_cast<double>(res.completed * l.units_per_request);
+      std::cout << "raw-child " << l.name << " " << units / res.seconds << " "
+                << res.cpu_seconds * 1e6 / units << std::endl;
+    }
+  }
+  return 0;
+}
+
+/// Adds the rows jemalloc (this binary) vs glibc malloc (vstore-bench-glibc):
+/// alternating child processes on one loaded database.
+void allocator_rows(context& ctx, std::vector<row>& rows) {
+  std::vector<row> out;
+  for (const auto& l : alloc_loops) {
+    row r;
+    r.name = std::string{"alloc_"} + l.name;
+    r.unit = l.unit;
+    r.target = 0;
+    r.vstore_what = std::string{"raw "} + l.name + " loop, 2 threads, " + allocator_name();
+    r.raw_what = std::string{"raw "} + l.name + " loop, 2 threads, vstore-bench-glibc";
+    out.push_back(r);
+  }
+  auto self_exe = executable_dir() + "/vstore-bench";
+  auto glibc_exe = executable_dir() + "/vstore-bench-glibc";
+  std::string skip;
+  if (access(glibc_exe.c_str(), X_OK) != 0) skip = "vstore-bench-glibc not found";
+  if (skip.empty() && allocator_name().rfind("jemalloc", 0) != 0)
+    skip = "this binary does not use jemalloc";
+  auto dir = ctx.tmp->path() + "/alloc";
+  if (skip.empty()) {
+    if (auto st = create_loaded_database(options_at(ctx.base, dir), ctx.args.keys); !st)
+      skip = "cannot load: " + st.to_string();
+  }
+  const size_t rounds = reps_of(ctx.args);
+  for (size_t round = 0; round < rounds && skip.empty(); ++round) {
+    for (int which = 0; which < 2 && skip.empty(); ++which) {
+      std::vector<std::string> argv = {which == 0 ? self_exe : glibc_exe, "--raw-child", dir,
+                                       "--keys", std::to_string(ctx.args.keys)};
+      if (ctx.args.ops) {
+        argv.push_back("--ops");
+        argv.push_back(std::to_string(*ctx.args.ops));
+      }
+      if (ctx.args.rep_ms) {
+        argv.push_back("--rep-ms");
+        argv.push_back(std::to_string(*ctx.args.rep_ms));
+      }
+      std::unique_ptr<child_process> child;
+      if (auto st = child_process::start(argv, ctx.tmp->path() + "/alloc.log", child); !st) {
+        skip = st.to_string();
+        break;
+      }
+      for (size_t i = 0; i < out.size(); ++i) {
+        std::string line;
+        auto prefix = std::string{"raw-child "} + alloc_loops[i].name + " ";
+        if (auto st = child->wait_for_line(prefix, std::chrono::seconds(120), line); !st) {
+          skip = "child failed: " + st.to_string();
+          break;
+        }
+        char* rest = nullptr;
+        auto rate = std::strtod(line.c_str() + prefix.size(), &rest);
+        auto cpu = std::strtod(rest, nullptr);
+        (which == 0 ? out[i].vstore : out[i].raw).values.push_back(rate);
+        (which == 0 ? out[i].vstore_cpu_us : out[i].raw_cpu_us).values.push_back(cpu);
+      }
+      child->stop(std::chrono::seconds(10));
+    }
+    progress("[allocators] round " + std::to_string(round + 1) + "/" + std::to_string(rounds));
+  }
+  for (auto& r : out) {
+    if (!skip.empty()) r.skipped = skip;
+    rows.push_back(std::move(r));
+  }
+}
+
+int run(bench_args args) {
+  auto started = clock_type::now();
+  context ctx;
+  ctx.args = std::move(args);
+
+  // The scenarios to run, in perf.md's order.
+  std::vector<const scenario*> selected;
+  for (const auto& name : ctx.args.scenarios) {
+    if (name == "all") continue;
+    auto i = std::find_if(scenarios().begin(), scenarios().end(),
+                          [&](const scenario& s) { return name == s.name; });
+    if (i == scenarios().end()) {
+      std::cerr << "vstore-bench: unknown scenario '" << name << "' (see --list)\n";
+      return 2;
+    }
+  }
+  bool all = ctx.args.scenarios.empty() ||
+             std::find(ctx.args.scenarios.begin(), ctx.args.scenarios.end(), "all") !=
+                 ctx.args.scenarios.end();
+  for (const auto& s : scenarios())
+    if (all || std::find(ctx.args.scenarios.begin(), ctx.args.scenarios.end(), s.name) !=
+                   ctx.args.scenarios.end())
+      selected.push_back(&s);
+
+  if (auto st = temp_dir::make(ctx.args.dir, ctx.tmp); !st) {
+    std::cerr << "vstore-bench: " << st.to_string() << '\n';
+    return 1;
+  }
+  // vstore's defaults (plus --set): both sides use exactly these settings.
+  ctx.base = options{};
+  ctx.base.db.path = ctx.tmp->path() + "/base";  // each database gets its own path
+  for (const auto& kv : ctx.args.sets) {
+    auto eq = kv.find('=');
+    auto dot = kv.rfind('.', eq);
+    auto text = "[" + kv.substr(0, dot) + "]\n" + kv.substr(dot + 1, eq - dot - 1) + " = " +
+                kv.substr(eq + 1) + "\n";
+    if (auto st = config::parse_ini(text, ctx.base); !st) {
+      std::cerr << "vstore-bench: --set " << kv << ": " << st.to_string() << '\n';
+      return 2;
+    }
+  }
+
+  bool needs_main = std::any_of(selected.begin(), selected.end(),
+                                [](const scenario* s) { return s->where != target_db::sync; });
+  actor_settings as;
+  as.max_threads = ctx.args.max_threads;
+  as.caf_options = ctx.args.cafs;
+  if (auto st = actor_side::start(as, ctx.actors); !st) {
+    std::cerr << "vstore-bench: " << st.to_string() << '\n';
+    return 1;
+  }
+  if (needs_main) {
+    progress("loading " + std::to_string(ctx.args.keys) +
+             " keys into the vstore and raw databases");
+    auto vopts = options_at(ctx.base, ctx.tmp->path() + "/vstore");
+    if (auto st = create_loaded_database(vopts, ctx.args.keys); !st) {
+      std::cerr << "vstore-bench: loading the vstore database: " << st.to_string() << '\n';
+      return 1;
+    }
+    size_t slot = 0;
+    if (auto st = ctx.actors->open_manager(vopts, slot); !st) {
+      std::cerr << "vstore-bench: opening the vstore store: " << st.to_string() << '\n';
+      return 1;
+    }
+    ctx.main_slot = slot;
+    if (auto st = raw_db::open(options_at(ctx.base, ctx.tmp->path() + "/raw"), ctx.main_raw); !st) {
+      std::cerr << "vstore-bench: opening the raw database: " << st.to_string() << '\n';
+      return 1;
+    }
+    if (auto st = ctx.main_raw->load(ctx.args.keys); !st) {
+      std::cerr << "vstore-bench: loading the raw database: " << st.to_string() << '\n';
+      return 1;
+    }
+  }
+
+  // Run reads before writes (writes grow the memtables the reads search);
+  // print in perf.md's order.
+  std::map<std::string, row> results;
+  auto is_read = [](const scenario* s) {
+    return s->vstore_kind == workload_kind::get || s->vstore_kind == workload_kind::multi_get ||
+           s->vstore_kind == workload_kind::scan;
+  };
+  for (int pass = 0; pass < 2; ++pass)
+    for (const auto* s : selected)
+      if (is_read(s) == (pass == 0)) results[s->name] = run_scenario(ctx, *s);
+  std::vector<row> rows;
+  for (const auto* s : selected) rows.push_back(results[s->name]);
+  if (ctx.args.allocators) allocator_rows(ctx, rows);
+
+  // Shut down: drain the managers, stop vstored, close the raw database.
+  const auto scheduler_threads = ctx.actors->scheduler_threads();
+  ctx.actors.reset();
+  if (ctx.vstored) ctx.vstored->stop(std::chrono::seconds(15));
+  ctx.main_raw.reset();
+
+  run_info info;
+  info.mode = ctx.args.full ? "full" : "quick";
+  info.allocator = allocator_name();
+  info.build_type = VSTORE_BENCH_BUILD_TYPE;
+  info.scheduler_threads = scheduler_threads;
+  info.raw_threads = 2;
+  info.keys = ctx.args.keys;
+  info.reps = reps_of(ctx.args);
+  info.rocksdb_settings = describe_settings(ctx.base);
+  info.lifetime_peak_rss = lifetime_peak_rss_bytes();
+  info.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+
+  auto& out = std::cout;
+  out << "vstore-bench --" << info.mode << ": " << info.build_type << " build, " << info.allocator
+      << ", CAF scheduler threads " << info.scheduler_threads << ", " << info.keys
+      << " keys (16 B keys, 100 B values, flushed to SST), " << info.reps
+      << " reps per side after 1 warm-up, interleaved vstore/raw\n";
+  out << "RocksDB settings on both sides (make_rocksdb_settings of the same vstore::options";
+  if (ctx.args.sets.empty()) out << ", vstore's defaults";
+  for (const auto& kv : ctx.args.sets) out << ", --set " << kv;
+  for (const auto& kv : ctx.args.cafs) out << ", --caf " << kv;
+  out << "): " << info.rocksdb_settings << "\n";
+  out << "remote_multi_get: the raw column is the same multi_get through the in-process manager";
+  if (ctx.args.allocators) out << "; alloc_*: vstore column = jemalloc, raw column = glibc malloc";
+  out << "\n\n";
+  print_table(out, rows);
+  out << "total " << std::fixed;
+  out.precision(1);
+  out << info.seconds << " s, lifetime peak RSS " << format_mib(info.lifetime_peak_rss) << "\n";
+  out << summary_line(rows) << std::endl;
+  if (!ctx.args.json.empty()) {
+    if (auto st = write_json(ctx.args.json, info, rows); !st) {
+      std::cerr << "vstore-bench: " << st.to_string() << '\n';
+      return 1;
+    }
+  }
+  bool errors = std::any_of(rows.begin(), rows.end(),
+                            [](const row& r) { return r.vstore_errors + r.raw_errors > 0; });
+  return errors ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bench_args args;
+  if (auto err = parse_args(argc, argv, args)) {
+    std::cerr << "vstore-bench: " << *err << "\n(see --help)\n";
+    return 2;
+  }
+  if (args.help) {
+    std::cout << help_text();
+    return 0;
+  }
+  if (args.list) {
+    for (const auto& s : scenarios())
+      std::cout << s.name << ": vstore: " << s.vstore_what << "; raw: " << s.raw_what
+                << "; target >= " << s.target << "\n";
+    return 0;
+  }
+  if (!args.raw_child.empty()) return raw_child_main(args);
+  if (std::string{VSTORE_BENCH_BUILD_TYPE} != "Release")
+    std::cerr << "vstore-bench: warning: a " << VSTORE_BENCH_BUILD_TYPE
+              << " build; perf.md's figures are for Release builds\n";
+  return run(std::move(args));
+}

@@ -1,0 +1,288 @@
+#include "bench/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace vstore::bench {
+
+namespace {
+
+/// Returns the display width of UTF-8 text (code points, not bytes).
+size_t width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0u) != 0x80u) ++n;
+  return n;
+}
+
+std::string pad(const std::string& s, size_t w, bool right = false) {
+  auto n = width(s);
+  if (n >= w) return s;
+  std::string fill(w - n, ' ');
+  return right ? fill + s : s + fill;
+}
+
+std::string fixed(double x, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", digits, x);
+  return buf;
+}
+
+std::string rate_cell(const samples& s) {
+  if (s.values.empty()) return "-";
+  return format_rate(s.median()) + " (" + format_rate(s.min()) + "–" + format_rate(s.max()) + ")";
+}
+
+std::string result_of(const row& r) {
+  if (!r.skipped.empty()) return "SKIP";
+  if (r.target <= 0) return "INFO";
+  if (r.vstore.values.empty() || r.raw.values.empty()) return "n/a";  // --only
+  if (r.vstore_errors + r.raw_errors > 0) return "ERROR";
+  return r.pass() ? "PASS" : "MISS";
+}
+
+/// Median CPU microseconds per unit, vstore:raw ("-" for a side not run).
+std::string cpu_cell(const row& r) {
+  auto one = [](const samples& x) {
+    if (x.values.empty()) return std::string{"-"};
+    auto m = x.median();
+    return fixed(m, m < 10 ? 2 : 1);
+  };
+  return one(r.vstore_cpu_us) + ":" + one(r.raw_cpu_us);
+}
+
+std::string target_cell(const row& r) { return r.target > 0 ? "≥ " + fixed(r.target, 2) : "-"; }
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_number(double x) {
+  if (!std::isfinite(x)) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.6g", x);
+  return buf;
+}
+
+std::string json_samples(const samples& s) {
+  std::string out = "{\"median\": " + json_number(s.median()) +
+                    ", \"min\": " + json_number(s.min()) + ", \"max\": " + json_number(s.max()) +
+                    ", \"reps\": [";
+  for (size_t i = 0; i < s.values.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += json_number(s.values[i]);
+  }
+  return out + "]}";
+}
+
+}  // namespace
+
+double samples::median() const {
+  if (values.empty()) return 0;
+  auto v = values;
+  std::sort(v.begin(), v.end());
+  auto n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double samples::min() const {
+  return values.empty() ? 0 : *std::min_element(values.begin(), values.end());
+}
+
+double samples::max() const {
+  return values.empty() ? 0 : *std::max_element(values.begin(), values.end());
+}
+
+double row::ratio() const {
+  auto r = raw.median();
+  return r > 0 ? vstore.median() / r : 0;
+}
+
+bool row::pass() const {
+  return skipped.empty() && vstore_errors + raw_errors == 0 && !raw.values.empty() &&
+         ratio() >= target;
+}
+
+std::string format_rate(double x) {
+  if (x >= 1e6) return fixed(x / 1e6, x >= 1e7 ? 1 : 2) + "M";
+  if (x >= 1e3) return fixed(x / 1e3, x >= 1e5 ? 0 : 1) + "k";
+  return fixed(x, x >= 100 ? 0 : 1);
+}
+
+std::string format_mib(uint64_t bytes) {
+  return std::to_string((bytes + (1u << 19)) >> 20) + " MiB";
+}
+
+void print_table(std::ostream& out, const std::vector<row>& rows) {
+  const std::vector<std::string> head = {"scenario",
+                                         "unit",
+                                         "vstore /s median (min–max)",
+                                         "raw /s median (min–max)",
+                                         "ratio",
+                                         "target",
+                                         "result",
+                                         "CPU µs/unit vstore:raw",
+                                         "peak RSS"};
+  std::vector<std::vector<std::string>> cells;
+  for (const auto& r : rows) {
+    std::string rss = r.peak_rss > 0 ? format_mib(r.peak_rss) : "-";
+    if (r.peer_peak_rss > 0) rss += " (+vstored " + format_mib(r.peer_peak_rss) + ")";
+    if (!r.skipped.empty()) {
+      cells.push_back(
+          {r.name, r.unit, "skipped: " + r.skipped, "", "", target_cell(r), result_of(r), "", ""});
+      continue;
+    }
+    bool both = !r.vstore.values.empty() && !r.raw.values.empty();
+    cells.push_back({r.name, r.unit, rate_cell(r.vstore), rate_cell(r.raw),
+                     both ? fixed(r.ratio(), 2) : "-", target_cell(r), result_of(r), cpu_cell(r),
+                     rss});
+  }
+  std::vector<size_t> w(head.size());
+  for (size_t i = 0; i < head.size(); ++i) w[i] = width(head[i]);
+  for (const auto& c : cells)
+    for (size_t i = 0; i < c.size(); ++i)
+      if (!(i == 2 && c[3].empty())) w[i] = std::max(w[i], width(c[i]));
+  auto line = [&](const std::vector<std::string>& c) {
+    std::string s;
+    for (size_t i = 0; i < c.size(); ++i) {
+      bool numeric = i == 4;
+      if (i == 2 && c[3].empty()) {
+        // A skipped row: the reason spans the rate columns.
+        s += pad(c[i], w[2] + w[3] + 2 + w[4] + 2);
+        i = 4;
+        s += "  ";
+        continue;
+      }
+      s += pad(c[i], w[i], numeric);
+      if (i + 1 < c.size()) s += "  ";
+    }
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    out << s << '\n';
+  };
+  line(head);
+  std::string rule;
+  size_t total = 0;
+  for (auto x : w) total += x + 2;
+  for (size_t i = 0; i + 2 < total; ++i) rule += "-";
+  out << rule << '\n';
+  for (const auto& c : cells) line(c);
+  for (const auto& r : rows) {
+    if (r.vstore_errors + r.raw_errors == 0) continue;
+    out << "  " << r.name << ": " << r.vstore_errors << " vstore and " << r.raw_errors
+        << " raw errors; first: " << r.first_error << '\n';
+  }
+}
+
+std::string summary_line(const std::vector<row>& rows) {
+  size_t ran = 0;
+  size_t passed = 0;
+  size_t skipped = 0;
+  size_t errors = 0;
+  const row* worst = nullptr;
+  for (const auto& r : rows) {
+    if (r.target <= 0) continue;  // informational rows have no target
+    if (r.skipped.empty() && (r.vstore.values.empty() || r.raw.values.empty())) continue;
+    if (!r.skipped.empty()) {
+      ++skipped;
+      continue;
+    }
+    ++ran;
+    if (r.vstore_errors + r.raw_errors > 0) ++errors;
+    if (r.pass()) ++passed;
+    if ((worst == nullptr || r.ratio() / r.target < worst->ratio() / worst->target)) worst = &r;
+  }
+  std::ostringstream s;
+  s << "summary: " << passed << "/" << ran << " targets met";
+  if (skipped > 0) s << ", " << skipped << " skipped";
+  if (errors > 0) s << ", " << errors << " with errors";
+  if (worst != nullptr)
+    s << "; worst: " << worst->name << " ratio " << fixed(worst->ratio(), 2) << " against target "
+      << fixed(worst->target, 2) << " (" << fixed(worst->ratio() / worst->target, 2)
+      << "× of target, " << result_of(*worst) << ")";
+  return s.str();
+}
+
+status write_json(const std::string& path, const run_info& info, const std::vector<row>& rows) {
+  std::ofstream f{path};
+  if (!f) return {errc::io_error, "cannot write " + path};
+  f << "{\n  \"tool\": \"vstore-bench\",\n";
+  f << "  \"mode\": " << json_string(info.mode) << ",\n";
+  f << "  \"allocator\": " << json_string(info.allocator) << ",\n";
+  f << "  \"build_type\": " << json_string(info.build_type) << ",\n";
+  f << "  \"scheduler_threads\": " << info.scheduler_threads << ",\n";
+  f << "  \"raw_threads\": " << info.raw_threads << ",\n";
+  f << "  \"keys\": " << info.keys << ",\n";
+  f << "  \"reps\": " << info.reps << ",\n";
+  f << "  \"rocksdb_settings\": " << json_string(info.rocksdb_settings) << ",\n";
+  f << "  \"seconds\": " << json_number(info.seconds) << ",\n";
+  f << "  \"lifetime_peak_rss_bytes\": " << info.lifetime_peak_rss << ",\n";
+  f << "  \"scenarios\": [\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    f << "    {\"name\": " << json_string(r.name) << ", \"unit\": " << json_string(r.unit)
+      << ", \"vstore_path\": " << json_string(r.vstore_what)
+      << ", \"raw_baseline\": " << json_string(r.raw_what);
+    if (!r.skipped.empty()) {
+      f << ", \"skipped\": " << json_string(r.skipped) << ", \"target\": " << json_number(r.target)
+        << ", \"result\": \"SKIP\"}";
+    } else {
+      f << ",\n     \"vstore_per_s\": " << json_samples(r.vstore)
+        << ",\n     \"raw_per_s\": " << json_samples(r.raw)
+        << ",\n     \"ratio_of_medians\": " << json_number(r.ratio())
+        << ", \"rep_ratios\": " << json_samples(r.rep_ratios)
+        << ",\n     \"vstore_cpu_us_per_unit\": " << json_samples(r.vstore_cpu_us)
+        << ",\n     \"raw_cpu_us_per_unit\": " << json_samples(r.raw_cpu_us)
+        << ",\n     \"target\": " << json_number(r.target)
+        << ", \"result\": " << json_string(result_of(r))
+        << ", \"vstore_errors\": " << r.vstore_errors << ", \"raw_errors\": " << r.raw_errors
+        << ", \"first_error\": " << json_string(r.first_error)
+        << ", \"peak_rss_bytes\": " << r.peak_rss
+        << ", \"vstored_peak_rss_bytes\": " << r.peer_peak_rss
+        << ", \"seconds\": " << json_number(r.seconds);
+      if (r.db_writes > 0) {
+        f << ",\n     \"vstore_db_writes\": " << r.db_writes << ", \"vstore_ops_per_db_write\": "
+          << json_number(static_cast<double>(r.db_write_ops) / static_cast<double>(r.db_writes))
+          << ", \"vstore_seals_by_reason\": {";
+        for (size_t k = 0; k < r.seals.size(); ++k)
+          f << (k > 0 ? ", " : "") << json_string(r.seals[k].first) << ": " << r.seals[k].second;
+        f << "}";
+      }
+      f << "}";
+    }
+    f << (i + 1 < rows.size() ? ",\n" : "\n");
+  }
+  f << "  ],\n  \"summary\": " << json_string(summary_line(rows)) << "\n}\n";
+  f.flush();
+  if (!f) return {errc::io_error, "cannot write " + path};
+  return {};
+}
+
+}  // namespace vstore::bench

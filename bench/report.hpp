@@ -1,0 +1,103 @@
+#pragma once
+
+// The figures of a vstore-bench run and how they are printed: the table, the
+// one-line summary and the JSON file. Plain C++ (no CAF, no RocksDB).
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vstore/errc.hpp"
+
+namespace vstore::bench {
+
+/// The per-repetition rates of one side, in units per second.
+struct samples {
+  std::vector<double> values;
+
+  /// Returns the median (mean of the middle two for an even count; 0 if empty).
+  double median() const;
+  /// Returns the smallest value (0 if empty).
+  double min() const;
+  /// Returns the largest value (0 if empty).
+  double max() const;
+};
+
+/// One scenario's result: one row of the table.
+struct row {
+  /// The scenario's name (perf.md).
+  std::string name;
+  /// What one counted unit is ("get", "key", "put", ...).
+  std::string unit;
+  /// What each side did, for the legend and the JSON file.
+  std::string vstore_what;
+  std::string raw_what;
+  samples vstore;
+  samples raw;
+  /// The ratio vstore/raw of each repetition pair (for the JSON file).
+  samples rep_ratios;
+  /// CPU time per unit of each repetition, in microseconds: this process's
+  /// (all threads) plus, for remote_multi_get, vstored's.
+  samples vstore_cpu_us;
+  samples raw_cpu_us;
+  /// The target ratio of medians (perf.md).
+  double target = 0;
+  /// Non-empty when the scenario did not run: why.
+  std::string skipped;
+  /// Errors seen on either side (failed requests, missing data).
+  uint64_t vstore_errors = 0;
+  uint64_t raw_errors = 0;
+  std::string first_error;
+  /// Peak RSS of this process while the scenario ran, in bytes.
+  uint64_t peak_rss = 0;
+  /// Peak RSS of a helper process (vstored), in bytes; 0 if none.
+  uint64_t peer_peak_rss = 0;
+  /// Write scenarios: the manager's DB::Write calls and operations during the
+  /// measured repetitions, and the writers' seals by flush reason ("size",
+  /// "mailbox_dry", ...); empty when not collected.
+  uint64_t db_writes = 0;
+  uint64_t db_write_ops = 0;
+  std::vector<std::pair<std::string, uint64_t>> seals;
+  /// Wall time of the scenario, including set-up and warm-up, in seconds.
+  double seconds = 0;
+
+  /// Returns median(vstore) / median(raw) (0 if raw has no samples).
+  double ratio() const;
+  /// Returns whether the row ran without errors and met its target.
+  bool pass() const;
+};
+
+/// What the header of the report says about the run.
+struct run_info {
+  std::string mode;
+  std::string allocator;
+  std::string build_type;
+  size_t scheduler_threads = 0;
+  size_t raw_threads = 0;
+  uint64_t keys = 0;
+  size_t reps = 0;
+  std::string rocksdb_settings;
+  /// Whole run, in seconds (filled in before the summary is printed).
+  double seconds = 0;
+  uint64_t lifetime_peak_rss = 0;
+};
+
+/// Prints `rows` as the result table, with error notes below it.
+void print_table(std::ostream& out, const std::vector<row>& rows);
+
+/// Returns the one-line summary: how many targets were met and the worst
+/// ratio against its target.
+std::string summary_line(const std::vector<row>& rows);
+
+/// Formats a rate with k/M suffixes: 1234567 -> "1.23M".
+std::string format_rate(double x);
+
+/// Formats a byte count in MiB: "183 MiB".
+std::string format_mib(uint64_t bytes);
+
+/// Writes the run and every row as JSON to `path`.
+status write_json(const std::string& path, const run_info& info, const std::vector<row>& rows);
+
+}  // namespace vstore::bench

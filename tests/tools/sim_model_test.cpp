@@ -1,0 +1,252 @@
+// vstore-sim's workload model and invariant check, driven without CAF over a
+// std::map store: every write of a batch, rollback and prune must keep the
+// invariants, and the check must notice each kind of damage.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tools/vstore-sim/verify.hpp"
+#include "tools/vstore-sim/workload.hpp"
+
+namespace vstore::sim {
+namespace {
+
+/// An ordered key-value store per space, with the backend's semantics.
+class map_store {
+ public:
+  void apply(const write_request& w) {
+    for (const auto& op : w.ops) {
+      auto& m = spaces_[op.space];
+      switch (op.kind) {
+        case op_kind::put:
+          m[op.key] = op.value;
+          break;
+        case op_kind::del:
+          m.erase(op.key);
+          break;
+        case op_kind::del_range:
+          m.erase(m.lower_bound(op.key), m.lower_bound(op.value));
+          break;
+      }
+    }
+  }
+  multi_get_reply multi_get(space_id s, const std::vector<std::string>& keys) {
+    multi_get_reply r;
+    for (const auto& k : keys) {
+      auto i = spaces_[s].find(k);
+      r.found.push_back(i != spaces_[s].end());
+      r.values.push_back(i != spaces_[s].end() ? i->second : std::string{});
+    }
+    return r;
+  }
+  scan_reply scan(const scan_request& req) {
+    scan_reply r;
+    auto& m = spaces_[req.space];
+    auto i = req.start_after.empty() ? m.lower_bound(req.prefix) : m.upper_bound(req.start_after);
+    if (!req.start_after.empty() && req.start_after < req.prefix) i = m.lower_bound(req.prefix);
+    for (; i != m.end() && i->first.compare(0, req.prefix.size(), req.prefix) == 0; ++i) {
+      if (r.entries.size() == req.limit) {
+        r.more = true;
+        break;
+      }
+      r.entries.push_back(key_value{i->first, i->second});
+    }
+    return r;
+  }
+  store_image image(const space_set& s) const {
+    store_image img;
+    auto all = [&](space_id id) {
+      std::vector<key_value> out;
+      for (const auto& [k, v] : spaces_[id]) out.push_back(key_value{k, v});
+      return out;
+    };
+    auto p = spaces_[s.metas].find(std::string{params_key});
+    if (p != spaces_[s.metas].end()) img.params = p->second;
+    img.latest = all(s.latest);
+    img.data = all(s.data);
+    img.rollback = all(s.rollback);
+    img.meta = all(s.meta);
+    return img;
+  }
+  std::map<std::string, std::string>& space(space_id s) { return spaces_[s]; }
+
+ private:
+  std::map<std::string, std::string> spaces_[8];
+};
+
+sim_params small_params() {
+  sim_params p;
+  p.schedulers = 2;
+  p.lanes = 2;
+  p.resources = 10;
+  p.value_bytes = 12;
+  return p;
+}
+
+/// Runs one lane's batches, rollbacks and prunes against `db`, checking the
+/// invariants after every write. Returns the lane's live batch count.
+uint64_t run_lane(map_store& db, const sim_params& p, uint64_t chain, uint64_t batches,
+                  bool range_deletes, uint32_t page) {
+  const space_set s;
+  std::mt19937_64 rng{chain_seed(7, chain)};
+  auto spec = chain_layout(p, chain);
+  uint64_t live = 0, pruned = 0;
+  const uint64_t window = 4;
+  auto expect_ok = [&](const char* what) {
+    std::vector<std::optional<uint64_t>> expected(p.chains());
+    auto r = check(db.image(s), expected);
+    EXPECT_TRUE(r.ok) << what << ": " << r.reason();
+  };
+  for (uint64_t i = 1; i <= batches; ++i) {
+    batch_plan b;
+    b.make(spec, live, 3, rng);
+    auto latest = db.multi_get(s.latest, b.latest_read());
+    EXPECT_FALSE(b.on_latest(latest.found, latest.values));
+    auto data = db.multi_get(s.data, b.data_read());
+    EXPECT_FALSE(b.on_data(data.found, data.values));
+    db.apply(b.commit(s, 0, 0, p.value_bytes));
+    ++live;
+    expect_ok("after a batch");
+    if (i % 5 == 0 && live > pruned) {
+      rollback_plan rb;
+      rb.reset(chain, live - std::min<uint64_t>(2, live - pruned), live);
+      while (!rb.done()) EXPECT_FALSE(rb.on_page(db.scan(rb.next_scan(s, page))));
+      db.apply(rb.commit(s, range_deletes));
+      live -= rb.batches();
+      expect_ok("after a rollback");
+    }
+    if (live >= pruned + window + 2) {
+      prune_plan pr;
+      pr.reset(chain, pruned, live - window);
+      while (!pr.done()) EXPECT_FALSE(pr.on_page(db.scan(pr.next_scan(s, page))));
+      db.apply(pr.commit(s, range_deletes));
+      pruned = live - window;
+      expect_ok("after a prune");
+    }
+  }
+  return live;
+}
+
+class SimModel : public ::testing::TestWithParam<std::tuple<bool, uint32_t>> {};
+
+TEST_P(SimModel, EveryWriteKeepsTheInvariants) {
+  auto [range_deletes, page] = GetParam();
+  map_store db;
+  auto p = small_params();
+  const space_set s;
+  for (auto& w : genesis(p, s, 7)) db.apply(w);
+  std::vector<std::optional<uint64_t>> expected(p.chains());
+  for (uint64_t c = 0; c < p.chains(); ++c)
+    expected[c] = run_lane(db, p, c, 40, range_deletes, page);
+  auto r = check(db.image(s), expected);
+  EXPECT_TRUE(r.ok) << r.reason();
+  EXPECT_EQ(r.resources, 20u);
+  EXPECT_EQ(r.total, 20u * initial_balance);
+  EXPECT_GT(r.batches, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(DeletesAndPages, SimModel,
+                         ::testing::Combine(::testing::Bool(), ::testing::Values(1u, 2u, 4096u)));
+
+/// A store after a small run, for the corruption tests.
+struct SimCheck : ::testing::Test {
+  map_store db;
+  sim_params p = small_params();
+  space_set s;
+  void SetUp() override {
+    for (auto& w : genesis(p, s, 1000)) db.apply(w);
+    for (uint64_t c = 0; c < p.chains(); ++c) run_lane(db, p, c, 12, false, 100);
+    ASSERT_TRUE(check(db.image(s), {}).ok);
+  }
+  std::string failure() {
+    auto r = check(db.image(s), {});
+    EXPECT_FALSE(r.ok);
+    return r.reason();
+  }
+};
+
+TEST_F(SimCheck, FindsADanglingLatestPtr) {
+  db.space(s.latest)[latest_key(3)] = std::string{be_u64(genesis_version(0) + 999).view()};
+  EXPECT_NE(failure().find("latest_ptr of resource 3 names version"), std::string::npos);
+}
+
+TEST_F(SimCheck, FindsAMissingLatestPtr) {
+  db.space(s.latest).erase(latest_key(4));
+  EXPECT_NE(failure().find("have no latest_ptr"), std::string::npos);
+}
+
+TEST_F(SimCheck, FindsABalanceThatIsNotConserved) {
+  auto& latest = db.space(s.latest);
+  uint64_t v = 0;
+  decode_u64(latest[latest_key(1)], v);
+  db.space(s.data)[data_key(v, 1)] = encode_balance(5, p.value_bytes);
+  EXPECT_NE(failure().find("balance not conserved"), std::string::npos);
+}
+
+TEST_F(SimCheck, FindsAGapInBatchMetadata) {
+  db.space(s.meta).erase(batch_key(batch_index(1, 0)));
+  EXPECT_NE(failure().find("not contiguous"), std::string::npos);
+}
+
+TEST_F(SimCheck, FindsAnUnexpectedBatchCount) {
+  std::vector<std::optional<uint64_t>> expected(p.chains());
+  expected[2] = 1000;
+  auto r = check(db.image(s), expected);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.reason().find("the scheduler acknowledged 1000"), std::string::npos);
+}
+
+TEST_F(SimCheck, FindsALeakedVersion) {
+  db.space(s.data)[data_key(batch_version(0, 77), 0)] = encode_balance(0, p.value_bytes);
+  EXPECT_NE(failure().find("neither latest nor named by rollback_ptr"), std::string::npos);
+}
+
+TEST_F(SimCheck, FindsAHalfAppliedRollback) {
+  // The newest batch of chain 0 loses its metadata but keeps its rollback_ptr.
+  auto& meta = db.space(s.meta);
+  std::string last;
+  for (const auto& kv : meta) {
+    uint64_t index = 0;
+    decode_u64(kv.first, index);
+    if (chain_of(index) == 0) last = kv.first;
+  }
+  ASSERT_FALSE(last.empty());
+  meta.erase(last);
+  EXPECT_NE(failure().find("which batch_metadata lacks"), std::string::npos);
+}
+
+TEST_F(SimCheck, FindsMissingParameters) {
+  db.space(s.metas).clear();
+  EXPECT_NE(failure().find("no vstore-sim parameters"), std::string::npos);
+}
+
+TEST(SimWorkload, KeysAndNumbersAreBigEndianAndDisjoint) {
+  EXPECT_EQ(latest_key(1), std::string("\0\0\0\0\0\0\0\1", 8));
+  EXPECT_EQ(batch_index(3, 5) >> chain_shift, 3u);
+  EXPECT_EQ(number_of(batch_index(3, 5)), 5u);
+  EXPECT_LT(batch_version(2, 1000), genesis_version(3));
+  EXPECT_GT(batch_version(2, 0), genesis_version(2));
+  auto p = small_params();
+  p.resources = 11;
+  p.lanes = 3;
+  uint64_t next = 0;
+  for (uint64_t c = 0; c < p.chains(); ++c) {
+    auto spec = chain_layout(p, c);
+    EXPECT_EQ(spec.first, next);
+    EXPECT_GE(spec.count, 3u);
+    next = spec.first + spec.count;
+  }
+  EXPECT_EQ(next, p.total_resources());
+  EXPECT_EQ(lane_batches(10, 3, 0) + lane_batches(10, 3, 1) + lane_batches(10, 3, 2), 10u);
+  sim_params q;
+  ASSERT_TRUE(decode_params(encode_params(p), q));
+  EXPECT_EQ(q.resources, 11u);
+  EXPECT_EQ(q.lanes, 3u);
+}
+
+}  // namespace
+}  // namespace vstore::sim

@@ -1,0 +1,206 @@
+#include "tools/vstore-sim/cli.hpp"
+
+#include <charconv>
+#include <limits>
+#include <string_view>
+
+namespace vstore::sim {
+
+namespace {
+
+status bad(std::string what) { return {errc::invalid_argument, std::move(what)}; }
+
+template <class T>
+bool parse_uint(std::string_view text, T& out, uint64_t lo, uint64_t hi) {
+  uint64_t x = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), x);
+  if (ec != std::errc{} || end != text.data() + text.size() || x < lo || x > hi) return false;
+  out = static_cast<T>(x);
+  return true;
+}
+
+status parse_connect(std::string_view text, sim_options& out) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0)
+    return bad("--connect: expected HOST:PORT, got '" + std::string{text} + "'");
+  if (!parse_uint(text.substr(colon + 1), out.connect_port, 1, 65535))
+    return bad("--connect: invalid port in '" + std::string{text} + "'");
+  out.connect_host = std::string{text.substr(0, colon)};
+  return {};
+}
+
+status check(const sim_options& o) {
+  if (o.memory && !o.data_dir.empty()) return bad("--memory and --data-dir exclude each other");
+  if (o.remote() && (o.memory || !o.data_dir.empty() || !o.config_file.empty()))
+    return bad("--connect excludes --memory, --data-dir and --config");
+  if (o.verify_only && o.memory) return bad("--verify-only needs a persistent store, not --memory");
+  if (o.verify_only && o.data_dir.empty() && !o.remote())
+    return bad("--verify-only needs --data-dir DIR (or --connect)");
+  if (o.prune_window > 0 && o.prune_window <= o.rollback_depth)
+    return bad("--prune-window must be greater than --rollback-depth (or 0)");
+  auto per_lane = o.resources / o.in_flight;
+  if (per_lane < 2)
+    return bad("--resources must give every lane (--in-flight) at least two resources");
+  return {};
+}
+
+}  // namespace
+
+status parse_args(int argc, const char* const* argv, sim_options& out) {
+  sim_options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string_view value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); eq != std::string_view::npos && arg.substr(0, 2) == "--") {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_value = true;
+    }
+    auto flag = [&](bool& target) {
+      if (has_value) return false;
+      target = true;
+      return true;
+    };
+    // Takes the option's value from `--opt=value` or from the next argument.
+    auto next = [&](std::string_view& v) {
+      if (has_value) {
+        v = value;
+        return true;
+      }
+      if (i + 1 >= argc) return false;
+      v = argv[++i];
+      return true;
+    };
+    auto number = [&](auto& target, uint64_t lo, uint64_t hi) -> status {
+      std::string_view v;
+      if (!next(v)) return bad(std::string{arg} + " needs a value");
+      if (!parse_uint(v, target, lo, hi))
+        return bad(std::string{arg} + ": '" + std::string{v} + "' is not an integer in " +
+                   std::to_string(lo) + ".." + std::to_string(hi));
+      return {};
+    };
+    auto text = [&](std::string& target) -> status {
+      std::string_view v;
+      if (!next(v) || v.empty()) return bad(std::string{arg} + " needs a value");
+      target = std::string{v};
+      return {};
+    };
+    constexpr auto u32max = std::numeric_limits<uint32_t>::max();
+    constexpr auto u64max = std::numeric_limits<uint64_t>::max();
+    status st;
+    bool ok = true;
+    if (arg == "--help" || arg == "-h") {
+      ok = flag(o.help);
+    } else if (arg == "--memory") {
+      ok = flag(o.memory);
+    } else if (arg == "--keep") {
+      ok = flag(o.keep);
+    } else if (arg == "--verify-only") {
+      ok = flag(o.verify_only);
+    } else if (arg == "--json") {
+      ok = flag(o.json);
+    } else if (arg == "--range-deletes") {
+      ok = flag(o.range_deletes);
+    } else if (arg == "--no-progress") {
+      ok = flag(o.no_progress);
+    } else if (arg == "--inject-corruption") {
+      ok = flag(o.inject_corruption);
+    } else if (arg == "--data-dir") {
+      st = text(o.data_dir);
+    } else if (arg == "--config") {
+      st = text(o.config_file);
+    } else if (arg == "--ack-log") {
+      st = text(o.ack_log);
+    } else if (arg == "--connect") {
+      std::string v;
+      st = text(v);
+      if (st) st = parse_connect(v, o);
+    } else if (arg == "--schedulers") {
+      st = number(o.schedulers, 1, 4096);
+    } else if (arg == "--resources") {
+      st = number(o.resources, 2, uint64_t{1} << 32);
+    } else if (arg == "--batches") {
+      st = number(o.batches, 0, uint64_t{1} << 39);
+    } else if (arg == "--transfers") {
+      st = number(o.transfers, 1, 2000);
+    } else if (arg == "--seed") {
+      st = number(o.seed, 0, u64max);
+    } else if (arg == "--in-flight") {
+      st = number(o.in_flight, 1, 1024);
+    } else if (arg == "--rollback-every") {
+      st = number(o.rollback_every, 0, u64max);
+    } else if (arg == "--rollback-depth") {
+      st = number(o.rollback_depth, 1, 100000);
+    } else if (arg == "--prune-window") {
+      st = number(o.prune_window, 0, uint64_t{1} << 39);
+    } else if (arg == "--value-size") {
+      st = number(o.value_bytes, 8, 1u << 20);
+    } else if (arg == "--timeout") {
+      st = number(o.timeout_ms, 1, u32max);
+    } else {
+      return bad("unknown option '" + std::string{argv[i]} + "'");
+    }
+    if (!ok) return bad(std::string{arg} + " takes no value");
+    if (!st) return st;
+  }
+  if (o.help) {
+    out = o;
+    return {};
+  }
+  if (auto st = check(o); !st) return st;
+  out = o;
+  return {};
+}
+
+std::string help_text() {
+  return R"(usage: vstore-sim [options]
+
+The scheduler workload: K scheduler actors commit batches of transfers between
+their resources through a StorageManager, roll back their last batches now and
+then, prune old versions, and finally verify that the total balance is
+conserved and every pointer resolves. Exit code: 0 VERIFIED, 1 FAILED,
+2 usage or setup error.
+
+Store:
+  --memory              use the memory backend
+  --data-dir DIR        RocksDB directory (default: a fresh temporary directory,
+                        removed at exit unless --keep); must not hold a
+                        vstore-sim run already (except with --verify-only)
+  --keep                keep the temporary directory and print its path
+  --config FILE         vstore.ini applied on top of the defaults (its [store]
+                        path is ignored: use --data-dir)
+  --connect HOST:PORT   use a running vstored instead of an embedded store
+
+Workload:
+  --schedulers K        scheduler actors (default: one per core)
+  --resources R         resources per scheduler (default: 1000)
+  --batches B           forward batch commits per scheduler (default: 50000)
+  --transfers T         transfers per batch, 1..2000 (default: 1)
+  --in-flight W         requests each scheduler keeps in flight (default: 16);
+                        its resources are split into W lanes, each an
+                        independent chain of batches with one request at a time
+  --rollback-every N    every lane rolls back after every Nth commit
+                        (default: 50; 0 = never)
+  --rollback-depth M    batches one rollback removes (default: 2)
+  --prune-window P      batches a lane keeps revertible; versions made obsolete
+                        by older batches are pruned (default: 100; 0 = never)
+  --value-size N        bytes per data value, >= 8 (default: 8)
+  --range-deletes       remove rollback_ptr entries with one range delete per
+                        rollback and prune instead of point deletes (slower
+                        with RocksDB: every scan re-fragments the tombstones)
+  --seed S              random seed (default: 1)
+  --timeout MS          timeout of every request (default: 30000)
+
+Checks and output:
+  --verify-only         open an existing store (--data-dir) and only verify it
+  --ack-log FILE        append "commit N" / "rollback N" (N = batch index) for
+                        every acknowledged batch commit and rollback, one line
+                        each, flushed per line
+  --json                print the results as one JSON object on stdout
+  --no-progress         no progress output on stderr
+  --help                print this text
+)";
+}
+
+}  // namespace vstore::sim

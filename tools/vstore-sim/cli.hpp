@@ -1,0 +1,80 @@
+#pragma once
+
+// vstore-sim's command line, parsed with the standard library only (CAF's
+// config parser would also read a stray caf-application.ini from the cwd).
+
+#include <cstdint>
+#include <string>
+
+#include "vstore/errc.hpp"
+
+namespace vstore::sim {
+
+/// Every option of vstore-sim; see help_text() for their meaning.
+struct sim_options {
+  /// --help: print the usage and exit 0.
+  bool help = false;
+  /// --memory: the memory backend instead of RocksDB.
+  bool memory = false;
+  /// --data-dir DIR: the RocksDB directory. Default: a fresh temporary
+  /// directory, removed at exit unless --keep.
+  std::string data_dir;
+  /// --keep: keep the temporary directory.
+  bool keep = false;
+  /// --config FILE: a vstore.ini applied on top of the defaults.
+  std::string config_file;
+  /// --connect HOST:PORT: a running vstored instead of an embedded store.
+  std::string connect_host;
+  uint16_t connect_port = 0;
+  /// --schedulers K: scheduler actors. Default: 0 = one per core.
+  uint32_t schedulers = 0;
+  /// --resources R: resources per scheduler. Default: 1000.
+  uint64_t resources = 1000;
+  /// --batches B: forward batch commits per scheduler. Default: 50000.
+  uint64_t batches = 50000;
+  /// --transfers T: transfers per batch. Default: 1.
+  uint32_t transfers = 1;
+  /// --seed S: random seed. Default: 1.
+  uint64_t seed = 1;
+  /// --in-flight W: requests each scheduler keeps in flight, one per lane (an
+  /// independent chain over a part of its resources). Default: 16.
+  uint32_t in_flight = 16;
+  /// --rollback-every N: each lane rolls back after every Nth commit (0 = never).
+  /// Default: 50.
+  uint64_t rollback_every = 50;
+  /// --rollback-depth M: batches one rollback removes. Default: 2.
+  uint32_t rollback_depth = 2;
+  /// --prune-window P: batches each lane keeps revertible; older ones are pruned
+  /// (0 = never prune). Default: 100.
+  uint64_t prune_window = 100;
+  /// --value-size N: bytes of a data value (8-byte balance plus padding). Default: 8.
+  uint32_t value_bytes = 8;
+  /// --range-deletes: remove rollback_ptr entries with one range delete per
+  /// rollback and prune instead of point deletes (see workload.hpp).
+  bool range_deletes = false;
+  /// --timeout MS: timeout of every request, in milliseconds. Default: 30000.
+  uint32_t timeout_ms = 30000;
+  /// --verify-only: open an existing store and only verify it.
+  bool verify_only = false;
+  /// --ack-log FILE: append "commit N" / "rollback N" per acknowledged write.
+  std::string ack_log;
+  /// --json: print the results as one JSON object.
+  bool json = false;
+  /// --no-progress: no progress output on stderr.
+  bool no_progress = false;
+  /// --inject-corruption (test only, not in --help): write one dangling
+  /// latest_ptr before verifying, so that the verification must fail.
+  bool inject_corruption = false;
+
+  /// Returns whether --connect was given.
+  bool remote() const noexcept { return connect_port != 0; }
+};
+
+/// Parses argv into `out` (both `--opt value` and `--opt=value`) and checks the
+/// ranges and combinations. Returns errc::invalid_argument naming the option.
+status parse_args(int argc, const char* const* argv, sim_options& out);
+
+/// Returns the usage text.
+std::string help_text();
+
+}  // namespace vstore::sim

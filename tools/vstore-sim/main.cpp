@@ -1,0 +1,364 @@
+// vstore-sim: the scheduler workload (see workload.hpp for the key layouts,
+// scheduler.hpp for the actors, verify.hpp for the invariants, and --help).
+//
+// The main thread opens the store (or, later, connects to vstored), writes the
+// genesis, spawns K scheduler actors and waits for their reports while it
+// draws the progress, then verifies the store, drains the manager and prints
+// the figures. Exit code: 0 VERIFIED, 1 FAILED, 2 usage or setup error.
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+
+#include "config/config.hpp"
+#include "tools/vstore-sim/cli.hpp"
+#include "tools/vstore-sim/remote.hpp"
+#include "tools/vstore-sim/report.hpp"
+#include "tools/vstore-sim/run_board.hpp"
+#include "tools/vstore-sim/scheduler.hpp"
+#include "tools/vstore-sim/sync_client.hpp"
+#include "tools/vstore-sim/verify.hpp"
+#include "tools/vstore-sim/workload.hpp"
+#include "vstore/manager.hpp"
+
+namespace {
+
+using namespace vstore;
+using namespace vstore::sim;
+using clock_type = std::chrono::steady_clock;
+
+constexpr int exit_verified = 0;
+constexpr int exit_failed = 1;
+constexpr int exit_usage = 2;
+
+/// The largest scan page the main thread asks for.
+constexpr uint32_t scan_page = 4096;
+
+/// A fresh temporary directory, removed at destruction unless kept.
+class temp_dir {
+ public:
+  ~temp_dir() {
+    if (path_.empty()) return;
+    if (keep_) {
+      std::fprintf(stderr, "vstore-sim: kept data directory %s\n", path_.c_str());
+      return;
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  /// Creates the directory under the system's temporary directory.
+  status create(bool keep) {
+    keep_ = keep;
+    std::error_code ec;
+    auto base = std::filesystem::temp_directory_path(ec);
+    if (ec) base = "/tmp";
+    auto pattern = (base / "vstore-sim-XXXXXX").string();
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) return {errc::io_error, "cannot create a temporary directory"};
+    path_ = buf.data();
+    return {};
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  bool keep_ = false;
+};
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+int usage_error(const std::string& what) {
+  std::fprintf(stderr, "vstore-sim: %s\n", what.c_str());
+  return exit_usage;
+}
+
+/// Everything one run needs besides the actor system.
+struct run_context {
+  sim_options cli;
+  options store;
+  run_summary summary;
+  caf::timespan timeout;
+};
+
+/// Writes the genesis unless the store already holds a run. Returns
+/// exit_usage on a store that is not fresh, exit_failed on a store error.
+int write_genesis(sync_client& client, run_context& ctx, const space_set& spaces) {
+  std::optional<std::string> existing;
+  if (auto st = client.get(spaces.metas, std::string{params_key}, existing); !st) {
+    ctx.summary.error = "reading metas: " + st.to_string();
+    return exit_failed;
+  }
+  if (existing)
+    return usage_error(
+        "the store already holds a vstore-sim run; use a fresh --data-dir or "
+        "--verify-only");
+  size_t max_ops = std::min<size_t>(50000, ctx.store.limits.max_batch_ops);
+  for (auto& w : genesis(ctx.summary.params, spaces, max_ops)) {
+    if (auto st = client.write(std::move(w)); !st) {
+      ctx.summary.error = "genesis write: " + st.to_string();
+      return exit_failed;
+    }
+  }
+  return exit_verified;
+}
+
+/// Reads the backend's commit counters (rounds, ops); zeros on error.
+std::pair<uint64_t, uint64_t> backend_commits(sync_client& client) {
+  stats_reply r;
+  if (!client.ask(stats_request{}, r)) return {0, 0};
+  return {r.rounds, r.round_ops};
+}
+
+/// Spawns the schedulers, waits for their reports and fills the summary.
+/// Returns the expected number of live batches per chain (for clean lanes).
+std::vector<std::optional<uint64_t>> run_workload(caf::actor_system& sys,
+                                                  const manager_actor& manager, run_context& ctx,
+                                                  const space_set& spaces,
+                                                  std::shared_ptr<ack_log> log) {
+  auto& sum = ctx.summary;
+  const auto& p = sum.params;
+  auto board = std::make_shared<run_board>();
+  std::vector<scheduler_actor> schedulers;
+  for (uint32_t k = 0; k < p.schedulers; ++k) {
+    scheduler_settings cfg;
+    cfg.id = k;
+    cfg.params = p;
+    cfg.spaces = spaces;
+    cfg.batches = ctx.cli.batches;
+    cfg.transfers = ctx.cli.transfers;
+    cfg.seed = ctx.cli.seed;
+    cfg.rollback_every = ctx.cli.rollback_every;
+    cfg.rollback_depth = ctx.cli.rollback_depth;
+    cfg.prune_window = ctx.cli.prune_window;
+    cfg.prune_step = std::max<uint64_t>(1, ctx.cli.prune_window / 10);
+    cfg.range_deletes = ctx.cli.range_deletes;
+    cfg.timeout = ctx.timeout;
+    schedulers.push_back(sys.spawn(scheduler, std::move(cfg), manager, board, log));
+  }
+  progress_meter meter{uint64_t{p.schedulers} * ctx.cli.batches, !ctx.cli.no_progress};
+  auto started = clock_type::now();
+  for (auto& s : schedulers) caf::anon_send(s, start_atom::value);
+  // Every request has a timeout, so the schedulers always finish; this only
+  // guards against a bug that would leave the run hanging.
+  auto stall_limit = 3 * ctx.timeout + std::chrono::seconds(10);
+  uint64_t last_activity = 0;
+  auto last_change = started;
+  while (!board->wait(schedulers.size(), std::chrono::milliseconds(200))) {
+    auto now = clock_type::now();
+    const auto& c = board->counters;
+    auto batches = c.batches.load(std::memory_order_relaxed);
+    meter.update(batches, now - started);
+    auto activity = batches + c.read_requests.load(std::memory_order_relaxed) +
+                    c.writes.load(std::memory_order_relaxed) +
+                    c.retries.load(std::memory_order_relaxed);
+    if (activity != last_activity) {
+      last_activity = activity;
+      last_change = now;
+    } else if (now - last_change > stall_limit) {
+      board->fail("no progress for " +
+                  std::to_string(
+                      std::chrono::duration_cast<std::chrono::seconds>(now - last_change).count()) +
+                  " s: the schedulers were stopped");
+      for (auto& s : schedulers) caf::anon_send_exit(s, caf::exit_reason::kill);
+      break;
+    }
+  }
+  meter.finish();
+  auto finished = board->last_finish();
+  if (finished < started) finished = clock_type::now();
+  sum.elapsed_s = std::chrono::duration<double>(finished - started).count();
+  const auto& c = board->counters;
+  sum.batches = c.batches.load();
+  sum.transfers = c.transfers.load();
+  sum.read_requests = c.read_requests.load();
+  sum.read_keys = c.read_keys.load();
+  sum.writes = c.writes.load();
+  sum.rollbacks = c.rollbacks.load();
+  sum.rolled_back_batches = c.rolled_back_batches.load();
+  sum.prunes = c.prunes.load();
+  sum.pruned_batches = c.pruned_batches.load();
+  sum.pruned_versions = c.pruned_versions.load();
+  sum.retries = c.retries.load();
+  sum.error = board->first_error();
+  sum.errors = board->errors();
+  std::vector<std::optional<uint64_t>> expected(p.chains());
+  std::vector<uint64_t> latencies;
+  for (auto& r : board->take_reports()) {
+    for (const auto& l : r.lanes)
+      if (l.clean && l.chain < expected.size()) expected[l.chain] = l.live;
+    latencies.insert(latencies.end(), r.write_latency_ns.begin(), r.write_latency_ns.end());
+  }
+  sum.latency_p50_us = percentile_us(latencies, 0.50);
+  sum.latency_p99_us = percentile_us(latencies, 0.99);
+  sum.latency_max_us = percentile_us(latencies, 1.0);
+  return expected;
+}
+
+/// Test only: points resource 0's latest_ptr at a version that does not exist.
+status inject_corruption(sync_client& client, const space_set& spaces) {
+  write_request w;
+  w.flush_now = true;
+  w.put(spaces.latest, latest_key(0), be_u64(genesis_version(0) | (uint64_t{1} << 39)).view());
+  return client.write(std::move(w));
+}
+
+/// Runs the workload (unless --verify-only) and the verification; fills
+/// ctx.summary. Returns an exit code.
+int drive(caf::actor_system& sys, const manager_actor& manager, sync_client& client,
+          run_context& ctx) {
+  auto& sum = ctx.summary;
+  status_reply info;
+  if (auto st = client.ask(status_request{}, info); !st)
+    return usage_error("cannot reach the manager: " + st.to_string());
+  space_set spaces;
+  if (auto missing = resolve_spaces(info.spaces, spaces))
+    return usage_error("the store has no state space '" + *missing + "'");
+  std::vector<std::optional<uint64_t>> expected;
+  if (!ctx.cli.verify_only) {
+    std::shared_ptr<ack_log> log;
+    if (!ctx.cli.ack_log.empty()) {
+      log = std::make_shared<ack_log>();
+      if (auto st = log->open(ctx.cli.ack_log); !st) return usage_error(st.context());
+    }
+    auto t0 = clock_type::now();
+    if (auto rc = write_genesis(client, ctx, spaces); rc != exit_verified) return rc;
+    sum.genesis_s = seconds_since(t0);
+    auto before = backend_commits(client);
+    expected = run_workload(sys, manager, ctx, spaces, std::move(log));
+    auto after = backend_commits(client);
+    sum.db_writes = after.first - before.first;
+    sum.db_ops = after.second - before.second;
+  }
+  if (ctx.cli.inject_corruption) {
+    if (auto st = inject_corruption(client, spaces); !st)
+      sum.verify_error = "--inject-corruption: " + st.to_string();
+  }
+  if (sum.verify_error.empty()) {
+    store_image img;
+    auto t0 = clock_type::now();
+    auto st = client.load_image(spaces, scan_page, img);
+    if (!st) {
+      sum.verify_error = st.to_string();
+    } else {
+      sum.verify = check(img, expected);
+      sum.verified = true;
+      sum.verify_s = seconds_since(t0);
+      if (ctx.cli.verify_only) sum.params = sum.verify.params;
+    }
+  }
+  return sum.ok() ? exit_verified : exit_failed;
+}
+
+/// Opens (or connects to) the store, drives the run, drains an embedded
+/// manager. Returns an exit code; prints the summary unless setup failed.
+int run(run_context& ctx) {
+  caf::actor_system_config cfg;
+  configure_actor_system(cfg);
+  if (ctx.cli.remote()) prepare_remote(cfg, ctx.cli.connect_host, ctx.cli.connect_port);
+  caf::actor_system sys{cfg};
+  manager_actor manager;
+  if (ctx.cli.remote()) {
+    if (auto st = connect_remote(sys, ctx.cli.connect_host, ctx.cli.connect_port, manager); !st)
+      return usage_error(st.to_string());
+  } else if (auto st = spawn_manager(sys, ctx.store, manager); !st) {
+    return usage_error("cannot open the store: " + st.to_string());
+  }
+  int rc = exit_usage;
+  {
+    sync_client client{sys, manager, ctx.timeout};
+    rc = drive(sys, manager, client, ctx);
+    if (!ctx.cli.remote()) {
+      auto t0 = clock_type::now();
+      drain_reply drained;
+      auto grace = caf::timespan{ctx.store.supervisor.shutdown_grace} + std::chrono::seconds(10);
+      if (auto st = client.ask(drain_request{}, drained, grace); !st) {
+        std::fprintf(stderr, "vstore-sim: drain failed: %s\n", st.to_string().c_str());
+        caf::anon_send_exit(manager, caf::exit_reason::kill);
+        if (rc == exit_verified) rc = exit_failed;
+        if (ctx.summary.error.empty()) ctx.summary.error = "drain failed: " + st.to_string();
+      }
+      ctx.summary.drain_s = seconds_since(t0);
+    }
+  }
+  if (rc != exit_usage) {
+    if (ctx.cli.json)
+      print_json(stdout, ctx.summary);
+    else
+      print_text(stdout, ctx.summary);
+  }
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The store's log goes to stderr (stdout carries the results, maybe JSON),
+  // warnings and errors only.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("vstore-sim"));
+  spdlog::set_level(spdlog::level::warn);
+  run_context ctx;
+  if (auto st = parse_args(argc, argv, ctx.cli); !st) {
+    std::fprintf(stderr, "vstore-sim: %s\nTry 'vstore-sim --help'.\n", st.context().c_str());
+    return exit_usage;
+  }
+  auto& cli = ctx.cli;
+  if (cli.help) {
+    std::fputs(help_text().c_str(), stdout);
+    return exit_verified;
+  }
+  ctx.timeout = std::chrono::milliseconds(cli.timeout_ms);
+  if (!cli.config_file.empty()) {
+    // The data directory comes from --data-dir or a temporary directory; a
+    // placeholder lets the file validate without a [store] path.
+    ctx.store.db.path = "(vstore-sim)";
+    if (auto st = config::load_file(cli.config_file, ctx.store); !st)
+      return usage_error(st.to_string());
+  }
+  if (cli.memory) ctx.store.backend = backend_kind::memory;
+  auto& sum = ctx.summary;
+  temp_dir scratch;  // outlives the actor system in run()
+  if (cli.remote()) {
+    sum.backend = "remote";
+    sum.location = cli.connect_host + ":" + std::to_string(cli.connect_port);
+  } else if (ctx.store.backend == backend_kind::memory) {
+    if (cli.verify_only) return usage_error("--verify-only needs a persistent store");
+    sum.backend = "memory";
+  } else {
+    sum.backend = "rocksdb";
+    if (!cli.data_dir.empty()) {
+      ctx.store.db.path = cli.data_dir;
+    } else {
+      if (auto st = scratch.create(cli.keep); !st) return usage_error(st.to_string());
+      ctx.store.db.path = scratch.path();
+    }
+    if (cli.verify_only) ctx.store.db.create_if_missing = false;
+    sum.location = ctx.store.db.path;
+  }
+  sum.verify_only = cli.verify_only;
+  auto& p = sum.params;
+  p.schedulers =
+      cli.schedulers > 0 ? cli.schedulers : std::max(1u, std::thread::hardware_concurrency());
+  p.lanes = cli.in_flight;
+  p.resources = cli.resources;
+  p.value_bytes = cli.value_bytes;
+  if (p.chains() > max_chains) return usage_error("too many chains (--schedulers x --in-flight)");
+  if (!cli.verify_only) {
+    sum.batches_per_scheduler = cli.batches;
+    sum.transfers_per_batch = cli.transfers;
+    sum.rollback_every = cli.rollback_every;
+    sum.rollback_depth = cli.rollback_depth;
+    sum.prune_window = cli.prune_window;
+  }
+  return run(ctx);
+}

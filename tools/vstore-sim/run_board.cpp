@@ -1,0 +1,71 @@
+#include "tools/vstore-sim/run_board.hpp"
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+
+namespace vstore::sim {
+
+void run_board::fail(std::string what) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (errors_++ == 0) first_error_ = std::move(what);
+  failed_.store(true, std::memory_order_relaxed);
+}
+
+std::string run_board::first_error() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return first_error_;
+}
+
+uint64_t run_board::errors() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return errors_;
+}
+
+void run_board::finish(scheduler_report r) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    reports_.push_back(std::move(r));
+    last_finish_ = std::chrono::steady_clock::now();
+  }
+  cv_.notify_all();
+}
+
+bool run_board::wait(size_t n, std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock{mtx_};
+  return cv_.wait_for(lock, d, [&] { return reports_.size() >= n; });
+}
+
+std::chrono::steady_clock::time_point run_board::last_finish() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return last_finish_;
+}
+
+std::vector<scheduler_report> run_board::take_reports() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return std::move(reports_);
+}
+
+ack_log::~ack_log() {
+  if (file_) std::fclose(file_);
+}
+
+status ack_log::open(const std::string& path) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  file_ = std::fopen(path.c_str(), "a");
+  if (!file_) return {errc::io_error, "--ack-log " + path + ": " + std::strerror(errno)};
+  return {};
+}
+
+void ack_log::commit(uint64_t index) { line("commit", index); }
+
+void ack_log::rollback(uint64_t index) { line("rollback", index); }
+
+void ack_log::line(const char* verb, uint64_t index) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!file_) return;
+  std::fprintf(file_, "%s %" PRIu64 "\n", verb, index);
+  std::fflush(file_);
+}
+
+}  // namespace vstore::sim

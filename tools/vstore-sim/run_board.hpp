@@ -1,0 +1,111 @@
+#pragma once
+
+// What the scheduler actors share with the main thread: progress counters,
+// the first error, their final reports, and the ack log. Thread-safe.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "vstore/errc.hpp"
+
+namespace vstore::sim {
+
+/// The final state of one lane (chain).
+struct lane_report {
+  uint64_t chain = 0;
+  /// Batches in batch_metadata after the lane's last acknowledged write.
+  uint64_t live = 0;
+  /// False if a write of the lane failed: its outcome is unknown, so `live`
+  /// is not a reliable expectation.
+  bool clean = true;
+};
+
+/// What a scheduler reports when all its lanes are done.
+struct scheduler_report {
+  uint32_t scheduler = 0;
+  std::vector<lane_report> lanes;
+  /// Latency of every acknowledged write request (first send to reply), ns.
+  std::vector<uint64_t> write_latency_ns;
+};
+
+/// Progress counters, updated by the schedulers as they go (relaxed atomics).
+struct run_counters {
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> transfers{0};
+  std::atomic<uint64_t> read_requests{0};
+  std::atomic<uint64_t> read_keys{0};
+  std::atomic<uint64_t> writes{0};
+  std::atomic<uint64_t> rollbacks{0};
+  std::atomic<uint64_t> rolled_back_batches{0};
+  std::atomic<uint64_t> prunes{0};
+  std::atomic<uint64_t> pruned_batches{0};
+  std::atomic<uint64_t> pruned_versions{0};
+  std::atomic<uint64_t> retries{0};
+};
+
+/// The meeting point of the scheduler actors and the main thread.
+class run_board {
+ public:
+  run_counters counters;
+
+  /// Records an error; the first one becomes the run's failure reason. Lanes
+  /// stop at their next step once failed() is true.
+  void fail(std::string what);
+  /// Returns whether any error was recorded.
+  bool failed() const noexcept { return failed_.load(std::memory_order_relaxed); }
+  /// Returns the first error and the number of errors.
+  std::string first_error() const;
+  uint64_t errors() const;
+
+  /// Stores a scheduler's final report and wakes the main thread.
+  void finish(scheduler_report r);
+  /// Waits up to `d` until `n` reports arrived; returns whether they did.
+  bool wait(size_t n, std::chrono::milliseconds d);
+  /// Returns the time the last report arrived.
+  std::chrono::steady_clock::time_point last_finish() const;
+  /// Moves the reports out.
+  std::vector<scheduler_report> take_reports();
+
+ private:
+  std::atomic<bool> failed_{false};
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  std::string first_error_;
+  uint64_t errors_ = 0;
+  std::vector<scheduler_report> reports_;
+  std::chrono::steady_clock::time_point last_finish_{};
+};
+
+/// The --ack-log file: one line per acknowledged write, "commit N" for a
+/// batch commit and "rollback N" for every batch a rollback removed (newest
+/// first), N being the batch index in decimal. Each line is flushed to the OS
+/// before the call returns, so it survives a SIGKILL of the process (not a
+/// power loss). A line is written only after the reply arrived, so a crash
+/// may lose the last lines of acknowledged writes, never add unacknowledged ones.
+class ack_log {
+ public:
+  ack_log() = default;
+  ~ack_log();
+  ack_log(const ack_log&) = delete;
+  ack_log& operator=(const ack_log&) = delete;
+
+  /// Opens `path` for appending (creating it). Blocks on file I/O.
+  status open(const std::string& path);
+  /// Appends "commit N". Blocks on file I/O (a small write, no fsync).
+  void commit(uint64_t index);
+  /// Appends "rollback N".
+  void rollback(uint64_t index);
+
+ private:
+  void line(const char* verb, uint64_t index);
+  std::mutex mtx_;
+  std::FILE* file_ = nullptr;
+};
+
+}  // namespace vstore::sim

@@ -1,0 +1,342 @@
+#include "tools/vstore-sim/scheduler.hpp"
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+
+namespace vstore::sim {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+/// The largest scan page a lane asks for.
+constexpr uint32_t max_page = 4096;
+
+lane_state& lane_of(scheduler_pointer self, uint32_t lane) { return self->state.lanes[lane]; }
+
+uint32_t rollback_page(scheduler_pointer self) {
+  return std::min<uint32_t>(max_page, 2 * self->state.cfg.transfers + 1);
+}
+
+uint32_t prune_page(scheduler_pointer self, const lane_state& l) {
+  auto want = 2 * uint64_t{self->state.cfg.transfers} * l.prune.batches() + 1;
+  return static_cast<uint32_t>(std::min<uint64_t>(max_page, want));
+}
+
+std::string where(scheduler_pointer self, const lane_state& l) {
+  return "scheduler " + std::to_string(self->state.cfg.id) + " lane " + std::to_string(l.lane) +
+         " (chain " + std::to_string(l.chain.chain) + ")";
+}
+
+const char* phase_name(lane_phase p) {
+  switch (p) {
+    case lane_phase::read_latest:
+      return "latest_ptr read of batch";
+    case lane_phase::read_data:
+      return "data read of batch";
+    case lane_phase::commit:
+      return "commit of batch";
+    case lane_phase::rollback_scan:
+      return "rollback_ptr scan of rollback to batch";
+    case lane_phase::rollback_write:
+      return "rollback write to batch";
+    case lane_phase::prune_scan:
+      return "rollback_ptr scan of prune to batch";
+    case lane_phase::prune_write:
+      return "prune write to batch";
+    default:
+      return "step at batch";
+  }
+}
+
+/// Returns the batch index the lane's current step is about: the batch being
+/// committed, the oldest batch a rollback removes, or the end of a prune.
+uint64_t step_index(const lane_state& l) {
+  switch (l.phase) {
+    case lane_phase::rollback_scan:
+    case lane_phase::rollback_write:
+      return batch_index(l.chain.chain, l.live - l.rollback.batches());
+    case lane_phase::prune_scan:
+    case lane_phase::prune_write:
+      return batch_index(l.chain.chain, l.pruned + l.prune.batches());
+    default:
+      return l.batch.index();
+  }
+}
+
+void next_step(scheduler_pointer self, uint32_t lane);
+void issue(scheduler_pointer self, uint32_t lane);
+
+// -- ending --------------------------------------------------------------------------
+
+scheduler_report make_report(scheduler_state& s, bool clean) {
+  scheduler_report r;
+  r.scheduler = s.cfg.id;
+  for (const auto& l : s.lanes)
+    r.lanes.push_back(lane_report{l.chain.chain, l.live, clean && l.clean});
+  r.write_latency_ns = std::move(s.write_latency_ns);
+  s.reported = true;
+  return r;
+}
+
+void report(scheduler_pointer self) {
+  auto& s = self->state;
+  s.board->finish(make_report(s, true));
+  self->quit();
+}
+
+void finish_lane(scheduler_pointer self, uint32_t lane) {
+  auto& l = lane_of(self, lane);
+  if (l.phase == lane_phase::done) return;
+  l.phase = lane_phase::done;
+  if (++self->state.lanes_done == self->state.lanes.size()) report(self);
+}
+
+void fail_lane(scheduler_pointer self, uint32_t lane, const std::string& what) {
+  auto& l = lane_of(self, lane);
+  self->state.board->fail(where(self, l) + ": " + what);
+  finish_lane(self, lane);
+}
+
+/// Handles an error reply: retries an overloaded request after a doubling
+/// delay, fails the lane on anything else.
+void on_error(scheduler_pointer self, uint32_t lane, const caf::error& e) {
+  auto& s = self->state;
+  auto& l = lane_of(self, lane);
+  auto st = to_status(e);
+  bool write = l.phase == lane_phase::commit || l.phase == lane_phase::rollback_write ||
+               l.phase == lane_phase::prune_write;
+  if (st.code() == errc::overloaded && l.attempts < s.cfg.max_retries && !s.board->failed()) {
+    ++l.attempts;
+    s.board->counters.retries.fetch_add(1, std::memory_order_relaxed);
+    auto delay = std::chrono::microseconds(int64_t{100} << std::min<uint32_t>(l.attempts, 10));
+    self->delayed_send(self, delay, retry_atom::value, lane);
+    return;
+  }
+  // Only an overload guarantees that nothing was applied; any other write
+  // error leaves the outcome open (errc::timeout, errc::aborted, ...).
+  if (write && st.code() != errc::overloaded) l.clean = false;
+  fail_lane(self, lane,
+            std::string{phase_name(l.phase)} + " " + std::to_string(step_index(l)) + ": " +
+                st.to_string());
+}
+
+/// Sends `req` to the manager; `on_reply(self, lane, reply)` continues the lane.
+template <class Reply, class Request, class OnReply>
+void ask(scheduler_pointer self, uint32_t lane, Request req, OnReply on_reply) {
+  auto& s = self->state;
+  self->request(s.manager, s.cfg.timeout, std::move(req))
+      .then([self, lane, on_reply](Reply& r) { on_reply(self, lane, r); },
+            [self, lane](caf::error& e) { on_error(self, lane, e); });
+}
+
+void count_read(scheduler_pointer self, size_t keys) {
+  auto& c = self->state.board->counters;
+  c.read_requests.fetch_add(1, std::memory_order_relaxed);
+  c.read_keys.fetch_add(keys, std::memory_order_relaxed);
+}
+
+void record_write(scheduler_pointer self, lane_state& l) {
+  auto& s = self->state;
+  auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - l.write_started);
+  s.write_latency_ns.push_back(static_cast<uint64_t>(ns.count()));
+  s.board->counters.writes.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// Moves a lane to `p` and sends that phase's request.
+void enter(scheduler_pointer self, uint32_t lane, lane_phase p) {
+  auto& l = lane_of(self, lane);
+  l.phase = p;
+  l.attempts = 0;
+  if (p == lane_phase::commit || p == lane_phase::rollback_write || p == lane_phase::prune_write)
+    l.write_started = clock_type::now();
+  issue(self, lane);
+}
+
+// -- batch -----------------------------------------------------------------------------
+
+void on_latest(scheduler_pointer self, uint32_t lane, multi_get_reply& r) {
+  auto& l = lane_of(self, lane);
+  count_read(self, r.found.size());
+  if (auto err = l.batch.on_latest(r.found, r.values)) return fail_lane(self, lane, *err);
+  enter(self, lane, lane_phase::read_data);
+}
+
+void on_data(scheduler_pointer self, uint32_t lane, multi_get_reply& r) {
+  auto& l = lane_of(self, lane);
+  count_read(self, r.found.size());
+  if (auto err = l.batch.on_data(r.found, r.values)) return fail_lane(self, lane, *err);
+  enter(self, lane, lane_phase::commit);
+}
+
+void on_committed(scheduler_pointer self, uint32_t lane, commit_ack&) {
+  auto& s = self->state;
+  auto& l = lane_of(self, lane);
+  record_write(self, l);
+  ++l.commits;
+  ++l.live;
+  auto& c = s.board->counters;
+  c.batches.fetch_add(1, std::memory_order_relaxed);
+  c.transfers.fetch_add(l.batch.transfer_count(), std::memory_order_relaxed);
+  if (s.log) s.log->commit(l.batch.index());
+  if (s.cfg.rollback_every > 0 && l.commits % s.cfg.rollback_every == 0) l.rollback_due = true;
+  next_step(self, lane);
+}
+
+void begin_batch(scheduler_pointer self, uint32_t lane) {
+  auto& l = lane_of(self, lane);
+  l.batch.make(l.chain, l.live, self->state.cfg.transfers, l.rng);
+  enter(self, lane, lane_phase::read_latest);
+}
+
+// -- rollback ----------------------------------------------------------------------------
+
+void on_rollback_page(scheduler_pointer self, uint32_t lane, scan_reply& r) {
+  auto& l = lane_of(self, lane);
+  count_read(self, r.entries.size());
+  if (auto err = l.rollback.on_page(r)) return fail_lane(self, lane, *err);
+  enter(self, lane, l.rollback.done() ? lane_phase::rollback_write : lane_phase::rollback_scan);
+}
+
+void on_rolled_back(scheduler_pointer self, uint32_t lane, commit_ack&) {
+  auto& s = self->state;
+  auto& l = lane_of(self, lane);
+  record_write(self, l);
+  l.live -= l.rollback.batches();
+  l.rollback_due = false;
+  s.board->counters.rollbacks.fetch_add(1, std::memory_order_relaxed);
+  s.board->counters.rolled_back_batches.fetch_add(l.rollback.batches(), std::memory_order_relaxed);
+  if (s.log)
+    for (auto index : l.rollback.indexes()) s.log->rollback(index);
+  next_step(self, lane);
+}
+
+void begin_rollback(scheduler_pointer self, uint32_t lane) {
+  auto& l = lane_of(self, lane);
+  // Only unpruned batches can be rolled back.
+  auto depth = std::min<uint64_t>(self->state.cfg.rollback_depth, l.live - l.pruned);
+  if (depth == 0) {
+    l.rollback_due = false;
+    return next_step(self, lane);
+  }
+  l.rollback.reset(l.chain.chain, l.live - depth, l.live);
+  enter(self, lane, lane_phase::rollback_scan);
+}
+
+// -- prune -------------------------------------------------------------------------------
+
+bool prune_due(scheduler_pointer self, const lane_state& l) {
+  const auto& cfg = self->state.cfg;
+  return cfg.prune_window > 0 && l.live >= l.pruned + cfg.prune_window + cfg.prune_step;
+}
+
+void on_prune_page(scheduler_pointer self, uint32_t lane, scan_reply& r) {
+  auto& l = lane_of(self, lane);
+  count_read(self, r.entries.size());
+  if (auto err = l.prune.on_page(r)) return fail_lane(self, lane, *err);
+  enter(self, lane, l.prune.done() ? lane_phase::prune_write : lane_phase::prune_scan);
+}
+
+void on_pruned(scheduler_pointer self, uint32_t lane, commit_ack&) {
+  auto& c = self->state.board->counters;
+  auto& l = lane_of(self, lane);
+  record_write(self, l);
+  l.pruned += l.prune.batches();
+  c.prunes.fetch_add(1, std::memory_order_relaxed);
+  c.pruned_batches.fetch_add(l.prune.batches(), std::memory_order_relaxed);
+  c.pruned_versions.fetch_add(l.prune.versions(), std::memory_order_relaxed);
+  next_step(self, lane);
+}
+
+void begin_prune(scheduler_pointer self, uint32_t lane) {
+  auto& l = lane_of(self, lane);
+  l.prune.reset(l.chain.chain, l.pruned, l.live - self->state.cfg.prune_window);
+  enter(self, lane, lane_phase::prune_scan);
+}
+
+// -- the lane loop -------------------------------------------------------------------------
+
+void next_step(scheduler_pointer self, uint32_t lane) {
+  auto& l = lane_of(self, lane);
+  if (self->state.board->failed()) return finish_lane(self, lane);
+  if (l.rollback_due) return begin_rollback(self, lane);
+  if (prune_due(self, l)) return begin_prune(self, lane);
+  if (l.commits < l.target) return begin_batch(self, lane);
+  finish_lane(self, lane);
+}
+
+/// Sends the request of the lane's current phase (again, after an overload).
+void issue(scheduler_pointer self, uint32_t lane) {
+  auto& s = self->state;
+  auto& l = lane_of(self, lane);
+  if (s.board->failed()) return finish_lane(self, lane);
+  switch (l.phase) {
+    case lane_phase::read_latest:
+      return ask<multi_get_reply>(
+          self, lane, multi_get_request{s.cfg.spaces.latest, l.batch.latest_read()}, on_latest);
+    case lane_phase::read_data:
+      return ask<multi_get_reply>(
+          self, lane, multi_get_request{s.cfg.spaces.data, l.batch.data_read()}, on_data);
+    case lane_phase::commit:
+      return ask<commit_ack>(
+          self, lane, l.batch.commit(s.cfg.spaces, s.cfg.id, l.lane, s.cfg.params.value_bytes),
+          on_committed);
+    case lane_phase::rollback_scan:
+      return ask<scan_reply>(self, lane, l.rollback.next_scan(s.cfg.spaces, rollback_page(self)),
+                             on_rollback_page);
+    case lane_phase::rollback_write:
+      return ask<commit_ack>(self, lane, l.rollback.commit(s.cfg.spaces, s.cfg.range_deletes),
+                             on_rolled_back);
+    case lane_phase::prune_scan:
+      return ask<scan_reply>(self, lane, l.prune.next_scan(s.cfg.spaces, prune_page(self, l)),
+                             on_prune_page);
+    case lane_phase::prune_write:
+      return ask<commit_ack>(self, lane, l.prune.commit(s.cfg.spaces, s.cfg.range_deletes),
+                             on_pruned);
+    case lane_phase::idle:
+    case lane_phase::done:
+      return;
+  }
+}
+
+void start_lanes(scheduler_pointer self) {
+  auto& s = self->state;
+  if (s.lanes.empty()) return report(self);
+  for (uint32_t i = 0; i < s.lanes.size(); ++i) next_step(self, i);
+}
+
+}  // namespace
+
+scheduler_state::~scheduler_state() {
+  if (reported || !board) return;
+  board->fail("scheduler " + std::to_string(cfg.id) + " terminated before its lanes finished");
+  board->finish(make_report(*this, false));
+}
+
+scheduler_actor::behavior_type scheduler(scheduler_pointer self, scheduler_settings cfg,
+                                         manager_actor manager, std::shared_ptr<run_board> board,
+                                         std::shared_ptr<ack_log> log) {
+  auto& s = self->state;
+  s.cfg = std::move(cfg);
+  s.manager = std::move(manager);
+  s.board = std::move(board);
+  s.log = std::move(log);
+  const auto& p = s.cfg.params;
+  s.lanes.resize(p.lanes);
+  for (uint32_t i = 0; i < p.lanes; ++i) {
+    auto& l = s.lanes[i];
+    l.lane = i;
+    l.chain = chain_layout(p, uint64_t{s.cfg.id} * p.lanes + i);
+    l.target = lane_batches(s.cfg.batches, p.lanes, i);
+    l.rng.seed(chain_seed(s.cfg.seed, l.chain.chain));
+  }
+  s.write_latency_ns.reserve(s.cfg.batches + s.cfg.batches / 8 + 16);
+  return {
+      [self](start_atom) { start_lanes(self); },
+      [self](retry_atom, uint32_t lane) { issue(self, lane); },
+  };
+}
+
+}  // namespace vstore::sim

@@ -1,0 +1,135 @@
+#pragma once
+
+// The scheduler actor: an event-based CAF actor that runs W lanes, each an
+// independent chain of batches over its own part of the scheduler's
+// resources, with exactly one request in flight per lane. A lane loops:
+//
+//   batch:    multi_get latest_ptr -> multi_get data -> one atomic write
+//   rollback: (every Nth commit) scan rollback_ptr of each of the last M
+//             batches -> one atomic write
+//   prune:    (when more than prune_window + step batches are live and
+//             unpruned) scan the chain's rollback_ptr -> one atomic write
+//
+// Every request has a timeout; errc::overloaded answers are retried with a
+// doubling delay (delayed_send, never a sleep); any other error fails the
+// lane, records the error on the run board and stops every lane at its next
+// step. When all lanes are done the scheduler reports and quits.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/protocol.hpp"
+#include "tools/vstore-sim/run_board.hpp"
+#include "tools/vstore-sim/workload.hpp"
+
+namespace vstore::sim {
+
+/// Starts a scheduler's lanes (sent once by the main thread).
+using start_atom = caf::atom_constant<caf::atom("sim_start")>;
+/// A lane's retry timer: re-send the lane's current request.
+using retry_atom = caf::atom_constant<caf::atom("sim_retry")>;
+
+/// The scheduler's interface (local only; nothing crosses the network).
+using scheduler_actor =
+    caf::typed_actor<caf::reacts_to<start_atom>, caf::reacts_to<retry_atom, uint32_t>>;
+
+/// How a scheduler runs.
+struct scheduler_settings {
+  /// This scheduler's number, 0..K-1.
+  uint32_t id = 0;
+  /// The run's shape (K, W, R, value size).
+  sim_params params;
+  /// Where the workload's spaces are.
+  space_set spaces;
+  /// Forward batch commits of the whole scheduler, split across its lanes.
+  uint64_t batches = 0;
+  /// Transfers per batch.
+  uint32_t transfers = 1;
+  /// The run's seed; each chain derives its own.
+  uint64_t seed = 1;
+  /// Roll back after every Nth commit of a lane (0 = never), M batches deep.
+  uint64_t rollback_every = 0;
+  uint32_t rollback_depth = 2;
+  /// Batches a lane keeps revertible (0 = never prune) and how many more
+  /// must accumulate before a prune runs.
+  uint64_t prune_window = 0;
+  uint64_t prune_step = 1;
+  /// Range deletes in rollback_ptr instead of point deletes.
+  bool range_deletes = false;
+  /// Timeout of every request.
+  caf::timespan timeout = std::chrono::seconds(30);
+  /// Retries of an overloaded request before the lane gives up.
+  uint32_t max_retries = 200;
+};
+
+/// What a lane is waiting for.
+enum class lane_phase : uint8_t {
+  idle,
+  read_latest,
+  read_data,
+  commit,
+  rollback_scan,
+  rollback_write,
+  prune_scan,
+  prune_write,
+  done,
+};
+
+/// One lane: an independent chain of batches.
+struct lane_state {
+  uint32_t lane = 0;
+  chain_spec chain;
+  /// Forward commits to do and done.
+  uint64_t target = 0;
+  uint64_t commits = 0;
+  /// Batches 0..live-1 are in batch_metadata; 0..pruned-1 are pruned.
+  uint64_t live = 0;
+  uint64_t pruned = 0;
+  bool rollback_due = false;
+  /// False once a write failed (its outcome is unknown).
+  bool clean = true;
+  std::mt19937_64 rng;
+  lane_phase phase = lane_phase::idle;
+  /// Attempts of the current request (for the overload backoff).
+  uint32_t attempts = 0;
+  /// When the current write was first sent.
+  std::chrono::steady_clock::time_point write_started;
+  batch_plan batch;
+  rollback_plan rollback;
+  prune_plan prune;
+};
+
+/// The scheduler actor's state.
+struct scheduler_state {
+  scheduler_settings cfg;
+  manager_actor manager;
+  std::shared_ptr<run_board> board;
+  /// The ack log, or null.
+  std::shared_ptr<ack_log> log;
+  std::vector<lane_state> lanes;
+  size_t lanes_done = 0;
+  std::vector<uint64_t> write_latency_ns;
+  /// Whether the final report went to the board.
+  bool reported = false;
+  static inline const char* name = "vstore-sim.scheduler";
+  /// Reports a scheduler that ends without finishing (an exception, a kill)
+  /// as failed, so that the main thread never waits for it.
+  ~scheduler_state();
+};
+
+using scheduler_pointer = scheduler_actor::stateful_pointer<scheduler_state>;
+
+/// The scheduler behaviour: waits for start_atom, then runs its lanes to the
+/// end and reports to `board`. Spawn it with sys.spawn(scheduler, ...).
+scheduler_actor::behavior_type scheduler(scheduler_pointer self, scheduler_settings cfg,
+                                         manager_actor manager, std::shared_ptr<run_board> board,
+                                         std::shared_ptr<ack_log> log);
+
+}  // namespace vstore::sim
