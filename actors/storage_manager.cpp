@@ -644,6 +644,13 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
   st.setup = std::move(setup);
   const auto& o = st.setup.opts;
   self->set_exception_handler(exception_to_error);
+  // A message outside the interface (a peer with other or unregistered types)
+  // gets an error reply; CAF's default would print it to stdout.
+  self->set_default_handler(
+      [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+        return make_error(errc::invalid_argument,
+                          "message outside the manager's interface (unknown or unregistered type)");
+      });
   self->set_down_handler([self](caf::down_msg& dm) { on_child_down(self, dm.source, dm.reason); });
   self->set_exit_handler([self](caf::exit_msg& em) {
     if (em.reason == caf::exit_reason::kill) {

@@ -108,7 +108,9 @@ write_request multi_batch_request(uint64_t b) {
 
 template <class Reply, class Request, class Check>
 void send_request(client_pointer self, Request&& req, Check check) {
-  self->request(self->state.mgr, self->state.timeout, std::forward<Request>(req))
+  auto timeout = self->state.timeout.count() > 0 ? caf::duration{self->state.timeout}
+                                                 : caf::duration{caf::infinite};
+  self->request(self->state.mgr, timeout, std::forward<Request>(req))
       .then(
           [self, check](Reply& r) {
             check(self, r);

@@ -27,7 +27,9 @@ struct client_plan {
   /// Requests each client keeps in flight (it sends the next one when a reply
   /// arrives).
   size_t window = 1;
-  /// Timeout of every request.
+  /// Timeout of every request; 0 = untimed (in-process clients: the manager
+  /// answers every admitted request within supervisor.internal-timeout, and
+  /// rep_timeout bounds the repetition).
   std::chrono::milliseconds request_timeout{30000};
   /// Upper bound of the whole repetition; past it the run is an error.
   std::chrono::milliseconds rep_timeout{180000};

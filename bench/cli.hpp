@@ -51,6 +51,8 @@ struct bench_args {
   bool allocators = false;
   /// --only vstore|raw: run one side only (for profiling).
   std::string only;
+  /// --timed-requests: in-process clients use timed requests (default: untimed).
+  bool timed_requests = false;
   /// --list: print the scenarios and exit.
   bool list = false;
   /// --help.

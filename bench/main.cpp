@@ -167,6 +167,11 @@ client_plan plan_of(const context& ctx, const scenario& sc) {
   client_plan p;
   p.clients = sc.clients;
   p.window = sc.window;
+  // In-process clients send untimed requests, as the README recommends: the
+  // manager answers every admitted request within supervisor.internal-timeout.
+  // Through vstored a lost connection must also be bounded: timed requests.
+  if (sc.where != target_db::remote && !ctx.args.timed_requests)
+    p.request_timeout = std::chrono::milliseconds(0);
   if (sc.vstore_kind != workload_kind::flush_put) {
     if (ctx.args.clients) p.clients = *ctx.args.clients;
     if (ctx.args.window) p.window = *ctx.args.window;

@@ -196,7 +196,9 @@ Checks and output:
   --verify-only         open an existing store (--data-dir) and only verify it
   --ack-log FILE        append "commit N" / "rollback N" (N = batch index) for
                         every acknowledged batch commit and rollback, one line
-                        each, flushed per line
+                        each, flushed per line; with --verify-only:
+                        check that every batch it acknowledges is in the store
+                        (pass the run's --rollback-depth)
   --json                print the results as one JSON object on stdout
   --no-progress         no progress output on stderr
   --help                print this text

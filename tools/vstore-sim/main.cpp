@@ -19,6 +19,7 @@
 #include <caf/all.hpp>
 
 #include "config/config.hpp"
+#include "tools/vstore-sim/ack_check.hpp"
 #include "tools/vstore-sim/cli.hpp"
 #include "tools/vstore-sim/remote.hpp"
 #include "tools/vstore-sim/report.hpp"
@@ -253,6 +254,24 @@ int drive(caf::actor_system& sys, const manager_actor& manager, sync_client& cli
     } else {
       sum.verify = check(img, expected);
       sum.verified = true;
+      if (ctx.cli.verify_only && !ctx.cli.ack_log.empty()) {
+        // The crash check: every acknowledged batch must have survived.
+        ack_check_result acks;
+        if (auto ast =
+                check_ack_log(ctx.cli.ack_log, sum.verify.live, ctx.cli.rollback_depth, acks);
+            !ast) {
+          sum.verify_error = ast.to_string();
+        } else {
+          std::fprintf(stderr,
+                       "ack log: %llu acknowledged commits, %llu rollbacks, %llu chains checked\n",
+                       static_cast<unsigned long long>(acks.commits),
+                       static_cast<unsigned long long>(acks.rollbacks),
+                       static_cast<unsigned long long>(acks.chains));
+          for (auto& f : acks.failures)
+            sum.verify.failures.push_back("acknowledged work lost: " + f);
+          if (!acks.failures.empty()) sum.verify.ok = false;
+        }
+      }
       sum.verify_s = seconds_since(t0);
       if (ctx.cli.verify_only) sum.params = sum.verify.params;
     }

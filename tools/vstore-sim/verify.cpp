@@ -196,6 +196,7 @@ verify_result check(const store_image& img,
     fail.add(std::to_string(leaked) +
              " data versions are neither latest nor named by rollback_ptr, e.g. " + example);
 
+  r.live = live;
   r.ok = r.failures.empty();
   return r;
 }

@@ -402,6 +402,12 @@ int serve(const resolved& r) {
                r.net.tls() ? "mutual TLS" : "plain TCP", endpoint(r.host, *port),
                r.heartbeat.count(), r.conn_timeout.count());
   std::cout << "vstored listening on " << endpoint(r.host, *port) << std::endl;
+  // Nothing else goes to stdout: CAF itself prints some diagnostics to
+  // std::cout, among them "*** unexpected message" for every message outside
+  // the manager's interface (or of a type this node does not know) that any
+  // peer sends; they join the log on stderr instead (tests/reliability:
+  // VstoredStdout).
+  ::dup2(STDERR_FILENO, STDOUT_FILENO);
   int code = exit_ok;
   bool done = false;
   while (!done) {
@@ -460,6 +466,10 @@ int main(int argc, char** argv) {
     std::cerr << "vstored: " << err->what << "\n";
     return exit_usage;
   }
+  // A write to a closed stdout or stderr pipe (e.g. after `vstored | head -1`)
+  // must not kill the server: ignore SIGPIPE (CAF's sockets use MSG_NOSIGNAL
+  // anyway), so such writes fail with EPIPE instead.
+  ::signal(SIGPIPE, SIG_IGN);
   auto logger = spdlog::stderr_color_mt("vstored");
   spdlog::set_default_logger(logger);
   spdlog::set_level(r.level);
