@@ -1,5 +1,7 @@
 #include "bench/report.hpp"
 
+#include "tools/common/json.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -7,6 +9,8 @@
 #include <sstream>
 
 namespace vstore::bench {
+
+using tools::json_string;
 
 namespace {
 
@@ -55,35 +59,6 @@ std::string cpu_cell(const row& r) {
 }
 
 std::string target_cell(const row& r) { return r.target > 0 ? "≥ " + fixed(r.target, 2) : "-"; }
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string json_number(double x) {
   if (!std::isfinite(x)) return "null";

@@ -31,8 +31,8 @@ inline double test_scale() {
 
 /// How long a test waits for any single reply (longer when VSTORE_TEST_SCALE
 /// says the build is slow).
-inline const auto reply_timeout = std::chrono::milliseconds(
-    static_cast<int64_t>(10000 / std::min(1.0, test_scale())));
+inline const auto reply_timeout =
+    std::chrono::milliseconds(static_cast<int64_t>(10000 / std::min(1.0, test_scale())));
 
 /// A temporary directory removed at destruction.
 class scratch_dir {

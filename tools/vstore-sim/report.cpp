@@ -1,5 +1,7 @@
 #include "tools/vstore-sim/report.hpp"
 
+#include "tools/common/json.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,37 +11,14 @@ namespace vstore::sim {
 
 namespace {
 
-double per_second(uint64_t n, double s) { return s > 0 ? static_cast<double>(n) / s : 0; }
-
+/// Returns the escaped content of a JSON string, without the quotes (the
+/// format string below writes them).
 std::string json_escape(const std::string& x) {
-  std::string out;
-  out.reserve(x.size() + 2);
-  for (auto c : x) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
+  auto quoted = tools::json_string(x);
+  return quoted.substr(1, quoted.size() - 2);
 }
+
+double per_second(uint64_t n, double s) { return s > 0 ? static_cast<double>(n) / s : 0; }
 
 }  // namespace
 
@@ -122,7 +101,7 @@ void print_json(std::FILE* out, const run_summary& s) {
   std::string failures = "[";
   for (size_t i = 0; i < v.failures.size(); ++i) {
     if (i > 0) failures += ",";
-    failures += "\"" + json_escape(v.failures[i]) + "\"";
+    failures += tools::json_string(v.failures[i]);
   }
   failures += "]";
   std::fprintf(

@@ -1,5 +1,7 @@
 #include "tools/vstore/format.hpp"
 
+#include "tools/common/json.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <functional>
@@ -8,6 +10,8 @@
 #include "vstore/errc.hpp"
 
 namespace vstore::cli {
+
+using tools::json_string;
 
 namespace {
 
@@ -26,25 +30,6 @@ uint64_t sum(const std::vector<uint64_t>& v) {
   uint64_t n = 0;
   for (auto x : v) n += x;
   return n;
-}
-
-/// Escapes a JSON string's content.
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u >= 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
 }
 
 /// Escapes a Prometheus label value.
