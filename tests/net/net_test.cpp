@@ -33,24 +33,12 @@ using std::chrono::milliseconds;
 using test::subprocess;
 using test::temp_dir;
 using test::vstored_process;
+using test::local;
+using test::ms_since;
 using clock_type = std::chrono::steady_clock;
 
 const std::string vstored_bin = VSTORE_VSTORED;
 const std::string gen_certs = VSTORE_GEN_CERTS;
-
-long ms_since(clock_type::time_point t0) {
-  return static_cast<long>(
-      std::chrono::duration_cast<milliseconds>(clock_type::now() - t0).count());
-}
-
-remote_options local(uint16_t port) {
-  remote_options r;
-  r.host = "127.0.0.1";
-  r.port = port;
-  r.connect_timeout = 2s;
-  r.heartbeat_interval = 200ms;
-  return r;
-}
 
 client::settings client_settings(milliseconds timeout = 20s) {
   client::settings s;

@@ -28,6 +28,8 @@
 #include <thread>
 #include <vector>
 
+#include "vstore/remote_options.hpp"
+
 extern char** environ;
 
 namespace vstore::test {
@@ -287,5 +289,24 @@ class vstored_process {
   std::unique_ptr<subprocess> proc_;
   uint16_t port_ = 0;
 };
+
+/// Milliseconds since `t0` (for the tests' `[ measure  ]` lines).
+inline long ms_since(std::chrono::steady_clock::time_point t0) {
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+}
+
+/// How tests reach a vstored on 127.0.0.1:`port`: short timeouts, so that a
+/// dead or frozen server is noticed quickly.
+inline remote_options local(uint16_t port,
+                            std::chrono::milliseconds connect_timeout = std::chrono::seconds(2)) {
+  remote_options r;
+  r.host = "127.0.0.1";
+  r.port = port;
+  r.connect_timeout = connect_timeout;
+  r.heartbeat_interval = std::chrono::milliseconds(200);
+  return r;
+}
 
 }  // namespace vstore::test

@@ -65,19 +65,6 @@ using clock_type = std::chrono::steady_clock;
 const std::string vstored_bin = VSTORE_VSTORED;
 const std::string cli_bin = VSTORE_CLI;
 
-long ms_since(clock_type::time_point t0) {
-  return static_cast<long>(
-      std::chrono::duration_cast<milliseconds>(clock_type::now() - t0).count());
-}
-
-remote_options local(uint16_t port) {
-  remote_options r;
-  r.port = port;
-  r.connect_timeout = 2s;
-  r.heartbeat_interval = 200ms;
-  return r;
-}
-
 client::settings client_settings(milliseconds timeout = 10s) {
   client::settings s;
   s.timeout = timeout;

@@ -41,11 +41,6 @@ constexpr bool check_rss = false;
 constexpr bool check_rss = true;
 #endif
 
-long ms_since(clock_type::time_point t0) {
-  return static_cast<long>(
-      std::chrono::duration_cast<milliseconds>(clock_type::now() - t0).count());
-}
-
 // -- the flood client ---------------------------------------------------------------------
 
 /// What one flooding client sends.
@@ -389,14 +384,6 @@ struct remote_config : caf::actor_system_config {
   }
 };
 
-remote_options local(uint16_t port) {
-  remote_options r;
-  r.port = port;
-  r.connect_timeout = 3s;
-  r.heartbeat_interval = 200ms;
-  return r;
-}
-
 // The same flood over the network against a vstored whose writer fsyncs every
 // commit (sync = true) and admits 16 writes per space. The server's RSS is
 // read from /proc/PID/status; its bound is computed as in the in-process test
@@ -419,7 +406,7 @@ TEST(OverloadRemote, FloodAgainstVstoredIsRefusedBoundedAnsweredAndRecovers) {
                        "warn", "--max-threads", "2"}};
   ASSERT_NE(srv.port(), 0) << srv.proc().stderr_text();
   const auto pid = std::to_string(srv.proc().pid());
-  auto r = local(srv.port());
+  auto r = local(srv.port(), 3s);
   std::unique_ptr<client> c;
   client::settings cs;
   cs.timeout = 20s;
