@@ -301,6 +301,24 @@ void issue(scheduler_pointer self, uint32_t lane) {
   }
 }
 
+/// The manager (or the connection to a remote one) went down: no pending
+/// request will be answered, so every unfinished lane fails now instead of
+/// waiting for its request timeouts. A write in flight may or may not have
+/// been applied.
+void on_manager_down(scheduler_pointer self, const caf::down_msg& dm) {
+  auto& s = self->state;
+  if (dm.source != s.manager.address()) return;
+  auto why = "the store went down: " + self->system().render(dm.reason);
+  for (uint32_t i = 0; i < s.lanes.size(); ++i) {
+    auto& l = s.lanes[i];
+    if (l.phase == lane_phase::done) continue;
+    if (l.phase == lane_phase::commit || l.phase == lane_phase::rollback_write ||
+        l.phase == lane_phase::prune_write)
+      l.clean = false;
+    fail_lane(self, i, why);
+  }
+}
+
 void start_lanes(scheduler_pointer self) {
   auto& s = self->state;
   if (s.lanes.empty()) return report(self);
@@ -333,6 +351,8 @@ scheduler_actor::behavior_type scheduler(scheduler_pointer self, scheduler_setti
     l.rng.seed(chain_seed(s.cfg.seed, l.chain.chain));
   }
   s.write_latency_ns.reserve(s.cfg.batches + s.cfg.batches / 8 + 16);
+  self->monitor(s.manager);
+  self->set_down_handler([self](caf::down_msg& dm) { on_manager_down(self, dm); });
   return {
       [self](start_atom) { start_lanes(self); },
       [self](retry_atom, uint32_t lane) { issue(self, lane); },

@@ -5,7 +5,19 @@
 namespace vstore::sim {
 
 sync_client::sync_client(caf::actor_system& sys, manager_actor manager, caf::timespan timeout)
-    : self_(sys), manager_(std::move(manager)), timeout_(timeout) {}
+    : self_(sys), manager_(std::move(manager)), timeout_(timeout) {
+  self_->monitor(manager_);
+}
+
+bool sync_client::manager_down() {
+  while (!down_) {
+    bool got = false;
+    self_->receive([&](caf::down_msg& dm) { got = down_ = dm.source == manager_.address(); },
+                   caf::after(std::chrono::seconds(0)) >> [] {});
+    if (!got) break;
+  }
+  return down_;
+}
 
 status sync_client::get(space_id space, std::string key, std::optional<std::string>& out) {
   get_reply r;

@@ -22,9 +22,11 @@ class sync_client {
   /// Talks to `manager` from a scoped actor of `sys`.
   sync_client(caf::actor_system& sys, manager_actor manager, caf::timespan timeout);
 
-  /// Sends `req` and waits for its reply (or an error, or the timeout).
+  /// Sends `req` and waits for its reply (or an error, or the timeout). Once
+  /// the manager is known to be down, answers errc::disconnected at once.
   template <class Reply, class Request>
   status ask(Request req, Reply& out, caf::timespan timeout) {
+    if (manager_down()) return {errc::disconnected, "the store went down"};
     status result;
     self_->request(manager_, timeout, std::move(req))
         .receive([&](Reply& r) { out = std::move(r); },
@@ -47,9 +49,13 @@ class sync_client {
   status load_image(const space_set& s, uint32_t page, store_image& out);
 
  private:
+  /// Takes a pending down message of the manager, if any, without waiting.
+  bool manager_down();
+
   caf::scoped_actor self_;
   manager_actor manager_;
   caf::timespan timeout_;
+  bool down_ = false;
 };
 
 }  // namespace vstore::sim
