@@ -97,8 +97,9 @@ struct supervisor_options {
   std::chrono::milliseconds restart_window{10000};
   /// Retries of a read whose reader died. Key: read-retries. Default: 3.
   uint32_t read_retries = 3;
-  /// Timeout of requests between vstore's own actors. Key: internal-timeout.
-  /// Default: 30s.
+  /// The longest an admitted request may wait inside vstore: past it the
+  /// manager answers errc::timeout (a stuck reader, writer or commit actor
+  /// cannot hold a client). Key: internal-timeout. Default: 30s.
   std::chrono::milliseconds internal_timeout{30000};
   /// A multi-space batch whose parts have not all reached the committer after
   /// this long is aborted. Key: stall-abort. Default: 2s.

@@ -30,11 +30,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
+using test::local;
+using test::ms_since;
 using test::subprocess;
 using test::temp_dir;
 using test::vstored_process;
-using test::local;
-using test::ms_since;
 using clock_type = std::chrono::steady_clock;
 
 const std::string vstored_bin = VSTORE_VSTORED;

@@ -9,6 +9,7 @@
 //
 // Figures are printed as "[ measure  ]" lines.
 
+#include <functional>
 #include <future>
 #include <map>
 #include <set>
@@ -188,6 +189,76 @@ void keys_by_outcome(const std::vector<flood_spec>& specs, const std::vector<flo
     }
 }
 
+/// What run_flood measured.
+struct flood_run {
+  std::vector<flood_spec> specs;
+  std::vector<flood_result> results;
+  flood_total sum;
+  /// False if the clients did not finish within the deadline.
+  bool finished = false;
+  long flood_ms = 0;
+  long rss_before = 0;
+  long rss_peak = 0;
+  bool hwm_reset = false;
+  uint64_t max_writes_queued = 0;
+  int samples = 0;
+};
+
+/// Starts `clients` flooding clients against `mgr` and waits (polling with a
+/// 45 s deadline) until each has every reply, sampling the RSS of process
+/// `pid` ("self" or a pid) and the admitted writes of space data through
+/// `read_stats` meanwhile.
+flood_run run_flood(caf::actor_system& sys, const manager_actor& mgr, const std::string& prefix,
+                    int clients, uint64_t per_client, uint32_t window, size_t value_size,
+                    const std::string& pid, const std::function<bool(stats_reply&)>& read_stats) {
+  flood_run run;
+  run.rss_before = proc_status_kib(pid, "VmRSS");
+  run.hwm_reset = reset_peak_rss(pid);
+  std::vector<std::future<flood_result>> futures;
+  std::vector<caf::actor> actors;
+  for (int c = 0; c < clients; ++c) {
+    flood_spec s;
+    s.prefix = prefix + std::to_string(c) + "/";
+    s.total = per_client;
+    s.window = window;
+    s.value_size = value_size;
+    run.specs.push_back(s);
+    auto p = std::make_shared<std::promise<flood_result>>();
+    futures.push_back(p->get_future());
+    actors.push_back(sys.spawn(flood_client, mgr, s, p));
+  }
+  auto t0 = clock_type::now();
+  for (auto& a : actors) caf::anon_send(a, caf::put_atom::value);
+  long rss_peak_sampled = run.rss_before;
+  auto deadline = clock_type::now() + 45s;
+  for (size_t c = 0; c < futures.size();) {
+    if (futures[c].wait_for(20ms) == std::future_status::ready) {
+      ++c;
+      continue;
+    }
+    if (clock_type::now() >= deadline) {
+      ADD_FAILURE() << "the flood did not finish: requests left unanswered";
+      return run;
+    }
+    rss_peak_sampled = std::max(rss_peak_sampled, proc_status_kib(pid, "VmRSS"));
+    stats_reply st;
+    if (read_stats(st)) {
+      run.max_writes_queued =
+          std::max(run.max_writes_queued, st.spaces[spaces::data].writes_queued);
+      ++run.samples;
+    }
+  }
+  run.flood_ms = ms_since(t0);
+  const long hwm = proc_status_kib(pid, "VmHWM");
+  run.rss_peak = std::max(rss_peak_sampled, run.hwm_reset ? hwm : 0L);
+  for (size_t c = 0; c < futures.size(); ++c) {
+    run.results.push_back(futures[c].get());
+    run.sum.add(run.results.back(), run.specs[c].total);
+  }
+  run.finished = true;
+  return run;
+}
+
 // -- in process ---------------------------------------------------------------------------
 
 /// A writer that needs `cost` per part it receives: stands in for a slow
@@ -246,52 +317,12 @@ TEST_F(Overload, InProcessFloodIsRefusedBoundedAnsweredAndRecovers) {
   for (int i = 0; i < 100; ++i)
     ASSERT_TRUE(put(m, spaces::latest_ptr, "before/" + std::to_string(i), "v" + std::to_string(i)));
 
-  const long rss_before = proc_status_kib("self", "VmRSS");
-  const bool hwm_reset = reset_peak_rss("self");
-  std::vector<flood_spec> specs;
-  std::vector<std::future<flood_result>> futures;
-  std::vector<caf::actor> actors;
-  for (int c = 0; c < clients; ++c) {
-    flood_spec s;
-    s.prefix = "f" + std::to_string(c) + "/";
-    s.total = per_client;
-    s.window = window;
-    s.value_size = value_size;
-    specs.push_back(s);
-    auto p = std::make_shared<std::promise<flood_result>>();
-    futures.push_back(p->get_future());
-    actors.push_back(sys_.spawn(flood_client, m, s, p));
-  }
-  auto t0 = clock_type::now();
-  for (auto& a : actors) caf::anon_send(a, caf::put_atom::value);
-  // Poll (with a deadline) until every client is done: sample the RSS and the
-  // manager's admitted-write counter meanwhile.
-  long rss_peak_sampled = rss_before;
-  uint64_t max_writes_queued = 0;
-  int samples = 0;
-  auto deadline = clock_type::now() + 45s;
-  for (size_t c = 0; c < futures.size();) {
-    if (futures[c].wait_for(20ms) == std::future_status::ready) {
-      ++c;
-      continue;
-    }
-    ASSERT_LT(clock_type::now(), deadline) << "the flood did not finish: requests left unanswered";
-    rss_peak_sampled = std::max(rss_peak_sampled, proc_status_kib("self", "VmRSS"));
-    stats_reply s;
-    if (ask(m, stats_request{}, s)) {
-      max_writes_queued = std::max(max_writes_queued, s.spaces[spaces::data].writes_queued);
-      ++samples;
-    }
-  }
-  const long flood_ms = ms_since(t0);
-  const long hwm = proc_status_kib("self", "VmHWM");
-  const long rss_peak = std::max(rss_peak_sampled, hwm_reset ? hwm : 0L);
-  std::vector<flood_result> results;
-  flood_total sum;
-  for (size_t c = 0; c < futures.size(); ++c) {
-    results.push_back(futures[c].get());
-    sum.add(results.back(), specs[c].total);
-  }
+  auto run =
+      run_flood(sys_, m, "f", clients, per_client, window, value_size, "self",
+                [&](stats_reply& st) { return static_cast<bool>(ask(m, stats_request{}, st)); });
+  ASSERT_TRUE(run.finished);
+  const auto& [specs, results, sum, finished, flood_ms, rss_before, rss_peak, hwm_reset,
+               max_writes_queued, samples] = run;
 
   // (b) every request got exactly one reply; nothing timed out.
   EXPECT_EQ(sum.replies, sum.requests);
@@ -427,50 +458,11 @@ TEST(OverloadRemote, FloodAgainstVstoredIsRefusedBoundedAnsweredAndRecovers) {
   caf::actor_system sys{cfg};
   manager_actor mgr;
   ASSERT_TRUE(connect_manager(sys, r, mgr));
-  const long rss_before = proc_status_kib(pid, "VmRSS");
-  const bool hwm_reset = reset_peak_rss(pid);
-  std::vector<flood_spec> specs;
-  std::vector<std::future<flood_result>> futures;
-  std::vector<caf::actor> actors;
-  for (int k = 0; k < clients; ++k) {
-    flood_spec s;
-    s.prefix = "r" + std::to_string(k) + "/";
-    s.total = per_client;
-    s.window = window;
-    s.value_size = value_size;
-    specs.push_back(s);
-    auto p = std::make_shared<std::promise<flood_result>>();
-    futures.push_back(p->get_future());
-    actors.push_back(sys.spawn(flood_client, mgr, s, p));
-  }
-  auto t0 = clock_type::now();
-  for (auto& a : actors) caf::anon_send(a, caf::put_atom::value);
-  long rss_peak_sampled = rss_before;
-  uint64_t max_writes_queued = 0;
-  int samples = 0;
-  auto deadline = clock_type::now() + 45s;
-  for (size_t k = 0; k < futures.size();) {
-    if (futures[k].wait_for(20ms) == std::future_status::ready) {
-      ++k;
-      continue;
-    }
-    ASSERT_LT(clock_type::now(), deadline) << "the remote flood did not finish";
-    rss_peak_sampled = std::max(rss_peak_sampled, proc_status_kib(pid, "VmRSS"));
-    stats_reply s;
-    if (c->stats(s)) {
-      max_writes_queued = std::max(max_writes_queued, s.spaces[spaces::data].writes_queued);
-      ++samples;
-    }
-  }
-  const long flood_ms = ms_since(t0);
-  const long hwm = proc_status_kib(pid, "VmHWM");
-  const long rss_peak = std::max(rss_peak_sampled, hwm_reset ? hwm : 0L);
-  std::vector<flood_result> results;
-  flood_total sum;
-  for (size_t k = 0; k < futures.size(); ++k) {
-    results.push_back(futures[k].get());
-    sum.add(results.back(), specs[k].total);
-  }
+  auto run = run_flood(sys, mgr, "r", clients, per_client, window, value_size, pid,
+                       [&](stats_reply& st) { return static_cast<bool>(c->stats(st)); });
+  ASSERT_TRUE(run.finished);
+  const auto& [specs, results, sum, finished, flood_ms, rss_before, rss_peak, hwm_reset,
+               max_writes_queued, samples] = run;
   EXPECT_EQ(sum.replies, sum.requests);
   EXPECT_EQ(sum.duplicates, 0u);
   EXPECT_EQ(sum.acked + sum.overloaded + sum.other, sum.requests);
@@ -536,7 +528,6 @@ TEST(OverloadRemote, FloodAgainstVstoredIsRefusedBoundedAnsweredAndRecovers) {
         << "vstored's RSS grew by " << mib(rss_peak - rss_before) << " MiB, bound "
         << mib(bound_kib) << " MiB";
   }
-  for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   std::cout << "[ measure  ] remote flood: " << clients << " clients x window " << window << " x "
             << per_client << " writes of " << value_size << " B against vstored (sync on, "
             << "writer.max-queued " << max_queued << ")\n"
