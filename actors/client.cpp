@@ -32,10 +32,13 @@ status client::open_embedded(const options& opts, std::unique_ptr<client>& out,
     p->cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.max_threads));
   p->sys = std::make_unique<caf::actor_system>(p->cfg);
   p->timeout = cfg.timeout;
+  p->write_retries = cfg.write_retries;
   p->embedded = true;
   p->drain_timeout = opts.supervisor.shutdown_grace + std::chrono::seconds(5);
   if (auto st = spawn_manager(*p->sys, opts, p->mgr); !st) return st;
   out.reset(new client(std::move(p)));
+  status_reply info;
+  out->info(info);  // learns the store's sequence number for outcome requests
   return {};
 }
 
@@ -53,14 +56,61 @@ status client::multi_get(space_id space, std::vector<std::string> keys, multi_ge
 status client::scan(scan_request req, scan_reply& out) { return impl_->call(std::move(req), out); }
 
 status client::write(write_request req, commit_ack& out) {
-  return impl_->call(std::move(req), out);
+  auto& x = *impl_;
+  if (req.token.empty()) req.token = x.new_token();
+  const auto not_before = x.known_seq.load();
+  auto st = x.call(write_request{req}, out);
+  // Each round: the write's fate is in doubt; find it out, and resend only
+  // when it certainly did not commit (a resend with the same token is applied
+  // at most once anyway, but its own "not applied" would say nothing of the
+  // first attempt).
+  for (uint32_t attempt = 0; !st && write_outcome_of(st.code()) == write_outcome::maybe;) {
+    if (attempt >= x.write_retries)
+      return {errc::in_doubt, "after " + std::to_string(attempt) + " retries: " + st.to_string()};
+    outcome_reply o;
+    auto deadline = std::chrono::steady_clock::now() + x.timeout;
+    auto pause = std::chrono::milliseconds(5);
+    status q;
+    for (;;) {
+      q = x.call(outcome_request{req.token, not_before}, o);
+      if (!q || o.state != write_state::pending || std::chrono::steady_clock::now() >= deadline)
+        break;
+      std::this_thread::sleep_for(pause);  // back-off while the store settles it
+      pause = std::min(pause * 2, std::chrono::milliseconds(200));
+    }
+    if (q && o.state == write_state::committed) {
+      out = commit_ack{o.seq};
+      st = {};
+      break;
+    }
+    ++attempt;
+    if (!q || o.state != write_state::not_committed) {
+      if (q && o.state == write_state::unknown)
+        return {errc::in_doubt,
+                "the store no longer remembers the write's token: " + st.to_string()};
+      continue;  // the outcome is still open: ask again
+    }
+    st = x.call(write_request{req}, out);
+  }
+  if (st) x.note_seq(out.seq);
+  return st;
+}
+
+status client::outcome(const std::string& token, outcome_reply& out) {
+  auto st = impl_->call(outcome_request{token, impl_->known_seq.load()}, out);
+  if (st && out.state == write_state::committed) impl_->note_seq(out.seq);
+  return st;
 }
 
 status client::flush(commit_ack& out) { return impl_->call(flush_request{}, out); }
 
 status client::stats(stats_reply& out) { return impl_->call(stats_request{}, out); }
 
-status client::info(status_reply& out) { return impl_->call(status_request{}, out); }
+status client::info(status_reply& out) {
+  auto st = impl_->call(status_request{}, out);
+  if (st) impl_->note_seq(out.sequence);
+  return st;
+}
 
 status client::drain(drain_reply& out) {
   auto st = impl_->call(drain_request{}, out, impl_->drain_timeout);

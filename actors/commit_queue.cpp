@@ -76,12 +76,16 @@ std::vector<commit_queue::round_part> commit_queue::take_round() {
 }
 
 void commit_queue::finish_round(const std::vector<round_part>& round, const status& st,
-                                uint64_t seq) {
+                                uint64_t seq, const std::map<uint64_t, uint64_t>& duplicates) {
   for (const auto& rp : round) {
     auto i = pending_.find(rp.tok);
     if (i == pending_.end()) continue;
     auto& res = i->second.result;
-    if (st) {
+    auto dup = duplicates.find(rp.part.g);
+    if (dup != duplicates.end() && (dup->second != 0 || st)) {
+      res.duplicate.push_back(rp.part.g);
+      res.duplicate_seq.push_back(dup->second != 0 ? dup->second : seq);
+    } else if (st) {
       if (seq > res.seq) res.seq = seq;
     } else {
       res.failed.push_back(rp.part.g);

@@ -58,8 +58,20 @@ class commit_queue {
   std::vector<round_part> take_round();
 
   /// Records the outcome of a round's backend commit: committed as of `seq`, or
-  /// failed with `st`.
-  void finish_round(const std::vector<round_part>& round, const status& st, uint64_t seq);
+  /// failed with `st`. Parts of the batches in `duplicates` were left out of
+  /// the commit because their token had committed before, as of the mapped
+  /// sequence number (0: earlier in this same round, so as of `seq`, or failed
+  /// with the round).
+  void finish_round(const std::vector<round_part>& round, const status& st, uint64_t seq,
+                    const std::map<uint64_t, uint64_t>& duplicates = {});
+
+  /// Returns the token of the latest sealed batch added (0 if none).
+  token last_token() const noexcept { return next_token_ - 1; }
+  /// Returns whether every sealed batch up to `tok` has been answered (taken
+  /// out by take_ready), so that nothing received up to then can still commit.
+  bool finished_through(token tok) const noexcept {
+    return pending_.empty() || pending_.begin()->first > tok;
+  }
 
   /// Moves out the answers of every sealed batch whose parts are all finished.
   std::vector<ready_ack> take_ready();
@@ -115,7 +127,8 @@ class commit_queue {
   /// Per space: parts of batches up to this number will never arrive (their
   /// writer went down); a batch still missing such a part is aborted.
   std::vector<uint64_t> lost_up_to_;
-  std::unordered_map<token, pending> pending_;
+  /// Ordered, so that finished_through() is one look at the oldest.
+  std::map<token, pending> pending_;
   std::vector<token> ready_;
   uint64_t min_g_;
   token next_token_ = 1;

@@ -1,5 +1,9 @@
 #include "actors/committer.hpp"
 
+#include <algorithm>
+#include <map>
+
+#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
 #include "actors/exceptions.hpp"
@@ -12,6 +16,28 @@ namespace {
 /// purpose: ~actor_system waits for pending delayed messages.
 constexpr auto sweep_period = std::chrono::milliseconds(100);
 
+/// Token records read per page when a commit actor starts.
+constexpr size_t load_page = 4096;
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void answer_fences(committer_pointer self) {
+  auto& s = self->state;
+  auto& fs = s.fences;
+  auto keep = fs.begin();
+  for (auto& f : fs) {
+    if (s.queue->finished_through(f.first))
+      f.second.deliver(commit_ack{s.backend->latest_sequence()});
+    else
+      *keep++ = std::move(f);
+  }
+  fs.erase(keep, fs.end());
+}
+
 void answer_ready(committer_pointer self) {
   auto& s = self->state;
   for (auto& r : s.queue->take_ready()) {
@@ -20,6 +46,7 @@ void answer_ready(committer_pointer self) {
     i->second.deliver(std::move(r.result));
     s.waiting.erase(i);
   }
+  answer_fences(self);
 }
 
 void apply(write_batch& b, space_id space, const std::vector<write_op>& ops) {
@@ -38,48 +65,128 @@ void apply(write_batch& b, space_id space, const std::vector<write_op>& ops) {
   }
 }
 
-/// Answers every waiting sealed batch with `err` and ends the actor: after a
-/// crash no promise may stay undelivered (CAF 0.17 has no broken promise).
+/// Answers every waiting sealed batch and fence with `err`: after a crash no
+/// promise may stay undelivered (CAF 0.17 has no broken promise). The writers
+/// answer their commands in doubt: the crash may have followed a commit.
 void fail_everything(committer_pointer self, const caf::error& err) {
   auto& s = self->state;
   for (auto& kv : s.waiting) kv.second.deliver(err);
   s.waiting.clear();
-  self->quit(err);
+  for (auto& f : s.fences) f.second.deliver(err);
+  s.fences.clear();
 }
 
-void commit_round_unguarded(committer_pointer self);
-
-void commit_round(committer_pointer self) {
-  try {
-    commit_round_unguarded(self);
-  } catch (const std::exception& e) {
-    fail_everything(self,
-                    make_error(errc::internal, std::string{"commit actor crashed: "} + e.what()));
-  } catch (...) {
-    fail_everything(self, make_error(errc::internal, "commit actor crashed"));
+/// Reads the token records of the system space into the index. On a read
+/// error no absent token is ever answered not_committed.
+void load_tokens(committer_pointer self) {
+  auto& s = self->state;
+  std::string value;
+  bool found = false;
+  auto st = s.backend->get(system_space, token_index::forgotten_key(), value, found);
+  uint64_t through = 0;
+  if (st && found && !token_index::decode_seq(value, through))
+    st = status{errc::corruption,
+                "forgotten-through record of " + std::to_string(value.size()) + " bytes"};
+  std::string after;
+  size_t loaded = 0;
+  while (st) {
+    scan_page page;
+    st = s.backend->scan(system_space, token_index::record_prefix(), after, load_page, page);
+    if (!st) break;
+    for (auto& kv : page.entries) {
+      token_index::entry e;
+      if (!token_index::decode(kv.value, e)) continue;
+      s.tokens->load(kv.key.substr(token_index::record_prefix().size()), e);
+      ++loaded;
+    }
+    if (!page.more || page.entries.empty()) break;
+    after = page.entries.back().key;
   }
+  s.tokens->finish_load();
+  if (!st) {
+    spdlog::error(
+        "vstore: cannot read the idempotency tokens ({}); outcome requests answer "
+        "unknown instead of not_committed for absent tokens",
+        st.to_string());
+    through = UINT64_MAX;
+  }
+  s.tokens->set_forgotten_through(through);
+  if (loaded > 0) spdlog::info("vstore: {} idempotency tokens remembered", loaded);
 }
 
 void commit_round_unguarded(committer_pointer self) {
   auto& s = self->state;
   auto round = s.queue->take_round();
-  if (!round.empty()) {
+  auto forgotten = s.tokens->forget(unix_ms_now());
+  if (!forgotten.empty()) {
+    s.forgotten_dirty = true;
+    for (auto& t : forgotten) s.forgotten.push_back(std::move(t));
+  }
+  bool housekeeping = s.forgotten_dirty && !s.forgotten.empty();
+  if (!round.empty() || housekeeping) {
     if (s.hooks) s.hooks->on_commit();
+    // Tokens in batch order: the first commit of a token wins, later batches
+    // with it (already committed, or earlier in this round) are duplicates.
+    std::vector<std::pair<uint64_t, const std::string*>> tokens;
+    for (const auto& rp : round)
+      if (!rp.part.token.empty()) tokens.emplace_back(rp.part.g, &rp.part.token);
+    std::sort(tokens.begin(), tokens.end());
+    std::map<uint64_t, uint64_t> duplicates;
+    std::vector<const std::string*> fresh;
+    bool dedup = !s.hooks || s.hooks->dedup_tokens();
+    for (const auto& [g, tok] : tokens) {
+      auto known = dedup ? s.tokens->find(*tok) : std::nullopt;
+      bool earlier = dedup && std::any_of(fresh.begin(), fresh.end(),
+                                          [tok = tok](const std::string* t) { return *t == *tok; });
+      if (known)
+        duplicates.emplace(g, known->seq);
+      else if (earlier)
+        duplicates.emplace(g, 0);
+      else
+        fresh.push_back(tok);
+    }
     auto batch = s.backend->make_batch();
     size_t ops = 0;
     for (const auto& rp : round) {
+      if (duplicates.count(rp.part.g) > 0) continue;
       apply(*batch, rp.space, rp.part.ops);
       ops += rp.part.ops.size();
     }
+    for (const auto& t : s.forgotten) batch->del(system_space, token_index::record_key(t));
+    if (s.forgotten_dirty)
+      batch->put(system_space, token_index::forgotten_key(),
+                 token_index::encode_seq(s.tokens->forgotten_through()));
+    // The token records about to be added carry the sequence number the
+    // commit will answer.
+    auto expected = s.backend->next_sequence(*batch, fresh.size());
+    token_index::entry rec{expected, unix_ms_now()};
+    for (const auto* t : fresh)
+      batch->put(system_space, token_index::record_key(*t), token_index::encode(rec));
     uint64_t seq = 0;
     auto st = s.backend->commit(*batch, seq);
+    if (st && !fresh.empty() && seq != expected)
+      spdlog::error("vstore: commit answered sequence {} but its token records say {}", seq,
+                    expected);
+    if (s.hooks) s.hooks->after_commit();
     ++s.stats.rounds;
     s.stats.round_ops += ops;
-    s.queue->finish_round(round, st, seq);
+    s.stats.duplicates += duplicates.size();
+    if (st) {
+      for (const auto* t : fresh) s.tokens->insert(*t, token_index::entry{seq, rec.unix_ms});
+      s.forgotten.clear();
+      s.forgotten_dirty = false;
+    } else {
+      for (const auto* t : fresh) s.tokens->mark_doubtful(*t);
+    }
+    s.queue->finish_round(round, st, seq, duplicates);
   }
   s.stats.aborted_batches = s.queue->aborted_total();
+  s.stats.tokens = s.tokens->size();
+  s.stats.tokens_forgotten = s.tokens->forgotten_total();
   answer_ready(self);
 }
+
+void commit_round(committer_pointer self) { commit_round_unguarded(self); }
 
 void maybe_commit(committer_pointer self) {
   auto& s = self->state;
@@ -98,21 +205,30 @@ void arm_sweep(committer_pointer self) {
 
 committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr<store> backend,
                                          size_t spaces, uint64_t min_g, supervisor_options sup,
-                                         size_t round_ops_limit,
+                                         token_options tok, size_t round_ops_limit,
                                          std::shared_ptr<fault_hooks> hooks) {
   auto& s = self->state;
   s.backend = std::move(backend);
   s.queue = std::make_unique<commit_queue>(spaces, min_g);
+  s.tokens = std::make_unique<token_index>(tok.retain_count, tok.retain_age);
   s.sup = sup;
   s.round_ops_limit = round_ops_limit;
   s.hooks = std::move(hooks);
-  self->set_exception_handler(exception_to_error);
+  // Whatever throws, in any handler: answer everything waiting, then end (CAF
+  // 0.17 ends an actor whose handler threw). The manager restarts the actor.
+  self->set_exception_handler([self](std::exception_ptr& eptr) -> caf::error {
+    auto err = exception_to_error(eptr);
+    fail_everything(self, make_error(errc::in_doubt,
+                                     "commit actor crashed (" + to_status(err).context() + ")"));
+    return err;
+  });
+  load_tokens(self);
   return {
       [self](sealed_batch& sb) -> caf::result<sealed_result> {
         auto& st = self->state;
         auto rp = self->make_response_promise<sealed_result>();
-        auto tok = st.queue->add(sb.space, std::move(sb.parts), commit_queue::clock::now());
-        st.waiting.emplace(tok, rp);
+        auto t = st.queue->add(sb.space, std::move(sb.parts), commit_queue::clock::now());
+        st.waiting.emplace(t, rp);
         arm_sweep(self);
         maybe_commit(self);
         answer_ready(self);
@@ -134,6 +250,16 @@ committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr
       [self](stats_request) -> committer_stats {
         maybe_commit(self);
         return self->state.stats;
+      },
+      [self](fence_request) -> caf::result<commit_ack> {
+        auto& st = self->state;
+        auto rp = self->make_response_promise<commit_ack>();
+        st.fences.emplace_back(st.queue->last_token(), rp);
+        commit_round(self);
+        return rp;
+      },
+      [self](outcome_request& req) -> outcome_reply {
+        return self->state.tokens->outcome(req.token, req.not_before_seq);
       },
   };
 }

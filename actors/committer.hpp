@@ -5,6 +5,7 @@
 
 #include "actors/commit_queue.hpp"
 #include "actors/fault_hooks.hpp"
+#include "actors/token_index.hpp"
 #include "messages/protocol.hpp"
 #include "vstore/options.hpp"
 #include "vstore/store.hpp"
@@ -17,6 +18,12 @@ struct committer_state {
   std::shared_ptr<store> backend;
   std::unique_ptr<commit_queue> queue;
   std::unordered_map<commit_queue::token, caf::typed_response_promise<sealed_result>> waiting;
+  /// Fences waiting until every sealed batch up to their token is answered.
+  std::vector<std::pair<commit_queue::token, caf::typed_response_promise<commit_ack>>> fences;
+  std::unique_ptr<token_index> tokens;
+  /// Token records to delete in the next commit (forgotten by retention).
+  std::vector<std::string> forgotten;
+  bool forgotten_dirty = false;
   supervisor_options sup;
   size_t round_ops_limit = 0;
   bool sweep_armed = false;
@@ -35,9 +42,16 @@ using committer_pointer = committer_actor::stateful_pointer<committer_state>;
 /// commit actor and are answered as aborted. A multi-space batch missing a part
 /// for longer than sup.stall_abort is aborted (a sweep timer runs only while
 /// such batches exist).
+///
+/// Idempotency: the part that carries a token is committed together with the
+/// token's record in the system space; a batch whose token already committed
+/// (remembered in its token_index, rebuilt from the backend at start) is left
+/// out of the commit and answered as a duplicate with the original sequence
+/// number. Whatever throws, every waiting sealed batch is answered (in doubt)
+/// before the actor ends.
 committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr<store> backend,
                                          size_t spaces, uint64_t min_g, supervisor_options sup,
-                                         size_t round_ops_limit,
+                                         token_options tok, size_t round_ops_limit,
                                          std::shared_ptr<fault_hooks> hooks);
 
 }  // namespace vstore

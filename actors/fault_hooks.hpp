@@ -16,6 +16,12 @@ class fault_hooks {
   virtual void on_write(space_id space) { (void)space; }
   /// Runs in the committer before every backend commit.
   virtual void on_commit() {}
+  /// Runs in the committer after every backend commit, before any answer (a
+  /// throw here is a commit actor that dies with its round applied).
+  virtual void after_commit() {}
+  /// Returns whether the committer skips batches whose token already
+  /// committed. Only the tests' deliberately broken store answers false.
+  virtual bool dedup_tokens() { return true; }
 };
 
 }  // namespace vstore

@@ -5,6 +5,7 @@
 
 #include "actors/storage_manager.hpp"
 #include "backends/open_store.hpp"
+#include "config/config.hpp"
 #include "vstore/manager.hpp"
 
 namespace vstore {
@@ -16,10 +17,10 @@ void configure_actor_system(caf::actor_system_config& cfg) {
 }
 
 status spawn_manager(caf::actor_system& sys, const options& opts, manager_actor& out) {
+  if (auto st = config::validate(opts); !st) return st;
   std::shared_ptr<store> backend;
   if (auto st = open_store(opts, backend); !st) return st;
-  out = spawn_manager(sys, manager_setup{opts, std::move(backend), nullptr});
-  return {};
+  return spawn_manager(sys, manager_setup{opts, std::move(backend), nullptr}, out);
 }
 
 }  // namespace vstore

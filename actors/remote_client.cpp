@@ -113,6 +113,9 @@ manager_actor::behavior_type remote_link(link_pointer self, manager_actor remote
       [self](stats_request& r) { return forward<stats_reply>(self, r, self->state.timeout); },
       [self](status_request& r) { return forward<status_reply>(self, r, self->state.timeout); },
       [self](drain_request& r) { return forward<drain_reply>(self, r, self->state.drain_timeout); },
+      [self](outcome_request& r) {
+        return forward<outcome_reply>(self, std::move(r), self->state.timeout);
+      },
       [](tick_atom) {},
   };
 }
@@ -237,6 +240,7 @@ status client::connect(const remote_options& remote, std::unique_ptr<client>& ou
     return {errc::invalid_config, std::string{"cannot start the network: "} + e.what()};
   }
   p->timeout = cfg.timeout;
+  p->write_retries = cfg.write_retries;
   p->embedded = false;
   // The server drains for its own grace period; allow a generous wait.
   p->drain_timeout = cfg.timeout + std::chrono::seconds(60);
@@ -258,6 +262,8 @@ status client::connect(const remote_options& remote, std::unique_ptr<client>& ou
     return open_link(x, flag);
   };
   out.reset(new client(std::move(p)));
+  status_reply info;
+  out->info(info);  // learns the store's sequence number for outcome requests
   return {};
 }
 

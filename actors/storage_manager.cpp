@@ -9,6 +9,7 @@
 #include "actors/exceptions.hpp"
 #include "actors/reader.hpp"
 #include "actors/writer.hpp"
+#include "config/config.hpp"
 
 namespace vstore {
 
@@ -31,10 +32,6 @@ const caf::duration untimed{caf::infinite};
 
 caf::timespan internal_timeout(manager_pointer self) {
   return self->state.setup.opts.supervisor.internal_timeout;
-}
-
-clock_type::time_point deadline(manager_pointer self) {
-  return clock_type::now() + self->state.setup.opts.supervisor.internal_timeout;
 }
 
 void arm_tick(manager_pointer self) {
@@ -83,9 +80,9 @@ committer_actor spawn_committer(manager_pointer self) {
   committer_actor c;
   if (o.writer.detached_committer)
     c = self->spawn<caf::detached>(committer, st.setup.backend, o.schema.size(), st.next_g,
-                                   o.supervisor, round_limit, st.setup.hooks);
+                                   o.supervisor, o.tokens, round_limit, st.setup.hooks);
   else
-    c = self->spawn(committer, st.setup.backend, o.schema.size(), st.next_g, o.supervisor,
+    c = self->spawn(committer, st.setup.backend, o.schema.size(), st.next_g, o.supervisor, o.tokens,
                     round_limit, st.setup.hooks);
   self->monitor<caf::message_priority::high>(c);
   watch(self, c.address(), child_role{child_role::committer, 0, 0});
@@ -111,21 +108,56 @@ void count_error(manager_pointer self, space_id s, errc code) {
 
 void check_drained(manager_pointer self);
 
-void finish_write(manager_pointer self, uint64_t id, const caf::error& err, commit_ack ack) {
+/// Delivers a write error decided by the request table, counting it.
+void deliver_write_error(manager_pointer self, caf::response_promise& rp, space_id owner, errc code,
+                         std::string context) {
   auto& st = self->state;
-  auto i = st.writes.find(id);
-  if (i == st.writes.end()) return;
-  auto w = std::move(i->second);
-  st.writes.erase(i);
-  for (space_id s = 0; s < st.spaces.size(); ++s)
-    if ((w.mask >> s) & 1u) --st.spaces[s].writes_queued;
-  if (err) {
-    count_error(self, w.owner, to_status(err).code());
-    w.rp.deliver(err);
-  } else {
-    w.rp.deliver(ack);
-  }
+  count_error(self, owner, code);
+  rp.deliver(make_error(code, std::move(context)));
   if (st.draining) ++st.drained.answered;
+}
+
+/// The one place where the owner writer's CAF error becomes a write's outcome.
+owner_answer classify_owner_error(const caf::error& e) {
+  if (e == caf::sec::request_receiver_down) return owner_answer::bounced;
+  if (e.category() == caf::atom("vstore")) {
+    if (e.code() == static_cast<uint8_t>(errc::aborted)) return owner_answer::aborted;
+    if (e.code() == static_cast<uint8_t>(errc::in_doubt)) return owner_answer::in_doubt_final;
+  }
+  return owner_answer::other;
+}
+
+std::string owner_error_context(manager_pointer self, space_id owner, owner_answer a,
+                                const caf::error& e) {
+  auto cause = to_status(e).to_string();
+  switch (a) {
+    case owner_answer::bounced:
+      return "the writer of space '" + space_name(self, owner) +
+             "' was gone before it took the write: nothing was applied";
+    case owner_answer::other:
+      return "the writer of space '" + space_name(self, owner) +
+             "' failed while it held the write (" + cause + ")";
+    default:
+      return to_status(e).context();
+  }
+}
+
+void maybe_sweep(manager_pointer self);
+
+/// The owner writer answered write `id`.
+void on_owner_reply(manager_pointer self, uint64_t id, space_id owner, const caf::error& err,
+                    commit_ack ack) {
+  auto& st = self->state;
+  auto a = err ? classify_owner_error(err) : owner_answer::committed;
+  if (auto r = st.table->owner_answered(id, a)) {
+    if (!r->second) {
+      r->first.deliver(ack);
+      if (st.draining) ++st.drained.answered;
+    } else {
+      deliver_write_error(self, r->first, owner, *r->second,
+                          owner_error_context(self, owner, a, err));
+    }
+  }
   check_drained(self);
 }
 
@@ -157,14 +189,16 @@ void replace_writer(manager_pointer self, space_id s, const std::string& why) {
   auto& slot = st.spaces[s];
   if (st.roles.erase(slot.writer.address()) == 0) return;  // handled already
   // The writer's response promises died with it: answer the writes it owned.
-  std::vector<uint64_t> owned;
-  for (const auto& [id, w] : st.writes)
-    if (w.owner == s) owned.push_back(id);
-  auto err = make_error(errc::aborted, "writer of space '" + space_name(self, s) +
-                                           "' failed: the write was applied whole or not at all");
-  for (auto id : owned) finish_write(self, id, err, {});
+  // It may have sealed them already, so they are in doubt until a sweep
+  // (live writers flushed, then a commit-actor fence) settles them.
+  for (auto& w : st.table->orphan_writes(s))
+    deliver_write_error(self, w.rp, s, errc::in_doubt,
+                        "the writer of space '" + space_name(self, s) + "' went down (" + why +
+                            ") after it took the write: it may have committed or may still "
+                            "commit; retry with its token or ask outcome_request");
   // Multi-space batches still missing this writer's part can never complete.
-  self->send(st.committer, abort_space{s, slot.last_g_sent});
+  if (st.committer) self->send(st.committer, abort_space{s, slot.last_g_sent});
+  maybe_sweep(self);
   if (st.draining) return;
   ++slot.restarts;
   spdlog::warn("vstore: restarting writer of space '{}': {}", space_name(self, s), why);
@@ -227,18 +261,17 @@ bool reader_died(const caf::error& e) {
 template <class Reply>
 void finish_read(manager_pointer self, uint64_t id, const caf::error& err, Reply* reply) {
   auto& st = self->state;
-  auto i = st.reads.find(id);
-  if (i == st.reads.end()) return;
-  auto r = std::move(i->second);
-  st.reads.erase(i);
-  auto& slot = st.spaces[r.space];
-  --slot.reads_queued;
+  auto r = st.table->take_read(id);
+  if (!r) return;
+  auto& [space, rp] = *r;
   if (err) {
-    count_error(self, r.space, to_status(err).code());
-    r.rp.deliver(err);
+    // Every reply carries a vstore errc: CAF's own codes are converted here.
+    auto e = to_status(err);
+    count_error(self, space, e.code());
+    rp.deliver(make_error(e.code(), e.context()));
   } else {
-    ++slot.reads_ok;
-    r.rp.deliver(std::move(*reply));
+    ++st.spaces[space].reads_ok;
+    rp.deliver(std::move(*reply));
   }
   if (st.draining) ++st.drained.answered;
   check_drained(self);
@@ -259,7 +292,7 @@ void forward_read(manager_pointer self, uint64_t id, Request req, uint32_t attem
       .then([self, id](Reply& r) { finish_read<Reply>(self, id, caf::error{}, &r); },
             [self, id, index, target, attempt, req = std::move(req)](caf::error& e) mutable {
               auto& state = self->state;
-              if (state.reads.count(id) == 0) return;
+              if (!state.table->has_read(id)) return;
               if (!reader_died(e)) {
                 finish_read<Reply>(self, id, e, nullptr);
                 return;
@@ -285,7 +318,7 @@ caf::error admit_read(manager_pointer self, space_id s) {
     return make_error(errc::unknown_space, "space id " + std::to_string(s));
   auto& slot = st.spaces[s];
   if (slot.failed) return make_error(errc::unavailable, space_name(self, s));
-  if (slot.reads_queued >= st.setup.opts.reader.max_queued) {
+  if (st.table->reads_queued(s) >= st.setup.opts.reader.max_queued) {
     count_error(self, s, errc::overloaded);
     return make_error(errc::overloaded, "reads queued for space '" + space_name(self, s) +
                                             "' reached reader.max-queued");
@@ -310,9 +343,7 @@ template <class Reply, class Request>
 caf::result<Reply> start_read(manager_pointer self, Request&& req) {
   auto& st = self->state;
   auto rp = self->make_response_promise<Reply>();
-  auto id = st.next_id++;
-  st.reads.emplace_hint(st.reads.end(), id, pending_read{req.space, rp, deadline(self)});
-  ++st.spaces[req.space].reads_queued;
+  auto id = st.table->add_read(req.space, rp, clock_type::now());
   arm_tick(self);
   forward_read<Reply>(self, id, std::forward<Request>(req), 0);
   return rp;
@@ -324,6 +355,9 @@ caf::error validate_write(manager_pointer self, const write_request& req, uint64
   auto& st = self->state;
   const auto& lim = st.setup.opts.limits;
   if (req.ops.empty()) return make_error(errc::invalid_argument, "empty write request");
+  if (req.token.size() > st.setup.opts.tokens.max_token_bytes)
+    return make_error(errc::too_large, "token of " + std::to_string(req.token.size()) +
+                                           " bytes exceeds tokens.max-token-size");
   if (req.ops.size() > lim.max_batch_ops)
     return make_error(errc::too_large,
                       std::to_string(req.ops.size()) + " operations exceed limits.max-batch-ops");
@@ -354,7 +388,7 @@ caf::error validate_write(manager_pointer self, const write_request& req, uint64
     if (((mask >> s) & 1u) == 0) continue;
     auto& slot = st.spaces[s];
     if (slot.failed || !slot.writer) return make_error(errc::unavailable, space_name(self, s));
-    if (slot.writes_queued >= st.setup.opts.writer.max_queued) {
+    if (st.table->writes_queued(s) >= st.setup.opts.writer.max_queued) {
       count_error(self, s, errc::overloaded);
       return make_error(errc::overloaded, "writes queued for space '" + space_name(self, s) +
                                               "' reached writer.max-queued");
@@ -373,34 +407,34 @@ caf::result<commit_ack> start_write(manager_pointer self, write_request& req) {
   // Split by space, keeping each space's operations in request order.
   std::vector<batch_part> parts;
   if ((mask & (mask - 1)) == 0) {
-    parts.push_back(batch_part{g, mask, std::move(req.ops), req.flush_now});
+    parts.push_back(batch_part{g, mask, std::move(req.ops), req.flush_now, {}});
   } else {
     std::vector<int> slot_of(st.spaces.size(), -1);
     for (auto& op : req.ops) {
       auto& idx = slot_of[op.space];
       if (idx < 0) {
         idx = static_cast<int>(parts.size());
-        parts.push_back(batch_part{g, mask, {}, req.flush_now});
+        parts.push_back(batch_part{g, mask, {}, req.flush_now, {}});
       }
       parts[static_cast<size_t>(idx)].ops.push_back(std::move(op));
     }
   }
   auto rp = self->make_response_promise<commit_ack>();
-  auto id = st.next_id++;
-  st.writes.emplace_hint(st.writes.end(), id, pending_write{mask, owner, rp, deadline(self)});
+  auto id = st.table->add_write(mask, owner, req.token, rp, clock_type::now());
   arm_tick(self);
   for (auto& p : parts) {
     auto s = p.ops.front().space;
     auto& slot = st.spaces[s];
-    ++slot.writes_queued;
     slot.last_g_sent = g;
     if (s != owner) self->send(slot.writer, sibling_part{std::move(p)});
   }
   for (auto& p : parts) {
     if (p.ops.empty() || p.ops.front().space != owner) continue;
+    p.token = std::move(req.token);
     self->request(st.spaces[owner].writer, untimed, owned_part{std::move(p)})
-        .then([self, id](commit_ack& ack) { finish_write(self, id, caf::error{}, ack); },
-              [self, id](caf::error& e) { finish_write(self, id, e, {}); });
+        .then([self, id,
+               owner](commit_ack& ack) { on_owner_reply(self, id, owner, caf::error{}, ack); },
+              [self, id, owner](caf::error& e) { on_owner_reply(self, id, owner, e, {}); });
   }
   return rp;
 }
@@ -417,13 +451,15 @@ caf::result<stats_reply> collect_stats(manager_pointer self) {
   auto j = std::make_shared<join>();
   j->rp = self->make_response_promise<stats_reply>();
   j->reply.committer_restarts = st.committer_restarts;
+  j->reply.writes_not_applied = st.table->counts().not_applied;
+  j->reply.writes_in_doubt = st.table->counts().in_doubt;
   for (space_id s = 0; s < st.spaces.size(); ++s) {
     auto& slot = st.spaces[s];
     space_stats x;
     x.name = space_name(self, s);
     x.state = slot.failed ? "unavailable" : "ok";
-    x.reads_queued = slot.reads_queued;
-    x.writes_queued = slot.writes_queued;
+    x.reads_queued = st.table->reads_queued(s);
+    x.writes_queued = st.table->writes_queued(s);
     x.reads = slot.reads_ok;
     x.restarts = slot.restarts;
     x.errors = slot.errors;
@@ -460,6 +496,9 @@ caf::result<stats_reply> collect_stats(manager_pointer self) {
               j->reply.rounds = c.rounds;
               j->reply.round_ops = c.round_ops;
               j->reply.aborted_batches = c.aborted_batches;
+              j->reply.duplicates = c.duplicates;
+              j->reply.tokens = c.tokens;
+              j->reply.tokens_forgotten = c.tokens_forgotten;
               done();
             },
             [done](caf::error&) { done(); });
@@ -496,7 +535,8 @@ caf::result<commit_ack> flush_all(manager_pointer self) {
               done();
             },
             [j, done](caf::error& e) {
-              j->err = e;
+              auto why = to_status(e);
+              j->err = make_error(why.code(), "flush failed: " + why.context());
               done();
             });
   }
@@ -556,7 +596,7 @@ void finish_drain(manager_pointer self) {
 
 void check_drained(manager_pointer self) {
   auto& st = self->state;
-  if (st.draining && st.reads.empty() && st.writes.empty()) finish_drain(self);
+  if (st.draining && st.table->all_answered()) finish_drain(self);
 }
 
 void start_drain(manager_pointer self) {
@@ -564,8 +604,8 @@ void start_drain(manager_pointer self) {
   if (st.draining) return;
   st.draining = true;
   st.drain_deadline = clock_type::now() + st.setup.opts.supervisor.shutdown_grace;
-  spdlog::info("vstore: draining: {} reads and {} writes queued", st.reads.size(),
-               st.writes.size());
+  spdlog::info("vstore: draining: {} reads and {} writes queued", st.table->reads_in_flight(),
+               st.table->unanswered_writes());
   for (auto& slot : st.spaces)
     if (slot.writer)
       self->request(slot.writer, internal_timeout(self), flush_request{})
@@ -575,34 +615,103 @@ void start_drain(manager_pointer self) {
   check_drained(self);
 }
 
+/// The shutdown grace period ran out: answers what is still unanswered. The
+/// writes' parts were handed to writers that commit what the drain sealed
+/// before they stop, so they are in doubt, never "not applied".
 void cut_off(manager_pointer self) {
   auto& st = self->state;
-  auto err = make_error(errc::shutting_down, "the shutdown grace period ran out");
-  std::vector<uint64_t> ids;
-  for (const auto& kv : st.reads) ids.push_back(kv.first);
-  for (auto id : ids) {
+  auto o = st.table->cut_off();
+  for (auto& [space, rp] : o.reads) {
     ++st.drained.cut_off;
-    finish_read<get_reply>(self, id, err, nullptr);
+    count_error(self, space, errc::shutting_down);
+    rp.deliver(make_error(errc::shutting_down, "the shutdown grace period ran out"));
+    ++st.drained.answered;
   }
-  ids.clear();
-  for (const auto& kv : st.writes) ids.push_back(kv.first);
-  for (auto id : ids) {
+  for (auto& w : o.writes) {
     ++st.drained.cut_off;
-    finish_write(self, id, err, {});
+    deliver_write_error(self, w.rp, w.owner, w.code,
+                        "the shutdown grace period ran out before the write committed: it may "
+                        "still commit before the store closes; ask outcome_request after a "
+                        "restart or retry with its token");
   }
+  check_drained(self);
 }
 
-/// Answers every request whose deadline passed with errc::timeout: a child
-/// that is alive but stuck (e.g. in a blocking backend call) must not leave a
-/// client waiting forever. Its late reply, if any, finds nothing and is dropped.
+/// Answers every request whose deadline passed: a child that is alive but
+/// stuck (e.g. in a blocking backend call) must not leave a client waiting
+/// forever. A read gets errc::timeout; a write errc::in_doubt, because its
+/// parts stay queued and may still commit (its token stays pending until the
+/// owner writer answers).
 void expire_overdue(manager_pointer self) {
   auto& st = self->state;
-  auto now = clock_type::now();
-  auto err = make_error(errc::timeout, "no answer within supervisor.internal-timeout");
-  while (!st.reads.empty() && st.reads.begin()->second.deadline <= now)
-    finish_read<get_reply>(self, st.reads.begin()->first, err, nullptr);
-  while (!st.writes.empty() && st.writes.begin()->second.deadline <= now)
-    finish_write(self, st.writes.begin()->first, err, {});
+  auto o = st.table->expire(clock_type::now());
+  for (auto& [space, rp] : o.reads) {
+    count_error(self, space, errc::timeout);
+    rp.deliver(make_error(errc::timeout, "no answer within supervisor.internal-timeout"));
+    if (st.draining) ++st.drained.answered;
+  }
+  for (auto& w : o.writes)
+    deliver_write_error(self, w.rp, w.owner, w.code,
+                        "not committed within supervisor.internal-timeout: the write is still "
+                        "queued and may commit; retry with its token or ask outcome_request");
+  if (!o.reads.empty() || !o.writes.empty()) check_drained(self);
+}
+
+/// Settles the writes whose writer went down: flushes every live writer (each
+/// answers once everything it took before is committed or aborted), then
+/// fences the commit actor (it answers once every sealed batch it received
+/// before is answered). After that nothing can commit them any more.
+void maybe_sweep(manager_pointer self) {
+  auto& st = self->state;
+  if (!st.table->sweep_wanted() || st.backend_closed) return;
+  st.table->begin_sweep();
+  arm_tick(self);
+  auto end = [self] {
+    self->state.table->end_sweep();
+    maybe_sweep(self);
+    check_drained(self);
+  };
+  auto fence = [self, end] {
+    auto& state = self->state;
+    if (!state.committer) {
+      end();
+      return;
+    }
+    self->request(state.committer, untimed, fence_request{})
+        .then([end](commit_ack&) { end(); }, [end](caf::error&) { end(); });
+  };
+  auto remaining = std::make_shared<size_t>(1);
+  auto done = [remaining, fence] {
+    if (--*remaining == 0) fence();
+  };
+  for (auto& slot : st.spaces) {
+    if (!slot.writer) continue;
+    ++*remaining;
+    self->request(slot.writer, untimed, flush_request{})
+        .then([done](commit_ack&) { done(); }, [done](caf::error&) { done(); });
+  }
+  done();
+}
+
+/// Answers an outcome_request: pending while a write with the token is
+/// admitted and unsettled here, else what the commit actor's token index says.
+caf::result<outcome_reply> find_outcome(manager_pointer self, outcome_request& req) {
+  auto& st = self->state;
+  if (st.draining) return make_error(errc::shutting_down, "no outcome requests while draining");
+  if (req.token.empty()) return make_error(errc::invalid_argument, "empty token");
+  if (req.token.size() > st.setup.opts.tokens.max_token_bytes)
+    return make_error(errc::too_large, "token of " + std::to_string(req.token.size()) +
+                                           " bytes exceeds tokens.max-token-size");
+  if (st.table->token_pending(req.token)) return outcome_reply{write_state::pending, 0};
+  if (!st.committer) return make_error(errc::unavailable, "the commit actor is not running");
+  auto rp = self->make_response_promise<outcome_reply>();
+  self->request(st.committer, internal_timeout(self), std::move(req))
+      .then([rp](outcome_reply& r) mutable { rp.deliver(r); },
+            [rp](caf::error& e) mutable {
+              auto s = to_status(e);
+              rp.deliver(make_error(s.code(), "outcome lookup: " + s.context()));
+            });
+  return rp;
 }
 
 void kill_children(manager_pointer self) {
@@ -626,7 +735,8 @@ void on_tick(manager_pointer self) {
     finish_drain(self);
   }
   if (st.backend_closed) return;
-  if (st.draining || !st.reads.empty() || !st.writes.empty()) arm_tick(self);
+  maybe_sweep(self);
+  if (st.draining || st.table->has_deadlines()) arm_tick(self);
 }
 
 }  // namespace
@@ -659,6 +769,8 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
     }
     start_drain(self);
   });
+  st.table =
+      std::make_unique<manager_state::table_type>(o.schema.size(), o.supervisor.internal_timeout);
   st.committer = spawn_committer(self);
   st.spaces.resize(o.schema.size());
   for (space_id s = 0; s < o.schema.size(); ++s) {
@@ -706,12 +818,22 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
         start_drain(self);
         return rp;
       },
+      [self](outcome_request& req) -> caf::result<outcome_reply> {
+        return find_outcome(self, req);
+      },
       [self](tick_atom) { on_tick(self); },
   };
 }
 
-manager_actor spawn_manager(caf::actor_system& sys, manager_setup setup) {
-  return sys.spawn(storage_manager, std::move(setup));
+status spawn_manager(caf::actor_system& sys, manager_setup setup, manager_actor& out) {
+  if (auto st = config::validate(setup.opts); !st) return st;
+  if (!setup.backend) return {errc::invalid_argument, "spawn_manager: no backend"};
+  if (setup.backend->schema().size() != setup.opts.schema.size())
+    return {errc::schema_mismatch,
+            "the backend's schema has " + std::to_string(setup.backend->schema().size()) +
+                " spaces, the options " + std::to_string(setup.opts.schema.size())};
+  out = sys.spawn(storage_manager, std::move(setup));
+  return {};
 }
 
 }  // namespace vstore

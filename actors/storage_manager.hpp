@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "actors/fault_hooks.hpp"
+#include "actors/request_table.hpp"
 #include "messages/protocol.hpp"
 #include "vstore/options.hpp"
 #include "vstore/store.hpp"
@@ -30,29 +31,11 @@ struct space_slot {
   writer_actor writer;
   /// The highest batch number sent to the current writer.
   uint64_t last_g_sent = 0;
-  uint64_t reads_queued = 0;
-  uint64_t writes_queued = 0;
   uint64_t reads_ok = 0;
   std::deque<std::chrono::steady_clock::time_point> recent_restarts;
   uint64_t restarts = 0;
   bool failed = false;
   std::vector<uint64_t> errors;
-};
-
-/// A read admitted and not answered yet.
-struct pending_read {
-  space_id space;
-  caf::response_promise rp;
-  /// Answered with errc::timeout if still pending then.
-  std::chrono::steady_clock::time_point deadline;
-};
-
-/// A write admitted and not answered yet.
-struct pending_write {
-  uint64_t mask;
-  space_id owner;
-  caf::response_promise rp;
-  std::chrono::steady_clock::time_point deadline;
 };
 
 /// Which child an actor address belongs to.
@@ -71,11 +54,9 @@ struct manager_state {
   uint64_t committer_restarts = 0;
   std::unordered_map<caf::actor_addr, child_role> roles;
   uint64_t next_g = 1;
-  uint64_t next_id = 1;
-  /// Admitted requests by id. Ids grow and every request gets the same
-  /// internal timeout, so map order is deadline order.
-  std::map<uint64_t, pending_read> reads;
-  std::map<uint64_t, pending_write> writes;
+  /// The reads and writes admitted and not settled, with the outcome rules.
+  using table_type = request_table<caf::response_promise, caf::response_promise>;
+  std::unique_ptr<table_type> table;
   /// Whether a tick_atom is scheduled.
   bool tick_armed = false;
   bool draining = false;
@@ -97,10 +78,13 @@ using manager_pointer = manager_actor::stateful_pointer<manager_state>;
 /// actor for all spaces; it validates every request, bounds the queued work per
 /// space, numbers write batches and splits them by space, forwards reads round
 /// robin (retrying a read whose reader died), restarts failed children within
-/// the restart limit, and drains on drain_request or an exit message.
+/// the restart limit, and drains on drain_request or an exit message. Which
+/// error a write gets, and when it settles, is request_table's rule.
 manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup setup);
 
-/// Spawns a StorageManager over an opened backend.
-manager_actor spawn_manager(caf::actor_system& sys, manager_setup setup);
+/// Validates setup.opts with the configuration file's validator (config::validate)
+/// and spawns a StorageManager over the opened backend. On invalid options
+/// returns errc::invalid_config naming the key and spawns nothing.
+status spawn_manager(caf::actor_system& sys, manager_setup setup, manager_actor& out);
 
 }  // namespace vstore

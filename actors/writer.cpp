@@ -38,12 +38,20 @@ void answer_flush_waiters(writer_pointer self) {
   auto& ws = s.flush_waiters;
   auto keep = ws.begin();
   for (auto& w : ws) {
-    if (w.first < oldest)
-      w.second.deliver(commit_ack{s.last_seq});
-    else
+    if (w.upto >= oldest)
       *keep++ = std::move(w);
+    else if (w.err)
+      w.rp.deliver(w.err);
+    else
+      w.rp.deliver(commit_ack{s.last_seq});
   }
   ws.erase(keep, ws.end());
+}
+
+/// Records that sealed batch `id` failed: every flush that covers it fails.
+void fail_flushes(writer_pointer self, uint64_t id, const caf::error& err) {
+  for (auto& w : self->state.flush_waiters)
+    if (w.upto >= id && !w.err) w.err = err;
 }
 
 void maybe_seal(writer_pointer self, bool flush_now);
@@ -53,12 +61,18 @@ void answer_owners(writer_pointer self, std::vector<waiting_owner>& owners,
   auto& s = self->state;
   auto now = clock_type::now();
   for (auto& o : owners) {
-    if (contains(r.aborted, o.g)) {
+    auto dup = std::find(r.duplicate.begin(), r.duplicate.end(), o.g);
+    if (dup != r.duplicate.end()) {
+      // Its token committed before: answer that commit, apply nothing.
+      o.rp.deliver(commit_ack{r.duplicate_seq[static_cast<size_t>(dup - r.duplicate.begin())]});
+      ++s.stats.writes;
+    } else if (contains(r.aborted, o.g)) {
       o.rp.deliver(make_error(errc::aborted,
                               "a part of this multi-space batch was lost; "
-                              "nothing of it was applied"));
+                              "nothing of it was applied, and nothing will be"));
     } else if (contains(r.failed, o.g)) {
-      o.rp.deliver(make_error(r.fail_code, r.fail_context));
+      o.rp.deliver(make_error(errc::in_doubt, std::string{"backend commit failed: "} +
+                                                  to_name(r.fail_code) + ": " + r.fail_context));
     } else {
       o.rp.deliver(commit_ack{r.seq});
       ++s.stats.writes;
@@ -90,6 +104,8 @@ void seal(writer_pointer self, flush_reason why) {
             auto& st = self->state;
             st.outstanding.erase(id);
             if (r.seq > st.last_seq) st.last_seq = r.seq;
+            if (!r.failed.empty())
+              fail_flushes(self, id, make_error(r.fail_code, "commit failed: " + r.fail_context));
             answer_owners(self, *owners, r);
             answer_flush_waiters(self);
             maybe_seal(self, false);
@@ -97,9 +113,11 @@ void seal(writer_pointer self, flush_reason why) {
           [self, owners, id](caf::error& e) {
             auto& st = self->state;
             st.outstanding.erase(id);
-            auto err =
-                make_error(errc::aborted, "commit actor failed (" + to_status(e).to_string() +
-                                              "): applied whole or not at all");
+            // The commit actor went down: it may have committed the batch
+            // before, and it commits nothing after (a new one aborts it).
+            auto err = make_error(errc::in_doubt,
+                                  "commit actor failed (" + to_status(e).to_string() + ")");
+            fail_flushes(self, id, err);
             for (auto& o : *owners) o.rp.deliver(err);
             answer_flush_waiters(self);
             maybe_seal(self, false);
@@ -164,7 +182,8 @@ writer_actor::behavior_type writer(writer_pointer self, space_id space, std::str
       [self](flush_request) -> caf::result<commit_ack> {
         auto rp = self->make_response_promise<commit_ack>();
         seal(self, flush_reason::explicit_flush);
-        self->state.flush_waiters.emplace_back(self->state.next_seal - 1, rp);
+        self->state.flush_waiters.push_back(
+            writer_state::flush_waiter{self->state.next_seal - 1, rp, caf::error{}});
         answer_flush_waiters(self);
         return rp;
       },

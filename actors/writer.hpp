@@ -35,8 +35,14 @@ struct writer_state {
   /// Sealed batches sent to the committer and not answered yet, by number.
   std::set<uint64_t> outstanding;
   uint64_t next_seal = 1;
-  /// Flush requests waiting until every batch sealed before them is answered.
-  std::vector<std::pair<uint64_t, caf::typed_response_promise<commit_ack>>> flush_waiters;
+  /// A flush request waiting until every batch sealed up to `upto` is
+  /// answered; `err` is the first failure among them.
+  struct flush_waiter {
+    uint64_t upto;
+    caf::typed_response_promise<commit_ack> rp;
+    caf::error err;
+  };
+  std::vector<flush_waiter> flush_waiters;
   uint64_t last_seq = 0;
   space_stats stats;
   static inline const char* name = "vstore.writer";
@@ -50,7 +56,9 @@ using writer_pointer = writer_actor::stateful_pointer<writer_state>;
 /// its oldest command has waited opts.max_delay, when a command asks flush_now,
 /// when a flush arrives, or when its mailbox runs dry (checked in every
 /// handler, response handlers included). Each command is acknowledged after
-/// the committer reports its batch committed.
+/// the committer reports its batch committed; a batch the committer aborted is
+/// answered errc::aborted (never applied), one whose commit failed or whose
+/// committer went down errc::in_doubt, a duplicate token the original ack.
 writer_actor::behavior_type writer(writer_pointer self, space_id space, std::string name,
                                    writer_options opts, committer_actor committer,
                                    std::shared_ptr<fault_hooks> hooks);

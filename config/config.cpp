@@ -279,7 +279,8 @@ std::string describe(const value& v) {
 }
 
 bool is_vstore_section(std::string_view s) {
-  return s == "store" || s == "reader" || s == "writer" || s == "limits" || s == "supervisor";
+  return s == "store" || s == "reader" || s == "writer" || s == "limits" || s == "supervisor" ||
+         s == "tokens";
 }
 
 constexpr std::string_view space_prefix = "space.";
@@ -325,7 +326,7 @@ class ini_reader {
         }
         return failure{"[" + name + "]", hline,
                        "unknown section (vstore reads [store], [space.NAME], [reader], [writer], "
-                       "[limits] and [supervisor]; CAF's sections are skipped)"};
+                       "[limits], [supervisor] and [tokens]; CAF's sections are skipped)"};
       }
       auto where_section = in_section ? section : std::string("global");
       auto start = pos_;
@@ -551,11 +552,13 @@ class ini_reader {
 /// How a scalar option is written and which values it accepts.
 enum class kind { flag, text, number, bytes, duration };
 
-/// The type and inclusive range of a scalar option (durations in ms).
+/// The type and inclusive range of a scalar option (durations in ms), and
+/// optionally why the range is what it is (appended to a range error).
 struct rule {
   kind k;
   uint64_t min = 0;
   uint64_t max = 0;
+  const char* why = nullptr;
 };
 
 constexpr rule flag_rule{kind::flag};
@@ -570,6 +573,10 @@ constexpr rule duration(uint64_t min_ms, uint64_t max_ms) {
 }
 
 constexpr uint64_t max_duration_ms = 24 * ms_per_hour;
+
+/// supervisor.shutdown-grace: 100ms..24h.
+constexpr rule shutdown_grace_rule{kind::duration, 100, max_duration_ms,
+                                   "a shorter grace would cut off writes that are about to commit"};
 
 /// Calls f(section, key, field, rule) for every scalar option except
 /// store.backend and store.spaces, in the order of vstore.ini.
@@ -609,7 +616,11 @@ void for_each_field(Options& o, F&& f) {
   f("supervisor", "read-retries", su.read_retries, number(0, u32_max));
   f("supervisor", "internal-timeout", su.internal_timeout, duration(1, max_duration_ms));
   f("supervisor", "stall-abort", su.stall_abort, duration(1, max_duration_ms));
-  f("supervisor", "shutdown-grace", su.shutdown_grace, duration(0, max_duration_ms));
+  f("supervisor", "shutdown-grace", su.shutdown_grace, shutdown_grace_rule);
+  auto& to = o.tokens;
+  f("tokens", "max-token-size", to.max_token_bytes, bytes(1, 1024));
+  f("tokens", "retain-count", to.retain_count, number(1, 100000000));
+  f("tokens", "retain-age", to.retain_age, duration(ms_per_second, 30 * 24 * ms_per_hour));
 }
 
 /// Calls f(key, field, rule) for the numeric per-space options (compression is
@@ -630,8 +641,17 @@ std::string render(uint64_t x, kind k) {
 
 maybe_message check_range(uint64_t x, const rule& r) {
   if (x >= r.min && x <= r.max) return std::nullopt;
-  if (r.max == u64_max) return render(x, r.k) + " is below the minimum of " + render(r.min, r.k);
-  return render(x, r.k) + " is out of range " + render(r.min, r.k) + ".." + render(r.max, r.k);
+  std::string msg;
+  if (r.max == u64_max)
+    msg = render(x, r.k) + " is below the minimum of " + render(r.min, r.k);
+  else
+    msg = render(x, r.k) + " is out of range " + render(r.min, r.k) + ".." + render(r.max, r.k);
+  if (r.why != nullptr) {
+    msg += " (";
+    msg += r.why;
+    msg += ")";
+  }
+  return msg;
 }
 
 maybe_message number_error(num r, const value& v, const char* what) {
@@ -801,6 +821,15 @@ maybe_failure check_options(const options& o) {
     });
     if (result) return result;
   }
+  // Rules that span fields, after every field is in its own range.
+  const auto& su = o.supervisor;
+  if (su.stall_abort >= su.internal_timeout)
+    return failure{"supervisor.stall-abort", 0,
+                   format_duration(su.stall_abort) +
+                       " is not less than supervisor.internal-timeout (" +
+                       format_duration(su.internal_timeout) +
+                       "): a stalled multi-space batch must be aborted before the requests "
+                       "waiting for it time out"};
   return std::nullopt;
 }
 
@@ -1016,6 +1045,7 @@ std::string to_ini(const options& o) {
   section("writer");
   section("limits");
   section("supervisor");
+  section("tokens");
   return out;
 }
 

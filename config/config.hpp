@@ -28,9 +28,9 @@
 // Sections that belong to CAF or to the tools ([scheduler], [middleman],
 // [openssl], [logger], [stream], [vstored], [cli], and their subsections) are
 // skipped; their lines must still be well formed. Every other section must be
-// one of [store], [space.NAME], [reader], [writer], [limits], [supervisor], and
-// every key inside them must be known. Keys before the first section header are
-// an error.
+// one of [store], [space.NAME], [reader], [writer], [limits], [supervisor],
+// [tokens], and every key inside them must be known. Keys before the first
+// section header are an error.
 //
 // This library is plain C++ (no CAF, no RocksDB): it never throws on bad input
 // and accepts arbitrary bytes.
@@ -63,10 +63,14 @@ vstore::status parse_ini(std::string_view text, vstore::options& out);
 /// NUL bytes) for rocksdb; 1..max_spaces spaces whose names are unique,
 /// non-empty, at most 255 characters of [A-Za-z0-9_.-] and not "default";
 /// prefix-length 0..1024 and bloom-bits 0..64 per space; the limits are at
-/// least 1. vstore additionally requires restart-window, internal-timeout and
-/// stall-abort to be 1ms..24h and shutdown-grace 0..24h (no overflow when the
-/// actors convert them to nanoseconds). Returns errc::invalid_config whose
-/// context starts with `section.key:`.
+/// least 1; shutdown-grace is 100ms..24h; tokens.max-token-size is 1..1024,
+/// tokens.retain-count 1..100,000,000 and tokens.retain-age 1s..30d.
+/// vstore additionally requires restart-window, internal-timeout and
+/// stall-abort to be 1ms..24h (no overflow when the actors convert them to
+/// nanoseconds), and stall-abort to be strictly less than internal-timeout (a
+/// stalled multi-space batch must be aborted before the requests waiting for
+/// it time out). Range errors are checked before that rule. Returns
+/// errc::invalid_config whose context starts with `section.key:`.
 vstore::status validate(const vstore::options& o);
 
 /// Reads the file at `path` and calls parse_ini() on its contents. A missing,

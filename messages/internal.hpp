@@ -21,6 +21,9 @@ struct batch_part {
   uint64_t mask = 0;
   std::vector<write_op> ops;
   bool flush_now = false;
+  /// The write's idempotency token; only on the part that carries the reply
+  /// (the owner's part), empty on the others and when the write has none.
+  std::string token;
 };
 
 /// The part that carries the client's reply: it goes to the writer of the
@@ -41,16 +44,27 @@ struct sealed_batch {
 };
 
 /// The committer's answer to a sealed batch. Every part not listed in
-/// `aborted` or `failed` is committed (as of sequence number `seq`).
+/// `aborted`, `failed` or `duplicate` is committed (as of sequence number `seq`).
 struct sealed_result {
   uint64_t seq = 0;
-  /// Parts whose multi-space batch was aborted (a sibling part was lost).
+  /// Parts whose multi-space batch was aborted (a sibling part was lost): not
+  /// applied, and never will be.
   std::vector<uint64_t> aborted;
-  /// Parts whose backend commit failed with `fail_code`.
+  /// Parts whose backend commit failed with `fail_code`: in doubt (the backend
+  /// may have logged the write before it failed).
   std::vector<uint64_t> failed;
   errc fail_code = errc::internal;
   std::string fail_context;
+  /// Parts not applied because their token had already committed, with the
+  /// sequence number of that earlier commit (duplicate_seq[i] for duplicate[i]).
+  std::vector<uint64_t> duplicate;
+  std::vector<uint64_t> duplicate_seq;
 };
+
+/// Asks the committer to answer once every sealed batch it received before
+/// this message is answered (the manager's fence when it settles writes whose
+/// writer went down). Reply: commit_ack with the latest sequence number.
+struct fence_request {};
 
 /// Tells the committer that the writer of `space` went down after it was sent
 /// parts up to batch `up_to_g`: multi-space batches still missing that part are
@@ -65,6 +79,11 @@ struct committer_stats {
   uint64_t rounds = 0;
   uint64_t round_ops = 0;
   uint64_t aborted_batches = 0;
+  /// Batches not applied because their token had already committed.
+  uint64_t duplicates = 0;
+  /// Tokens remembered now, and forgotten (by count or age) so far.
+  uint64_t tokens = 0;
+  uint64_t tokens_forgotten = 0;
 };
 
 }  // namespace vstore

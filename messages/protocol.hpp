@@ -72,7 +72,15 @@ typename Inspector::result_type inspect(Inspector& f, write_op& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, write_request& x) {
-  return f(caf::meta::type_name("vstore::write_request"), x.ops, x.flush_now);
+  return f(caf::meta::type_name("vstore::write_request"), x.ops, x.flush_now, x.token);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, outcome_request& x) {
+  return f(caf::meta::type_name("vstore::outcome_request"), x.token, x.not_before_seq);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, outcome_reply& x) {
+  return f(caf::meta::type_name("vstore::outcome_reply"), x.state, x.seq);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, commit_ack& x) {
@@ -107,7 +115,8 @@ typename Inspector::result_type inspect(Inspector& f, space_stats& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stats_reply& x) {
   return f(caf::meta::type_name("vstore::stats_reply"), x.spaces, x.rounds, x.round_ops,
-           x.aborted_batches, x.committer_restarts);
+           x.aborted_batches, x.committer_restarts, x.duplicates, x.tokens, x.tokens_forgotten,
+           x.writes_not_applied, x.writes_in_doubt);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_reply& x) {
@@ -119,7 +128,7 @@ typename Inspector::result_type inspect(Inspector& f, status_reply& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch_part& x) {
-  return f(caf::meta::type_name("vstore::batch_part"), x.g, x.mask, x.ops, x.flush_now);
+  return f(caf::meta::type_name("vstore::batch_part"), x.g, x.mask, x.ops, x.flush_now, x.token);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, owned_part& x) {
@@ -136,7 +145,11 @@ typename Inspector::result_type inspect(Inspector& f, sealed_batch& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sealed_result& x) {
   return f(caf::meta::type_name("vstore::sealed_result"), x.seq, x.aborted, x.failed, x.fail_code,
-           x.fail_context);
+           x.fail_context, x.duplicate, x.duplicate_seq);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fence_request&) {
+  return f(caf::meta::type_name("vstore::fence_request"));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, abort_space& x) {
@@ -145,7 +158,7 @@ typename Inspector::result_type inspect(Inspector& f, abort_space& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, committer_stats& x) {
   return f(caf::meta::type_name("vstore::committer_stats"), x.rounds, x.round_ops,
-           x.aborted_batches);
+           x.aborted_batches, x.duplicates, x.tokens, x.tokens_forgotten);
 }
 
 /// A writer's timer: seal the open batch if it is still batch `epoch`.
@@ -168,6 +181,7 @@ using manager_actor =
                      caf::replies_to<stats_request>::with<stats_reply>,
                      caf::replies_to<status_request>::with<status_reply>,
                      caf::replies_to<drain_request>::with<drain_reply>,
+                     caf::replies_to<outcome_request>::with<outcome_reply>,
                      /// The manager's own timer (see tick_atom); harmless if others send it.
                      caf::reacts_to<tick_atom>>;
 
@@ -180,7 +194,9 @@ using reader_actor = caf::typed_actor<caf::replies_to<get_request>::with<get_rep
 /// manager send to it).
 using committer_actor = caf::typed_actor<caf::replies_to<sealed_batch>::with<sealed_result>,
                                          caf::reacts_to<abort_space>, caf::reacts_to<sweep_atom>,
-                                         caf::replies_to<stats_request>::with<committer_stats>>;
+                                         caf::replies_to<stats_request>::with<committer_stats>,
+                                         caf::replies_to<fence_request>::with<commit_ack>,
+                                         caf::replies_to<outcome_request>::with<outcome_reply>>;
 
 /// The writer of one space (only the manager sends to it).
 using writer_actor =

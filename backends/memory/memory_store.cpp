@@ -36,7 +36,7 @@ class memory_batch final : public write_batch {
     if (!accept(space, begin) || !accept(space, end)) return;
     if (begin > end) {
       error_ = status{errc::invalid_argument,
-                      "delete_range end before begin in space " + schema_.spaces[space].name};
+                      "delete_range end before begin in space " + space_name(schema_, space)};
       return;
     }
     add(memory_op::kind::del_range, space, begin, end);
@@ -83,7 +83,7 @@ status memory_store::get(space_id space, std::string_view key, std::string& valu
   found = false;
   if (auto st = check_op(schema_, space, key); !st) return st;
   std::shared_lock lock{mutex_};
-  const auto& m = spaces_[space];
+  const auto& m = map_of(space);
   if (auto i = m.find(key); i != m.end()) {
     value = i->second;
     found = true;
@@ -98,7 +98,7 @@ status memory_store::multi_get(space_id space, const std::vector<std::string>& k
     if (auto st = check_op(schema_, space, k); !st) return st;
   values.reserve(keys.size());
   std::shared_lock lock{mutex_};
-  const auto& m = spaces_[space];
+  const auto& m = map_of(space);
   for (const auto& k : keys) {
     if (auto i = m.find(k); i != m.end())
       values.emplace_back(i->second);
@@ -112,7 +112,8 @@ status memory_store::scan(space_id space, std::string_view prefix, std::string_v
                           size_t limit, scan_page& page) const {
   page.entries.clear();
   page.more = false;
-  if (!schema_.contains(space)) return {errc::unknown_space, "space id " + std::to_string(space)};
+  if (!accepts_space(schema_, space))
+    return {errc::unknown_space, "space id " + std::to_string(space)};
   if (limit == 0) return {errc::invalid_argument, "scan limit 0"};
   // Start at the prefix, or at start_after when it lies inside or beyond it.
   std::string_view from = prefix;
@@ -123,7 +124,7 @@ status memory_store::scan(space_id space, std::string_view prefix, std::string_v
     from = start_after;
   }
   std::shared_lock lock{mutex_};
-  const auto& m = spaces_[space];
+  const auto& m = map_of(space);
   auto i = m.lower_bound(from);
   if (!start_after.empty() && i != m.end() && i->first == start_after) ++i;
   for (; i != m.end() && starts_with(i->first, prefix); ++i) {
@@ -152,7 +153,7 @@ status memory_store::commit(write_batch& batch, uint64_t& seq) {
   try {
     std::unique_lock lock{mutex_};
     for (const auto& op : b->ops()) {
-      auto& m = spaces_[op.space];
+      auto& m = map_of(op.space);
       switch (op.what) {
         case memory_op::kind::put:
           m.insert_or_assign(op.key, op.value);
@@ -174,6 +175,20 @@ status memory_store::commit(write_batch& batch, uint64_t& seq) {
 }
 
 uint64_t memory_store::latest_sequence() const noexcept { return seq_.load(); }
+
+uint64_t memory_store::next_sequence(const write_batch& batch, size_t pending_ops) const {
+  // The rule of commit(): a non-empty batch advances the sequence by one.
+  const uint64_t latest = seq_.load();
+  return batch.count() + pending_ops == 0 ? latest : latest + 1;
+}
+
+memory_store::space_map& memory_store::map_of(space_id space) noexcept {
+  return space == system_space ? system_ : spaces_[space];
+}
+
+const memory_store::space_map& memory_store::map_of(space_id space) const noexcept {
+  return space == system_space ? system_ : spaces_[space];
+}
 
 std::unique_ptr<memory_store> make_memory_store(vstore::schema s) {
   return std::make_unique<memory_store>(std::move(s));

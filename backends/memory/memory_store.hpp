@@ -32,6 +32,8 @@ namespace vstore {
 /// batch increases it by exactly one. Committing an empty batch succeeds and
 /// leaves the sequence number unchanged.
 ///
+/// system_space is one more map, apart from the schema's spaces.
+///
 /// The store keeps nothing on disk: checkpoint() answers errc::not_supported
 /// and sync() does nothing. The per-space options of the schema are ignored.
 class memory_store final : public store {
@@ -77,6 +79,13 @@ class memory_store final : public store {
   /// Returns the number of non-empty commits so far.
   uint64_t latest_sequence() const noexcept override;
 
+  /// Returns latest_sequence() + 1 if `batch` holds operations or
+  /// `pending_ops` > 0, else latest_sequence(): what commit answers for the
+  /// batch with `pending_ops` more operations if no other commit runs first.
+  uint64_t next_sequence(const vstore::write_batch& batch, size_t pending_ops) const override;
+  /// Makes store::next_sequence(batch) callable on this type as well.
+  using store::next_sequence;
+
  private:
   /// The keys of one space in bytewise order (std::string compares like
   /// RocksDB's default comparator); heterogeneous lookup by string_view.
@@ -86,8 +95,17 @@ class memory_store final : public store {
   vstore::schema schema_;
   /// Shared by readers, held unique by commit.
   mutable std::shared_mutex mutex_;
+  /// Returns the map of `space` (a schema space or system_space; checked by
+  /// the caller).
+  space_map& map_of(space_id space) noexcept;
+  /// Returns the map of `space` (a schema space or system_space; checked by
+  /// the caller).
+  const space_map& map_of(space_id space) const noexcept;
+
   /// The data of each space, indexed by space id; guarded by mutex_.
   std::vector<space_map> spaces_;
+  /// The data of system_space; guarded by mutex_.
+  space_map system_;
   /// The number of non-empty commits; written under the unique lock, read
   /// without it by latest_sequence().
   std::atomic<uint64_t> seq_{0};

@@ -217,7 +217,7 @@ struct rocksdb_store::impl {
   rocksdb::DB* db = nullptr;
   /// The handle of each space, indexed by space id.
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  /// The handle of the "default" family (unused, but owned).
+  /// The handle of the "default" family: system_space.
   rocksdb::ColumnFamilyHandle* default_handle = nullptr;
   std::shared_ptr<rocksdb::Cache> cache;
   rocksdb::WriteOptions write_options;
@@ -229,6 +229,12 @@ struct rocksdb_store::impl {
   impl& operator=(const impl&) = delete;
 
   ~impl() { close(); }
+
+  /// Returns the family of `space` (a schema space or system_space; checked
+  /// by the caller).
+  rocksdb::ColumnFamilyHandle* handle_of(space_id space) const noexcept {
+    return space == system_space ? default_handle : handles[space];
+  }
 
   /// Releases the family handles, then closes and deletes the DB.
   void close() noexcept {
@@ -255,23 +261,23 @@ class rocksdb_batch final : public write_batch {
 
   void put(space_id space, std::string_view key, std::string_view value) override {
     if (!accept(space, key)) return;
-    record(rep_.Put(owner_->handles[space], to_slice(key), to_slice(value)), "batch put",
+    record(rep_.Put(owner_->handle_of(space), to_slice(key), to_slice(value)), "batch put",
            key.size() + value.size());
   }
 
   void del(space_id space, std::string_view key) override {
     if (!accept(space, key)) return;
-    record(rep_.Delete(owner_->handles[space], to_slice(key)), "batch delete", key.size());
+    record(rep_.Delete(owner_->handle_of(space), to_slice(key)), "batch delete", key.size());
   }
 
   void delete_range(space_id space, std::string_view begin, std::string_view end) override {
     if (!accept(space, begin) || !accept(space, end)) return;
     if (begin > end) {
       error_ = status{errc::invalid_argument, "delete_range end before begin in space " +
-                                                  owner_->schema.spaces[space].name};
+                                                  space_name(owner_->schema, space)};
       return;
     }
-    record(rep_.DeleteRange(owner_->handles[space], to_slice(begin), to_slice(end)),
+    record(rep_.DeleteRange(owner_->handle_of(space), to_slice(begin), to_slice(end)),
            "batch delete_range", begin.size() + end.size());
   }
 
@@ -281,6 +287,7 @@ class rocksdb_batch final : public write_batch {
 
   const rocksdb_store::impl* owner() const noexcept { return owner_; }
   rocksdb::WriteBatch& rep() noexcept { return rep_; }
+  const rocksdb::WriteBatch& rep() const noexcept { return rep_; }
 
  private:
   bool accept(space_id space, std::string_view key) {
@@ -443,9 +450,9 @@ status rocksdb_store::get(space_id space, std::string_view key, std::string& val
   if (auto st = check_op(impl_->schema, space, key); !st) return st;
   return guarded("get", [&]() -> status {
     rocksdb::PinnableSlice v;
-    auto s = impl_->db->Get(rocksdb::ReadOptions{}, impl_->handles[space], to_slice(key), &v);
+    auto s = impl_->db->Get(rocksdb::ReadOptions{}, impl_->handle_of(space), to_slice(key), &v);
     if (s.IsNotFound()) return {};
-    if (!s.ok()) return to_status(s, "get from " + impl_->schema.spaces[space].name);
+    if (!s.ok()) return to_status(s, "get from " + space_name(impl_->schema, space));
     value.assign(v.data(), v.size());
     found = true;
     return {};
@@ -465,7 +472,7 @@ status rocksdb_store::multi_get(space_id space, const std::vector<std::string>& 
     for (const auto& k : keys) slices.emplace_back(k);
     std::vector<rocksdb::PinnableSlice> results(n);
     std::vector<rocksdb::Status> statuses(n);
-    impl_->db->MultiGet(rocksdb::ReadOptions{}, impl_->handles[space], n, slices.data(),
+    impl_->db->MultiGet(rocksdb::ReadOptions{}, impl_->handle_of(space), n, slices.data(),
                         results.data(), statuses.data(), false);
     values.reserve(n);
     for (size_t i = 0; i < n; ++i) {
@@ -473,7 +480,7 @@ status rocksdb_store::multi_get(space_id space, const std::vector<std::string>& 
         values.emplace_back(std::nullopt);
       } else if (!statuses[i].ok()) {
         values.clear();
-        return to_status(statuses[i], "multi_get from " + impl_->schema.spaces[space].name);
+        return to_status(statuses[i], "multi_get from " + space_name(impl_->schema, space));
       } else {
         values.emplace_back(std::string{results[i].data(), results[i].size()});
       }
@@ -486,7 +493,7 @@ status rocksdb_store::scan(space_id space, std::string_view prefix, std::string_
                            size_t limit, scan_page& page) const {
   page.entries.clear();
   page.more = false;
-  if (!impl_->schema.contains(space))
+  if (!accepts_space(impl_->schema, space))
     return {errc::unknown_space, "space id " + std::to_string(space)};
   if (limit == 0) return {errc::invalid_argument, "scan limit 0"};
   // Start at the prefix, or at start_after when it lies inside or beyond it.
@@ -498,7 +505,9 @@ status rocksdb_store::scan(space_id space, std::string_view prefix, std::string_
     from = start_after;
   }
   return guarded("scan", [&]() -> status {
-    const auto& sp = impl_->schema.spaces[space];
+    // system_space has no prefix extractor.
+    const uint32_t prefix_length =
+        space == system_space ? 0 : impl_->schema.spaces[space].options.prefix_length;
     rocksdb::ManagedSnapshot snapshot{impl_->db};
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot.snapshot();
@@ -506,14 +515,14 @@ status rocksdb_store::scan(space_id space, std::string_view prefix, std::string_
     // several extracted prefixes: only a total-order seek finds all its keys.
     // From the extractor's length on, `from` lies in the extractor's domain
     // and every key of the prefix shares its extracted prefix.
-    if (sp.options.prefix_length == 0 || prefix.size() < sp.options.prefix_length)
+    if (prefix_length == 0 || prefix.size() < prefix_length)
       ro.total_order_seek = true;
     else
       ro.prefix_same_as_start = true;
     const std::string upper = prefix_successor(prefix);
     rocksdb::Slice upper_slice{upper};
     if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->handles[space])};
+    std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->handle_of(space))};
     it->Seek(to_slice(from));
     if (!start_after.empty() && it->Valid() && it->key() == to_slice(start_after)) it->Next();
     for (; it->Valid(); it->Next()) {
@@ -528,7 +537,7 @@ status rocksdb_store::scan(space_id space, std::string_view prefix, std::string_
     if (auto s = it->status(); !s.ok()) {
       page.entries.clear();
       page.more = false;
-      return to_status(s, "scan of " + sp.name);
+      return to_status(s, "scan of " + space_name(impl_->schema, space));
     }
     return {};
   });
@@ -562,6 +571,16 @@ uint64_t rocksdb_store::latest_sequence() const noexcept {
   return impl_->db->GetLatestSequenceNumber();
 }
 
+uint64_t rocksdb_store::next_sequence(const write_batch& batch, size_t pending_ops) const {
+  // With RocksDB's default write path (no seq_per_batch, no two write queues)
+  // every entry of a WriteBatch, Put, Delete and DeleteRange alike, consumes
+  // one sequence number; commit() does not write an empty batch.
+  uint64_t entries = batch.count();
+  if (auto* b = dynamic_cast<const rocksdb_batch*>(&batch); b != nullptr)
+    entries = b->rep().Count();
+  return impl_->db->GetLatestSequenceNumber() + entries + pending_ops;
+}
+
 status rocksdb_store::checkpoint(const std::string& dir) {
   return guarded("checkpoint", [&]() -> status {
     rocksdb::Checkpoint* raw = nullptr;
@@ -578,7 +597,9 @@ status rocksdb_store::sync() {
   return guarded("sync", [&]() -> status {
     auto s = impl_->db->FlushWAL(true);
     if (!s.ok()) return to_status(s, "flush WAL");
-    s = impl_->db->Flush(rocksdb::FlushOptions{}, impl_->handles);
+    auto families = impl_->handles;
+    families.push_back(impl_->default_handle);
+    s = impl_->db->Flush(rocksdb::FlushOptions{}, families);
     if (!s.ok()) return to_status(s, "flush memtables");
     return {};
   });
@@ -586,10 +607,10 @@ status rocksdb_store::sync() {
 
 status rocksdb_store::describe_space(space_id space, rocksdb_space_info& out) const {
   out = rocksdb_space_info{};
-  if (!impl_->schema.contains(space))
+  if (!accepts_space(impl_->schema, space))
     return {errc::unknown_space, "space id " + std::to_string(space)};
   return guarded("describe_space", [&]() -> status {
-    auto* h = impl_->handles[space];
+    auto* h = impl_->handle_of(space);
     out.name = h->GetName();
     auto o = impl_->db->GetOptions(h);
     out.comp = from_rocksdb(o.compression);

@@ -44,6 +44,11 @@ struct rocksdb_space_info {
 /// Sequence numbers are RocksDB's: a commit of n operations advances the
 /// sequence by n. An empty batch is not written and leaves it unchanged.
 ///
+/// system_space is the "default" column family, which every RocksDB database
+/// has (so databases created before it existed open unchanged); it runs with
+/// default column family options: no prefix extractor, no bloom filter,
+/// RocksDB's default compression.
+///
 /// No RocksDB error ends the process: every failed call, including iterator
 /// errors, is answered as a vstore::status.
 class rocksdb_store final : public store {
@@ -100,15 +105,25 @@ class rocksdb_store final : public store {
   /// Returns the DB's latest sequence number.
   uint64_t latest_sequence() const noexcept override;
 
+  /// Returns the DB's latest sequence number plus the number of entries of
+  /// `batch` plus `pending_ops` (each Put, Delete and DeleteRange consumes one
+  /// sequence number with RocksDB's default write path): what commit answers
+  /// for the batch with `pending_ops` more operations if no other commit runs
+  /// first. No operations at all answer the latest sequence.
+  uint64_t next_sequence(const vstore::write_batch& batch, size_t pending_ops) const override;
+  /// Makes store::next_sequence(batch) callable on this type as well.
+  using store::next_sequence;
+
   /// Writes a RocksDB checkpoint (hard links where possible) to `dir`, which
   /// must not exist; it opens as a store with the same contents. Blocks.
   status checkpoint(const std::string& dir) override;
 
   /// Writes and fsyncs the WAL (FlushWAL(true)), then flushes the memtables
-  /// of every space to SST files. Blocks.
+  /// of every space, system_space included, to SST files. Blocks.
   status sync() override;
 
-  /// Reports the effective RocksDB settings and SST files of `space`.
+  /// Reports the effective RocksDB settings and SST files of `space` (for
+  /// system_space: of the "default" family).
   status describe_space(space_id space, rocksdb_space_info& out) const;
 
   /// Implementation details (RocksDB handles); defined in rocksdb_store.cpp.

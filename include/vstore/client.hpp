@@ -28,6 +28,9 @@ class client {
     std::chrono::milliseconds timeout{10000};
     /// scheduler.max-threads of the client's actor system; 0 = number of cores.
     uint32_t max_threads = 0;
+    /// How often write() retries a write whose outcome is in doubt (with the
+    /// same token, so it is applied at most once). Default: 3. 0 = never.
+    uint32_t write_retries = 3;
   };
 
   /// Opens the store `opts` configures in this process and starts its manager.
@@ -65,8 +68,18 @@ class client {
   status multi_get(space_id space, std::vector<std::string> keys, multi_get_reply& out);
   /// Reads one page of a prefix scan.
   status scan(scan_request req, scan_reply& out);
-  /// Commits a write atomically; returns after it is committed.
+  /// Commits a write atomically; returns after it is committed. A write
+  /// without a token gets a fresh one. When the answer is in doubt (in_doubt,
+  /// timeout, disconnected), write() asks the store for the token's outcome and
+  /// resends the write with the same token only when it certainly did not
+  /// commit, up to settings::write_retries times; so an error it returns is
+  /// "not applied" exactly when write_outcome_of(code) says so. A write still
+  /// in doubt after the retries returns errc::in_doubt; its token is in
+  /// `req.token` of the caller's copy only if the caller set one, so set a token
+  /// to ask outcome() later.
   status write(write_request req, commit_ack& out);
+  /// Asks what became of the write that carried `token` (see outcome_request).
+  status outcome(const std::string& token, outcome_reply& out);
   /// Commits every open batch.
   status flush(commit_ack& out);
   /// Reads the counters of every space.

@@ -7,7 +7,11 @@
 namespace vstore {
 
 /// Every error vstore answers to a caller. Code 0 is reserved (CAF treats it as
-/// "no error"), so the first code is 1. Each code says what the caller should do.
+/// "no error"), so the first code is 1. Each code says what the caller should
+/// do, and for a write whether it was applied (write_outcome_of): *no* means it
+/// never will be, so retrying is safe; *maybe* means it may have committed or
+/// may still commit, so retry only with the same idempotency token or ask
+/// outcome_request.
 enum class errc : uint8_t {
   /// The request names a state space the store does not have. Fix the request.
   unknown_space = 1,
@@ -17,19 +21,27 @@ enum class errc : uint8_t {
   too_large,
   /// A request field is malformed (for example a scan limit of 0). Fix the request.
   invalid_argument,
-  /// The space's queue is full. Back off and retry later; nothing was applied.
+  /// The space's queue is full. Back off and retry later. Write: not applied.
   overloaded,
   /// The space failed past its restart limit, or the store is not open. Retry
-  /// against another replica or after an operator intervened.
+  /// against another replica or after an operator intervened. Write: not
+  /// applied (it was refused before admission).
   unavailable,
-  /// The request was not answered in time. A write may or may not have been applied.
+  /// A read, or a client's wait, was not answered in time. The store answers an
+  /// admitted write whose deadline passed with in_doubt instead; a client that
+  /// gives up waiting sees timeout. Write: maybe applied.
   timeout,
-  /// The store is shutting down and accepts no new work. Nothing was applied.
+  /// The store is shutting down and accepts no new work. Write: not applied
+  /// (refused before admission; a write cut off by the shutdown grace period is
+  /// answered in_doubt).
   shutting_down,
-  /// The write was aborted (a writer restarted or a part of a multi-space batch was
-  /// lost). It was applied whole or not at all; read to find out which.
+  /// The write can never commit: the multi-space batch missed a part (its
+  /// writer went down before sealing it, or the batch stalled past
+  /// supervisor.stall-abort), or the writer was gone before it took the write.
+  /// Write: not applied, and never will be; retrying is safe.
   aborted,
-  /// The backend reported an I/O error. The write was not acknowledged.
+  /// The backend reported an I/O error. Write: maybe applied (the manager
+  /// answers a write whose commit failed with in_doubt).
   io_error,
   /// The backend found corrupt data. Stop and repair the store.
   corruption,
@@ -41,12 +53,60 @@ enum class errc : uint8_t {
   not_supported,
   /// The connection to a remote store was lost. The outcome of writes is unknown.
   disconnected,
-  /// An internal invariant failed. Report it as a bug.
+  /// An internal invariant failed. Report it as a bug. Write: maybe applied.
   internal,
+  /// The write was admitted but its fate is not known: it may have committed or
+  /// may still commit (shutdown cut-off, a writer or the commit actor went down
+  /// after sealing it, its deadline passed, the backend commit failed). Retry
+  /// with the same idempotency token (applied at most once), or ask
+  /// outcome_request{token}. Write: maybe applied.
+  in_doubt,
 };
 
 /// The highest errc value (for iteration in tests and stats).
-inline constexpr uint8_t errc_max = static_cast<uint8_t>(errc::internal);
+inline constexpr uint8_t errc_max = static_cast<uint8_t>(errc::in_doubt);
+
+/// Whether a write answered with an error was applied.
+enum class write_outcome : uint8_t {
+  /// It was not applied and never will be: retrying is safe.
+  not_applied,
+  /// It may have committed or may still commit.
+  maybe,
+};
+
+/// Returns what a write answered with `x` tells about the write: not_applied
+/// for codes answered only before admission or for a batch that can never
+/// commit; maybe for every other code (including codes a write should never
+/// get, to stay on the safe side).
+constexpr write_outcome write_outcome_of(errc x) noexcept {
+  switch (x) {
+    case errc::unknown_space:
+    case errc::empty_key:
+    case errc::too_large:
+    case errc::invalid_argument:
+    case errc::overloaded:
+    case errc::unavailable:
+    case errc::shutting_down:
+    case errc::aborted:
+    case errc::schema_mismatch:
+    case errc::invalid_config:
+    case errc::not_supported:
+      return write_outcome::not_applied;
+    case errc::timeout:
+    case errc::io_error:
+    case errc::corruption:
+    case errc::disconnected:
+    case errc::internal:
+    case errc::in_doubt:
+      return write_outcome::maybe;
+  }
+  return write_outcome::maybe;
+}
+
+/// Returns "no" or "maybe": the outcome column of the README's error table.
+constexpr const char* to_name(write_outcome x) noexcept {
+  return x == write_outcome::not_applied ? "no" : "maybe";
+}
 
 /// Returns the short name of a code, e.g. "overloaded".
 constexpr const char* to_name(errc x) noexcept {
@@ -83,6 +143,8 @@ constexpr const char* to_name(errc x) noexcept {
       return "disconnected";
     case errc::internal:
       return "internal";
+    case errc::in_doubt:
+      return "in_doubt";
   }
   return "unknown_error";
 }
@@ -103,11 +165,11 @@ constexpr const char* to_message(errc x) noexcept {
     case errc::unavailable:
       return "state space unavailable";
     case errc::timeout:
-      return "request timed out";
+      return "request timed out (a write may have been applied)";
     case errc::shutting_down:
       return "store is shutting down (nothing was applied)";
     case errc::aborted:
-      return "write aborted: applied whole or not at all";
+      return "write aborted: nothing was applied, and nothing will be";
     case errc::io_error:
       return "backend I/O error";
     case errc::corruption:
@@ -122,6 +184,9 @@ constexpr const char* to_message(errc x) noexcept {
       return "connection to the store lost";
     case errc::internal:
       return "internal error";
+    case errc::in_doubt:
+      return "write outcome unknown: it may have committed or may still commit; "
+             "retry with its token or ask for its outcome";
   }
   return "unknown error";
 }

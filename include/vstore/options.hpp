@@ -104,9 +104,29 @@ struct supervisor_options {
   /// A multi-space batch whose parts have not all reached the committer after
   /// this long is aborted. Key: stall-abort. Default: 2s.
   std::chrono::milliseconds stall_abort{2000};
-  /// Graceful shutdown waits this long for queued work, then kills.
-  /// Key: shutdown-grace. Default: 10s.
+  /// Graceful shutdown waits this long for queued work; what is still
+  /// pending then is answered errc::in_doubt and the children are killed.
+  /// Key: shutdown-grace. Default: 10s. Range 100ms..24h (a shorter grace would
+  /// cut off writes that are about to commit).
   std::chrono::milliseconds shutdown_grace{10000};
+};
+
+/// Idempotency tokens: a write may carry a token; the token is stored in the
+/// same atomic commit as the write, so a retry with it is applied at most once
+/// and outcome_request tells what became of it. Section [tokens].
+/// Cost: each remembered token holds about (token bytes + 96) bytes of memory
+/// in the commit actor and (token bytes + 40) bytes on disk (RocksDB's
+/// "default" column family), until it is forgotten by count or age.
+struct token_options {
+  /// The longest token a write may carry. Key: max-token-size. Default: 64
+  /// bytes. Range 1..1024.
+  uint32_t max_token_bytes = 64;
+  /// Committed tokens remembered; past it the oldest is forgotten.
+  /// Key: retain-count. Default: 100,000. Range 1..100,000,000.
+  uint64_t retain_count = 100000;
+  /// Committed tokens older than this are forgotten. Key: retain-age.
+  /// Default: 1h. Range 1s..30d.
+  std::chrono::milliseconds retain_age{3600000};
 };
 
 /// Everything needed to open and serve a store.
@@ -121,6 +141,7 @@ struct options {
   writer_options writer;
   limit_options limits;
   supervisor_options supervisor;
+  token_options tokens;
 };
 
 }  // namespace vstore

@@ -72,10 +72,18 @@ struct write_op {
 /// An atomic write over one or more state spaces: applied all or nothing,
 /// visible at once, ordered after every write to the same spaces that the
 /// manager received earlier. With flush_now, the writers commit at once
-/// instead of waiting for more writes to group. Reply: commit_ack.
+/// instead of waiting for more writes to group. Reply: commit_ack, or an errc
+/// whose write_outcome_of() tells whether the write was applied.
 struct write_request {
   std::vector<write_op> ops;
   bool flush_now = false;
+  /// Idempotency token (empty = none; at most tokens.max-token-size bytes).
+  /// The token is committed in the same atomic backend write as the batch. A
+  /// write whose token already committed is not applied again: it is answered
+  /// with the original commit_ack. Retry an in_doubt write with the same token
+  /// and the same operations; outcome_request tells what became of a token.
+  /// Tokens are remembered for tokens.retain-count / tokens.retain-age.
+  std::string token;
 
   /// Appends a put.
   write_request& put(space_id s, std::string_view k, std::string_view v) {
@@ -101,10 +109,61 @@ struct commit_ack {
   uint64_t seq = 0;
 };
 
+/// Asks what became of the write that carried `token`. Reply: outcome_reply.
+struct outcome_request {
+  std::string token;
+  /// A sequence number the store had reached before the write was sent (the
+  /// seq of an earlier commit_ack or status_reply; 0 if none is known). A
+  /// write sent after it commits above it, so a token the store no longer
+  /// remembers is certainly not committed when the store forgot no token
+  /// committed above this number.
+  uint64_t not_before_seq = 0;
+};
+
+/// What became of a token's write.
+enum class write_state : uint8_t {
+  /// Committed as of `seq` (the seq of its original commit_ack).
+  committed = 1,
+  /// Admitted and its fate is not settled yet (queued, being committed, or its
+  /// backend commit failed and only a reopen of the store settles it). Ask again.
+  pending,
+  /// Not committed, and it never will be (nothing admitted with this token is
+  /// left anywhere). Retrying is safe.
+  not_committed,
+  /// The store does not remember the token any more (tokens.retain-count or
+  /// retain-age forgot it, or not_before_seq is older than what was forgotten):
+  /// read the data to find out.
+  unknown,
+};
+
+/// Returns the name of a write_state ("committed", ...).
+constexpr const char* to_name(write_state x) noexcept {
+  switch (x) {
+    case write_state::committed:
+      return "committed";
+    case write_state::pending:
+      return "pending";
+    case write_state::not_committed:
+      return "not_committed";
+    case write_state::unknown:
+      return "unknown";
+  }
+  return "?";
+}
+
+/// The answer to an outcome_request.
+struct outcome_reply {
+  write_state state = write_state::unknown;
+  /// With committed: the commit's sequence number; otherwise 0.
+  uint64_t seq = 0;
+};
+
 /// Asks for the counters of every state space. Reply: stats_reply.
 struct stats_request {};
 
-/// Commits every open batch now. Reply: commit_ack once it is committed.
+/// Commits every open batch now. Reply: commit_ack once it is committed, or
+/// the error of a commit that failed (the writes it held were answered
+/// in_doubt).
 struct flush_request {};
 
 /// Asks for the manager's state. Reply: status_reply.
@@ -118,7 +177,8 @@ struct drain_request {};
 struct drain_reply {
   /// Requests answered during the drain (reads and writes).
   uint64_t answered = 0;
-  /// Requests answered with errc::shutting_down because the grace period ran out.
+  /// Requests still pending when the grace period ran out: reads answered
+  /// errc::shutting_down, writes answered errc::in_doubt.
   uint64_t cut_off = 0;
 };
 
@@ -185,6 +245,16 @@ struct stats_reply {
   uint64_t aborted_batches = 0;
   /// Restarts of the commit actor.
   uint64_t committer_restarts = 0;
+  /// Writes not applied because their idempotency token had already committed
+  /// (answered with the original commit_ack).
+  uint64_t duplicates = 0;
+  /// Idempotency tokens remembered now, and forgotten so far.
+  uint64_t tokens = 0;
+  uint64_t tokens_forgotten = 0;
+  /// Write errors answered so far by outcome: not applied, and maybe applied
+  /// (in_doubt).
+  uint64_t writes_not_applied = 0;
+  uint64_t writes_in_doubt = 0;
 };
 
 /// The manager's state.

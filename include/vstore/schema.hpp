@@ -15,6 +15,18 @@ using space_id = uint16_t;
 /// space mask).
 inline constexpr size_t max_spaces = 64;
 
+/// A reserved key space for vstore's own records (idempotency tokens). It is
+/// not part of any schema and never counts in schema::size(). With RocksDB it
+/// is the "default" column family, which every RocksDB database has, so
+/// existing databases open unchanged; it runs with default column family
+/// options (no prefix extractor, no bloom filter). With the memory backend it
+/// is a separate map. Every backend accepts it wherever it takes a space id,
+/// and its keys are never visible in a schema space (nor theirs in it). The
+/// StorageManager refuses it in every user request (space ids at or above the
+/// schema size are errc::unknown_space): only vstore's own actors use it.
+inline constexpr space_id system_space = 0xFFFF;
+static_assert(max_spaces <= system_space, "a schema space id must never be system_space");
+
 /// Block compression of a state space's SST files.
 enum class compression : uint8_t { none, snappy, zlib, bzip2, lz4, zstd };
 
@@ -70,7 +82,7 @@ struct schema {
 
   /// Returns the number of spaces.
   size_t size() const noexcept { return spaces.size(); }
-  /// Returns whether `id` names a space of this schema.
+  /// Returns whether `id` names a space of this schema (never system_space).
   bool contains(space_id id) const noexcept { return id < spaces.size(); }
   /// Returns the id of the space named `name`, if any.
   std::optional<space_id> find(std::string_view name) const {

@@ -31,7 +31,9 @@ struct scan_page {
 };
 
 /// Reads one state space at a time. Implementations are safe to call from many
-/// threads at once, also while a commit runs.
+/// threads at once, also while a commit runs. Every call that takes a space id
+/// accepts the ids of the schema and system_space; any other id is
+/// errc::unknown_space.
 class read_store {
  public:
   virtual ~read_store() = default;
@@ -69,9 +71,10 @@ class read_store {
                       size_t limit, scan_page& page) const = 0;
 };
 
-/// Collects puts, deletes and range deletes over any state spaces for one
-/// atomic commit. The first invalid operation (unknown space, empty key) makes
-/// the batch invalid: error() tells why and commit refuses the whole batch.
+/// Collects puts, deletes and range deletes over any state spaces (including
+/// system_space) for one atomic commit. The first invalid operation (unknown
+/// space, empty key) makes the batch invalid: error() tells why and commit
+/// refuses the whole batch.
 class write_batch {
  public:
   virtual ~write_batch() = default;
@@ -107,6 +110,23 @@ class store : public read_store {
   /// Returns the sequence number of the last commit.
   virtual uint64_t latest_sequence() const noexcept = 0;
 
+  /// Returns the sequence number commit(batch) answers if no other commit runs
+  /// before it. Same as next_sequence(batch, 0).
+  uint64_t next_sequence(const vstore::write_batch& batch) const { return next_sequence(batch, 0); }
+
+  /// Returns the sequence number commit(batch) answers once `pending_ops` more
+  /// operations have been added to `batch`, if no other commit runs before it:
+  /// the committer asks with the number of token records it is about to add,
+  /// then writes the answer into them. The answer depends only on the store's
+  /// current sequence and on batch.count() + pending_ops, never on the spaces,
+  /// keys or values of the operations. With no operations at all it is
+  /// latest_sequence(), as the commit of an empty batch answers. Each backend
+  /// states its rule (memory: latest_sequence() + 1 when there are operations;
+  /// RocksDB: latest_sequence() + the number of operations). Meaningful only
+  /// for a valid batch made by this store's make_batch(); commit refuses any
+  /// other. Changes nothing and does not wait for a running commit.
+  virtual uint64_t next_sequence(const vstore::write_batch& batch, size_t pending_ops) const = 0;
+
   /// Writes a consistent copy of the store to directory `dir` (which must not
   /// exist). Backends without persistence answer errc::not_supported.
   virtual status checkpoint(const std::string& dir) {
@@ -117,11 +137,27 @@ class store : public read_store {
   virtual status sync() { return {}; }
 };
 
-/// Returns the invalid-operation error for a batch, or ok. Shared by backends so
-/// that both answer bad input the same way.
+/// Returns whether a store with schema `s` accepts space id `space`: a space of
+/// the schema or system_space.
+inline bool accepts_space(const vstore::schema& s, space_id space) noexcept {
+  return space == system_space || s.contains(space);
+}
+
+/// Returns the name of `space` for error messages: the schema's name,
+/// "(system)" for system_space, or "space id N" for an unknown id.
+inline std::string space_name(const vstore::schema& s, space_id space) {
+  if (space == system_space) return "(system)";
+  if (!s.contains(space)) return "space id " + std::to_string(space);
+  return s.spaces[space].name;
+}
+
+/// Returns the invalid-operation error for a batch, or ok: an id that is
+/// neither a space of `s` nor system_space is errc::unknown_space, an empty key
+/// errc::empty_key. Shared by backends so that both answer bad input the same
+/// way.
 inline status check_op(const vstore::schema& s, space_id space, std::string_view key) {
-  if (!s.contains(space)) return {errc::unknown_space, "space id " + std::to_string(space)};
-  if (key.empty()) return {errc::empty_key, "in space " + s.spaces[space].name};
+  if (!accepts_space(s, space)) return {errc::unknown_space, "space id " + std::to_string(space)};
+  if (key.empty()) return {errc::empty_key, "in space " + space_name(s, space)};
   return {};
 }
 

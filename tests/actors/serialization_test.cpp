@@ -94,18 +94,39 @@ TEST_F(Serialization, Replies) {
 }
 
 TEST_F(Serialization, InternalMessages) {
-  batch_part p{9, 3, {write_op{op_kind::put, 0, "k", binary}}, true};
+  batch_part p{9, 3, {write_op{op_kind::put, 0, "k", binary}}, true, binary};
   auto o = round_trip(owned_part{p});
   EXPECT_EQ(o.part.g, 9u);
+  EXPECT_EQ(o.part.token, binary);
   EXPECT_EQ(o.part.mask, 3u);
   EXPECT_TRUE(o.part.flush_now);
   EXPECT_EQ(round_trip(sibling_part{p}).part.ops[0].value, binary);
   EXPECT_EQ(round_trip(sealed_batch{1, {p, p}}).parts.size(), 2u);
-  auto r = round_trip(sealed_result{5, {1}, {2}, errc::io_error, "disk"});
+  auto r = round_trip(sealed_result{5, {1}, {2}, errc::io_error, "disk", {7}, {70}});
   EXPECT_EQ(r.fail_code, errc::io_error);
   EXPECT_EQ(r.failed, (std::vector<uint64_t>{2}));
+  EXPECT_EQ(r.duplicate, (std::vector<uint64_t>{7}));
+  EXPECT_EQ(r.duplicate_seq, (std::vector<uint64_t>{70}));
   EXPECT_EQ(round_trip(abort_space{4, 8}).up_to_g, 8u);
-  EXPECT_EQ(round_trip(committer_stats{1, 2, 3}).aborted_batches, 3u);
+  auto cs = round_trip(committer_stats{1, 2, 3, 4, 5, 6});
+  EXPECT_EQ(cs.aborted_batches, 3u);
+  EXPECT_EQ(cs.duplicates, 4u);
+  EXPECT_EQ(cs.tokens_forgotten, 6u);
+  round_trip(fence_request{});
+}
+
+TEST_F(Serialization, TokensAndOutcomes) {
+  write_request w;
+  w.put(1, "k", "v").token = binary;
+  EXPECT_EQ(round_trip(w).token, binary);
+  auto q = round_trip(outcome_request{binary, 77});
+  EXPECT_EQ(q.token, binary);
+  EXPECT_EQ(q.not_before_seq, 77u);
+  auto a = round_trip(outcome_reply{write_state::committed, 42});
+  EXPECT_EQ(a.state, write_state::committed);
+  EXPECT_EQ(a.seq, 42u);
+  EXPECT_EQ(round_trip(outcome_reply{write_state::not_committed, 0}).state,
+            write_state::not_committed);
 }
 
 TEST_F(Serialization, ErrorsKeepTheirCodeAndContext) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -98,6 +99,83 @@ keys_t expected_with_prefix(keys_t all, std::string_view prefix) {
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
+
+/// Asks `s` for the sequence number of committing `b`, commits `b` and checks
+/// that the commit answered that number, that latest_sequence() agrees, and
+/// that asking changed nothing.
+::testing::AssertionResult commit_answers_predicted_sequence(store& s, write_batch& b) {
+  const uint64_t before = s.latest_sequence();
+  const size_t ops = b.count();
+  const uint64_t predicted = s.next_sequence(b);
+  if (s.latest_sequence() != before || b.count() != ops)
+    return ::testing::AssertionFailure() << "next_sequence changed the store or the batch";
+  uint64_t seq = 0;
+  auto st = s.commit(b, seq);
+  if (!st) return ::testing::AssertionFailure() << "commit failed: " << st.to_string();
+  if (seq != predicted)
+    return ::testing::AssertionFailure()
+           << "next_sequence predicted " << predicted << ", commit answered " << seq
+           << " (sequence before " << before << ", " << ops << " operations)";
+  if (s.latest_sequence() != seq)
+    return ::testing::AssertionFailure()
+           << "commit answered " << seq << ", latest_sequence() is " << s.latest_sequence();
+  return ::testing::AssertionSuccess();
+}
+
+/// Commits `b` the way the committer does: predicts the sequence for `b` plus
+/// one token record, adds the token record (key `token`, value the predicted
+/// sequence as be_u64) to system_space, commits, and checks that the commit
+/// answered the sequence the token holds.
+::testing::AssertionResult commit_with_token(store& s, write_batch& b, std::string_view token) {
+  const uint64_t predicted = s.next_sequence(b, 1);
+  b.put(system_space, token, be_u64(predicted));
+  if (s.next_sequence(b) != predicted)
+    return ::testing::AssertionFailure()
+           << "next_sequence(b, 1) " << predicted << " != next_sequence(b) after one more op "
+           << s.next_sequence(b);
+  uint64_t seq = 0;
+  auto st = s.commit(b, seq);
+  if (!st) return ::testing::AssertionFailure() << "commit failed: " << st.to_string();
+  if (seq != predicted)
+    return ::testing::AssertionFailure()
+           << "token holds " << predicted << ", commit answered " << seq;
+  std::string value;
+  bool found = false;
+  st = s.get(system_space, token, value, found);
+  if (!st || !found || value != concat_bytes(be_u64(seq)))
+    return ::testing::AssertionFailure() << "token record not readable with sequence " << seq;
+  return ::testing::AssertionSuccess();
+}
+
+/// A store that forwards everything to another store but predicts sequence
+/// numbers by its own rule: shows that the check above detects a wrong rule.
+class predicting_store final : public store {
+ public:
+  /// Predicts from the inner store, the batch and the pending operations.
+  using rule = std::function<uint64_t(const store&, const write_batch&, size_t)>;
+
+  predicting_store(store& inner, rule r) : inner_(inner), rule_(std::move(r)) {}
+
+  status get(space_id space, std::string_view key, std::string& value, bool& found) const override {
+    return inner_.get(space, key, value, found);
+  }
+  status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
+              scan_page& page) const override {
+    return inner_.scan(space, prefix, start_after, limit, page);
+  }
+  const vstore::schema& schema() const noexcept override { return inner_.schema(); }
+  std::unique_ptr<write_batch> make_batch() const override { return inner_.make_batch(); }
+  status commit(write_batch& batch, uint64_t& seq) override { return inner_.commit(batch, seq); }
+  uint64_t latest_sequence() const noexcept override { return inner_.latest_sequence(); }
+  uint64_t next_sequence(const write_batch& batch, size_t pending_ops) const override {
+    return rule_(inner_, batch, pending_ops);
+  }
+  using store::next_sequence;
+
+ private:
+  store& inner_;
+  rule rule_;
+};
 
 template <class Backend>
 class Conformance : public ::testing::Test {
@@ -459,7 +537,8 @@ TYPED_TEST(Conformance, ReadsOfUnknownSpaceFail) {
   auto st = this->store_->scan(bad, "", "", 10, page);
   EXPECT_FALSE(st);
   EXPECT_EQ(st.code(), errc::unknown_space);
-  EXPECT_EQ(this->store_->scan(static_cast<space_id>(65535), "p", "", 10, page).code(),
+  // The highest id below system_space is unknown too.
+  EXPECT_EQ(this->store_->scan(static_cast<space_id>(system_space - 1), "p", "", 10, page).code(),
             errc::unknown_space);
 }
 
@@ -772,6 +851,323 @@ TYPED_TEST(Conformance, ScanSeesDeletesAndOverwrites) {
   });
 }
 
+// --- The system space --------------------------------------------------------
+
+TYPED_TEST(Conformance, SystemSpaceIsNotPartOfTheSchema) {
+  const auto& sch = this->store_->schema();
+  EXPECT_EQ(sch.size(), default_schema().size());
+  EXPECT_FALSE(sch.contains(system_space));
+  EXPECT_GE(system_space, sch.size());
+  EXPECT_FALSE(sch.find("default").has_value());
+  EXPECT_TRUE(accepts_space(sch, system_space));
+  EXPECT_FALSE(accepts_space(sch, static_cast<space_id>(sch.size())));
+  EXPECT_EQ(this->scan_keys(system_space, ""), keys_t{});
+  EXPECT_EQ(this->get(system_space, "token"), std::nullopt);
+}
+
+TYPED_TEST(Conformance, SystemSpaceIsIsolatedFromUserSpaces) {
+  const auto& sch = this->store_->schema();
+  const keys_t sys_keys = {"a1", "a2", "b1", concat_bytes(be_u64(1), "x"), ff(40)};
+  auto b = this->store_->make_batch();
+  for (const auto& k : sys_keys) b->put(system_space, k, "sys:" + k);
+  ASSERT_TRUE(this->commit(*b));
+  // Nothing of the system space shows in any user space.
+  for (space_id s = 0; s < sch.size(); ++s) {
+    SCOPED_TRACE(sch.spaces[s].name);
+    EXPECT_EQ(this->scan_keys(s, ""), keys_t{});
+    EXPECT_EQ(this->get(s, "a1"), std::nullopt);
+    std::vector<std::optional<std::string>> values;
+    ASSERT_TRUE(this->store_->multi_get(s, sys_keys, values));
+    EXPECT_EQ(values, std::vector<std::optional<std::string>>(sys_keys.size()));
+  }
+  // Every user space gets the same keys, and keys of its own.
+  for (space_id s = 0; s < sch.size(); ++s) {
+    auto ub = this->store_->make_batch();
+    for (const auto& k : sys_keys) ub->put(s, k, sch.spaces[s].name + ":" + k);
+    ub->put(s, "u-" + sch.spaces[s].name, "user");
+    ASSERT_TRUE(this->commit(*ub));
+  }
+  auto check = [&](const keys_t& sys_left, const keys_t& user_common) {
+    auto page = this->scan(system_space, "");
+    EXPECT_EQ(keys_of(page), expected_with_prefix(sys_left, ""));
+    for (const auto& kv : page.entries) EXPECT_EQ(kv.value, "sys:" + kv.key);
+    for (space_id s = 0; s < sch.size(); ++s) {
+      SCOPED_TRACE(sch.spaces[s].name);
+      EXPECT_EQ(this->get(system_space, "u-" + sch.spaces[s].name), std::nullopt);
+      keys_t want = user_common;
+      want.push_back("u-" + sch.spaces[s].name);
+      auto up = this->scan(s, "");
+      EXPECT_EQ(keys_of(up), expected_with_prefix(want, ""));
+      for (const auto& kv : up.entries) {
+        const std::string want_value =
+            kv.key[0] == 'u' ? std::string{"user"} : sch.spaces[s].name + ":" + kv.key;
+        EXPECT_EQ(kv.value, want_value);
+      }
+    }
+  };
+  this->check_before_and_after_sync([&] { check(sys_keys, sys_keys); });
+  // A range delete in the system space leaves the user spaces alone...
+  auto d = this->store_->make_batch();
+  d->delete_range(system_space, "a", "c");
+  d->del(system_space, ff(40));
+  ASSERT_TRUE(this->commit(*d));
+  const keys_t sys_left = {concat_bytes(be_u64(1), "x")};
+  this->check_before_and_after_sync([&] { check(sys_left, sys_keys); });
+  // ...and deletes in every user space leave the system space alone.
+  auto ud = this->store_->make_batch();
+  for (space_id s = 0; s < sch.size(); ++s) {
+    ud->delete_range(s, bin({0}), ff(41));
+    ud->del(s, ff(40));
+  }
+  ASSERT_TRUE(this->commit(*ud));
+  this->check_before_and_after_sync([&] {
+    EXPECT_EQ(this->scan_keys(system_space, ""), sys_left);
+    EXPECT_EQ(this->get(system_space, sys_left[0]), "sys:" + sys_left[0]);
+    for (space_id s = 0; s < sch.size(); ++s)
+      EXPECT_EQ(this->scan_keys(s, ""), keys_t{}) << sch.spaces[s].name;
+  });
+}
+
+TYPED_TEST(Conformance, SystemSpaceReadsAndWritesLikeAnySpace) {
+  keys_t keys;
+  for (uint32_t i = 0; i < 12; ++i) keys.push_back(concat_bytes("tok!", be_u32(i * 3)));
+  keys.push_back("tok");
+  keys.push_back("tol");
+  keys.push_back(bin({0}));
+  this->put_keys(system_space, keys);
+  this->put(system_space, "tol", "overwritten");
+  auto b = this->store_->make_batch();
+  b->del(system_space, bin({0}));
+  b->delete_range(system_space, concat_bytes("tok!", be_u32(30)), "tok!\xff");
+  b->delete_range(system_space, "a", "a");  // an empty range is valid
+  ASSERT_TRUE(this->commit(*b));
+  this->check_before_and_after_sync([&] {
+    const auto in_tok = expected_with_prefix(keys, "tok!");
+    const keys_t first(in_tok.begin(), in_tok.begin() + 10);
+    EXPECT_EQ(this->scan_keys(system_space, "tok!"), first);
+    EXPECT_EQ(this->page_through(system_space, "tok!", 3), first);
+    keys_t to_keys = first;
+    to_keys.push_back("tok");
+    to_keys.push_back("tol");
+    EXPECT_EQ(this->page_through(system_space, "to", 4), expected_with_prefix(to_keys, "to"));
+    EXPECT_EQ(this->get(system_space, "tol"), "overwritten");
+    EXPECT_EQ(this->get(system_space, bin({0})), std::nullopt);
+    std::vector<std::optional<std::string>> values;
+    ASSERT_TRUE(this->store_->multi_get(system_space, {"tok", "nope", first[1]}, values));
+    std::vector<std::optional<std::string>> want = {"v:tok", std::nullopt, "v:" + first[1]};
+    EXPECT_EQ(values, want);
+  });
+  // Bad input is refused as in any space.
+  std::string value;
+  bool found = false;
+  EXPECT_EQ(this->store_->get(system_space, "", value, found).code(), errc::empty_key);
+  std::vector<std::optional<std::string>> values;
+  EXPECT_EQ(this->store_->multi_get(system_space, {"a", ""}, values).code(), errc::empty_key);
+  scan_page page;
+  EXPECT_EQ(this->store_->scan(system_space, "", "", 0, page).code(), errc::invalid_argument);
+  auto bad = this->store_->make_batch();
+  bad->put(system_space, "", "v");
+  EXPECT_EQ(bad->error().code(), errc::empty_key);
+  bad = this->store_->make_batch();
+  bad->del(system_space, "");
+  EXPECT_EQ(bad->error().code(), errc::empty_key);
+  bad = this->store_->make_batch();
+  bad->delete_range(system_space, "b", "a");
+  EXPECT_EQ(bad->error().code(), errc::invalid_argument);
+}
+
+TYPED_TEST(Conformance, BatchMixingUserAndSystemOpsCommitsAtomically) {
+  auto b = this->store_->make_batch();
+  b->put(spaces::data, concat_bytes(be_u64(7), "v1"), "value");
+  b->put(system_space, "token-1", "seq");
+  b->put(spaces::latest_ptr, "res-7", "v1");
+  b->del(system_space, "token-0");
+  b->put(spaces::batch_metadata, "batch-1", "meta");
+  EXPECT_EQ(b->count(), 5u);
+  EXPECT_EQ(this->get(system_space, "token-1"), std::nullopt);
+  EXPECT_EQ(this->get(spaces::latest_ptr, "res-7"), std::nullopt);
+  ASSERT_TRUE(this->commit(*b));
+  EXPECT_EQ(this->get(spaces::data, concat_bytes(be_u64(7), "v1")), "value");
+  EXPECT_EQ(this->get(system_space, "token-1"), "seq");
+  EXPECT_EQ(this->get(spaces::latest_ptr, "res-7"), "v1");
+  EXPECT_EQ(this->get(spaces::batch_metadata, "batch-1"), "meta");
+  // An invalid operation anywhere refuses the system-space operations too...
+  const auto before = this->store_->latest_sequence();
+  auto bad = this->store_->make_batch();
+  bad->put(system_space, "token-2", "seq");
+  bad->put(spaces::metas, "m", "1");
+  bad->put(static_cast<space_id>(this->store_->schema().size()), "k", "v");
+  EXPECT_EQ(bad->error().code(), errc::unknown_space);
+  EXPECT_FALSE(this->commit(*bad));
+  // ...and an invalid system-space operation refuses the user operations.
+  auto bad2 = this->store_->make_batch();
+  bad2->put(spaces::metas, "m", "1");
+  bad2->put(system_space, "", "seq");
+  EXPECT_EQ(bad2->error().code(), errc::empty_key);
+  EXPECT_FALSE(this->commit(*bad2));
+  EXPECT_EQ(this->get(system_space, "token-2"), std::nullopt);
+  EXPECT_EQ(this->get(spaces::metas, "m"), std::nullopt);
+  EXPECT_EQ(this->store_->latest_sequence(), before);
+}
+
+// --- Sequence prediction -----------------------------------------------------
+
+TYPED_TEST(Conformance, NextSequenceOfEmptyBatchIsLatest) {
+  auto& s = *this->store_;
+  auto b = s.make_batch();
+  EXPECT_EQ(s.next_sequence(*b), 0u);
+  EXPECT_TRUE(commit_answers_predicted_sequence(s, *b));
+  this->put(spaces::metas, "a", "1");
+  auto e = s.make_batch();
+  EXPECT_EQ(s.next_sequence(*e), s.latest_sequence());
+  EXPECT_TRUE(commit_answers_predicted_sequence(s, *e));
+}
+
+TYPED_TEST(Conformance, NextSequenceOfOnePut) {
+  auto& s = *this->store_;
+  auto b = s.make_batch();
+  b->put(spaces::metas, "k", "v");
+  EXPECT_EQ(s.next_sequence(*b), s.latest_sequence() + 1);
+  EXPECT_TRUE(commit_answers_predicted_sequence(s, *b));
+}
+
+TYPED_TEST(Conformance, NextSequenceOfManyPuts) {
+  auto& s = *this->store_;
+  auto b = s.make_batch();
+  for (uint32_t i = 0; i < 100; ++i)
+    b->put(static_cast<space_id>(i % s.schema().size()), concat_bytes(be_u64(i), "k"), "v");
+  EXPECT_TRUE(commit_answers_predicted_sequence(s, *b));
+  // The same keys again (overwrites).
+  EXPECT_TRUE(commit_answers_predicted_sequence(s, *b));
+}
+
+TYPED_TEST(Conformance, NextSequenceOfDeletes) {
+  auto& s = *this->store_;
+  this->put_keys(spaces::metas, {"a", "b"});
+  auto b = s.make_batch();
+  b->del(spaces::metas, "a");
+  b->del(spaces::metas, "absent");
+  b->del(spaces::latest_ptr, "never-written");
+  EXPECT_TRUE(commit_answers_predicted_sequence(s, *b));
+  EXPECT_EQ(this->scan_keys(spaces::metas, ""), keys_t{"b"});
+}
+
+TYPED_TEST(Conformance, NextSequenceOfRangeDeletes) {
+  auto& s = *this->store_;
+  this->put_keys(spaces::latest_ptr, {"k1", "k2", "k3"});
+  auto b = s.make_batch();
+  b->delete_range(spaces::latest_ptr, "k1", "k3");
+  EXPECT_TRUE(commit_answers_predicted_sequence(s, *b));
+  EXPECT_EQ(this->scan_keys(spaces::latest_ptr, ""), keys_t{"k3"});
+  // Several ranges, one of them empty, one across extractor prefixes.
+  auto b2 = s.make_batch();
+  b2->delete_range(spaces::latest_ptr, "k", "k");
+  b2->delete_range(spaces::data, concat_bytes(be_u64(1)), concat_bytes(be_u64(9)));
+  b2->delete_range(spaces::metas, "a", "z");
+  EXPECT_TRUE(commit_answers_predicted_sequence(s, *b2));
+}
+
+TYPED_TEST(Conformance, NextSequenceOfMixedBatchWithSystemSpace) {
+  auto& s = *this->store_;
+  this->put_keys(spaces::metas, {"m1", "m2"});
+  auto b = s.make_batch();
+  b->put(spaces::data, concat_bytes(be_u64(3), "x"), "1");
+  b->put(system_space, "token-a", "t");
+  b->del(spaces::metas, "m1");
+  b->delete_range(system_space, "old-", "old.");
+  b->delete_range(spaces::metas, "m2", "m3");
+  b->put(spaces::smt_node, ff(34) + "n", "node");
+  b->del(system_space, "token-old");
+  EXPECT_TRUE(commit_answers_predicted_sequence(s, *b));
+  // A batch of system-space operations only.
+  auto t = s.make_batch();
+  t->put(system_space, "token-b", "t");
+  t->put(system_space, "token-c", "t");
+  EXPECT_TRUE(commit_answers_predicted_sequence(s, *t));
+}
+
+TYPED_TEST(Conformance, NextSequenceOverConsecutiveCommits) {
+  auto& s = *this->store_;
+  for (int i = 0; i < 30; ++i) {
+    SCOPED_TRACE("commit " + std::to_string(i));
+    auto b = s.make_batch();
+    const int n = i % 6;  // 0 (an empty batch) to 5 operations
+    for (int j = 0; j < n; ++j) {
+      const std::string k = "k" + std::to_string(j);
+      switch ((i + j) % 4) {
+        case 0:
+          b->put(spaces::metas, k, std::to_string(i));
+          break;
+        case 1:
+          b->del(spaces::latest_ptr, k);
+          break;
+        case 2:
+          b->delete_range(spaces::metas, k, k + "z");
+          break;
+        default:
+          b->put(system_space, "token-" + std::to_string(i), k);
+          break;
+      }
+    }
+    ASSERT_TRUE(commit_answers_predicted_sequence(s, *b));
+  }
+}
+
+TYPED_TEST(Conformance, NextSequenceCountsPendingOperations) {
+  auto& s = *this->store_;
+  // An empty batch with pending operations is a non-empty batch.
+  auto e = s.make_batch();
+  const auto p = s.next_sequence(*e, 2);
+  EXPECT_GT(p, s.latest_sequence());
+  e->put(system_space, "t1", "x");
+  e->put(system_space, "t2", "y");
+  EXPECT_EQ(s.next_sequence(*e), p);
+  // The committer's way: user operations, then one token record holding the
+  // sequence the commit answers.
+  for (int i = 0; i < 5; ++i) {
+    SCOPED_TRACE("commit " + std::to_string(i));
+    auto b = s.make_batch();
+    for (int j = 0; j < i; ++j) b->put(spaces::metas, "k" + std::to_string(j), "v");
+    if (i == 3) b->delete_range(spaces::latest_ptr, "a", "b");
+    EXPECT_TRUE(commit_with_token(s, *b, "token-" + std::to_string(i)));
+  }
+}
+
+TYPED_TEST(Conformance, WrongSequencePredictionIsDetected) {
+  auto off_by_one = [](const store& in, const write_batch& batch, size_t p) {
+    return in.next_sequence(batch, p) + 1;
+  };
+  predicting_store wrong{*this->store_, off_by_one};
+  auto b = wrong.make_batch();
+  b->put(spaces::metas, "k", "v");
+  auto result = commit_answers_predicted_sequence(wrong, *b);
+  EXPECT_FALSE(result);
+  EXPECT_NE(std::string{result.message()}.find("predicted"), std::string::npos) << result.message();
+  // Forgetting the pending token record is detected by the committer's check.
+  auto forgets_pending = [](const store& in, const write_batch& batch, size_t) {
+    return in.next_sequence(batch, 0);
+  };
+  predicting_store forgetful{*this->store_, forgets_pending};
+  auto t = forgetful.make_batch();
+  EXPECT_FALSE(commit_with_token(forgetful, *t, "token"));
+  // The memory rule (+1 per commit) and a per-operation rule (+count) differ
+  // for a batch of three puts: exactly one of them is each backend's rule.
+  auto per_commit = [](const store& in, const write_batch& batch, size_t p) {
+    return in.latest_sequence() + (batch.count() + p > 0 ? 1 : 0);
+  };
+  auto per_op = [](const store& in, const write_batch& batch, size_t p) {
+    return in.latest_sequence() + batch.count() + p;
+  };
+  int right = 0;
+  for (const auto& r : {predicting_store::rule{per_commit}, predicting_store::rule{per_op}}) {
+    predicting_store candidate{*this->store_, r};
+    auto three = candidate.make_batch();
+    for (const char* k : {"x", "y", "z"}) three->put(spaces::metas, k, "v");
+    if (commit_answers_predicted_sequence(candidate, *three)) ++right;
+  }
+  EXPECT_EQ(right, 1);
+}
+
 // --- Concurrency -------------------------------------------------------------
 
 TYPED_TEST(Conformance, ConcurrentReadersNeverSeeHalfABatch) {
@@ -855,6 +1251,64 @@ TYPED_TEST(Conformance, ConcurrentReadersNeverSeeHalfABatch) {
   EXPECT_GE(reads.load(), 2u);
   EXPECT_EQ(read_data(), batches);
   EXPECT_EQ(read_ptrs(), batches);
+}
+
+TYPED_TEST(Conformance, ConcurrentReadersSeeSystemAndUserOpsOfABatchTogether) {
+  // Every batch i sets a token in the system space and counters in two user
+  // spaces to i. Readers read the token, the counters, then the token again:
+  // with atomic, ordered commits the values never go down along the way.
+  constexpr uint64_t batches = 200;
+  auto write = [&](uint64_t i) {
+    auto b = this->store_->make_batch();
+    b->put(spaces::metas, "ctr", be_u64(i));
+    b->put(system_space, "token", be_u64(i));
+    b->put(spaces::latest_ptr, "ctr", be_u64(i));
+    uint64_t seq = 0;
+    return this->store_->commit(*b, seq);
+  };
+  ASSERT_TRUE(write(0));
+  auto read = [&](space_id space) -> std::optional<uint64_t> {
+    std::string v;
+    bool found = false;
+    uint64_t x = 0;
+    if (!this->store_->get(space, "ctr", v, found) || !found || !read_be(v, 0, x))
+      return std::nullopt;
+    return x;
+  };
+  auto read_token = [&]() -> std::optional<uint64_t> {
+    scan_page page;
+    uint64_t x = 0;
+    if (!this->store_->scan(system_space, "tok", "", 10, page) || page.entries.size() != 1 ||
+        !read_be(page.entries[0].value, 0, x))
+      return std::nullopt;
+    return x;
+  };
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> failures{0};
+  auto reader = [&] {
+    for (int n = 0; n < 1000000; ++n) {
+      const bool stop = done.load();
+      auto a = read_token();
+      auto b = read(spaces::metas);
+      auto c = read(spaces::latest_ptr);
+      auto d = read_token();
+      if (!a || !b || !c || !d || *a > *b || *b > *c || *c > *d) {
+        failures.fetch_add(1);
+        return;
+      }
+      if (stop) return;
+    }
+  };
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) readers.emplace_back(reader);
+  uint64_t write_failures = 0;
+  for (uint64_t i = 1; i <= batches; ++i)
+    if (!write(i)) ++write_failures;
+  done.store(true);
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(write_failures, 0u);
+  EXPECT_EQ(failures.load(), 0u);
+  EXPECT_EQ(read_token(), batches);
 }
 
 }  // namespace

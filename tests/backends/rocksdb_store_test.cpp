@@ -400,5 +400,111 @@ TEST_F(RocksdbStore, OpensWithoutSharedCacheAndFilters) {
   EXPECT_EQ(get(*s, 0, "k"), "v");
 }
 
+/// Reads every entry of `space`.
+std::vector<key_value> all_of(const store& s, space_id space) {
+  scan_page page;
+  auto st = s.scan(space, "", "", 100000, page);
+  EXPECT_TRUE(st) << st.to_string();
+  return page.entries;
+}
+
+TEST_F(RocksdbStore, SystemSpaceIsTheDefaultFamilyWithDefaultOptions) {
+  auto s = open_ok(opts_for(default_schema()));
+  ASSERT_NE(s, nullptr);
+  put(*s, system_space, "token", "t");
+  ASSERT_TRUE(s->sync());  // flushes the system space to an SST file too
+  rocksdb_space_info info;
+  auto st = s->describe_space(system_space, info);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(info.name, "default");
+  EXPECT_EQ(info.prefix_extractor, "");
+  EXPECT_EQ(info.sst_compressions.size(), 1u);
+}
+
+TEST_F(RocksdbStore, SystemSpaceSurvivesReopen) {
+  auto o = opts_for(default_schema());
+  uint64_t seq_before = 0;
+  {
+    auto s = open_ok(o);
+    ASSERT_NE(s, nullptr);
+    auto b = s->make_batch();
+    b->put(system_space, "flushed-1", "f1");
+    b->put(system_space, "flushed-2", "f2");
+    b->put(system_space, "gone-a", "x");
+    b->put(spaces::metas, "flushed-1", "user");
+    uint64_t seq = 0;
+    ASSERT_TRUE(s->commit(*b, seq));
+    ASSERT_TRUE(s->sync());
+    auto w = s->make_batch();
+    w->put(system_space, "in-wal", "w");
+    w->del(system_space, "flushed-2");
+    w->delete_range(system_space, "gone-", "gone.");
+    w->put(spaces::latest_ptr, "in-wal", "user");
+    ASSERT_TRUE(s->commit(*w, seq));
+    seq_before = s->latest_sequence();
+  }
+  auto s = open_ok(o);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->latest_sequence(), seq_before);
+  const std::vector<key_value> want = {{"flushed-1", "f1"}, {"in-wal", "w"}};
+  EXPECT_EQ(all_of(*s, system_space), want);
+  EXPECT_EQ(get(*s, spaces::metas, "flushed-1"), "user");
+  EXPECT_EQ(get(*s, spaces::latest_ptr, "in-wal"), "user");
+  EXPECT_EQ(get(*s, spaces::metas, "in-wal"), std::nullopt);
+  // Predictions hold after recovery as well.
+  auto b = s->make_batch();
+  b->put(system_space, "after", "1");
+  b->put(spaces::metas, "after", "1");
+  const auto predicted = s->next_sequence(*b);
+  EXPECT_EQ(predicted, seq_before + 2);
+  uint64_t seq = 0;
+  ASSERT_TRUE(s->commit(*b, seq));
+  EXPECT_EQ(seq, predicted);
+}
+
+TEST_F(RocksdbStore, DatabaseWrittenWithoutSystemSpaceStillOpens) {
+  // A database that only ever held user data, like every database written
+  // before the system space existed: it reopens with the same schema (no
+  // family was added), its data intact and its system space empty.
+  auto o = opts_for(default_schema());
+  ASSERT_FALSE(o.db.allow_new_spaces);
+  {
+    auto s = open_ok(o);
+    ASSERT_NE(s, nullptr);
+    put(*s, spaces::data, concat_bytes(be_u64(1), "old"), "d");
+    ASSERT_TRUE(s->sync());
+    put(*s, spaces::metas, "old", "m");
+  }
+  {
+    auto s = open_ok(o);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(get(*s, spaces::data, concat_bytes(be_u64(1), "old")), "d");
+    EXPECT_EQ(get(*s, spaces::metas, "old"), "m");
+    EXPECT_TRUE(all_of(*s, system_space).empty());
+    put(*s, system_space, "token", "t");
+  }
+  // Writing to the system space added no family either.
+  auto s = open_ok(o);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(get(*s, system_space, "token"), "t");
+  EXPECT_EQ(get(*s, spaces::metas, "old"), "m");
+  EXPECT_EQ(get(*s, spaces::metas, "token"), std::nullopt);
+}
+
+TEST_F(RocksdbStore, CheckpointIncludesSystemSpace) {
+  auto o = opts_for(default_schema());
+  auto s = open_ok(o);
+  ASSERT_NE(s, nullptr);
+  put(*s, system_space, "token", "t");
+  const auto cp_dir = dir_.sub("checkpoint");
+  ASSERT_TRUE(s->checkpoint(cp_dir));
+  auto co = o;
+  co.db.path = cp_dir;
+  co.db.create_if_missing = false;
+  auto c = open_ok(co);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(get(*c, system_space, "token"), "t");
+}
+
 }  // namespace
 }  // namespace vstore

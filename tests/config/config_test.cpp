@@ -13,6 +13,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace vstore::config {
@@ -81,6 +82,9 @@ void expect_same(const options& a, const options& b) {
   EXPECT_EQ(a.supervisor.internal_timeout, b.supervisor.internal_timeout);
   EXPECT_EQ(a.supervisor.stall_abort, b.supervisor.stall_abort);
   EXPECT_EQ(a.supervisor.shutdown_grace, b.supervisor.shutdown_grace);
+  EXPECT_EQ(a.tokens.max_token_bytes, b.tokens.max_token_bytes);
+  EXPECT_EQ(a.tokens.retain_count, b.tokens.retain_count);
+  EXPECT_EQ(a.tokens.retain_age, b.tokens.retain_age);
 }
 
 /// Options with every field away from its default.
@@ -127,7 +131,10 @@ options everything_changed() {
   o.supervisor.read_retries = 0;
   o.supervisor.internal_timeout = 24h;
   o.supervisor.stall_abort = 90s;
-  o.supervisor.shutdown_grace = 0ms;
+  o.supervisor.shutdown_grace = 100ms;  // the minimum
+  o.tokens.max_token_bytes = 1024;
+  o.tokens.retain_count = 1;
+  o.tokens.retain_age = 720h;
   return o;
 }
 
@@ -216,6 +223,17 @@ TEST(Config, ToIniRendersReadableValues) {
   EXPECT_NE(text.find("[space.smt_node]\ncompression = \"lz4\"\nprefix-length = 34\n"),
             std::string::npos);
   EXPECT_NE(text.find("backend = \"rocksdb\"\n"), std::string::npos);
+  EXPECT_NE(text.find("[supervisor]\n"), std::string::npos);
+  EXPECT_NE(text.find("shutdown-grace = 10s\n\n[tokens]\nmax-token-size = 64\n"
+                      "retain-count = 100000\nretain-age = 1h\n"),
+            std::string::npos)
+      << text;
+  auto o = base();
+  o.tokens.max_token_bytes = 1024;
+  o.tokens.retain_age = 720h;
+  text = to_ini(o);
+  EXPECT_NE(text.find("max-token-size = 1024  ; 1KiB\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("retain-age = 720h\n"), std::string::npos) << text;
 }
 
 // -- setting keys ----------------------------------------------------------------
@@ -272,7 +290,12 @@ restart-window = 1min
 read-retries = 9
 internal-timeout = 1h
 stall-abort = 1500ms
-shutdown-grace = 0ms
+shutdown-grace = 100ms
+
+[tokens]
+max-token-size = 1KiB
+retain-count = 100000000
+retain-age = 1s
 )";
   options o;
   auto st = parse_ini(text, o);
@@ -316,7 +339,10 @@ shutdown-grace = 0ms
   EXPECT_EQ(o.supervisor.read_retries, 9u);
   EXPECT_EQ(o.supervisor.internal_timeout, 1h);
   EXPECT_EQ(o.supervisor.stall_abort, 1500ms);
-  EXPECT_EQ(o.supervisor.shutdown_grace, 0ms);
+  EXPECT_EQ(o.supervisor.shutdown_grace, 100ms);
+  EXPECT_EQ(o.tokens.max_token_bytes, 1024u);
+  EXPECT_EQ(o.tokens.retain_count, 100000000u);
+  EXPECT_EQ(o.tokens.retain_age, 1s);
 }
 
 TEST(Config, OnlyTheKeysInTheTextChange) {
@@ -563,7 +589,10 @@ const std::vector<key_spec>& all_keys() {
       {"supervisor", "read-retries", key_type::u32, 0, u32_max},
       {"supervisor", "internal-timeout", key_type::duration, 1, ms_24h},
       {"supervisor", "stall-abort", key_type::duration, 1, ms_24h},
-      {"supervisor", "shutdown-grace", key_type::duration, 0, ms_24h},
+      {"supervisor", "shutdown-grace", key_type::duration, 100, ms_24h},
+      {"tokens", "max-token-size", key_type::bytes32, 1, 1024},
+      {"tokens", "retain-count", key_type::u64, 1, 100000000},
+      {"tokens", "retain-age", key_type::duration, 1000, 30 * ms_24h},
   };
   return keys;
 }
@@ -648,7 +677,8 @@ std::vector<std::pair<std::string, std::string>> invalid_values(const key_spec& 
       break;
     }
     case key_type::duration:
-      if (k.min > 0) v.push_back({"BelowMin", "0ms"});
+      if (k.min > 0) v.push_back({"BelowMin", std::to_string(k.min - 1) + "ms"});
+      if (k.min > 1) v.push_back({"Zero", "0ms"});
       v.push_back({"AboveMax", std::to_string(k.max + 1) + "ms"});
       v.push_back({"NoUnit", "10"});
       v.push_back({"BadUnit", "10sec"});
@@ -703,6 +733,45 @@ TEST_P(InvalidValue, IsRejectedNamingTheKey) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryKey, InvalidValue, testing::ValuesIn(generated_cases()), case_name);
+
+TEST(Config, EveryNumericKeyAcceptsItsBounds) {
+  for (const auto& k : all_keys()) {
+    if (k.type == key_type::flag || k.type == key_type::text || k.type == key_type::backend ||
+        k.type == key_type::compression)
+      continue;
+    std::string where = std::string(k.section) + "." + k.key;
+    for (uint64_t x : {k.min, k.max}) {
+      // stall-abort < internal-timeout (both 1ms..24h) narrows their bounds by
+      // 1ms; the other supervisor key is set to make room.
+      std::string extra;
+      if (where == "supervisor.internal-timeout") {
+        extra = "stall-abort = 1ms\n";
+        if (x == k.min) x = k.min + 1;
+      }
+      if (where == "supervisor.stall-abort") {
+        extra = "internal-timeout = 24h\n";
+        if (x == k.max) x = k.max - 1;
+      }
+      std::string value = k.type == key_type::duration
+                              ? format_duration(std::chrono::milliseconds(x))
+                              : std::to_string(x);
+      std::string line = std::string(k.key) + " = " + value;
+      std::string text = "[" + std::string(k.section) + "]\n" + line + "\n" + extra;
+      SCOPED_TRACE(text);
+      auto o = base();
+      auto st = parse_ini(text, o);
+      ASSERT_TRUE(st) << st.to_string();
+      auto rendered = to_ini(o);
+      auto at = rendered.find("\n[" + std::string(k.section) + "]\n");
+      ASSERT_NE(at, std::string::npos) << rendered;
+      auto found = rendered.find("\n" + line, at);
+      auto next = rendered.find("\n[", at + 1);
+      ASSERT_LT(found, next) << rendered;
+      auto after = rendered[found + 1 + line.size()];  // a newline or a comment
+      EXPECT_TRUE(after == '\n' || after == ' ') << rendered;
+    }
+  }
+}
 
 std::string many_spaces(size_t n) {
   std::string s = "[";
@@ -886,7 +955,26 @@ TEST(Config, ValidateChecksEveryRange) {
       {"supervisor.restart-window", [](options& o) { o.supervisor.restart_window = 0ms; }},
       {"supervisor.internal-timeout", [](options& o) { o.supervisor.internal_timeout = 25h; }},
       {"supervisor.stall-abort", [](options& o) { o.supervisor.stall_abort = -5ms; }},
+      {"supervisor.stall-abort", [](options& o) { o.supervisor.stall_abort = 30s; }},
+      {"supervisor.stall-abort", [](options& o) { o.supervisor.stall_abort = 31s; }},
+      {"supervisor.stall-abort", [](options& o) { o.supervisor.internal_timeout = 2s; }},
+      {"supervisor.stall-abort",
+       [](options& o) {
+         o.supervisor.internal_timeout = 24h;
+         o.supervisor.stall_abort = 24h;
+       }},
       {"supervisor.shutdown-grace", [](options& o) { o.supervisor.shutdown_grace = -1ms; }},
+      {"supervisor.shutdown-grace", [](options& o) { o.supervisor.shutdown_grace = 0ms; }},
+      {"supervisor.shutdown-grace", [](options& o) { o.supervisor.shutdown_grace = 99ms; }},
+      {"supervisor.shutdown-grace", [](options& o) { o.supervisor.shutdown_grace = 24h + 1ms; }},
+      {"tokens.max-token-size", [](options& o) { o.tokens.max_token_bytes = 0; }},
+      {"tokens.max-token-size", [](options& o) { o.tokens.max_token_bytes = 1025; }},
+      {"tokens.retain-count", [](options& o) { o.tokens.retain_count = 0; }},
+      {"tokens.retain-count", [](options& o) { o.tokens.retain_count = 100000001; }},
+      {"tokens.retain-age", [](options& o) { o.tokens.retain_age = -1ms; }},
+      {"tokens.retain-age", [](options& o) { o.tokens.retain_age = 0ms; }},
+      {"tokens.retain-age", [](options& o) { o.tokens.retain_age = 999ms; }},
+      {"tokens.retain-age", [](options& o) { o.tokens.retain_age = 720h + 1ms; }},
   };
   for (const auto& r : rows) {
     auto o = base();
@@ -898,6 +986,194 @@ TEST(Config, ValidateChecksEveryRange) {
     // parse_ini validates the options it starts from as well.
     auto copy = o;
     EXPECT_FALSE(parse_ini("", copy)) << r.key;
+  }
+}
+
+// -- rules that span fields ----------------------------------------------------------
+
+TEST(Config, StallAbortMustBeLessThanInternalTimeout) {
+  auto o = base();
+  auto st = parse_ini("[supervisor]\ninternal-timeout = 5s\nstall-abort = 5s\n", o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::invalid_config);
+  EXPECT_EQ(st.context(),
+            "supervisor.stall-abort (line 3): 5s is not less than supervisor.internal-timeout "
+            "(5s): a stalled multi-space batch must be aborted before the requests waiting for "
+            "it time out");
+  expect_same(o, base());
+  st = parse_ini("[supervisor]\nstall-abort = 6s\ninternal-timeout = 5s\n", o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.context().rfind("supervisor.stall-abort (line 2): 6s is not less than "
+                               "supervisor.internal-timeout (5s)",
+                               0),
+            0u)
+      << st.context();
+  // Lowering internal-timeout alone below the default stall-abort (2s) is
+  // reported on stall-abort too, naming both values.
+  st = parse_ini("[supervisor]\ninternal-timeout = 2s\n", o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.context().rfind(
+                "supervisor.stall-abort: 2s is not less than supervisor.internal-timeout (2s)", 0),
+            0u)
+      << st.context();
+  expect_same(o, base());
+  // One millisecond less is fine.
+  st = parse_ini("[supervisor]\ninternal-timeout = 5s\nstall-abort = 4999ms\n", o);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(o.supervisor.internal_timeout, 5s);
+  EXPECT_EQ(o.supervisor.stall_abort, 4999ms);
+  // A range error is reported before the rule.
+  o = base();
+  st = parse_ini("[supervisor]\nstall-abort = 0ms\ninternal-timeout = 0ms\n", o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.context().rfind("supervisor.stall-abort (line 2): 0ms is out of range", 0), 0u)
+      << st.context();
+}
+
+TEST(Config, ValidateChecksStallAbortAgainstInternalTimeout) {
+  auto o = base();
+  o.supervisor.internal_timeout = 300ms;
+  o.supervisor.stall_abort = 299ms;
+  EXPECT_TRUE(validate(o)) << validate(o).to_string();
+  o.supervisor.stall_abort = 300ms;
+  auto st = validate(o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::invalid_config);
+  EXPECT_EQ(st.context(),
+            "supervisor.stall-abort: 300ms is not less than supervisor.internal-timeout (300ms): "
+            "a stalled multi-space batch must be aborted before the requests waiting for it time "
+            "out");
+  o.supervisor.stall_abort = 301ms;
+  EXPECT_FALSE(validate(o));
+  // The tightest pair: internal-timeout 2ms, stall-abort 1ms.
+  o.supervisor.internal_timeout = 2ms;
+  o.supervisor.stall_abort = 1ms;
+  EXPECT_TRUE(validate(o)) << validate(o).to_string();
+  o.supervisor.internal_timeout = 1ms;
+  EXPECT_FALSE(validate(o));
+}
+
+TEST(Config, ShutdownGraceIsAtLeast100ms) {
+  auto o = base();
+  auto st = parse_ini("[supervisor]\nshutdown-grace = 100ms\n", o);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(o.supervisor.shutdown_grace, 100ms);
+  o = base();
+  st = parse_ini("[supervisor]\nshutdown-grace = 99ms\n", o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::invalid_config);
+  EXPECT_EQ(st.context(),
+            "supervisor.shutdown-grace (line 2): 99ms is out of range 100ms..24h (a shorter grace "
+            "would cut off writes that are about to commit)");
+  expect_same(o, base());
+  st = parse_ini("[supervisor]\nshutdown-grace = 0ms\n", o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.context().rfind("supervisor.shutdown-grace (line 2): 0ms is out of range", 0), 0u)
+      << st.context();
+  st = parse_ini("[supervisor]\nshutdown-grace = 0s\n", o);
+  ASSERT_FALSE(st);
+  o.supervisor.shutdown_grace = 100ms;
+  EXPECT_TRUE(validate(o));
+  o.supervisor.shutdown_grace = 99ms;
+  st = validate(o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.context().rfind("supervisor.shutdown-grace: 99ms is out of range 100ms..24h", 0), 0u)
+      << st.context();
+  o.supervisor.shutdown_grace = 0ms;
+  st = validate(o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.context().rfind("supervisor.shutdown-grace: 0ms is out of range", 0), 0u)
+      << st.context();
+}
+
+// -- [tokens] ------------------------------------------------------------------------
+
+TEST(Config, TokenDefaults) {
+  options o;
+  EXPECT_EQ(o.tokens.max_token_bytes, 64u);
+  EXPECT_EQ(o.tokens.retain_count, 100000u);
+  EXPECT_EQ(o.tokens.retain_age, 1h);
+  // The section is optional: without it the defaults stay.
+  o = base();
+  ASSERT_TRUE(parse_ini("[store]\nsync = true\n", o));
+  EXPECT_EQ(o.tokens.max_token_bytes, 64u);
+  EXPECT_EQ(o.tokens.retain_count, 100000u);
+  EXPECT_EQ(o.tokens.retain_age, 1h);
+  // An empty [tokens] section is allowed.
+  ASSERT_TRUE(parse_ini("[tokens]\n", o));
+  EXPECT_EQ(o.tokens.retain_age, 1h);
+}
+
+TEST(Config, TokenKeysParse) {
+  auto o = base();
+  auto st =
+      parse_ini("[tokens]\nmax-token-size = 1\nretain-count = 1\nretain-age = 1000000000ns\n", o);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(o.tokens.max_token_bytes, 1u);
+  EXPECT_EQ(o.tokens.retain_count, 1u);
+  EXPECT_EQ(o.tokens.retain_age, 1s);
+  st = parse_ini(
+      "[tokens]\nmax-token-size = \"1KiB\"\nretain-count = 100000000\nretain-age = 720h\n", o);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(o.tokens.max_token_bytes, 1024u);
+  EXPECT_EQ(o.tokens.retain_count, 100000000u);
+  EXPECT_EQ(o.tokens.retain_age, 720h);
+  auto expected = base();
+  expected.tokens = o.tokens;
+  expect_same(o, expected);  // nothing else changed
+}
+
+TEST(Config, TokenRangeErrorsNameTheKey) {
+  struct row {
+    const char* text;
+    const char* context;
+  };
+  for (auto [text, context] : {
+           row{"[tokens]\nmax-token-size = 0\n",
+               "tokens.max-token-size (line 2): 0 is out of range 1..1KiB"},
+           row{"[tokens]\nmax-token-size = 1025\n",
+               "tokens.max-token-size (line 2): 1025 is out of range 1..1KiB"},
+           row{"[tokens]\nmax-token-size = 2KiB\n",
+               "tokens.max-token-size (line 2): 2KiB is out of range 1..1KiB"},
+           row{"[tokens]\nretain-count = 0\n",
+               "tokens.retain-count (line 2): 0 is out of range 1..100000000"},
+           row{"[tokens]\nretain-count = 100000001\n",
+               "tokens.retain-count (line 2): 100000001 is out of range 1..100000000"},
+           row{"[tokens]\nretain-count = 1KiB\n",
+               "tokens.retain-count (line 2): 1KiB is not an unsigned integer"},
+           row{"[tokens]\nretain-age = 999ms\n",
+               "tokens.retain-age (line 2): 999ms is out of range 1s..720h"},
+           row{"[tokens]\nretain-age = 721h\n",
+               "tokens.retain-age (line 2): 721h is out of range 1s..720h"},
+           row{"[tokens]\nretain-age = 30d\n", "tokens.retain-age (line 2): 30d is not a duration"},
+           row{"[tokens]\nretain-ages = 1h\n",
+               "tokens.retain-ages (line 2): unknown key in [tokens]"},
+       }) {
+    auto o = base();
+    auto st = parse_ini(text, o);
+    ASSERT_FALSE(st) << text;
+    EXPECT_EQ(st.code(), errc::invalid_config);
+    EXPECT_EQ(st.context().rfind(context, 0), 0u) << "context: " << st.context();
+    expect_same(o, base());
+  }
+}
+
+TEST(Config, TokenOptionsRoundTripThroughToIni) {
+  for (auto [size, count, age] :
+       {std::tuple{1u, uint64_t{1}, std::chrono::milliseconds(1s)},
+        std::tuple{1024u, uint64_t{100000000}, std::chrono::milliseconds(720h)},
+        std::tuple{33u, uint64_t{12345}, std::chrono::milliseconds(1500ms)}}) {
+    auto o = base();
+    o.tokens.max_token_bytes = size;
+    o.tokens.retain_count = count;
+    o.tokens.retain_age = age;
+    ASSERT_TRUE(validate(o));
+    auto text = to_ini(o);
+    options parsed;
+    auto st = parse_ini(text, parsed);
+    ASSERT_TRUE(st) << st.to_string() << "\n" << text;
+    expect_same(parsed, o);
+    EXPECT_EQ(to_ini(parsed), text);
   }
 }
 
@@ -986,6 +1262,7 @@ TEST(Config, RandomInputNeverCrashes) {
                                            "[writer]",
                                            "[limits]",
                                            "[supervisor]",
+                                           "[tokens]",
                                            "[scheduler]",
                                            "[bogus]",
                                            "\n",
@@ -1008,6 +1285,10 @@ TEST(Config, RandomInputNeverCrashes) {
                                            "backend",
                                            "pool-size",
                                            "max-delay",
+                                           "stall-abort",
+                                           "shutdown-grace",
+                                           "retain-age",
+                                           "max-token-size",
                                            "bloom-bits",
                                            "compression",
                                            "\"lz4\"",

@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto p = reinterpret_cast<const char*>(data) + 1;
   auto n = size - 1;
   using namespace vstore;
-  switch (data[0] % 20) {
+  switch (data[0] % 22) {
     case 0:
       check<get_request>(p, n);
       break;
@@ -93,6 +93,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 18:
       check<write_op>(p, n);
+      break;
+    case 20:
+      check<outcome_request>(p, n);
+      break;
+    case 21:
+      check<outcome_reply>(p, n);
       break;
     default:
       check<key_value>(p, n);

@@ -27,14 +27,16 @@ int main(int argc, char** argv) {
   if (argc != 2) return 2;
   std::string dir = argv[1];
   using namespace vstore;
-  batch_part part{7, 3, {write_op{op_kind::put, 1, "k", "v"}}, true};
+  batch_part part{7, 3, {write_op{op_kind::put, 1, "k", "v"}}, true, "token"};
   write_seed(dir, 0, get_request{1, "key"});
   write_seed(dir, 1, get_reply{true, "value"});
   write_seed(dir, 2, multi_get_request{0, {"a", "b"}});
   write_seed(dir, 3, multi_get_reply{{1, 0}, {"x", ""}});
   write_seed(dir, 4, scan_request{2, "p", "pa", 10});
   write_seed(dir, 5, scan_reply{{{"k", "v"}}, true});
-  write_seed(dir, 6, write_request{}.put(0, "k", "v").del(1, "d").del_range(2, "a", "b"));
+  auto w = write_request{}.put(0, "k", "v").del(1, "d").del_range(2, "a", "b");
+  w.token = "token-1";
+  write_seed(dir, 6, w);
   write_seed(dir, 7, commit_ack{42});
   stats_reply st;
   st.spaces.push_back(space_stats{"data", "ok", 1, 2, 3, 4, 5, 6, 7, {1, 2}, {3}, 1, {0, 1}});
@@ -45,10 +47,12 @@ int main(int argc, char** argv) {
   write_seed(dir, 12, owned_part{part});
   write_seed(dir, 13, sibling_part{part});
   write_seed(dir, 14, sealed_batch{1, {part}});
-  write_seed(dir, 15, sealed_result{9, {1}, {2}, errc::io_error, "x"});
+  write_seed(dir, 15, sealed_result{9, {1}, {2}, errc::io_error, "x", {3}, {4}});
   write_seed(dir, 16, abort_space{1, 5});
-  write_seed(dir, 17, committer_stats{1, 2, 3});
+  write_seed(dir, 17, committer_stats{1, 2, 3, 4, 5, 6});
   write_seed(dir, 18, write_op{op_kind::del, 3, "k", ""});
   write_seed(dir, 19, key_value{"k", "v"});
+  write_seed(dir, 20, outcome_request{"token-1", 12});
+  write_seed(dir, 21, outcome_reply{write_state::committed, 13});
   return 0;
 }

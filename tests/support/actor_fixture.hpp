@@ -91,7 +91,9 @@ class actor_test : public ::testing::Test {
     auto st = open_store(o, backend);
     EXPECT_TRUE(st) << st.to_string();
     if (backend_out) *backend_out = backend;
-    auto m = spawn_manager(sys_, manager_setup{o, std::move(backend), std::move(hooks)});
+    manager_actor m;
+    auto sp = spawn_manager(sys_, manager_setup{o, std::move(backend), std::move(hooks)}, m);
+    EXPECT_TRUE(sp) << sp.to_string();
     managers_.push_back(m);
     return m;
   }

@@ -1,0 +1,304 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "vstore/errc.hpp"
+#include "vstore/schema.hpp"
+
+namespace vstore {
+
+/// What a write's owner writer answered, as the table sees it.
+enum class owner_answer : uint8_t {
+  /// Committed (or a duplicate of a committed token).
+  committed,
+  /// errc::aborted: the batch can never commit.
+  aborted,
+  /// The writer was gone before it took the part (CAF request_receiver_down):
+  /// the part is lost, so the batch can never commit.
+  bounced,
+  /// errc::in_doubt: the commit failed or the commit actor went down. Nothing
+  /// can commit it later, but it may have committed before.
+  in_doubt_final,
+  /// Anything else (the writer crashed in its handler): in doubt, and settled
+  /// only once the writer's down message makes it an orphan and a sweep ends.
+  other,
+};
+
+/// The StorageManager's bookkeeping without CAF: the reads and writes it
+/// admitted and has not settled, their deadlines, the per-space queue counters
+/// that bound memory, the tokens still in flight, and the outcome rules.
+///
+/// A write is *answered* once its client got a reply, and *settled* once
+/// nothing in the pipeline can commit it any more. Until it settles it counts
+/// against writer.max-queued and its token is `pending`. The rules:
+/// - owner's ack: answered committed, settled.
+/// - owner's aborted or bounced part: answered errc::aborted (not applied),
+///   settled.
+/// - owner's in_doubt (commit failed, commit actor down): answered in_doubt,
+///   settled (nothing can commit it later).
+/// - deadline passed: answered in_doubt, still unsettled (its parts are queued
+///   and may commit); the owner's later answer settles it.
+/// - owner writer down: answered in_doubt, becomes an orphan; orphans settle
+///   when a sweep (every live writer flushed, then a commit-actor fence) that
+///   began after they became orphans ends.
+/// - shutdown cut-off: every unanswered write answered in_doubt.
+/// Nothing is ever answered "not applied" while it can still commit.
+///
+/// `ReadPromise` and `WritePromise` are whatever the caller delivers replies
+/// through (CAF response promises in the manager, plain values in tests).
+template <class ReadPromise, class WritePromise>
+class request_table {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  /// How a write was answered (for stats and tests).
+  struct write_counts {
+    uint64_t committed = 0;
+    uint64_t not_applied = 0;
+    uint64_t in_doubt = 0;
+  };
+
+  /// A write answered by the table itself, with the error to deliver.
+  struct write_answer {
+    WritePromise rp;
+    errc code;
+    /// The space whose writer owned the write (for per-space error counters).
+    space_id owner;
+  };
+
+  request_table(size_t spaces, clock::duration timeout)
+      : timeout_(timeout), reads_queued_(spaces, 0), writes_queued_(spaces, 0) {}
+
+  // -- reads ---------------------------------------------------------------------
+
+  /// Admits a read of `space`; returns its id.
+  uint64_t add_read(space_id space, ReadPromise rp, clock::time_point now) {
+    auto id = next_id_++;
+    reads_.emplace(id, read_entry{space, std::move(rp)});
+    read_deadlines_.emplace_back(now + timeout_, id);
+    ++reads_queued_[space];
+    return id;
+  }
+
+  /// Returns whether read `id` is still unanswered.
+  bool has_read(uint64_t id) const { return reads_.count(id) > 0; }
+
+  /// Answers read `id`: returns its space and promise (nothing if it was
+  /// answered already, e.g. expired).
+  std::optional<std::pair<space_id, ReadPromise>> take_read(uint64_t id) {
+    auto i = reads_.find(id);
+    if (i == reads_.end()) return std::nullopt;
+    auto out = std::make_pair(i->second.space, std::move(i->second.rp));
+    --reads_queued_[i->second.space];
+    reads_.erase(i);
+    return out;
+  }
+
+  // -- writes --------------------------------------------------------------------
+
+  /// Admits a write touching the spaces in `mask` whose reply comes from the
+  /// writer of `owner`; returns its id.
+  uint64_t add_write(uint64_t mask, space_id owner, std::string token, WritePromise rp,
+                     clock::time_point now) {
+    auto id = next_id_++;
+    if (!token.empty()) ++tokens_[token];
+    writes_.emplace(id, write_entry{mask, owner, std::move(token), std::move(rp), false, false});
+    write_deadlines_.emplace_back(now + timeout_, id);
+    for (size_t s = 0; s < writes_queued_.size(); ++s)
+      if ((mask >> s) & 1u) ++writes_queued_[s];
+    ++unanswered_writes_;
+    return id;
+  }
+
+  /// Records the owner writer's answer to write `id`. Returns the promise to
+  /// deliver through and the code to deliver (nothing for committed: deliver
+  /// the ack), or nothing if the write was answered already.
+  std::optional<std::pair<WritePromise, std::optional<errc>>> owner_answered(uint64_t id,
+                                                                             owner_answer a) {
+    auto i = writes_.find(id);
+    if (i == writes_.end()) return std::nullopt;
+    std::optional<errc> code;
+    switch (a) {
+      case owner_answer::committed:
+        break;
+      case owner_answer::aborted:
+      case owner_answer::bounced:
+        code = errc::aborted;
+        break;
+      case owner_answer::in_doubt_final:
+      case owner_answer::other:
+        code = errc::in_doubt;
+        break;
+    }
+    auto rp = answer(i->second, code);
+    if (a != owner_answer::other) settle(i);
+    if (!rp) return std::nullopt;
+    return std::make_pair(std::move(*rp), code);
+  }
+
+  /// The writer of `owner` went down: its unsettled writes become orphans (it
+  /// may have sealed them) and the unanswered ones are answered in_doubt.
+  std::vector<write_answer> orphan_writes(space_id owner) {
+    std::vector<write_answer> out;
+    for (auto& [id, w] : writes_) {
+      if (w.owner != owner || w.orphan) continue;
+      w.orphan = true;
+      orphans_.push_back(id);
+      if (auto rp = answer(w, errc::in_doubt))
+        out.push_back(write_answer{std::move(*rp), errc::in_doubt, w.owner});
+    }
+    return out;
+  }
+
+  /// Returns whether orphans wait for a sweep that is not running.
+  bool sweep_wanted() const noexcept { return !orphans_.empty() && !sweeping_; }
+
+  /// Starts a sweep: the orphans now known settle when end_sweep() is called
+  /// (after every live writer was flushed and then the commit actor fenced).
+  void begin_sweep() {
+    sweeping_ = true;
+    swept_.swap(orphans_);
+    orphans_.clear();
+  }
+
+  /// Ends the sweep begun last: settles the orphans it covered.
+  void end_sweep() {
+    for (auto id : swept_) {
+      auto i = writes_.find(id);
+      if (i != writes_.end()) settle(i);
+    }
+    swept_.clear();
+    sweeping_ = false;
+  }
+
+  /// Returns whether a write carrying `token` is admitted and not settled.
+  bool token_pending(const std::string& token) const { return tokens_.count(token) > 0; }
+
+  // -- deadlines and shutdown ------------------------------------------------------
+
+  /// Requests whose deadline passed: reads (answered now; errc::timeout) and
+  /// writes (answered errc::in_doubt, still unsettled).
+  struct overdue {
+    /// Each read's space and promise.
+    std::vector<std::pair<space_id, ReadPromise>> reads;
+    std::vector<write_answer> writes;
+  };
+
+  /// Answers every request whose deadline is at or before `now`.
+  overdue expire(clock::time_point now) {
+    overdue out;
+    while (!read_deadlines_.empty() && read_deadlines_.front().first <= now) {
+      auto id = read_deadlines_.front().second;
+      read_deadlines_.pop_front();
+      if (auto r = take_read(id)) out.reads.push_back(std::move(*r));
+    }
+    while (!write_deadlines_.empty() && write_deadlines_.front().first <= now) {
+      auto id = write_deadlines_.front().second;
+      write_deadlines_.pop_front();
+      auto i = writes_.find(id);
+      if (i == writes_.end()) continue;
+      if (auto rp = answer(i->second, errc::in_doubt))
+        out.writes.push_back(write_answer{std::move(*rp), errc::in_doubt, i->second.owner});
+    }
+    return out;
+  }
+
+  /// The shutdown grace period ran out: answers every unanswered request
+  /// (reads errc::shutting_down, writes errc::in_doubt: their parts were handed
+  /// to writers that commit what the drain sealed before they stop).
+  overdue cut_off() {
+    overdue out;
+    while (!reads_.empty()) out.reads.push_back(std::move(*take_read(reads_.begin()->first)));
+    for (auto& kv : writes_)
+      if (auto rp = answer(kv.second, errc::in_doubt))
+        out.writes.push_back(write_answer{std::move(*rp), errc::in_doubt, kv.second.owner});
+    return out;
+  }
+
+  /// Returns whether every admitted request has been answered.
+  bool all_answered() const noexcept { return reads_.empty() && unanswered_writes_ == 0; }
+
+  // -- counters --------------------------------------------------------------------
+
+  uint64_t reads_queued(space_id s) const { return reads_queued_[s]; }
+  /// Writes touching `s` that are admitted and not settled.
+  uint64_t writes_queued(space_id s) const { return writes_queued_[s]; }
+  size_t reads_in_flight() const noexcept { return reads_.size(); }
+  /// Writes admitted and not settled (answered or not).
+  size_t writes_in_flight() const noexcept { return writes_.size(); }
+  size_t unanswered_writes() const noexcept { return unanswered_writes_; }
+  const write_counts& counts() const noexcept { return counts_; }
+  /// Returns whether a deadline is pending (the caller's tick must run).
+  bool has_deadlines() const noexcept {
+    return !read_deadlines_.empty() || !write_deadlines_.empty() || !orphans_.empty() || sweeping_;
+  }
+
+ private:
+  struct read_entry {
+    space_id space;
+    ReadPromise rp;
+  };
+  struct write_entry {
+    uint64_t mask;
+    space_id owner;
+    std::string token;
+    std::optional<WritePromise> rp;
+    bool answered;
+    bool orphan;
+  };
+  using write_iter = typename std::map<uint64_t, write_entry>::iterator;
+
+  /// Moves out the promise of an unanswered write and counts the outcome.
+  std::optional<WritePromise> answer(write_entry& w, std::optional<errc> code) {
+    if (w.answered) return std::nullopt;
+    w.answered = true;
+    --unanswered_writes_;
+    if (!code)
+      ++counts_.committed;
+    else if (write_outcome_of(*code) == write_outcome::not_applied)
+      ++counts_.not_applied;
+    else
+      ++counts_.in_doubt;
+    auto rp = std::move(w.rp);
+    w.rp.reset();
+    return rp;
+  }
+
+  void settle(write_iter i) {
+    auto& w = i->second;
+    for (size_t s = 0; s < writes_queued_.size(); ++s)
+      if ((w.mask >> s) & 1u) --writes_queued_[s];
+    if (!w.token.empty()) {
+      auto t = tokens_.find(w.token);
+      if (t != tokens_.end() && --t->second == 0) tokens_.erase(t);
+    }
+    if (!w.answered) --unanswered_writes_;  // settled without an answer: never happens
+    writes_.erase(i);
+  }
+
+  clock::duration timeout_;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, read_entry> reads_;
+  std::map<uint64_t, write_entry> writes_;
+  /// Deadlines in admission order (every request gets the same timeout).
+  std::deque<std::pair<clock::time_point, uint64_t>> read_deadlines_;
+  std::deque<std::pair<clock::time_point, uint64_t>> write_deadlines_;
+  std::vector<uint64_t> reads_queued_;
+  std::vector<uint64_t> writes_queued_;
+  std::unordered_map<std::string, uint32_t> tokens_;
+  std::vector<uint64_t> orphans_;
+  std::vector<uint64_t> swept_;
+  bool sweeping_ = false;
+  size_t unanswered_writes_ = 0;
+  write_counts counts_;
+};
+
+}  // namespace vstore
