@@ -67,17 +67,11 @@ status client::write(write_request req, commit_ack& out) {
   for (uint32_t attempt = 0; !st && write_outcome_of(st.code()) == write_outcome::maybe;) {
     if (attempt >= x.write_retries)
       return {errc::in_doubt, "after " + std::to_string(attempt) + " retries: " + st.to_string()};
+    // The store waits for a pending write to settle (up to three quarters of
+    // the call's timeout) before it answers.
     outcome_reply o;
-    auto deadline = std::chrono::steady_clock::now() + x.timeout;
-    auto pause = std::chrono::milliseconds(5);
-    status q;
-    for (;;) {
-      q = x.call(outcome_request{req.token, not_before}, o);
-      if (!q || o.state != write_state::pending || std::chrono::steady_clock::now() >= deadline)
-        break;
-      std::this_thread::sleep_for(pause);  // back-off while the store settles it
-      pause = std::min(pause * 2, std::chrono::milliseconds(200));
-    }
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(x.timeout) * 3 / 4;
+    auto q = x.call(outcome_request{req.token, not_before, static_cast<uint32_t>(wait.count())}, o);
     if (q && o.state == write_state::committed) {
       out = commit_ack{o.seq};
       st = {};

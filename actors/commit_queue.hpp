@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -61,9 +62,11 @@ class commit_queue {
   /// failed with `st`. Parts of the batches in `duplicates` were left out of
   /// the commit because their token had committed before, as of the mapped
   /// sequence number (0: earlier in this same round, so as of `seq`, or failed
-  /// with the round).
+  /// with the round). Parts of the batches in `refused` were left out because
+  /// an earlier commit of their token failed: they fail in doubt.
   void finish_round(const std::vector<round_part>& round, const status& st, uint64_t seq,
-                    const std::map<uint64_t, uint64_t>& duplicates = {});
+                    const std::map<uint64_t, uint64_t>& duplicates = {},
+                    const std::set<uint64_t>& refused = {});
 
   /// Returns the token of the latest sealed batch added (0 if none).
   token last_token() const noexcept { return next_token_ - 1; }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
@@ -132,6 +133,7 @@ void commit_round_unguarded(committer_pointer self) {
       if (!rp.part.token.empty()) tokens.emplace_back(rp.part.g, &rp.part.token);
     std::sort(tokens.begin(), tokens.end());
     std::map<uint64_t, uint64_t> duplicates;
+    std::set<uint64_t> refused;
     std::vector<const std::string*> fresh;
     bool dedup = !s.hooks || s.hooks->dedup_tokens();
     for (const auto& [g, tok] : tokens) {
@@ -140,6 +142,8 @@ void commit_round_unguarded(committer_pointer self) {
                                           [tok = tok](const std::string* t) { return *t == *tok; });
       if (known)
         duplicates.emplace(g, known->seq);
+      else if (dedup && s.tokens->doubtful(*tok))
+        refused.insert(g);
       else if (earlier)
         duplicates.emplace(g, 0);
       else
@@ -148,7 +152,7 @@ void commit_round_unguarded(committer_pointer self) {
     auto batch = s.backend->make_batch();
     size_t ops = 0;
     for (const auto& rp : round) {
-      if (duplicates.count(rp.part.g) > 0) continue;
+      if (duplicates.count(rp.part.g) > 0 || refused.count(rp.part.g) > 0) continue;
       apply(*batch, rp.space, rp.part.ops);
       ops += rp.part.ops.size();
     }
@@ -178,7 +182,7 @@ void commit_round_unguarded(committer_pointer self) {
     } else {
       for (const auto* t : fresh) s.tokens->mark_doubtful(*t);
     }
-    s.queue->finish_round(round, st, seq, duplicates);
+    s.queue->finish_round(round, st, seq, duplicates, refused);
   }
   s.stats.aborted_batches = s.queue->aborted_total();
   s.stats.tokens = s.tokens->size();

@@ -164,6 +164,7 @@ class request_table {
   /// Starts a sweep: the orphans now known settle when end_sweep() is called
   /// (after every live writer was flushed and then the commit actor fenced).
   void begin_sweep() {
+    if (sweeping_) return;  // one sweep at a time: its orphans are in swept_
     sweeping_ = true;
     swept_.swap(orphans_);
     orphans_.clear();

@@ -143,6 +143,7 @@ std::string owner_error_context(manager_pointer self, space_id owner, owner_answ
 }
 
 void maybe_sweep(manager_pointer self);
+void answer_waiters(manager_pointer self, bool all);
 
 /// The owner writer answered write `id`.
 void on_owner_reply(manager_pointer self, uint64_t id, space_id owner, const caf::error& err,
@@ -158,6 +159,7 @@ void on_owner_reply(manager_pointer self, uint64_t id, space_id owner, const caf
                           owner_error_context(self, owner, a, err));
     }
   }
+  if (!st.outcome_waiters.empty()) answer_waiters(self, false);
   check_drained(self);
 }
 
@@ -603,6 +605,7 @@ void start_drain(manager_pointer self) {
   auto& st = self->state;
   if (st.draining) return;
   st.draining = true;
+  answer_waiters(self, true);
   st.drain_deadline = clock_type::now() + st.setup.opts.supervisor.shutdown_grace;
   spdlog::info("vstore: draining: {} reads and {} writes queued", st.table->reads_in_flight(),
                st.table->unanswered_writes());
@@ -668,6 +671,7 @@ void maybe_sweep(manager_pointer self) {
   arm_tick(self);
   auto end = [self] {
     self->state.table->end_sweep();
+    if (!self->state.outcome_waiters.empty()) answer_waiters(self, false);
     maybe_sweep(self);
     check_drained(self);
   };
@@ -693,8 +697,51 @@ void maybe_sweep(manager_pointer self) {
   done();
 }
 
+/// Asks the commit actor's token index (nothing in the pipeline carries the
+/// token any more) and delivers its answer through `rp`. A commit actor that
+/// is down (and about to be replaced) is asked again on the next tick, until
+/// `deadline`; then the answer is pending.
+void ask_committer(manager_pointer self, outcome_request req,
+                   caf::typed_response_promise<outcome_reply> rp, clock_type::time_point deadline) {
+  auto& st = self->state;
+  if (!st.committer) {
+    rp.deliver(make_error(errc::unavailable, "the commit actor is not running"));
+    return;
+  }
+  req.wait_ms = 0;
+  self->request(st.committer, internal_timeout(self), req)
+      .then([rp](outcome_reply& r) mutable { rp.deliver(r); },
+            [self, rp, req, deadline](caf::error& e) mutable {
+              if (e == caf::sec::request_receiver_down && !self->state.draining) {
+                self->state.outcome_waiters.push_back(outcome_waiter{req, rp, deadline});
+                arm_tick(self);
+                return;
+              }
+              auto s = to_status(e);
+              rp.deliver(make_error(s.code(), "outcome lookup: " + s.context()));
+            });
+}
+
+/// Answers the waiting outcome requests whose token settled, and (past their
+/// deadline, or all of them with `all`) the others with pending.
+void answer_waiters(manager_pointer self, bool all) {
+  auto& st = self->state;
+  auto now = clock_type::now();
+  auto waiters = std::move(st.outcome_waiters);
+  st.outcome_waiters.clear();
+  for (auto& w : waiters) {
+    if (!st.table->token_pending(w.req.token) && !all && w.deadline > now)
+      ask_committer(self, std::move(w.req), std::move(w.rp), w.deadline);
+    else if (all || w.deadline <= now)
+      w.rp.deliver(outcome_reply{write_state::pending, 0});
+    else
+      st.outcome_waiters.push_back(std::move(w));
+  }
+}
+
 /// Answers an outcome_request: pending while a write with the token is
-/// admitted and unsettled here, else what the commit actor's token index says.
+/// admitted and unsettled here (after waiting up to req.wait_ms for it to
+/// settle), else what the commit actor's token index says.
 caf::result<outcome_reply> find_outcome(manager_pointer self, outcome_request& req) {
   auto& st = self->state;
   if (st.draining) return make_error(errc::shutting_down, "no outcome requests while draining");
@@ -702,15 +749,20 @@ caf::result<outcome_reply> find_outcome(manager_pointer self, outcome_request& r
   if (req.token.size() > st.setup.opts.tokens.max_token_bytes)
     return make_error(errc::too_large, "token of " + std::to_string(req.token.size()) +
                                            " bytes exceeds tokens.max-token-size");
-  if (st.table->token_pending(req.token)) return outcome_reply{write_state::pending, 0};
-  if (!st.committer) return make_error(errc::unavailable, "the commit actor is not running");
   auto rp = self->make_response_promise<outcome_reply>();
-  self->request(st.committer, internal_timeout(self), std::move(req))
-      .then([rp](outcome_reply& r) mutable { rp.deliver(r); },
-            [rp](caf::error& e) mutable {
-              auto s = to_status(e);
-              rp.deliver(make_error(s.code(), "outcome lookup: " + s.context()));
-            });
+  auto now = clock_type::now();
+  if (!st.table->token_pending(req.token)) {
+    ask_committer(self, std::move(req), rp, now + std::chrono::seconds(1));
+    return rp;
+  }
+  if (req.wait_ms == 0) {
+    rp.deliver(outcome_reply{write_state::pending, 0});
+    return rp;
+  }
+  auto wait =
+      std::min<caf::timespan>(std::chrono::milliseconds(req.wait_ms), internal_timeout(self));
+  st.outcome_waiters.push_back(outcome_waiter{std::move(req), rp, now + wait});
+  arm_tick(self);
   return rp;
 }
 
@@ -736,7 +788,8 @@ void on_tick(manager_pointer self) {
   }
   if (st.backend_closed) return;
   maybe_sweep(self);
-  if (st.draining || st.table->has_deadlines()) arm_tick(self);
+  if (!st.outcome_waiters.empty()) answer_waiters(self, st.draining);
+  if (st.draining || st.table->has_deadlines() || !st.outcome_waiters.empty()) arm_tick(self);
 }
 
 }  // namespace

@@ -38,6 +38,13 @@ struct space_slot {
   std::vector<uint64_t> errors;
 };
 
+/// An outcome_request waiting for its token's write to settle.
+struct outcome_waiter {
+  outcome_request req;
+  caf::typed_response_promise<outcome_reply> rp;
+  std::chrono::steady_clock::time_point deadline;
+};
+
 /// Which child an actor address belongs to.
 struct child_role {
   enum kind_t : uint8_t { reader, writer, committer } kind;
@@ -57,6 +64,7 @@ struct manager_state {
   /// The reads and writes admitted and not settled, with the outcome rules.
   using table_type = request_table<caf::response_promise, caf::response_promise>;
   std::unique_ptr<table_type> table;
+  std::vector<outcome_waiter> outcome_waiters;
   /// Whether a tick_atom is scheduled.
   bool tick_armed = false;
   bool draining = false;

@@ -86,6 +86,7 @@ void token_index::mark_doubtful(const std::string& token) {
   while (doubtful_order_.size() > retain_count_) {
     doubtful_.erase(doubtful_order_.front());
     doubtful_order_.pop_front();
+    doubt_dropped_ = true;
   }
 }
 
@@ -108,7 +109,8 @@ outcome_reply token_index::outcome(const std::string& token, uint64_t not_before
   if (doubtful_.count(token) > 0) return {write_state::pending, 0};
   // Had the token committed, it committed above not_before_seq; it would only
   // be gone if a token that high had been forgotten.
-  if (forgotten_through_ <= not_before_seq) return {write_state::not_committed, 0};
+  if (forgotten_through_ <= not_before_seq && !doubt_dropped_)
+    return {write_state::not_committed, 0};
   return {write_state::unknown, 0};
 }
 

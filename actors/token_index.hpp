@@ -63,8 +63,13 @@ class token_index {
   /// first commit).
   void insert(const std::string& token, entry e);
   /// Records a token whose backend commit failed: its fate is known only after
-  /// the store reopens, so outcome() answers pending (bounded by retain_count).
+  /// the store reopens, so outcome() answers pending, and the committer refuses
+  /// to apply a retry of it (both could end up applied). Bounded by
+  /// retain_count: once one was dropped, every absent token is answered
+  /// unknown, never not_committed.
   void mark_doubtful(const std::string& token);
+  /// Returns whether `token`'s commit failed (see mark_doubtful).
+  bool doubtful(const std::string& token) const { return doubtful_.count(token) > 0; }
 
   /// Forgets the oldest tokens past retain_count and those committed before
   /// now_ms - retain_age; returns them (their records are to be deleted in the
@@ -94,6 +99,8 @@ class token_index {
   std::deque<std::string> doubtful_order_;
   uint64_t forgotten_through_ = 0;
   uint64_t forgotten_total_ = 0;
+  /// Whether a doubtful token was dropped by the bound.
+  bool doubt_dropped_ = false;
 };
 
 }  // namespace vstore

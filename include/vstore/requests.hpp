@@ -118,6 +118,10 @@ struct outcome_request {
   /// remembers is certainly not committed when the store forgot no token
   /// committed above this number.
   uint64_t not_before_seq = 0;
+  /// While a write with the token is still pending, wait up to this many
+  /// milliseconds for it to settle before answering (0 = answer at once).
+  /// Capped at supervisor.internal-timeout.
+  uint32_t wait_ms = 0;
 };
 
 /// What became of a token's write.

@@ -166,5 +166,132 @@ TEST(CommitQueue, PruneForgetsOldAbortedBatches) {
   EXPECT_EQ(q.aborted_remembered(), 0u);
 }
 
+TEST(CommitQueue, DuplicateOfAnEarlierCommitIsAnsweredAsOfThatCommit) {
+  commit_queue q{1};
+  auto now = clock_type::now();
+  auto t = q.add(0, parts({part(1, 1, 0, "a"), part(2, 1, 0, "b")}), now);
+  auto round = q.take_round();
+  // Batch 1's token committed at seq 17; only batch 2 went into the commit.
+  q.finish_round(round, {}, 50, {{1, 17}});
+  auto ready = q.take_ready();
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].tok, t);
+  EXPECT_EQ(ready[0].result.duplicate, (std::vector<uint64_t>{1}));
+  EXPECT_EQ(ready[0].result.duplicate_seq, (std::vector<uint64_t>{17}));
+  EXPECT_EQ(ready[0].result.seq, 50u);
+  EXPECT_TRUE(ready[0].result.failed.empty());
+  EXPECT_TRUE(ready[0].result.aborted.empty());
+}
+
+TEST(CommitQueue, DuplicateEarlierInTheSameRoundTakesTheRoundSeq) {
+  commit_queue q{1};
+  auto now = clock_type::now();
+  q.add(0, parts({part(1, 1, 0, "a")}), now);
+  auto t = q.add(0, parts({part(2, 1, 0, "a")}), now);  // a retry of batch 1
+  auto round = q.take_round();
+  q.finish_round(round, {}, 50, {{2, 0}});
+  auto ready = q.take_ready();
+  ASSERT_EQ(ready.size(), 2u);
+  EXPECT_EQ(ready[1].tok, t);
+  EXPECT_EQ(ready[1].result.duplicate, (std::vector<uint64_t>{2}));
+  EXPECT_EQ(ready[1].result.duplicate_seq, (std::vector<uint64_t>{50}));
+  EXPECT_TRUE(ready[0].result.duplicate.empty());
+  EXPECT_EQ(ready[0].result.seq, 50u);
+}
+
+TEST(CommitQueue, DuplicateEarlierInTheSameRoundFailsWithTheRound) {
+  commit_queue q{1};
+  auto now = clock_type::now();
+  q.add(0, parts({part(1, 1, 0, "a")}), now);
+  auto t = q.add(0, parts({part(2, 1, 0, "a")}), now);
+  auto round = q.take_round();
+  q.finish_round(round, status{errc::io_error, "disk full"}, 0, {{2, 0}});
+  auto ready = q.take_ready();
+  ASSERT_EQ(ready.size(), 2u);
+  EXPECT_EQ(ready[1].tok, t);
+  EXPECT_TRUE(ready[1].result.duplicate.empty());
+  EXPECT_TRUE(ready[1].result.duplicate_seq.empty());
+  EXPECT_EQ(ready[1].result.failed, (std::vector<uint64_t>{2}));
+  EXPECT_EQ(ready[1].result.fail_code, errc::io_error);
+  EXPECT_EQ(ready[1].result.fail_context, "disk full");
+}
+
+TEST(CommitQueue, DuplicateOfAnEarlierCommitStaysCommittedWhenTheRoundFails) {
+  commit_queue q{1};
+  auto now = clock_type::now();
+  q.add(0, parts({part(1, 1, 0, "a"), part(2, 1, 0, "b")}), now);
+  auto round = q.take_round();
+  q.finish_round(round, status{errc::io_error, "disk full"}, 0, {{1, 17}});
+  auto ready = q.take_ready();
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].result.duplicate, (std::vector<uint64_t>{1}));
+  EXPECT_EQ(ready[0].result.duplicate_seq, (std::vector<uint64_t>{17}));
+  EXPECT_EQ(ready[0].result.failed, (std::vector<uint64_t>{2}));
+}
+
+TEST(CommitQueue, LastTokenIsTheLatestSealedBatchAdded) {
+  commit_queue q{2};
+  auto now = clock_type::now();
+  EXPECT_EQ(q.last_token(), 0u);
+  auto t1 = q.add(0, parts({part(1, 1, 0, "a")}), now);
+  EXPECT_EQ(q.last_token(), t1);
+  auto t2 = q.add(1, parts({part(2, 2, 1, "b")}), now);
+  EXPECT_EQ(q.last_token(), t2);
+  EXPECT_GT(t2, t1);
+  q.finish_round(q.take_round(), {}, 1);
+  q.take_ready();
+  EXPECT_EQ(q.last_token(), t2);  // answering does not change it
+}
+
+TEST(CommitQueue, FinishedThroughWaitsUntilTheBatchIsTakenOut) {
+  commit_queue q{1};
+  auto now = clock_type::now();
+  EXPECT_TRUE(q.finished_through(q.last_token()));  // nothing received
+  auto t = q.add(0, parts({part(1, 1, 0, "a")}), now);
+  EXPECT_FALSE(q.finished_through(t));
+  EXPECT_TRUE(q.finished_through(t - 1));
+  auto round = q.take_round();
+  EXPECT_FALSE(q.finished_through(t));
+  q.finish_round(round, {}, 5);
+  EXPECT_FALSE(q.finished_through(t));  // finished, but not answered yet
+  q.take_ready();
+  EXPECT_TRUE(q.finished_through(t));
+}
+
+TEST(CommitQueue, FinishedThroughIgnoresBatchesAfterTheFence) {
+  commit_queue q{2};
+  auto now = clock_type::now();
+  auto t1 = q.add(0, parts({part(1, 1, 0, "a")}), now);
+  q.finish_round(q.take_round(), {}, 1);
+  q.take_ready();
+  auto t2 = q.add(0, parts({part(2, 3, 0, "b")}), now);  // waits for space 1
+  EXPECT_TRUE(q.finished_through(t1));
+  EXPECT_FALSE(q.finished_through(t2));
+}
+
+TEST(CommitQueue, FinishedThroughWaitsForAnEarlierIncompleteBatch) {
+  commit_queue q{2};
+  auto now = clock_type::now();
+  auto t1 = q.add(0, parts({part(1, 3, 0, "a")}), now);  // waits for space 1
+  auto t2 = q.add(0, parts({part(2, 1, 0, "b")}), now);
+  EXPECT_FALSE(q.finished_through(t2));
+  q.abort_space(1, 1);
+  EXPECT_FALSE(q.finished_through(t1));  // aborted, but not answered yet
+  q.finish_round(q.take_round(), {}, 3);
+  q.take_ready();
+  EXPECT_TRUE(q.finished_through(t2));
+}
+
+TEST(CommitQueue, EmptySealedBatchIsFinishedOnceTakenOut) {
+  commit_queue q{1};
+  auto now = clock_type::now();
+  auto t = q.add(0, {}, now);
+  EXPECT_FALSE(q.finished_through(t));
+  auto ready = q.take_ready();
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].tok, t);
+  EXPECT_TRUE(q.finished_through(t));
+}
+
 }  // namespace
 }  // namespace vstore

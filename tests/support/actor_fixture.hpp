@@ -98,6 +98,16 @@ class actor_test : public ::testing::Test {
     return m;
   }
 
+  /// Spawns a manager over `backend` (e.g. a decorated or reopened store).
+  manager_actor start_over(const options& o, std::shared_ptr<store> backend,
+                           std::shared_ptr<fault_hooks> hooks = nullptr) {
+    manager_actor m;
+    auto sp = spawn_manager(sys_, manager_setup{o, std::move(backend), std::move(hooks)}, m);
+    EXPECT_TRUE(sp) << sp.to_string();
+    managers_.push_back(m);
+    return m;
+  }
+
   /// Sends `req` and waits for the reply; returns the status, fills `out`.
   template <class Reply, class Request>
   status ask(const manager_actor& m, Request req, Reply& out) {

@@ -23,6 +23,12 @@ class fault_switch : public fault_hooks {
   void fail_writes(space_id space, int n) { write_faults_[space] = n; }
   /// The next `n` commits throw (each kills the committer).
   void fail_commits(int n) { commit_faults_ = n; }
+  /// The next `n` commits throw right after the backend applied them (the
+  /// commit actor dies with its round committed and unanswered).
+  void fail_after_commits(int n) { after_commit_faults_ = n; }
+  /// Breaks the store on purpose: the committer applies a batch again even
+  /// when its token already committed (a check of "applied once" must fail).
+  void break_dedup() { dedup_ = false; }
 
   /// Holds the writer of `space` inside its handler at its `nth` part (1-based)
   /// until open() or `max_wait`.
@@ -79,6 +85,10 @@ class fault_switch : public fault_hooks {
   void on_commit() override {
     if (take(commit_faults_)) throw std::runtime_error("injected commit fault");
   }
+  void after_commit() override {
+    if (take(after_commit_faults_)) throw std::runtime_error("injected fault after a commit");
+  }
+  bool dedup_tokens() override { return dedup_.load(); }
 
  private:
   /// Waits until the next open() (a gate closed again right after opening
@@ -100,6 +110,8 @@ class fault_switch : public fault_hooks {
   std::atomic<int> read_faults_[max_spaces] = {};
   std::atomic<int> write_faults_[max_spaces] = {};
   std::atomic<int> commit_faults_{0};
+  std::atomic<int> after_commit_faults_{0};
+  std::atomic<bool> dedup_{true};
   std::atomic<int> gated_{0};
   std::mutex mtx_;
   std::condition_variable cv_;
