@@ -90,8 +90,10 @@ status client::write(write_request req, commit_ack& out) {
   return st;
 }
 
-status client::outcome(const std::string& token, outcome_reply& out) {
-  auto st = impl_->call(outcome_request{token, impl_->known_seq.load()}, out);
+uint64_t client::known_sequence() const { return impl_->known_seq.load(); }
+
+status client::outcome(const std::string& token, outcome_reply& out, uint64_t not_before_seq) {
+  auto st = impl_->call(outcome_request{token, not_before_seq, 0}, out);
   if (st && out.state == write_state::committed) impl_->note_seq(out.seq);
   return st;
 }

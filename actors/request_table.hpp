@@ -27,8 +27,9 @@ enum class owner_answer : uint8_t {
   /// errc::in_doubt: the commit failed or the commit actor went down. Nothing
   /// can commit it later, but it may have committed before.
   in_doubt_final,
-  /// Anything else (the writer crashed in its handler): in doubt, and settled
-  /// only once the writer's down message makes it an orphan and a sweep ends.
+  /// Anything else (the writer crashed in its handler): settled only once the
+  /// writer's down message makes it an orphan and a sweep ends; answered
+  /// in_doubt at once without a token, from the token's outcome with one.
   other,
 };
 
@@ -46,9 +47,14 @@ enum class owner_answer : uint8_t {
 ///   settled (nothing can commit it later).
 /// - deadline passed: answered in_doubt, still unsettled (its parts are queued
 ///   and may commit); the owner's later answer settles it.
-/// - owner writer down: answered in_doubt, becomes an orphan; orphans settle
-///   when a sweep (every live writer flushed, then a commit-actor fence) that
-///   began after they became orphans ends.
+/// - owner writer down: the write becomes an orphan; orphans settle when a
+///   sweep (every live writer flushed, then a commit-actor fence) that began
+///   after they became orphans ends. An unanswered orphan without a token is
+///   answered in_doubt at once; one with a token is held until its sweep
+///   ends, then handed back (end_sweep) for the caller to look its token up:
+///   committed answers the original ack, not committed errc::aborted (nothing
+///   can commit it any more), anything else in_doubt (resolve_held). Its
+///   deadline and the shutdown cut-off still answer it in_doubt first.
 /// - shutdown cut-off: every unanswered write answered in_doubt.
 /// Nothing is ever answered "not applied" while it can still commit.
 ///
@@ -64,6 +70,15 @@ class request_table {
     uint64_t committed = 0;
     uint64_t not_applied = 0;
     uint64_t in_doubt = 0;
+  };
+
+  /// An orphan whose sweep ended unanswered: look up its token's outcome
+  /// (not before `admitted_seq`) and answer it through resolve_held().
+  struct held_orphan {
+    WritePromise rp;
+    std::string token;
+    uint64_t admitted_seq;
+    space_id owner;
   };
 
   /// A write answered by the table itself, with the error to deliver.
@@ -106,11 +121,14 @@ class request_table {
 
   /// Admits a write touching the spaces in `mask` whose reply comes from the
   /// writer of `owner`; returns its id.
+  /// `admitted_seq` is the store's sequence number at admission (the write
+  /// can only commit above it).
   uint64_t add_write(uint64_t mask, space_id owner, std::string token, WritePromise rp,
-                     clock::time_point now) {
+                     clock::time_point now, uint64_t admitted_seq = 0) {
     auto id = next_id_++;
     if (!token.empty()) ++tokens_[token];
-    writes_.emplace(id, write_entry{mask, owner, std::move(token), std::move(rp), false, false});
+    writes_.emplace(
+        id, write_entry{mask, owner, std::move(token), std::move(rp), false, false, admitted_seq});
     write_deadlines_.emplace_back(now + timeout_, id);
     for (size_t s = 0; s < writes_queued_.size(); ++s)
       if ((mask >> s) & 1u) ++writes_queued_[s];
@@ -138,20 +156,43 @@ class request_table {
         code = errc::in_doubt;
         break;
     }
+    // A writer that crashed in its handler goes down: a write with a token
+    // then waits for its sweep and is answered from the token's outcome.
+    if (a == owner_answer::other && !i->second.token.empty()) return std::nullopt;
     auto rp = answer(i->second, code);
     if (a != owner_answer::other) settle(i);
     if (!rp) return std::nullopt;
     return std::make_pair(std::move(*rp), code);
   }
 
+  /// Holds write `id` for a token lookup instead of answering it in_doubt: its
+  /// owner answered in_doubt because the commit actor went down or its commit
+  /// failed, so nothing can commit it any more (a failed commit's token is
+  /// answered pending by the lookup, so it stays in doubt). Settles it.
+  /// Returns nothing if it has no token or was answered already.
+  std::optional<held_orphan> hold(uint64_t id) {
+    auto i = writes_.find(id);
+    if (i == writes_.end() || i->second.answered || i->second.token.empty()) return std::nullopt;
+    auto& w = i->second;
+    w.answered = true;
+    --unanswered_writes_;
+    ++held_;
+    held_orphan h{std::move(*w.rp), w.token, w.admitted_seq, w.owner};
+    w.rp.reset();
+    settle(i);
+    return h;
+  }
+
   /// The writer of `owner` went down: its unsettled writes become orphans (it
-  /// may have sealed them) and the unanswered ones are answered in_doubt.
+  /// may have sealed them). The unanswered ones without a token are answered
+  /// in_doubt now; those with a token wait for their sweep (end_sweep).
   std::vector<write_answer> orphan_writes(space_id owner) {
     std::vector<write_answer> out;
     for (auto& [id, w] : writes_) {
       if (w.owner != owner || w.orphan) continue;
       w.orphan = true;
       orphans_.push_back(id);
+      if (!w.token.empty()) continue;
       if (auto rp = answer(w, errc::in_doubt))
         out.push_back(write_answer{std::move(*rp), errc::in_doubt, w.owner});
     }
@@ -170,15 +211,41 @@ class request_table {
     orphans_.clear();
   }
 
-  /// Ends the sweep begun last: settles the orphans it covered.
-  void end_sweep() {
+  /// Ends the sweep begun last: settles the orphans it covered and hands back
+  /// those still unanswered (they carry a token) for resolve_held().
+  std::vector<held_orphan> end_sweep() {
+    std::vector<held_orphan> held;
     for (auto id : swept_) {
       auto i = writes_.find(id);
-      if (i != writes_.end()) settle(i);
+      if (i == writes_.end()) continue;
+      auto& w = i->second;
+      if (!w.answered) {
+        w.answered = true;
+        --unanswered_writes_;
+        ++held_;
+        held.push_back(held_orphan{std::move(*w.rp), w.token, w.admitted_seq, w.owner});
+        w.rp.reset();
+      }
+      settle(i);
     }
     swept_.clear();
     sweeping_ = false;
+    return held;
   }
+
+  /// Decides the answer of a held orphan from its token's settled outcome:
+  /// nothing (deliver the ack) for committed, errc::aborted for not
+  /// committed, errc::in_doubt otherwise. Counts it.
+  std::optional<errc> resolve_held(bool committed, bool not_committed) {
+    if (held_ > 0) --held_;
+    std::optional<errc> code;
+    if (!committed) code = not_committed ? errc::aborted : errc::in_doubt;
+    count(code);
+    return code;
+  }
+
+  /// Returns how many held orphans wait for resolve_held().
+  size_t held() const noexcept { return held_; }
 
   /// Returns whether a write carrying `token` is admitted and not settled.
   bool token_pending(const std::string& token) const { return tokens_.count(token) > 0; }
@@ -224,8 +291,11 @@ class request_table {
     return out;
   }
 
-  /// Returns whether every admitted request has been answered.
-  bool all_answered() const noexcept { return reads_.empty() && unanswered_writes_ == 0; }
+  /// Returns whether every admitted request has been answered (held orphans
+  /// included).
+  bool all_answered() const noexcept {
+    return reads_.empty() && unanswered_writes_ == 0 && held_ == 0;
+  }
 
   // -- counters --------------------------------------------------------------------
 
@@ -254,6 +324,7 @@ class request_table {
     std::optional<WritePromise> rp;
     bool answered;
     bool orphan;
+    uint64_t admitted_seq;
   };
   using write_iter = typename std::map<uint64_t, write_entry>::iterator;
 
@@ -262,15 +333,19 @@ class request_table {
     if (w.answered) return std::nullopt;
     w.answered = true;
     --unanswered_writes_;
+    count(code);
+    auto rp = std::move(w.rp);
+    w.rp.reset();
+    return rp;
+  }
+
+  void count(std::optional<errc> code) {
     if (!code)
       ++counts_.committed;
     else if (write_outcome_of(*code) == write_outcome::not_applied)
       ++counts_.not_applied;
     else
       ++counts_.in_doubt;
-    auto rp = std::move(w.rp);
-    w.rp.reset();
-    return rp;
   }
 
   void settle(write_iter i) {
@@ -299,6 +374,7 @@ class request_table {
   std::vector<uint64_t> swept_;
   bool sweeping_ = false;
   size_t unanswered_writes_ = 0;
+  size_t held_ = 0;
   write_counts counts_;
 };
 

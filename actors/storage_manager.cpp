@@ -144,12 +144,21 @@ std::string owner_error_context(manager_pointer self, space_id owner, owner_answ
 
 void maybe_sweep(manager_pointer self);
 void answer_waiters(manager_pointer self, bool all);
+void resolve_held(manager_pointer self, manager_state::table_type::held_orphan h,
+                  clock_type::time_point deadline);
 
 /// The owner writer answered write `id`.
 void on_owner_reply(manager_pointer self, uint64_t id, space_id owner, const caf::error& err,
                     commit_ack ack) {
   auto& st = self->state;
   auto a = err ? classify_owner_error(err) : owner_answer::committed;
+  if (a == owner_answer::in_doubt_final) {
+    // Nothing can commit it any more: its token, if any, tells the truth.
+    if (auto h = st.table->hold(id)) {
+      resolve_held(self, std::move(*h), clock_type::now() + internal_timeout(self));
+      return;
+    }
+  }
   if (auto r = st.table->owner_answered(id, a)) {
     if (!r->second) {
       r->first.deliver(ack);
@@ -192,7 +201,8 @@ void replace_writer(manager_pointer self, space_id s, const std::string& why) {
   if (st.roles.erase(slot.writer.address()) == 0) return;  // handled already
   // The writer's response promises died with it: answer the writes it owned.
   // It may have sealed them already, so they are in doubt until a sweep
-  // (live writers flushed, then a commit-actor fence) settles them.
+  // (live writers flushed, then a commit-actor fence) settles them; those
+  // with a token are answered after the sweep, from their token's outcome.
   for (auto& w : st.table->orphan_writes(s))
     deliver_write_error(self, w.rp, s, errc::in_doubt,
                         "the writer of space '" + space_name(self, s) + "' went down (" + why +
@@ -212,6 +222,8 @@ void replace_writer(manager_pointer self, space_id s, const std::string& why) {
   slot.writer = spawn_writer(self, s);
 }
 
+void retry_held_lookups(manager_pointer self);
+
 void replace_committer(manager_pointer self, const std::string& why) {
   auto& st = self->state;
   if (st.roles.erase(st.committer.address()) == 0) return;  // handled already
@@ -226,6 +238,7 @@ void replace_committer(manager_pointer self, const std::string& why) {
   st.committer = spawn_committer(self);
   for (auto& slot : st.spaces)
     if (slot.writer) self->send(slot.writer, st.committer);
+  retry_held_lookups(self);
 }
 
 void on_child_down(manager_pointer self, const caf::actor_addr& who, const caf::error& reason) {
@@ -422,7 +435,8 @@ caf::result<commit_ack> start_write(manager_pointer self, write_request& req) {
     }
   }
   auto rp = self->make_response_promise<commit_ack>();
-  auto id = st.table->add_write(mask, owner, req.token, rp, clock_type::now());
+  auto id = st.table->add_write(mask, owner, req.token, rp, clock_type::now(),
+                                req.token.empty() ? 0 : st.setup.backend->latest_sequence());
   arm_tick(self);
   for (auto& p : parts) {
     auto s = p.ops.front().space;
@@ -582,7 +596,9 @@ void finish_drain(manager_pointer self) {
     st.children_stopped = true;
     stop_children(self);
   }
-  if (!st.roles.empty()) return;  // wait for the down messages of the children
+  // Wait for the down messages of the children, and for the token lookups of
+  // held writes (each ends by the commit actor's answer, bounce or timeout).
+  if (!st.roles.empty() || st.table->held() > 0) return;
   st.backend_closed = true;
   if (st.setup.backend) {
     auto sync = st.setup.backend->sync();
@@ -660,6 +676,62 @@ void expire_overdue(manager_pointer self) {
   if (!o.reads.empty() || !o.writes.empty()) check_drained(self);
 }
 
+/// Answers an orphan held until its sweep ended: nothing can commit it any
+/// more, so its token's outcome is final.
+void resolve_held(manager_pointer self, manager_state::table_type::held_orphan h,
+                  clock_type::time_point deadline) {
+  auto& st = self->state;
+  auto finish = [self, owner = h.owner](caf::response_promise& rp, bool committed,
+                                        bool not_committed, uint64_t seq) mutable {
+    auto& state = self->state;
+    auto code = state.table->resolve_held(committed, not_committed);
+    if (!code) {
+      rp.deliver(commit_ack{seq});
+      if (state.draining) ++state.drained.answered;
+    } else {
+      deliver_write_error(
+          self, rp, owner, *code,
+          *code == errc::aborted
+              ? "the writer of space '" + space_name(self, owner) +
+                    "' went down before the write reached the commit actor: nothing was "
+                    "applied, and nothing will be"
+              : "the write may have committed (its writer or the commit actor went down, or "
+                "its commit failed); its token's outcome is open: ask outcome_request");
+    }
+    check_drained(self);
+  };
+  if (!st.committer) {
+    finish(h.rp, false, false, 0);
+    return;
+  }
+  auto req = outcome_request{h.token, h.admitted_seq, 0};
+  self->request(st.committer, internal_timeout(self), std::move(req))
+      .then(
+          [finish, rp = h.rp](outcome_reply& r) mutable {
+            finish(rp, r.state == write_state::committed, r.state == write_state::not_committed,
+                   r.seq);
+          },
+          [self, finish, h, deadline](caf::error& e) mutable {
+            // A commit actor that just went down is replaced soon: ask its
+            // successor (it reads the tokens back from the store).
+            if (e == caf::sec::request_receiver_down && clock_type::now() < deadline &&
+                !self->state.draining) {
+              self->state.held_lookups.emplace_back(std::move(h), deadline);
+              arm_tick(self);
+              return;
+            }
+            finish(h.rp, false, false, 0);
+          });
+}
+
+/// Asks again the token lookups that found the commit actor down.
+void retry_held_lookups(manager_pointer self) {
+  auto& st = self->state;
+  auto waiting = std::move(st.held_lookups);
+  st.held_lookups.clear();
+  for (auto& [h, deadline] : waiting) resolve_held(self, std::move(h), deadline);
+}
+
 /// Settles the writes whose writer went down: flushes every live writer (each
 /// answers once everything it took before is committed or aborted), then
 /// fences the commit actor (it answers once every sealed batch it received
@@ -670,7 +742,8 @@ void maybe_sweep(manager_pointer self) {
   st.table->begin_sweep();
   arm_tick(self);
   auto end = [self] {
-    self->state.table->end_sweep();
+    auto deadline = clock_type::now() + internal_timeout(self);
+    for (auto& h : self->state.table->end_sweep()) resolve_held(self, std::move(h), deadline);
     if (!self->state.outcome_waiters.empty()) answer_waiters(self, false);
     maybe_sweep(self);
     check_drained(self);
@@ -789,7 +862,10 @@ void on_tick(manager_pointer self) {
   if (st.backend_closed) return;
   maybe_sweep(self);
   if (!st.outcome_waiters.empty()) answer_waiters(self, st.draining);
-  if (st.draining || st.table->has_deadlines() || !st.outcome_waiters.empty()) arm_tick(self);
+  if (!st.held_lookups.empty()) retry_held_lookups(self);
+  if (st.draining || st.table->has_deadlines() || !st.outcome_waiters.empty() ||
+      !st.held_lookups.empty())
+    arm_tick(self);
 }
 
 }  // namespace

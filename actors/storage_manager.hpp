@@ -65,6 +65,10 @@ struct manager_state {
   using table_type = request_table<caf::response_promise, caf::response_promise>;
   std::unique_ptr<table_type> table;
   std::vector<outcome_waiter> outcome_waiters;
+  /// Held writes whose token lookup found the commit actor down: asked again
+  /// once it is replaced (or on the next tick), until their deadline.
+  std::vector<std::pair<table_type::held_orphan, std::chrono::steady_clock::time_point>>
+      held_lookups;
   /// Whether a tick_atom is scheduled.
   bool tick_armed = false;
   bool draining = false;

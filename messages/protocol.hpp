@@ -76,8 +76,7 @@ typename Inspector::result_type inspect(Inspector& f, write_request& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outcome_request& x) {
-  return f(caf::meta::type_name("vstore::outcome_request"), x.token, x.not_before_seq,
-           x.wait_ms);
+  return f(caf::meta::type_name("vstore::outcome_request"), x.token, x.not_before_seq, x.wait_ms);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outcome_reply& x) {

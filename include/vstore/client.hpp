@@ -79,7 +79,13 @@ class client {
   /// to ask outcome() later.
   status write(write_request req, commit_ack& out);
   /// Asks what became of the write that carried `token` (see outcome_request).
-  status outcome(const std::string& token, outcome_reply& out);
+  /// `not_before_seq` is a sequence number the store had reached before that
+  /// write was sent (known_sequence() read before the write); with 0, a token
+  /// the store may have forgotten is answered unknown, never not_committed.
+  status outcome(const std::string& token, outcome_reply& out, uint64_t not_before_seq = 0);
+  /// Returns the highest sequence number this client has seen the store reach
+  /// (from acks and info()); read it before a write to pass to outcome().
+  uint64_t known_sequence() const;
   /// Commits every open batch.
   status flush(commit_ack& out);
   /// Reads the counters of every space.

@@ -142,39 +142,73 @@ TEST_P(Outcome, WriterKilledWithASealedBatchInFlightIsInDoubtThenResolved) {
   ASSERT_TRUE(disk_->wait_held(1));
   faults_->fail_writes(spaces::data, 1);
   self_->send(m, tokened(spaces::data, "k2", "T2"));  // kills the writer
-  auto replies = collect(2);
-  EXPECT_EQ(replies[errc::in_doubt], 2);
+  // Both wait for the sweep that settles them (the commit actor is held).
   EXPECT_EQ(outcome(m, "T1").state, write_state::pending);
+  EXPECT_EQ(outcome(m, "T2").state, write_state::pending);
   disk_->release();
+  // Then each is answered from its token: the sealed one was in the commit
+  // actor and committed; the other died with the writer and never will.
+  auto replies = collect(2);
+  EXPECT_EQ(replies[std::nullopt], 1);
+  EXPECT_EQ(replies[errc::aborted], 1);
   expect_resolved(m, spaces::data, "k1", "T1");
   expect_resolved(m, spaces::data, "k2", "T2");
-  // The sealed batch was in the commit actor: it committed.
   EXPECT_EQ(outcome(m, "T1").state, write_state::committed);
+  EXPECT_EQ(outcome(m, "T2").state, write_state::not_committed);
 }
 
-TEST_P(Outcome, CommitActorDyingAfterItsCommitIsInDoubtAndCommitted) {
+TEST_P(Outcome, WriterKilledWithoutTokensAnswersInDoubtAtOnce) {
+  auto m = start_faulty(opts());
+  disk_->block();
+  self_->send(m, write_request{}.put(spaces::data, "k1", "v"));
+  ASSERT_TRUE(disk_->wait_held(1));
+  faults_->fail_writes(spaces::data, 1);
+  self_->send(m, write_request{}.put(spaces::data, "k2", "v"));
+  // Without a token nothing can tell the outcome later: no waiting.
+  auto replies = collect(2);
+  EXPECT_EQ(replies[errc::in_doubt], 2);
+  disk_->release();
+}
+
+// The commit actor dies after the store applied its round, before it answered.
+// A write with a token is answered from the token the new commit actor reads
+// back from the store: committed, with the original sequence number.
+TEST_P(Outcome, CommitActorDyingAfterItsCommitAnswersTheCommitOfATokenedWrite) {
   auto m = start_faulty(opts());
   faults_->fail_after_commits(1);
   commit_ack ack;
   auto st = ask(m, tokened(spaces::metas, "k1", "T1"), ack);
-  ASSERT_FALSE(st);
-  EXPECT_EQ(st.code(), errc::in_doubt) << st.to_string();
-  // The new commit actor read the token back from the store.
+  ASSERT_TRUE(st) << st.to_string();
   auto r = outcome(m, "T1", settle_wait_ms);
   EXPECT_EQ(r.state, write_state::committed);
+  EXPECT_EQ(r.seq, ack.seq);
   EXPECT_EQ(get(m, spaces::metas, "k1"), std::optional<std::string>{"v-k1"});
   EXPECT_EQ(stats(m).committer_restarts, 1u);
 }
 
-TEST_P(Outcome, CommitActorDyingBeforeItsCommitIsInDoubtAndNotCommitted) {
+// The commit actor dies before the store applied its round: a tokened write
+// is answered "not applied", which is certain (no commit actor will ever
+// commit it), and it is absent.
+TEST_P(Outcome, CommitActorDyingBeforeItsCommitAnswersATokenedWriteNotApplied) {
   auto m = start_faulty(opts());
   faults_->fail_commits(1);
   commit_ack ack;
   auto st = ask(m, tokened(spaces::metas, "k1", "T1"), ack);
   ASSERT_FALSE(st);
-  EXPECT_EQ(st.code(), errc::in_doubt) << st.to_string();
+  EXPECT_EQ(st.code(), errc::aborted) << st.to_string();
   EXPECT_EQ(outcome(m, "T1", settle_wait_ms).state, write_state::not_committed);
   EXPECT_EQ(get(m, spaces::metas, "k1"), std::nullopt);
+}
+
+// Without a token nothing can tell which side of the commit the crash fell on.
+TEST_P(Outcome, CommitActorDyingAnswersAWriteWithoutTokenInDoubt) {
+  auto m = start_faulty(opts());
+  faults_->fail_after_commits(1);
+  commit_ack ack;
+  auto st = ask(m, write_request{}.put(spaces::metas, "k1", "v"), ack);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::in_doubt) << st.to_string();
+  EXPECT_EQ(get(m, spaces::metas, "k1"), std::optional<std::string>{"v"});  // it did commit
 }
 
 TEST_P(Outcome, FailedCommitIsInDoubtUntilTheStoreReopens) {

@@ -7,11 +7,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <future>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,6 +70,13 @@ std::optional<std::string> must_get(client& c, space_id s, const std::string& k)
   auto st = c.get(s, k, v);
   EXPECT_TRUE(st) << st.to_string();
   return v;
+}
+
+/// Writes `text` to the file `path` (a vstored --config file).
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream f{path};
+  f << text;
+  ASSERT_TRUE(f.good()) << path;
 }
 
 /// A config for an actor system that talks to a remote vstored.
@@ -336,6 +345,234 @@ TEST(RemoteClient, PendingCallsFailPromptlyOnServerKillThenReconnect) {
     ASSERT_TRUE(ptrs.found[static_cast<size_t>(i)]) << "lost half of batch k" << i;
     EXPECT_EQ(ptrs.values[static_cast<size_t>(i)], "p" + std::to_string(i));
   }
+}
+
+// Writes cut off by a SIGKILL of vstored are answered in doubt, never "not
+// applied", and their idempotency tokens tell the truth after a restart on the
+// same directory: an in-doubt write is either committed (its key is there, with
+// the seq its token reports) or not_committed (its key is absent), never
+// pending or unknown; every acknowledged write is there and its token answers
+// committed with the ack's seq. Several clients (one connection each, one write
+// in flight each) write with explicit tokens, [store] sync = true so that each
+// commit waits for an fsync; vstored is killed after `acks_before_kill` acks.
+// Each writer stops only at its first failure, so every writer ends with one
+// write in flight at the kill (sent and pending inside vstored, or about to be
+// sent): at least `writers` replies are in doubt. write_retries = 0, so
+// write() returns the in-doubt answer itself instead of asking the outcome.
+TEST(RemoteClient, LostConnectionWriteIsInDoubtAndItsTokenTellsTheTruth) {
+  temp_dir dir;
+  write_file(dir / "vstore.ini", "[store]\nsync = true\n");
+  std::vector<std::string> args{"--config", dir / "vstore.ini", "--data-dir", dir / "db"};
+  auto srv = std::make_unique<vstored_process>(vstored_bin, args);
+  ASSERT_NE(srv->port(), 0) << srv->proc().stderr_text();
+  auto port = srv->port();
+  constexpr int writers = 6;
+  constexpr uint64_t acks_before_kill = 300;
+  constexpr uint64_t max_writes = 20000;  // bounds the writers should the kill never come
+  auto settings = client_settings(20s);
+  settings.write_retries = 0;
+  std::vector<std::unique_ptr<client>> clients;
+  for (int w = 0; w < writers; ++w) {
+    clients.push_back(must_connect(local(port), settings));
+    ASSERT_TRUE(clients.back());
+  }
+  struct record {
+    uint64_t i = 0;
+    status st;
+    uint64_t seq = 0;
+  };
+  std::vector<std::vector<record>> records(writers);
+  std::atomic<uint64_t> next{0};
+  std::atomic<uint64_t> acks{0};
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::vector<std::thread> threads;
+  auto t_start = clock_type::now();
+  for (int w = 0; w < writers; ++w)
+    threads.emplace_back([&, w] {
+      auto deadline = clock_type::now() + 60s;
+      while (clock_type::now() < deadline) {
+        record r;
+        r.i = next++;
+        if (r.i >= max_writes) break;
+        write_request req;
+        req.put(spaces::data, "k-" + std::to_string(r.i), "v-" + std::to_string(r.i));
+        req.token = "t-" + std::to_string(r.i);
+        commit_ack ack;
+        r.st = clients[static_cast<size_t>(w)]->write(std::move(req), ack);
+        r.seq = ack.seq;
+        bool ok = static_cast<bool>(r.st);
+        records[static_cast<size_t>(w)].push_back(std::move(r));
+        if (!ok) break;  // the server is gone: this write is the writer's last
+        if (++acks == acks_before_kill) {
+          std::lock_guard<std::mutex> guard{mtx};
+          cv.notify_all();
+        }
+      }
+    });
+  {
+    std::unique_lock<std::mutex> guard{mtx};
+    EXPECT_TRUE(cv.wait_for(guard, 60s, [&] { return acks.load() >= acks_before_kill; }))
+        << "only " << acks.load() << " acks";
+  }
+  auto write_ms = ms_since(t_start);
+  srv->proc().signal(SIGKILL);
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(srv->proc().wait(10s), std::optional<int>{128 + SIGKILL});
+  uint64_t acked = 0, in_doubt = 0, not_applied = 0, total = 0;
+  for (const auto& rs : records)
+    for (const auto& r : rs) {
+      ++total;
+      if (r.st) {
+        ++acked;
+      } else if (write_outcome_of(r.st.code()) == write_outcome::maybe) {
+        ++in_doubt;
+        EXPECT_TRUE(r.st.code() == errc::disconnected || r.st.code() == errc::in_doubt)
+            << r.i << ": " << r.st.to_string();
+      } else {
+        ++not_applied;
+        ADD_FAILURE() << "write " << r.i << " answered not applied: " << r.st.to_string();
+      }
+    }
+  ASSERT_LT(total, max_writes) << "the writers ran out of writes before the kill";
+  EXPECT_GE(in_doubt, static_cast<uint64_t>(writers)) << "every writer's last write is in doubt";
+  EXPECT_GE(acked, acks_before_kill);
+
+  // Restart on the same directory and port, then ask every token.
+  srv.reset();
+  srv = std::make_unique<vstored_process>(vstored_bin, [&] {
+    auto a = args;
+    a.insert(a.end(), {"--port", std::to_string(port)});
+    return a;
+  }());
+  ASSERT_EQ(srv->port(), port) << srv->proc().stderr_text();
+  auto c = must_connect(local(port));
+  ASSERT_TRUE(c);
+  uint64_t doubt_committed = 0, doubt_not_committed = 0, not_applied_absent = 0;
+  for (const auto& rs : records)
+    for (const auto& r : rs) {
+      auto key = "k-" + std::to_string(r.i);
+      auto token = "t-" + std::to_string(r.i);
+      auto value = must_get(*c, spaces::data, key);
+      outcome_reply o;
+      auto st = c->outcome(token, o);
+      ASSERT_TRUE(st) << token << ": " << st.to_string();
+      if (r.st) {
+        EXPECT_EQ(value, std::optional<std::string>{"v-" + std::to_string(r.i)})
+            << "lost acknowledged write " << key;
+        EXPECT_EQ(o.state, write_state::committed) << token << ": " << to_name(o.state);
+        EXPECT_EQ(o.seq, r.seq) << token;
+      } else if (write_outcome_of(r.st.code()) == write_outcome::maybe) {
+        if (o.state == write_state::committed) {
+          ++doubt_committed;
+          EXPECT_EQ(value, std::optional<std::string>{"v-" + std::to_string(r.i)})
+              << token << " committed but " << key << " is not there";
+          EXPECT_GT(o.seq, 0u) << token;
+        } else if (o.state == write_state::not_committed) {
+          ++doubt_not_committed;
+          EXPECT_EQ(value, std::nullopt) << token << " not_committed but " << key << " is there";
+        } else {
+          ADD_FAILURE() << token << " (in doubt: " << r.st.to_string() << ") answers "
+                        << to_name(o.state) << " after the restart";
+        }
+      } else {
+        EXPECT_EQ(value, std::nullopt) << key << " answered not applied but it is there";
+        EXPECT_EQ(o.state, write_state::not_committed) << token << ": " << to_name(o.state);
+        ++not_applied_absent;
+      }
+    }
+  std::cout << "[ measure  ] " << writers << " writers (sync on), SIGKILL after " << write_ms
+            << " ms: " << total << " writes, " << acked << " acked (all found, token committed "
+            << "with the same seq), " << in_doubt << " in doubt -> " << doubt_committed
+            << " committed + " << doubt_not_committed << " not_committed after restart, "
+            << not_applied << " not applied\n";
+}
+
+// write() retries an in-doubt write with its token, so a resend must not apply
+// it twice: a write whose token already committed is answered with the
+// original ack and changes nothing, even after another write changed the key.
+TEST(RemoteClient, InDoubtWriteIsRetriedWithItsTokenAndAppliedOnce) {
+  vstored_process srv{vstored_bin, {"--memory"}};
+  ASSERT_NE(srv.port(), 0) << srv.proc().stderr_text();
+  auto c = must_connect(local(srv.port()));  // default write_retries (3)
+  ASSERT_TRUE(c);
+  const std::string token = "T-applied-once";
+  write_request first;
+  first.put(spaces::data, "k", "1");
+  first.token = token;
+  commit_ack ack1;
+  ASSERT_TRUE(c->write(first, ack1));
+  EXPECT_GT(ack1.seq, 0u);
+  write_request second;
+  second.put(spaces::data, "k", "2");
+  commit_ack ack2;
+  ASSERT_TRUE(c->write(std::move(second), ack2));
+  EXPECT_GT(ack2.seq, ack1.seq);
+  commit_ack ack3;
+  auto st = c->write(first, ack3);  // the resend of `first`
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(ack3.seq, ack1.seq) << "a duplicate is answered with the original ack";
+  EXPECT_EQ(must_get(*c, spaces::data, "k"), std::optional<std::string>{"2"}) << "applied twice";
+  outcome_reply o;
+  ASSERT_TRUE(c->outcome(token, o));
+  EXPECT_EQ(o.state, write_state::committed);
+  EXPECT_EQ(o.seq, ack1.seq);
+  ASSERT_TRUE(c->outcome("never-used", o));
+  EXPECT_EQ(o.state, write_state::not_committed);
+  stats_reply stats;
+  ASSERT_TRUE(c->stats(stats));
+  EXPECT_EQ(stats.duplicates, 1u);
+  // The same token with other operations is still the same write: not applied.
+  write_request other;
+  other.put(spaces::data, "k", "3").put(spaces::metas, "k", "3");
+  other.token = token;
+  commit_ack ack4;
+  ASSERT_TRUE(c->write(std::move(other), ack4));
+  EXPECT_EQ(ack4.seq, ack1.seq);
+  EXPECT_EQ(must_get(*c, spaces::data, "k"), std::optional<std::string>{"2"});
+  EXPECT_EQ(must_get(*c, spaces::metas, "k"), std::nullopt);
+}
+
+// A token the store forgot ([tokens] retain-count) must be answered unknown,
+// not not_committed (which says a retry is safe): the write did commit. (It
+// failed while client::outcome() sent the client's latest known seq as
+// not_before_seq: a seq reached after the write committed.)
+TEST(RemoteClient, ForgottenTokenIsNeverAnsweredNotCommitted) {
+  temp_dir dir;
+  write_file(dir / "vstore.ini", "[tokens]\nretain-count = 1\n");
+  vstored_process srv{vstored_bin, {"--config", dir / "vstore.ini", "--data-dir", dir / "db"}};
+  ASSERT_NE(srv.port(), 0) << srv.proc().stderr_text();
+  auto c = must_connect(local(srv.port()));
+  ASSERT_TRUE(c);
+  commit_ack first_ack;
+  auto before = c->known_sequence();
+  for (int i = 0; i < 3; ++i) {
+    write_request w;
+    w.put(spaces::data, "f" + std::to_string(i), "x");
+    w.token = "forget-" + std::to_string(i);
+    commit_ack ack;
+    ASSERT_TRUE(c->write(std::move(w), ack));
+    if (i == 0) first_ack = ack;
+  }
+  stats_reply stats;
+  ASSERT_TRUE(c->stats(stats));
+  ASSERT_GE(stats.tokens_forgotten, 1u) << "forget-0 is still remembered";
+  EXPECT_EQ(must_get(*c, spaces::data, "f0"), std::optional<std::string>{"x"});
+  // This client saw the write's ack; a fresh client only the store's latest seq.
+  outcome_reply o;
+  ASSERT_TRUE(c->outcome("forget-0", o));
+  EXPECT_NE(o.state, write_state::not_committed)
+      << "forget-0 committed as of " << first_ack.seq
+      << " and was forgotten, answer: " << to_name(o.state);
+  auto fresh = must_connect(local(srv.port()));
+  ASSERT_TRUE(fresh);
+  ASSERT_TRUE(fresh->outcome("forget-0", o));
+  EXPECT_NE(o.state, write_state::not_committed) << "fresh client, answer: " << to_name(o.state);
+  // With the sequence read before the write, the answer is exact.
+  ASSERT_TRUE(fresh->outcome("forget-0", o, before));
+  EXPECT_EQ(o.state, write_state::unknown);
+  ASSERT_TRUE(fresh->outcome("never-sent", o, c->known_sequence()));
+  EXPECT_EQ(o.state, write_state::not_committed);
 }
 
 // A frozen server (SIGSTOP: the socket stays open, nothing answers) is detected

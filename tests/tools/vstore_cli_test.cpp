@@ -37,8 +37,8 @@ size_t count_lines(const std::string& s) {
 TEST(Cli, HelpForEveryCommand) {
   auto top = vstore({}, {"--help"});
   EXPECT_EQ(top.code, 0);
-  for (auto cmd :
-       {"get", "put", "delete", "scan", "stats", "info", "flush", "bulk-load", "checkpoint"}) {
+  for (auto cmd : {"get", "put", "delete", "outcome", "scan", "stats", "info", "flush", "bulk-load",
+                   "checkpoint"}) {
     EXPECT_NE(top.out.find(cmd), std::string::npos) << cmd;
     auto h = vstore({}, {cmd, "--help"});
     EXPECT_EQ(h.code, 0) << cmd;
@@ -192,6 +192,80 @@ TEST(Cli, RemoteAgainstVstored) {
   srv.proc().signal(SIGTERM);
   ASSERT_EQ(srv.proc().finish(20s), std::optional<int>{0});
   EXPECT_EQ(vstore({"--data-dir", dir / "db"}, {"get", "latest_ptr", "alpha"}).out, "p1\n");
+}
+
+/// Returns N of put's `{"seq": N, "token": ...}` output, or "" if it is not there.
+std::string seq_of(const std::string& json) {
+  const std::string head = "{\"seq\": ";
+  if (json.rfind(head, 0) != 0) return "";
+  auto end = json.find(',', head.size());
+  return end == std::string::npos ? "" : json.substr(head.size(), end - head.size());
+}
+
+// put/delete --token: a write whose token committed is not applied again (its
+// ack is the original one); outcome TOKEN tells what became of a token, with
+// its own exit code. Remote (vstored) and embedded (a new process each time,
+// so the tokens come from the store's directory).
+TEST(Cli, TokenAppliesWritesOnceAndOutcomeTellsIt) {
+  temp_dir dir{"cli"};
+  vstored_process srv{vstored_bin, {"--data-dir", dir / "served"}};
+  ASSERT_NE(srv.port(), 0) << srv.proc().stderr_text();
+  std::vector<std::string> remote{"--connect", srv.endpoint()};
+  std::vector<std::string> embedded{"--data-dir", dir / "db"};
+  for (const auto& where : {remote, embedded}) {
+    SCOPED_TRACE(where[0]);
+    auto put = vstore(where, {"put", "--token", "abc", "--json", "data", "k", "v1"});
+    ASSERT_EQ(put.code, 0) << put.err;
+    auto seq = seq_of(put.out);
+    ASSERT_NE(seq, "") << put.out;
+    EXPECT_EQ(put.out, "{\"seq\": " + seq + ", \"token\": \"abc\"}\n");
+    auto o = vstore(where, {"outcome", "abc"});
+    EXPECT_EQ(o.code, 0) << o.err;
+    EXPECT_EQ(o.out, "committed " + seq + "\n");
+    auto oj = vstore(where, {"--json", "outcome", "abc"});
+    EXPECT_EQ(oj.code, 0) << oj.err;
+    EXPECT_EQ(oj.out, "{\"token\": \"abc\", \"state\": \"committed\", \"seq\": " + seq + "}\n");
+    auto never = vstore(where, {"outcome", "never-used"});
+    EXPECT_EQ(never.code, 1) << never.err;
+    EXPECT_EQ(never.out, "not_committed\n");
+    auto nj = vstore(where, {"outcome", "never-used", "--json"});
+    EXPECT_EQ(nj.code, 1) << nj.err;
+    EXPECT_EQ(nj.out, "{\"token\": \"never-used\", \"state\": \"not_committed\", \"seq\": 0}\n");
+    // The same token again, with another value: answered with the first ack,
+    // not applied.
+    auto again = vstore(where, {"--json", "put", "--token=abc", "data", "k", "v2"});
+    EXPECT_EQ(again.code, 0) << again.err;
+    EXPECT_EQ(again.out, put.out);
+    EXPECT_EQ(vstore(where, {"get", "data", "k"}).out, "v1\n");
+    // Without --token every put is a new write.
+    ASSERT_EQ(vstore(where, {"put", "data", "k", "v3"}).code, 0);
+    EXPECT_EQ(vstore(where, {"get", "data", "k"}).out, "v3\n");
+    // delete: applied once as well.
+    auto del = vstore(where, {"--json", "delete", "--token", "del-1", "data", "k"});
+    ASSERT_EQ(del.code, 0) << del.err;
+    EXPECT_EQ(vstore(where, {"get", "data", "k"}).code, 1);
+    ASSERT_EQ(vstore(where, {"put", "data", "k", "v4"}).code, 0);
+    auto del2 = vstore(where, {"--json", "delete", "--token", "del-1", "data", "k"});
+    EXPECT_EQ(del2.code, 0) << del2.err;
+    EXPECT_EQ(del2.out, del.out);
+    EXPECT_EQ(vstore(where, {"get", "data", "k"}).out, "v4\n");
+    EXPECT_EQ(vstore(where, {"outcome", "del-1"}).out, "committed " + seq_of(del.out) + "\n");
+    // Tokens are bytes: hex with --hex, in and out.
+    auto hp = vstore(where, {"--hex", "--json", "put", "--token", "00ff", "data", "6b68", "01"});
+    ASSERT_EQ(hp.code, 0) << hp.err;
+    EXPECT_EQ(hp.out, "{\"seq\": " + seq_of(hp.out) + ", \"token\": \"00ff\"}\n");
+    EXPECT_EQ(vstore(where, {"--hex", "outcome", "00ff"}).out,
+              "committed " + seq_of(hp.out) + "\n");
+    EXPECT_EQ(vstore(where, {"outcome", "00ff"}).out, "not_committed\n");  // the text "00ff"
+    // Usage errors.
+    EXPECT_EQ(vstore(where, {"get", "--token", "abc", "data", "k"}).code, 2);
+    EXPECT_EQ(vstore(where, {"put", "--token", "", "data", "k", "v"}).code, 2);
+    EXPECT_EQ(vstore(where, {"--hex", "put", "--token", "zz", "data", "6b", "76"}).code, 2);
+    EXPECT_EQ(vstore(where, {"outcome"}).code, 2);
+    EXPECT_EQ(vstore(where, {"outcome", ""}).code, 2);
+    EXPECT_EQ(vstore(where, {"outcome", "a", "b"}).code, 2);
+    EXPECT_EQ(vstore(where, {"get", "data", "k"}).out, "v4\n");
+  }
 }
 
 TEST(Cli, UnreachableServerExitsThree) {

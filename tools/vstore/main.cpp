@@ -1,8 +1,8 @@
 // vstore: the command-line client. Talks to a running vstored (--connect) or
 // opens a store in this process (--data-dir / --config).
 //
-// Exit codes: 0 ok, 1 not found (get), 2 usage error, 3 store or connection
-// error.
+// Exit codes: 0 ok, 1 not found (get) or not committed (outcome), 2 usage
+// error, 3 store or connection error, 4 pending and 5 unknown (outcome).
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 
 #include "backends/open_store.hpp"
 #include "config/config.hpp"
+#include "tools/common/json.hpp"
 #include "tools/vstore/format.hpp"
 #include "vstore/client.hpp"
 
@@ -35,6 +37,10 @@ constexpr int exit_ok = 0;
 constexpr int exit_not_found = 1;
 constexpr int exit_usage = 2;
 constexpr int exit_store = 3;
+/// outcome: the write is admitted and not settled yet (ask again).
+constexpr int exit_pending = 4;
+/// outcome: the store no longer remembers the token.
+constexpr int exit_unknown = 5;
 
 constexpr const char* main_help = R"(Usage: vstore [OPTIONS] COMMAND [ARGS]
 
@@ -43,8 +49,9 @@ store opened in this process; no vstored may hold it open).
 
 Commands:
   get SPACE KEY                 Print the value of KEY (exit 1 if absent).
-  put SPACE KEY VALUE           Set KEY to VALUE.
-  delete SPACE KEY              Remove KEY.
+  put SPACE KEY VALUE           Set KEY to VALUE [--token TOKEN].
+  delete SPACE KEY              Remove KEY [--token TOKEN].
+  outcome TOKEN                 Print what became of the write with TOKEN.
   scan SPACE PREFIX             Print KEY<TAB>VALUE for keys starting with PREFIX.
   stats                         Print the counters of every space.
   info                          Print the backend, the spaces and their state.
@@ -67,7 +74,8 @@ Remote options:
   --connect-timeout DUR         Bound on connecting. Default: 5s.
 
 Common options:
-  --hex                         Keys, values and prefixes are hex, in and out.
+  --hex                         Keys, values, prefixes and tokens are hex, in
+                                and out.
   --timeout DUR                 Wait this long for each reply. Default: 10s.
   -h, --help                    Help (after a command: that command's help).
 
@@ -76,7 +84,9 @@ metas, smt_node, smt_stale, proof_receipt with the default schema). Without
 --hex, arguments are taken as raw bytes, and output shows printable ASCII as is,
 a backslash as \\ and every other byte as \xHH.
 Durations: an integer and a unit: ms, s, min, h (e.g. 500ms, 5s).
-Exit codes: 0 ok, 1 not found (get), 2 usage error, 3 store or connection error.
+Exit codes: 0 ok (outcome: committed), 1 not found (get) or not committed
+(outcome), 2 usage error, 3 store or connection error, 4 pending (outcome),
+5 unknown (outcome).
 )";
 
 struct command_info {
@@ -85,6 +95,18 @@ struct command_info {
   const char* help;
 };
 
+/// The part of put's and delete's help about idempotency tokens.
+#define VSTORE_WRITE_TOKEN_HELP                                                      \
+  "\n"                                                                               \
+  "The write carries an idempotency token: TOKEN with --token (at most 64 bytes\n"   \
+  "by default), else a random one. A write whose token already committed is not\n"   \
+  "applied again: it is answered with its first commit. When the answer is in\n"     \
+  "doubt (e.g. the connection was lost), the CLI asks the store for the token's\n"   \
+  "outcome and resends the write only if it did not commit. A write still in\n"      \
+  "doubt exits 3 and stderr names its token: ask 'vstore outcome TOKEN' later.\n"    \
+  "--json prints {\"seq\": N, \"token\": \"...\"} (the token escaped, or hex with\n" \
+  "--hex); without it nothing is printed.\n"
+
 const std::vector<command_info>& commands() {
   static const std::vector<command_info> list = {
       {"get", 2,
@@ -92,12 +114,12 @@ const std::vector<command_info>& commands() {
        "Prints the value of KEY in SPACE followed by a newline (escaped, or hex with --hex).\n"
        "Exit code 1 and a message on stderr when the key does not exist.\n"},
       {"put", 3,
-       "Usage: vstore [OPTIONS] put SPACE KEY VALUE\n\n"
+       "Usage: vstore [OPTIONS] put SPACE KEY VALUE [--token TOKEN] [--json]\n\n"
        "Sets KEY to VALUE in SPACE and returns once the write is committed (in the WAL).\n"
-       "With --hex, KEY and VALUE are hex.\n"},
+       "With --hex, KEY, VALUE and TOKEN are hex.\n" VSTORE_WRITE_TOKEN_HELP},
       {"delete", 2,
-       "Usage: vstore [OPTIONS] delete SPACE KEY\n\n"
-       "Removes KEY from SPACE (no error if it does not exist).\n"},
+       "Usage: vstore [OPTIONS] delete SPACE KEY [--token TOKEN] [--json]\n\n"
+       "Removes KEY from SPACE (no error if it does not exist).\n" VSTORE_WRITE_TOKEN_HELP},
       {"scan", 2,
        "Usage: vstore [OPTIONS] scan SPACE PREFIX [--limit N] [--start-after KEY]\n\n"
        "Prints KEY<TAB>VALUE, one entry per line in key order, for every key of SPACE that\n"
@@ -113,6 +135,18 @@ const std::vector<command_info>& commands() {
        "Usage: vstore [OPTIONS] info\n\n"
        "Prints the backend, the latest sequence number, the uptime and every space with its\n"
        "state.\n"},
+      {"outcome", 1,
+       "Usage: vstore [OPTIONS] outcome TOKEN [--json]\n\n"
+       "Asks the store what became of the write that carried TOKEN (hex with --hex) and\n"
+       "prints one of:\n"
+       "  committed SEQ   committed as of sequence number SEQ            (exit 0)\n"
+       "  not_committed   not committed, and it never will be: retrying  (exit 1)\n"
+       "                  is safe\n"
+       "  pending         admitted and not settled yet: ask again        (exit 4)\n"
+       "  unknown         the store no longer remembers the token        (exit 5)\n"
+       "                  ([tokens] retain-count / retain-age): read the data\n"
+       "With --json: {\"token\": \"...\", \"state\": \"committed\", \"seq\": SEQ} (seq 0 unless\n"
+       "committed), same exit codes.\n"},
       {"flush", 0,
        "Usage: vstore [OPTIONS] flush\n\n"
        "Commits every open batch of every space now; returns once they are committed.\n"},
@@ -143,7 +177,7 @@ const command_info* find_command(const std::string& name) {
 struct cli_args {
   std::optional<std::string> connect, data_dir, config_file;
   std::string tls_cert, tls_key, tls_ca;
-  std::optional<std::string> connect_timeout, timeout, limit, start_after, batch;
+  std::optional<std::string> connect_timeout, timeout, limit, start_after, batch, token;
   bool hex = false, json = false, prometheus = false, no_progress = false, help = false;
   std::vector<std::string> positional;
 };
@@ -166,6 +200,7 @@ std::optional<usage_error> parse_args(int argc, char** argv, cli_args& a) {
       {"limit", [&](std::string v) { a.limit = std::move(v); }},
       {"start-after", [&](std::string v) { a.start_after = std::move(v); }},
       {"batch", [&](std::string v) { a.batch = std::move(v); }},
+      {"token", [&](std::string v) { a.token = std::move(v); }},
   };
   std::map<std::string, bool*> flags = {{"hex", &a.hex},
                                         {"json", &a.json},
@@ -357,6 +392,44 @@ int cmd_get(session& s, const std::vector<std::string>& p) {
   return exit_ok;
 }
 
+/// Returns a fresh random token of 16 lower-case hex digits (printable, so
+/// stderr can name it without escapes).
+std::string random_token() {
+  std::random_device rd;
+  std::mt19937_64 gen{(uint64_t{rd()} << 32) ^ rd()};
+  auto x = gen();
+  std::string raw(8, '\0');
+  for (size_t i = 0; i < 8; ++i) raw[i] = static_cast<char>(x >> (8 * i));
+  return cli::to_hex(raw);
+}
+
+/// Commits a put or delete with the --token (or a random token) and reports
+/// the outcome: with --json its seq and token; on an error that leaves the
+/// write in doubt, the token to ask `outcome` with.
+int commit_write(session& s, write_request w) {
+  if (s.args().token) {
+    VSTORE_DECODE(token, *s.args().token, "--token");
+    if (token->empty()) return usage("--token: empty");
+    w.token = std::move(*token);
+  } else {
+    w.token = random_token();
+  }
+  auto token = w.token;
+  w.flush_now = true;
+  commit_ack ack;
+  if (auto st = s.db().write(std::move(w), ack); !st) {
+    int rc = fail(st);
+    if (write_outcome_of(st.code()) == write_outcome::maybe)
+      std::cerr << "vstore: the write may have been applied; ask: vstore outcome "
+                << (s.args().hex ? "--hex " : "") << s.render(token) << "\n";
+    return rc;
+  }
+  if (s.args().json)
+    std::cout << "{\"seq\": " << ack.seq << ", \"token\": " << tools::json_string(s.render(token))
+              << "}\n";
+  return exit_ok;
+}
+
 int cmd_put(session& s, const std::vector<std::string>& p) {
   auto sp = s.space(p[1]);
   if (!sp) return exit_usage;
@@ -364,10 +437,7 @@ int cmd_put(session& s, const std::vector<std::string>& p) {
   VSTORE_DECODE(value, p[3], "VALUE");
   write_request w;
   w.put(*sp, *key, *value);
-  w.flush_now = true;
-  commit_ack ack;
-  if (auto st = s.db().write(std::move(w), ack); !st) return fail(st);
-  return exit_ok;
+  return commit_write(s, std::move(w));
 }
 
 int cmd_delete(session& s, const std::vector<std::string>& p) {
@@ -376,10 +446,34 @@ int cmd_delete(session& s, const std::vector<std::string>& p) {
   VSTORE_DECODE(key, p[2], "KEY");
   write_request w;
   w.del(*sp, *key);
-  w.flush_now = true;
-  commit_ack ack;
-  if (auto st = s.db().write(std::move(w), ack); !st) return fail(st);
-  return exit_ok;
+  return commit_write(s, std::move(w));
+}
+
+int cmd_outcome(session& s, const std::vector<std::string>& p) {
+  VSTORE_DECODE(token, p[1], "TOKEN");
+  if (token->empty()) return usage("outcome: TOKEN is empty");
+  outcome_reply r;
+  if (auto st = s.db().outcome(*token, r); !st) return fail(st);
+  if (s.args().json) {
+    std::cout << "{\"token\": " << tools::json_string(s.render(*token))
+              << ", \"state\": " << tools::json_string(to_name(r.state))
+              << ", \"seq\": " << (r.state == write_state::committed ? r.seq : 0) << "}\n";
+  } else {
+    std::cout << to_name(r.state);
+    if (r.state == write_state::committed) std::cout << " " << r.seq;
+    std::cout << "\n";
+  }
+  switch (r.state) {
+    case write_state::committed:
+      return exit_ok;
+    case write_state::not_committed:
+      return exit_not_found;
+    case write_state::pending:
+      return exit_pending;
+    case write_state::unknown:
+      return exit_unknown;
+  }
+  return exit_unknown;
 }
 
 int cmd_scan(session& s, const std::vector<std::string>& p) {
@@ -568,6 +662,7 @@ handler handler_of(const std::string& name) {
                                                        {"scan", cmd_scan},
                                                        {"stats", cmd_stats},
                                                        {"info", cmd_info},
+                                                       {"outcome", cmd_outcome},
                                                        {"flush", cmd_flush},
                                                        {"bulk-load", cmd_bulk_load},
                                                        {"checkpoint", cmd_checkpoint}};
@@ -575,7 +670,7 @@ handler handler_of(const std::string& name) {
 }
 
 bool is_read_only(const std::string& name) {
-  return name == "get" || name == "scan" || name == "stats" || name == "info";
+  return name == "get" || name == "scan" || name == "stats" || name == "info" || name == "outcome";
 }
 
 }  // namespace
@@ -615,6 +710,8 @@ int main(int argc, char** argv) {
     return usage("say where the store is: --connect HOST:PORT, or --data-dir DIR / --config FILE");
   if (!a.connect && (!a.tls_cert.empty() || !a.tls_key.empty() || !a.tls_ca.empty()))
     return usage("--tls-* options need --connect");
+  if (a.token && cmd->name != std::string{"put"} && cmd->name != std::string{"delete"})
+    return usage("--token works with put and delete only");
   // The store's own log lines (embedded) go to stderr, warnings and errors only.
   spdlog::set_default_logger(spdlog::stderr_color_mt("vstore"));
   spdlog::set_level(spdlog::level::warn);
