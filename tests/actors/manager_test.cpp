@@ -1,4 +1,6 @@
 // Every manager message against both backends, and request validation.
+#include <functional>
+
 #include "tests/support/actor_fixture.hpp"
 
 namespace vstore::test {
@@ -159,6 +161,54 @@ TYPED_TEST(Manager, BadRequestsGetClearErrorsAndChangeNothing) {
   // None of the rejected writes left anything behind.
   EXPECT_EQ(this->get(this->m_, 0, "ok"), std::nullopt);
   EXPECT_EQ(this->get(this->m_, 0, "k"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace vstore::test
+
+namespace vstore::test {
+namespace {
+
+class ManagerSpawn : public actor_test {
+ protected:
+  scratch_dir dir_;
+};
+
+// spawn_manager checks its options with the configuration file's validator:
+// options built in code get the same errors as a bad vstore.ini, and nothing
+// is spawned (no division by a pool of 0 readers, no shift past bit 63).
+TEST_F(ManagerSpawn, RefusesInvalidOptionsWithTheValidatorsMessage) {
+  auto base = test_options(backend_kind::memory, dir_.path());
+  std::shared_ptr<store> backend;
+  ASSERT_TRUE(open_store(base, backend));
+  struct bad_case {
+    const char* key;
+    std::function<void(options&)> set;
+  };
+  std::vector<bad_case> cases{
+      {"reader.pool-size", [](options& o) { o.reader.pool_size = 0; }},
+      {"supervisor.stall-abort",
+       [](options& o) { o.supervisor.stall_abort = o.supervisor.internal_timeout; }},
+      {"supervisor.shutdown-grace",
+       [](options& o) { o.supervisor.shutdown_grace = std::chrono::milliseconds(0); }},
+      {"tokens.retain-count", [](options& o) { o.tokens.retain_count = 0; }},
+  };
+  for (const auto& c : cases) {
+    auto o = base;
+    c.set(o);
+    manager_actor m;
+    auto st = spawn_manager(sys_, manager_setup{o, backend, nullptr}, m);
+    EXPECT_EQ(st.code(), errc::invalid_config) << c.key;
+    EXPECT_NE(st.context().find(c.key), std::string::npos) << st.to_string();
+    EXPECT_FALSE(m) << c.key;
+  }
+  auto o = base;
+  for (int i = 0; i < 65; ++i)
+    o.schema.spaces.push_back(space_def{"extra" + std::to_string(i), {}});
+  manager_actor m;
+  EXPECT_EQ(spawn_manager(sys_, manager_setup{o, backend, nullptr}, m).code(),
+            errc::invalid_config);
+  EXPECT_FALSE(m);
 }
 
 }  // namespace

@@ -157,6 +157,28 @@ TEST_P(Outcome, WriterKilledWithASealedBatchInFlightIsInDoubtThenResolved) {
   EXPECT_EQ(outcome(m, "T2").state, write_state::not_committed);
 }
 
+// The owner writer dies after sealing its part of a multi-space batch whose
+// other part is still held by a live writer: only a sweep that waits for that
+// writer (then fences the commit actor) may settle it, because the batch
+// commits once the other part arrives.
+TEST_P(Outcome, WriterKilledWithASiblingPartStillQueuedWaitsForTheSweep) {
+  auto m = start_faulty(opts());
+  faults_->gate_writer(spaces::metas, 1);    // holds the metas part
+  faults_->fail_nth_write(spaces::data, 2);  // the owner seals W1's part, dies at W2
+  auto w1 = tokened(spaces::data, "k1", "T1");
+  w1.put(spaces::metas, "k1", "v-k1");
+  self_->send(m, w1);
+  self_->send(m, tokened(spaces::data, "k2", "T2"));
+  EXPECT_EQ(outcome(m, "T1").state, write_state::pending);
+  faults_->open();
+  auto replies = collect(2);
+  EXPECT_EQ(replies[std::nullopt], 1) << "the batch committed once its metas part arrived";
+  EXPECT_EQ(replies[errc::aborted], 1);
+  expect_resolved(m, spaces::data, "k1", "T1");
+  EXPECT_EQ(get(m, spaces::metas, "k1"), std::optional<std::string>{"v-k1"});
+  expect_resolved(m, spaces::data, "k2", "T2");
+}
+
 TEST_P(Outcome, WriterKilledWithoutTokensAnswersInDoubtAtOnce) {
   auto m = start_faulty(opts());
   disk_->block();
@@ -340,6 +362,43 @@ TEST_P(Outcome, OutcomeRequestsAreCheckedAndForgottenTokensAreNeverNotCommitted)
   auto m2 = reopen(m, o);
   EXPECT_EQ(outcome(m2, "T1").state, write_state::unknown);
   EXPECT_EQ(outcome(m2, "T3").state, write_state::committed);
+}
+
+TEST_P(Outcome, FlushReportsTheFailureOfItsBatch) {
+  auto m = start_faulty(opts());
+  disk_->block();
+  self_->send(m, write_request{}.put(spaces::data, "k1", "v"));
+  ASSERT_TRUE(disk_->wait_held(1));
+  self_->send(m, flush_request{});
+  status_reply info;
+  ASSERT_TRUE(ask(m, status_request{}, info));  // the flush reached the manager
+  disk_->fail_next(1, false);
+  disk_->release();
+  int acks = 0;
+  std::vector<errc> errors;
+  for (int i = 0; i < 2; ++i)
+    self_->receive([&](commit_ack&) { ++acks; },
+                   [&](caf::error& e) { errors.push_back(to_status(e).code()); },
+                   caf::after(reply_timeout) >> [] { ADD_FAILURE() << "no reply"; });
+  EXPECT_EQ(acks, 0) << "a flush whose batch failed must not be acknowledged";
+  EXPECT_EQ(errors.size(), 2u);
+  // A later flush with nothing failing succeeds again.
+  commit_ack ack;
+  EXPECT_TRUE(ask(m, flush_request{}, ack));
+}
+
+TEST_P(Outcome, EveryErrorIsAVstoreCodeEvenWhenCafReportsIt) {
+  auto o = opts();
+  o.reader.pool_size = 1;
+  o.supervisor.read_retries = 1;
+  auto m = start_faulty(o);
+  faults_->fail_reads(spaces::data, 5);  // every retry finds a dead reader
+  caf::error err;
+  self_->request(m, reply_timeout, get_request{spaces::data, "k"})
+      .receive([](get_reply&) { ADD_FAILURE() << "the read cannot succeed"; },
+               [&](caf::error& e) { err = e; });
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err.category(), caf::atom("vstore")) << sys_.render(err);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Outcome,

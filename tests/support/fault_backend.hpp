@@ -21,6 +21,14 @@ class fault_switch : public fault_hooks {
   void fail_reads(space_id space, int n) { read_faults_[space] = n; }
   /// The next `n` parts received by the writer of `space` throw.
   void fail_writes(space_id space, int n) { write_faults_[space] = n; }
+  /// The writer of `space` throws at the `nth` part it receives from now on
+  /// (1-based), whatever came before.
+  void fail_nth_write(space_id space, int nth) {
+    std::lock_guard<std::mutex> g{mtx_};
+    nth_space_ = space;
+    nth_at_ = nth;
+    nth_seen_ = 0;
+  }
   /// The next `n` commits throw (each kills the committer).
   void fail_commits(int n) { commit_faults_ = n; }
   /// The next `n` commits throw right after the backend applied them (the
@@ -76,6 +84,8 @@ class fault_switch : public fault_hooks {
   void on_write(space_id space) override {
     if (take(write_faults_[space])) throw std::runtime_error("injected write fault");
     std::unique_lock<std::mutex> g{mtx_};
+    if (space == nth_space_ && ++nth_seen_ == nth_at_)
+      throw std::runtime_error("injected write fault");
     if (space == delay_space_ && ++delay_seen_ == delay_at_) {
       cv_.wait_for(g, delay_, [] { return false; });
     }
@@ -121,6 +131,9 @@ class fault_switch : public fault_hooks {
   bool gate_readers_ = false;
   bool open_ = true;
   uint64_t openings_ = 0;
+  int nth_space_ = -1;
+  int nth_at_ = 0;
+  int nth_seen_ = 0;
   int delay_space_ = -1;
   int delay_at_ = 0;
   int delay_seen_ = 0;

@@ -119,6 +119,10 @@ std::string stats_table(const stats_reply& s) {
   out += "commit rounds: " + std::to_string(s.rounds) + " (" + std::to_string(s.round_ops) +
          " ops), aborted batches: " + std::to_string(s.aborted_batches) +
          ", committer restarts: " + std::to_string(s.committer_restarts) + "\n";
+  out += "write errors: " + std::to_string(s.writes_not_applied) + " not applied, " +
+         std::to_string(s.writes_in_doubt) + " in doubt; tokens: " + std::to_string(s.tokens) +
+         " remembered, " + std::to_string(s.tokens_forgotten) + " forgotten, " +
+         std::to_string(s.duplicates) + " duplicate writes not applied again\n";
   return out;
 }
 
@@ -170,7 +174,12 @@ std::string stats_json(const stats_reply& s) {
   out += "  \"rounds\": " + std::to_string(s.rounds) + ",\n";
   out += "  \"round_ops\": " + std::to_string(s.round_ops) + ",\n";
   out += "  \"aborted_batches\": " + std::to_string(s.aborted_batches) + ",\n";
-  out += "  \"committer_restarts\": " + std::to_string(s.committer_restarts) + "\n}\n";
+  out += "  \"committer_restarts\": " + std::to_string(s.committer_restarts) + ",\n";
+  out += "  \"writes_not_applied\": " + std::to_string(s.writes_not_applied) + ",\n";
+  out += "  \"writes_in_doubt\": " + std::to_string(s.writes_in_doubt) + ",\n";
+  out += "  \"duplicates\": " + std::to_string(s.duplicates) + ",\n";
+  out += "  \"tokens\": " + std::to_string(s.tokens) + ",\n";
+  out += "  \"tokens_forgotten\": " + std::to_string(s.tokens_forgotten) + "\n}\n";
   return out;
 }
 
@@ -238,6 +247,16 @@ std::string stats_prometheus(const stats_reply& s) {
   global("vstore_aborted_batches_total", "Multi-space batches aborted because a part was lost.",
          s.aborted_batches);
   global("vstore_committer_restarts_total", "Restarts of the commit actor.", s.committer_restarts);
+  global("vstore_write_errors_not_applied_total",
+         "Write errors whose write was not applied and never will be.", s.writes_not_applied);
+  global("vstore_write_errors_in_doubt_total",
+         "Write errors whose write may have committed (in doubt).", s.writes_in_doubt);
+  global("vstore_duplicate_writes_total",
+         "Writes not applied again because their token had committed.", s.duplicates);
+  global("vstore_tokens_forgotten_total", "Idempotency tokens forgotten by retention.",
+         s.tokens_forgotten);
+  header("vstore_tokens", "gauge", "Idempotency tokens remembered now.");
+  out += "vstore_tokens " + std::to_string(s.tokens) + "\n";
   return out;
 }
 
