@@ -219,6 +219,35 @@ TEST_F(SimCheck, FindsAHalfAppliedRollback) {
   EXPECT_NE(failure().find("which batch_metadata lacks"), std::string::npos);
 }
 
+// Two of a batch's data puts swapped: the total is conserved and every pointer
+// resolves, so only the batch_metadata checksum can tell.
+TEST_F(SimCheck, FindsDataThatDoesNotMatchItsBatchChecksum) {
+  // The newest batch of chain 0 and the resources it touched (its rollback_ptr
+  // entries, keyed index ‖ resource).
+  uint64_t index = 0;
+  for (const auto& kv : db.space(s.meta)) {
+    uint64_t i = 0;
+    decode_u64(kv.first, i);
+    if (chain_of(i) == 0) index = i;
+  }
+  std::vector<uint64_t> touched;
+  for (const auto& kv : db.space(s.rollback)) {
+    uint64_t i = 0, r = 0;
+    read_be(kv.first, 0, i);
+    read_be(kv.first, 8, r);
+    if (i == index) touched.push_back(r);
+  }
+  ASSERT_GE(touched.size(), 2u);
+  auto version = batch_version(chain_of(index), number_of(index));
+  auto& data = db.space(s.data);
+  auto a = data_key(version, touched[0]), b = data_key(version, touched[1]);
+  ASSERT_NE(data[a], data[b]) << "pick a batch whose two balances differ";
+  std::swap(data[a], data[b]);
+  auto why = failure();
+  EXPECT_NE(why.find("does not match its batch_metadata checksum"), std::string::npos) << why;
+  EXPECT_EQ(why.find("balance not conserved"), std::string::npos) << why;
+}
+
 TEST_F(SimCheck, FindsMissingParameters) {
   db.space(s.metas).clear();
   EXPECT_NE(failure().find("no vstore-sim parameters"), std::string::npos);

@@ -79,9 +79,9 @@ void print_text(std::FILE* out, const run_summary& s) {
     std::fprintf(out,
                  "verify:         %" PRIu64 " resources, total %" PRIu64 " (expected %" PRIu64
                  "), %" PRIu64 " live batches in %" PRIu64 " chains, %" PRIu64
-                 " data versions, %" PRIu64 " rollback_ptr entries\n",
+                 " data versions, %" PRIu64 " rollback_ptr entries, %" PRIu64 " batch checksums\n",
                  v.resources, v.total, v.expected_total, v.batches, v.chains_with_batches,
-                 v.data_versions, v.rollback_entries);
+                 v.data_versions, v.rollback_entries, v.checksums);
     for (size_t i = 0; i < v.failures.size(); ++i)
       std::fprintf(out, "violation:      %s\n", v.failures[i].c_str());
     if (v.more_failures > 0)
@@ -124,7 +124,7 @@ void print_json(std::FILE* out, const run_summary& s) {
       ",\"genesis_s\":%.6f,\"verify_s\":%.6f,\"drain_s\":%.6f,\"verify\":{\"ran\":%s,\"ok\":%s,"
       "\"resources\":%" PRIu64 ",\"total\":%" PRIu64 ",\"expected_total\":%" PRIu64
       ",\"live_batches\":%" PRIu64 ",\"data_versions\":%" PRIu64 ",\"rollback_entries\":%" PRIu64
-      ",\"violations\":%s},\"ok\":%s,\"verdict\":\"%s\"}\n",
+      ",\"checksums\":%" PRIu64 ",\"violations\":%s},\"ok\":%s,\"verdict\":\"%s\"}\n",
       json_escape(s.backend).c_str(), json_escape(s.location).c_str(),
       s.verify_only ? "true" : "false", p.schedulers, p.lanes, p.resources, s.batches_per_scheduler,
       s.transfers_per_batch, s.rollback_every, s.rollback_depth, s.prune_window, s.elapsed_s,
@@ -134,8 +134,8 @@ void print_json(std::FILE* out, const run_summary& s) {
       s.latency_max_us, s.rollbacks, s.rolled_back_batches, s.prunes, s.pruned_batches,
       s.pruned_versions, s.retries, s.db_writes, s.db_ops, s.errors, s.genesis_s, s.verify_s,
       s.drain_s, s.verified ? "true" : "false", v.ok ? "true" : "false", v.resources, v.total,
-      v.expected_total, v.batches, v.data_versions, v.rollback_entries, failures.c_str(),
-      s.ok() ? "true" : "false", json_escape(s.verdict()).c_str());
+      v.expected_total, v.batches, v.data_versions, v.rollback_entries, v.checksums,
+      failures.c_str(), s.ok() ? "true" : "false", json_escape(s.verdict()).c_str());
   std::fflush(out);
 }
 

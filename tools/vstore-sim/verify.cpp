@@ -1,5 +1,6 @@
 #include "tools/vstore-sim/verify.hpp"
 
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -113,6 +114,7 @@ verify_result check(const store_image& img,
 
   // 4: batch_metadata, contiguous per chain.
   std::vector<uint64_t> live(chains, 0);
+  std::unordered_map<uint64_t, batch_meta> meta_of;
   for (const auto& kv : img.meta) {
     uint64_t index = 0;
     batch_meta m;
@@ -131,6 +133,7 @@ verify_result check(const store_image& img,
                std::to_string(n) + " follows " + std::to_string(live[c]) + " batches");
     live[c] = n + 1;
     ++r.batches;
+    meta_of.emplace(index, m);
   }
   for (uint64_t c = 0; c < chains; ++c) {
     if (live[c] > 0) ++r.chains_with_batches;
@@ -139,8 +142,16 @@ verify_result check(const store_image& img,
                " batches, the scheduler acknowledged " + std::to_string(*expected_live[c]));
   }
 
-  // 5: rollback_ptr, a contiguous suffix of each chain's live batches.
+  // 5: rollback_ptr, a contiguous suffix of each chain's live batches. Each
+  // kept batch's entries name every resource it touched (ascending), so its
+  // data puts can be checked against batch_metadata's checksum.
   std::vector<std::optional<uint64_t>> first_kept(chains), last_kept(chains);
+  struct batch_sum {
+    uint64_t checksum = checksum_start;
+    uint32_t touched = 0;
+    bool complete = true;
+  };
+  std::map<uint64_t, batch_sum> sums;
   for (const auto& kv : img.rollback) {
     uint64_t index = 0, resource = 0, prev = 0;
     if (kv.key.size() != 16 || !read_be(kv.key, 0, index) || !read_be(kv.key, 8, resource) ||
@@ -162,9 +173,16 @@ verify_result check(const store_image& img,
                batch_name(c, n));
     }
     last = n;
-    if (balance_of.count(data_key(batch_version(c, n), resource)) == 0)
+    auto& sum = sums[index];
+    ++sum.touched;
+    auto own = balance_of.find(data_key(batch_version(c, n), resource));
+    if (own == balance_of.end()) {
+      sum.complete = false;
       fail.add("the version " + batch_name(c, n) + " wrote for resource " +
                std::to_string(resource) + " has no data entry");
+    } else {
+      sum.checksum = checksum_step(sum.checksum, resource, batch_version(c, n), own->second);
+    }
     if (prev != 0) {
       auto key = data_key(prev, resource);
       if (balance_of.count(key) == 0)
@@ -173,6 +191,15 @@ verify_result check(const store_image& img,
       else
         referenced.insert(std::move(key));
     }
+  }
+  for (const auto& [index, sum] : sums) {
+    auto m = meta_of.find(index);
+    if (m == meta_of.end() || !sum.complete) continue;  // reported above
+    ++r.checksums;
+    if (sum.touched != m->second.touched || sum.checksum != m->second.checksum)
+      fail.add("the data of " + batch_name(chain_of(index), number_of(index)) +
+               " does not match its batch_metadata checksum (" + std::to_string(sum.touched) +
+               " of " + std::to_string(m->second.touched) + " resources)");
   }
   for (uint64_t c = 0; c < chains; ++c)
     if (last_kept[c] && *last_kept[c] + 1 != live[c])

@@ -43,6 +43,8 @@ struct verify_result {
   uint64_t chains_with_batches = 0;
   uint64_t data_versions = 0;
   uint64_t rollback_entries = 0;
+  /// Kept batches whose data was checked against their batch_metadata checksum.
+  uint64_t checksums = 0;
   /// Live batches per chain (batch_metadata 0..n-1).
   std::vector<uint64_t> live;
 

@@ -18,8 +18,6 @@ uint64_t fnv1a(uint64_t h, std::string_view bytes) {
   return h;
 }
 
-constexpr uint64_t fnv_offset = 14695981039346656037ull;
-
 /// Decodes a 16-byte `index ‖ resource` rollback_ptr key and its 8-byte value.
 bool decode_rollback(const key_value& kv, uint64_t& index, uint64_t& resource, uint64_t& prev) {
   return kv.key.size() == 16 && read_be(kv.key, 0, index) && read_be(kv.key, 8, resource) &&
@@ -27,6 +25,12 @@ bool decode_rollback(const key_value& kv, uint64_t& index, uint64_t& resource, u
 }
 
 }  // namespace
+
+uint64_t checksum_step(uint64_t checksum, uint64_t resource, uint64_t version, uint64_t balance) {
+  checksum = fnv1a(checksum, be_u64(resource).view());
+  checksum = fnv1a(checksum, be_u64(version).view());
+  return fnv1a(checksum, be_u64(balance).view());
+}
 
 // -- keys and values ---------------------------------------------------------------
 
@@ -222,14 +226,12 @@ write_request batch_plan::commit(const space_set& s, uint32_t scheduler, uint32_
   write_request w;
   w.flush_now = true;
   w.ops.reserve(3 * touched_.size() + 1);
-  uint64_t checksum = fnv_offset;
+  uint64_t checksum = checksum_start;
   auto v = be_u64(version);
   for (size_t i = 0; i < touched_.size(); ++i) {
     auto r = touched_[i];
     auto value = encode_balance(balances[i], value_bytes);
-    checksum = fnv1a(checksum, be_u64(r).view());
-    checksum = fnv1a(checksum, be_u64(version).view());
-    checksum = fnv1a(checksum, be_u64(balances[i]).view());
+    checksum = checksum_step(checksum, r, version, balances[i]);
     w.put(s.data, data_key(version, r), value);
     w.put(s.latest, latest_key(r), v.view());
     w.put(s.rollback, rollback_key(index_, r), be_u64(versions_[i]).view());

@@ -87,6 +87,12 @@ constexpr uint64_t batch_version(uint64_t chain, uint64_t n) noexcept {
 /// Returns the version the genesis writes for the resources of `chain`.
 constexpr uint64_t genesis_version(uint64_t chain) noexcept { return (chain + 1) << chain_shift; }
 
+/// The batch_metadata checksum before any resource (FNV-1a offset basis).
+inline constexpr uint64_t checksum_start = 14695981039346656037ull;
+/// Adds one data put (resource, its new version, its new balance) to a batch
+/// checksum; a batch's resources are added in ascending order.
+uint64_t checksum_step(uint64_t checksum, uint64_t resource, uint64_t version, uint64_t balance);
+
 /// Returns the latest_ptr key of a resource.
 std::string latest_key(uint64_t resource);
 /// Returns the data key of a resource's version.
