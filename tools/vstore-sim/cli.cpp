@@ -4,6 +4,8 @@
 #include <limits>
 #include <string_view>
 
+#include "tools/vstore-sim/workload.hpp"
+
 namespace vstore::sim {
 
 namespace {
@@ -38,7 +40,7 @@ status check(const sim_options& o) {
     return bad("--verify-only needs --data-dir DIR (or --connect)");
   if (o.prune_window > 0 && o.prune_window <= o.rollback_depth)
     return bad("--prune-window must be greater than --rollback-depth (or 0)");
-  auto per_lane = o.resources / o.in_flight;
+  auto per_lane = o.resources / (o.chains == 1 ? 1 : o.in_flight);
   if (per_lane < 2)
     return bad("--resources must give every lane (--in-flight) at least two resources");
   return {};
@@ -48,6 +50,7 @@ status check(const sim_options& o) {
 
 status parse_args(int argc, const char* const* argv, sim_options& out) {
   sim_options o;
+  bool schedulers_given = false, in_flight_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     std::string_view value;
@@ -118,6 +121,11 @@ status parse_args(int argc, const char* const* argv, sim_options& out) {
       if (st) st = parse_connect(v, o);
     } else if (arg == "--schedulers") {
       st = number(o.schedulers, 1, 4096);
+      schedulers_given = true;
+    } else if (arg == "--chains") {
+      st = number(o.chains, 1, max_chains);
+    } else if (arg == "--pipeline") {
+      st = number(o.pipeline, 1, 1024);
     } else if (arg == "--resources") {
       st = number(o.resources, 2, uint64_t{1} << 32);
     } else if (arg == "--batches") {
@@ -128,6 +136,7 @@ status parse_args(int argc, const char* const* argv, sim_options& out) {
       st = number(o.seed, 0, u64max);
     } else if (arg == "--in-flight") {
       st = number(o.in_flight, 1, 1024);
+      in_flight_given = true;
     } else if (arg == "--rollback-every") {
       st = number(o.rollback_every, 0, u64max);
     } else if (arg == "--rollback-depth") {
@@ -147,6 +156,21 @@ status parse_args(int argc, const char* const* argv, sim_options& out) {
   if (o.help) {
     out = o;
     return {};
+  }
+  if (o.chains > 1)
+    return bad(
+        "--chains: only 1 (one pipelined chain) is supported; for many chains leave it "
+        "out and use --schedulers and --in-flight");
+  if (o.pipeline > 0 && o.chains != 1)
+    return bad(
+        "--pipeline needs --chains 1 (every chain of the multi-chain shape has one "
+        "request in flight)");
+  if (o.chains == 1) {
+    if (schedulers_given || in_flight_given)
+      return bad(
+          "--chains 1 runs one scheduler with one chain: it excludes --schedulers and "
+          "--in-flight (use --pipeline N for batches in flight)");
+    if (o.pipeline == 0) o.pipeline = 1;
   }
   if (auto st = check(o); !st) return st;
   out = o;
@@ -180,6 +204,16 @@ Workload:
   --in-flight W         requests each scheduler keeps in flight (default: 16);
                         its resources are split into W lanes, each an
                         independent chain of batches with one request at a time
+  --chains 1            one chain of batches, pipelined (one scheduler, one
+                        lane; excludes --schedulers and --in-flight); the
+                        default is the multi-chain shape above, and no other
+                        value is accepted yet
+  --pipeline N          with --chains 1: batches in flight, 1..1024
+                        (default: 1). Batch n+1 is sent before batch n is
+                        acknowledged: it takes latest_ptr and balances of the
+                        resources a pending batch wrote from the scheduler's
+                        record of pending writes, the rest from the store.
+                        Rollbacks and prunes wait for the pipeline to drain
   --rollback-every N    every lane rolls back after every Nth commit
                         (default: 50; 0 = never)
   --rollback-depth M    batches one rollback removes (default: 2)

@@ -39,6 +39,13 @@ struct sim_options {
   /// --in-flight W: requests each scheduler keeps in flight, one per lane (an
   /// independent chain over a part of its resources). Default: 16.
   uint32_t in_flight = 16;
+  /// --chains C: 0 (default) = the multi-chain shape (--schedulers x
+  /// --in-flight independent chains); 1 = one chain of batches, pipelined
+  /// (one scheduler, one lane). No other value is accepted yet.
+  uint32_t chains = 0;
+  /// --pipeline N: with --chains 1, batches in flight at once, 1..1024.
+  /// Default: 1 (no pipelining); 0 here means not given.
+  uint32_t pipeline = 0;
   /// --rollback-every N: each lane rolls back after every Nth commit (0 = never).
   /// Default: 50.
   uint64_t rollback_every = 50;

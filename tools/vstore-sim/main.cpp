@@ -145,6 +145,7 @@ std::vector<std::optional<uint64_t>> run_workload(caf::actor_system& sys,
     cfg.prune_step = std::max<uint64_t>(1, ctx.cli.prune_window / 10);
     cfg.range_deletes = ctx.cli.range_deletes;
     cfg.timeout = ctx.timeout;
+    cfg.pipeline = sum.pipeline;
     schedulers.push_back(sys.spawn(scheduler, std::move(cfg), manager, board, log));
   }
   progress_meter meter{uint64_t{p.schedulers} * ctx.cli.batches, !ctx.cli.no_progress};
@@ -366,9 +367,16 @@ int main(int argc, char** argv) {
   }
   sum.verify_only = cli.verify_only;
   auto& p = sum.params;
-  p.schedulers =
-      cli.schedulers > 0 ? cli.schedulers : std::max(1u, std::thread::hardware_concurrency());
-  p.lanes = cli.in_flight;
+  if (cli.chains == 1) {
+    // One chain of batches, pipelined.
+    p.schedulers = 1;
+    p.lanes = 1;
+    sum.pipeline = cli.pipeline;
+  } else {
+    p.schedulers =
+        cli.schedulers > 0 ? cli.schedulers : std::max(1u, std::thread::hardware_concurrency());
+    p.lanes = cli.in_flight;
+  }
   p.resources = cli.resources;
   p.value_bytes = cli.value_bytes;
   if (p.chains() > max_chains) return usage_error("too many chains (--schedulers x --in-flight)");

@@ -46,6 +46,11 @@ void print_text(std::FILE* out, const run_summary& s) {
                  " batches per scheduler, %u transfers per batch\n",
                  p.schedulers, p.lanes, p.resources, s.batches_per_scheduler,
                  s.transfers_per_batch);
+    if (s.pipeline > 0)
+      std::fprintf(out,
+                   "                one chain, pipelined: up to %u batches in flight "
+                   "(drained before every rollback and prune)\n",
+                   s.pipeline);
     std::fprintf(out,
                  "                rollback %u batches every %" PRIu64
                  " commits per lane, prune window %" PRIu64 " batches\n",
@@ -110,7 +115,7 @@ void print_json(std::FILE* out, const run_summary& s) {
       "\"lanes\":%u,\"resources_per_scheduler\":%" PRIu64 ",\"batches_per_scheduler\":%" PRIu64
       ",\"transfers_per_batch\":%u,\"rollback_every\":%" PRIu64
       ",\"rollback_depth\":%u,"
-      "\"prune_window\":%" PRIu64 ",\"elapsed_s\":%.6f,\"batches\":%" PRIu64
+      "\"prune_window\":%" PRIu64 ",\"pipeline\":%u,\"elapsed_s\":%.6f,\"batches\":%" PRIu64
       ",\"batches_per_s\":%.1f,\"transfers\":%" PRIu64
       ",\"transfers_per_s\":%.1f,"
       "\"read_requests\":%" PRIu64 ",\"read_keys\":%" PRIu64
@@ -127,8 +132,8 @@ void print_json(std::FILE* out, const run_summary& s) {
       ",\"checksums\":%" PRIu64 ",\"violations\":%s},\"ok\":%s,\"verdict\":\"%s\"}\n",
       json_escape(s.backend).c_str(), json_escape(s.location).c_str(),
       s.verify_only ? "true" : "false", p.schedulers, p.lanes, p.resources, s.batches_per_scheduler,
-      s.transfers_per_batch, s.rollback_every, s.rollback_depth, s.prune_window, s.elapsed_s,
-      s.batches, per_second(s.batches, s.elapsed_s), s.transfers,
+      s.transfers_per_batch, s.rollback_every, s.rollback_depth, s.prune_window, s.pipeline,
+      s.elapsed_s, s.batches, per_second(s.batches, s.elapsed_s), s.transfers,
       per_second(s.transfers, s.elapsed_s), s.read_requests, s.read_keys,
       per_second(s.read_requests, s.elapsed_s), s.writes, s.latency_p50_us, s.latency_p99_us,
       s.latency_max_us, s.rollbacks, s.rolled_back_batches, s.prunes, s.pruned_batches,

@@ -27,6 +27,9 @@ struct run_summary {
   uint64_t rollback_every = 0;
   uint32_t rollback_depth = 0;
   uint64_t prune_window = 0;
+  /// Batches in flight in the single-chain pipelined mode (0 = the
+  /// multi-chain shape, one request in flight per lane).
+  uint32_t pipeline = 0;
   /// Wall time of the workload (start of the schedulers to the last report), s.
   double elapsed_s = 0;
   uint64_t batches = 0;

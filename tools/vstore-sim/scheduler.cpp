@@ -89,6 +89,8 @@ void report(scheduler_pointer self) {
 void finish_lane(scheduler_pointer self, uint32_t lane) {
   auto& l = lane_of(self, lane);
   if (l.phase == lane_phase::done) return;
+  // Pipelined writes still in flight may or may not be applied.
+  if (!l.pipe.empty()) l.clean = false;
   l.phase = lane_phase::done;
   if (++self->state.lanes_done == self->state.lanes.size()) report(self);
 }
@@ -164,10 +166,13 @@ void on_latest(scheduler_pointer self, uint32_t lane, multi_get_reply& r) {
   enter(self, lane, lane_phase::read_data);
 }
 
+void send_pipelined(scheduler_pointer self, uint32_t lane);
+
 void on_data(scheduler_pointer self, uint32_t lane, multi_get_reply& r) {
   auto& l = lane_of(self, lane);
   count_read(self, r.found.size());
   if (auto err = l.batch.on_data(r.found, r.values)) return fail_lane(self, lane, *err);
+  if (self->state.cfg.pipeline > 0) return send_pipelined(self, lane);
   enter(self, lane, lane_phase::commit);
 }
 
@@ -256,9 +261,99 @@ void begin_prune(scheduler_pointer self, uint32_t lane) {
   enter(self, lane, lane_phase::prune_scan);
 }
 
+// -- the pipelined chain -------------------------------------------------------------------
+
+void pipe_step(scheduler_pointer self, uint32_t lane);
+
+void on_pipelined_ack(scheduler_pointer self, uint32_t lane, uint64_t index) {
+  auto& s = self->state;
+  auto& l = lane_of(self, lane);
+  auto i = std::find_if(l.pipe.begin(), l.pipe.end(),
+                        [index](const inflight_batch& b) { return b.batch.index() == index; });
+  if (l.phase == lane_phase::done || i == l.pipe.end()) return;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - i->sent);
+  s.write_latency_ns.push_back(static_cast<uint64_t>(ns.count()));
+  auto& c = s.board->counters;
+  c.writes.fetch_add(1, std::memory_order_relaxed);
+  c.batches.fetch_add(1, std::memory_order_relaxed);
+  c.transfers.fetch_add(i->batch.transfer_count(), std::memory_order_relaxed);
+  if (s.log) s.log->commit(index);
+  l.pending.acknowledged(i->batch);
+  l.pipe.erase(i);
+  pipe_step(self, lane);
+}
+
+void on_pipelined_error(scheduler_pointer self, uint32_t lane, uint64_t index,
+                        const caf::error& e) {
+  auto& l = lane_of(self, lane);
+  if (l.phase == lane_phase::done) return;
+  // Not even an overload can be retried: later batches were already sent
+  // with this one's writes as their base.
+  l.clean = false;
+  fail_lane(self, lane,
+            "pipelined commit of batch " + std::to_string(index) + " (" +
+                std::to_string(l.pipe.size()) + " in flight): " + to_status(e).to_string());
+}
+
+/// The batch's reads are done: records its writes as pending, sends it
+/// without waiting for its acknowledgement and goes on with the chain.
+void send_pipelined(scheduler_pointer self, uint32_t lane) {
+  auto& s = self->state;
+  auto& l = lane_of(self, lane);
+  l.reading = false;
+  l.phase = lane_phase::idle;
+  l.pending.sent(l.batch);
+  l.pipe.push_back(inflight_batch{l.batch, clock_type::now()});
+  ++l.commits;
+  ++l.live;
+  if (s.cfg.rollback_every > 0 && l.commits % s.cfg.rollback_every == 0) l.rollback_due = true;
+  auto index = l.batch.index();
+  self->request(s.manager, s.cfg.timeout,
+                l.batch.commit(s.cfg.spaces, s.cfg.id, l.lane, s.cfg.params.value_bytes))
+      .then([self, lane, index](commit_ack&) { on_pipelined_ack(self, lane, index); },
+            [self, lane, index](caf::error& e) { on_pipelined_error(self, lane, index, e); });
+  pipe_step(self, lane);
+}
+
+/// Starts the chain's next batch: what pending batches wrote comes from their
+/// record, only the rest is read from the store.
+void begin_pipelined_batch(scheduler_pointer self, uint32_t lane) {
+  auto& l = lane_of(self, lane);
+  l.batch.make(l.chain, l.live, self->state.cfg.transfers, l.rng);
+  l.batch.use_pending(l.pending);
+  if (l.batch.from_pending() == l.batch.touched().size()) return send_pipelined(self, lane);
+  l.reading = true;
+  enter(self, lane, lane_phase::read_latest);
+}
+
+/// Whether a due prune must stop the pipeline: a prune waits for an empty
+/// pipeline (as a rollback does) and otherwise runs at the next drain, but
+/// not later than max(prune_step, 4 x pipeline) batches after it became due.
+bool prune_forces_drain(scheduler_pointer self, const lane_state& l) {
+  const auto& cfg = self->state.cfg;
+  auto slack = std::max<uint64_t>(cfg.prune_step, 4 * uint64_t{cfg.pipeline});
+  return cfg.prune_window > 0 && l.live >= l.pruned + cfg.prune_window + slack;
+}
+
+void pipe_step(scheduler_pointer self, uint32_t lane) {
+  auto& s = self->state;
+  auto& l = lane_of(self, lane);
+  if (l.phase == lane_phase::done || l.reading) return;
+  if (s.board->failed()) return finish_lane(self, lane);
+  if (l.pipe.empty()) {
+    if (l.rollback_due) return begin_rollback(self, lane);
+    if (prune_due(self, l)) return begin_prune(self, lane);
+    if (l.commits >= l.target) return finish_lane(self, lane);
+  }
+  if (l.rollback_due || prune_forces_drain(self, l)) return;  // draining
+  if (l.commits < l.target && l.pipe.size() < s.cfg.pipeline)
+    return begin_pipelined_batch(self, lane);
+}
+
 // -- the lane loop -------------------------------------------------------------------------
 
 void next_step(scheduler_pointer self, uint32_t lane) {
+  if (self->state.cfg.pipeline > 0) return pipe_step(self, lane);
   auto& l = lane_of(self, lane);
   if (self->state.board->failed()) return finish_lane(self, lane);
   if (l.rollback_due) return begin_rollback(self, lane);

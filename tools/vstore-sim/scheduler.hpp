@@ -10,6 +10,14 @@
 //   prune:    (when more than prune_window + step batches are live and
 //             unpruned) scan the chain's rollback_ptr -> one atomic write
 //
+// The single-chain pipelined mode (settings.pipeline > 0, one lane) sends
+// batch n+1 before batch n is acknowledged, up to `pipeline` batches in
+// flight: a batch takes the latest_ptr and balance of every resource a pending
+// batch wrote from the scheduler's own record (pending_writes) and reads only
+// the others from the store; its reads run one batch at a time, in chain
+// order. Rollbacks and prunes wait until the pipeline has drained (no batch in
+// flight), then run as above.
+//
 // Every request has a timeout; errc::overloaded answers are retried with a
 // doubling delay (delayed_send, never a sleep); any other error fails the
 // lane, records the error on the run board and stops every lane at its next
@@ -17,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <random>
 #include <vector>
@@ -67,6 +76,9 @@ struct scheduler_settings {
   caf::timespan timeout = std::chrono::seconds(30);
   /// Retries of an overloaded request before the lane gives up.
   uint32_t max_retries = 200;
+  /// 0: every lane has one request in flight. N >= 1: the single-chain
+  /// pipelined mode (params.lanes must be 1), up to N batches in flight.
+  uint32_t pipeline = 0;
 };
 
 /// What a lane is waiting for.
@@ -80,6 +92,13 @@ enum class lane_phase : uint8_t {
   prune_scan,
   prune_write,
   done,
+};
+
+/// A batch sent and not yet acknowledged (pipelined mode).
+struct inflight_batch {
+  batch_plan batch;
+  /// When its write was sent.
+  std::chrono::steady_clock::time_point sent;
 };
 
 /// One lane: an independent chain of batches.
@@ -104,6 +123,11 @@ struct lane_state {
   batch_plan batch;
   rollback_plan rollback;
   prune_plan prune;
+  /// Pipelined mode: the batches in flight, oldest first; the record of their
+  /// writes; whether `batch` is reading (its write not sent yet).
+  std::deque<inflight_batch> pipe;
+  pending_writes pending;
+  bool reading = false;
 };
 
 /// The scheduler actor's state.

@@ -1,5 +1,6 @@
 #include "tools/vstore-sim/verify.hpp"
 
+#include <algorithm>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -55,22 +56,29 @@ verify_result check(const store_image& img,
   const auto chains = p.chains();
   r.expected_total = p.total_balance();
 
-  // Data entries by key; which of them something points to.
+  // Data entries by key; which of them something points to; the newest
+  // version of every resource.
   std::unordered_map<std::string, uint64_t> balance_of;
+  std::unordered_map<uint64_t, uint64_t> newest_of;
   balance_of.reserve(img.data.size());
   for (const auto& kv : img.data) {
-    uint64_t b = 0;
-    if (kv.key.size() != 16 || !decode_u64(kv.value, b)) {
+    uint64_t b = 0, version = 0, resource = 0;
+    if (kv.key.size() != 16 || !decode_u64(kv.value, b) || !read_be(kv.key, 0, version) ||
+        !read_be(kv.key, 8, resource)) {
       fail.add("malformed data entry (key of " + std::to_string(kv.key.size()) + " bytes)");
       continue;
     }
     balance_of.emplace(kv.key, b);
+    auto& newest = newest_of[resource];
+    newest = std::max(newest, version);
   }
   r.data_versions = img.data.size();
   std::unordered_set<std::string> referenced;
   referenced.reserve(img.latest.size() + img.rollback.size());
 
   // 2 and 3: latest_ptr.
+  uint64_t stale = 0;
+  std::string stale_example;
   uint64_t expected_resource = 0;
   for (const auto& kv : img.latest) {
     uint64_t resource = 0, version = 0;
@@ -104,6 +112,14 @@ verify_result check(const store_image& img,
     }
     r.total += i->second;
     referenced.insert(std::move(key));
+    // 7 (reported last): versions grow along a chain and a rollback or prune
+    // removes only older or rolled-back ones, so latest_ptr names the newest
+    // version; an older one means two writes of the chain were applied out
+    // of order.
+    if (auto newest = newest_of[resource]; newest > version && stale++ == 0)
+      stale_example = "latest_ptr of resource " + std::to_string(resource) + " names version " +
+                      std::to_string(version) + " but version " + std::to_string(newest) +
+                      " is newer";
   }
   if (expected_resource < p.total_resources())
     fail.add("resources " + std::to_string(expected_resource) + ".." +
@@ -222,6 +238,10 @@ verify_result check(const store_image& img,
   if (leaked > 0)
     fail.add(std::to_string(leaked) +
              " data versions are neither latest nor named by rollback_ptr, e.g. " + example);
+
+  if (stale > 0)
+    fail.add(stale_example + ": writes applied out of order (" + std::to_string(stale) +
+             " resources)");
 
   r.live = live;
   r.ok = r.failures.empty();

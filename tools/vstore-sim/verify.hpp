@@ -68,6 +68,8 @@ struct verify_result {
 ///    version they name resolve to data entries;
 /// 6. every data entry is either some resource's latest version or a previous
 ///    version named by rollback_ptr (no leaked versions after rollbacks and prunes).
+/// 7. every latest_ptr names its resource's newest data version (per-space
+///    order: a batch's writes overwritten by an earlier batch's are found).
 verify_result check(const store_image& img,
                     const std::vector<std::optional<uint64_t>>& expected_live);
 

@@ -163,25 +163,45 @@ void batch_plan::make(const chain_spec& chain, uint64_t n, uint32_t transfers,
   }
   std::sort(touched_.begin(), touched_.end());
   touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
+  versions_.assign(touched_.size(), 0);
+  balances_.assign(touched_.size(), 0);
+  known_.assign(touched_.size(), 0);
+}
+
+void batch_plan::use_pending(const pending_writes& pending) {
+  for (size_t i = 0; i < touched_.size(); ++i) {
+    if (auto* e = pending.find(touched_[i])) {
+      versions_[i] = e->version;
+      balances_[i] = e->balance;
+      known_[i] = 1;
+    }
+  }
+}
+
+size_t batch_plan::from_pending() const noexcept {
+  return static_cast<size_t>(std::count(known_.begin(), known_.end(), uint8_t{1}));
 }
 
 std::vector<std::string> batch_plan::latest_read() const {
   std::vector<std::string> keys;
   keys.reserve(touched_.size());
-  for (auto r : touched_) keys.push_back(latest_key(r));
+  for (size_t i = 0; i < touched_.size(); ++i)
+    if (!known_[i]) keys.push_back(latest_key(touched_[i]));
   return keys;
 }
 
 std::optional<std::string> batch_plan::on_latest(const std::vector<uint8_t>& found,
                                                  const std::vector<std::string>& values) {
-  if (found.size() != touched_.size() || values.size() != touched_.size())
+  auto want = touched_.size() - from_pending();
+  if (found.size() != want || values.size() != want)
     return "latest_ptr read returned " + std::to_string(found.size()) + " results for " +
-           std::to_string(touched_.size()) + " keys";
-  versions_.assign(touched_.size(), 0);
-  for (size_t i = 0; i < touched_.size(); ++i) {
-    if (!found[i]) return "latest_ptr of resource " + std::to_string(touched_[i]) + " is missing";
-    if (values[i].size() != 8 || !decode_u64(values[i], versions_[i]) || versions_[i] == 0)
+           std::to_string(want) + " keys";
+  for (size_t i = 0, k = 0; i < touched_.size(); ++i) {
+    if (known_[i]) continue;
+    if (!found[k]) return "latest_ptr of resource " + std::to_string(touched_[i]) + " is missing";
+    if (values[k].size() != 8 || !decode_u64(values[k], versions_[i]) || versions_[i] == 0)
       return "latest_ptr of resource " + std::to_string(touched_[i]) + " is malformed";
+    ++k;
   }
   return std::nullopt;
 }
@@ -189,28 +209,30 @@ std::optional<std::string> batch_plan::on_latest(const std::vector<uint8_t>& fou
 std::vector<std::string> batch_plan::data_read() const {
   std::vector<std::string> keys;
   keys.reserve(touched_.size());
-  for (size_t i = 0; i < touched_.size(); ++i) keys.push_back(data_key(versions_[i], touched_[i]));
+  for (size_t i = 0; i < touched_.size(); ++i)
+    if (!known_[i]) keys.push_back(data_key(versions_[i], touched_[i]));
   return keys;
 }
 
 std::optional<std::string> batch_plan::on_data(const std::vector<uint8_t>& found,
                                                const std::vector<std::string>& values) {
-  if (found.size() != touched_.size() || values.size() != touched_.size())
+  auto want = touched_.size() - from_pending();
+  if (found.size() != want || values.size() != want)
     return "data read returned " + std::to_string(found.size()) + " results for " +
-           std::to_string(touched_.size()) + " keys";
-  balances_.assign(touched_.size(), 0);
-  for (size_t i = 0; i < touched_.size(); ++i) {
-    if (!found[i])
+           std::to_string(want) + " keys";
+  for (size_t i = 0, k = 0; i < touched_.size(); ++i) {
+    if (known_[i]) continue;
+    if (!found[k])
       return "data version " + std::to_string(versions_[i]) + " of resource " +
              std::to_string(touched_[i]) + " is missing (latest_ptr dangles)";
-    if (!decode_u64(values[i], balances_[i]))
+    if (!decode_u64(values[k], balances_[i]))
       return "data of resource " + std::to_string(touched_[i]) + " is malformed";
+    ++k;
   }
   return std::nullopt;
 }
 
-write_request batch_plan::commit(const space_set& s, uint32_t scheduler, uint32_t lane,
-                                 uint32_t value_bytes) const {
+std::vector<uint64_t> batch_plan::balances_after() const {
   auto balances = balances_;
   auto slot = [&](uint64_t r) {
     return static_cast<size_t>(std::lower_bound(touched_.begin(), touched_.end(), r) -
@@ -222,6 +244,12 @@ write_request batch_plan::commit(const space_set& s, uint32_t scheduler, uint32_
     from -= amount;
     balances[slot(t.to)] += amount;
   }
+  return balances;
+}
+
+write_request batch_plan::commit(const space_set& s, uint32_t scheduler, uint32_t lane,
+                                 uint32_t value_bytes) const {
+  auto balances = balances_after();
   auto version = batch_version(chain_, n_);
   write_request w;
   w.flush_now = true;
@@ -245,6 +273,27 @@ write_request batch_plan::commit(const space_set& s, uint32_t scheduler, uint32_
   m.checksum = checksum;
   w.put(s.meta, batch_key(index_), encode_meta(m));
   return w;
+}
+
+// -- pending_writes ----------------------------------------------------------------------
+
+void pending_writes::sent(const batch_plan& b) {
+  auto balances = b.balances_after();
+  const auto& touched = b.touched();
+  for (size_t i = 0; i < touched.size(); ++i)
+    entries_[touched[i]] = entry{b.index(), b.version(), balances[i]};
+}
+
+void pending_writes::acknowledged(const batch_plan& b) {
+  for (auto r : b.touched()) {
+    auto i = entries_.find(r);
+    if (i != entries_.end() && i->second.index == b.index()) entries_.erase(i);
+  }
+}
+
+const pending_writes::entry* pending_writes::find(uint64_t resource) const {
+  auto i = entries_.find(resource);
+  return i == entries_.end() ? nullptr : &i->second;
 }
 
 // -- rollback_plan ----------------------------------------------------------------------

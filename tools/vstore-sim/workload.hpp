@@ -49,6 +49,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "vstore/concat_bytes.hpp"
@@ -188,8 +189,12 @@ struct transfer {
   uint64_t amount = 0;
 };
 
+class pending_writes;
+
 /// One batch of a chain, from its random transfers to its write request.
-/// Use: make(), latest_read(), on_latest(), data_read(), on_data(), commit().
+/// Use: make(), optionally use_pending(), latest_read(), on_latest(),
+/// data_read(), on_data(), commit(). Resources taken from pending writes are
+/// left out of both reads (a read with no keys need not be sent).
 class batch_plan {
  public:
   /// Draws `transfers` random transfers between distinct resources of `chain`
@@ -203,13 +208,21 @@ class batch_plan {
   /// Returns the distinct resources touched, ascending.
   const std::vector<uint64_t>& touched() const noexcept { return touched_; }
 
-  /// Returns the latest_ptr keys of the touched resources.
+  /// Takes the version and balance of every touched resource that `pending`
+  /// holds (written by a batch sent but not yet acknowledged) instead of
+  /// reading them from the store. Call it right after make().
+  void use_pending(const pending_writes& pending);
+  /// Returns how many touched resources came from pending writes.
+  size_t from_pending() const noexcept;
+
+  /// Returns the latest_ptr keys of the touched resources still to read.
   std::vector<std::string> latest_read() const;
   /// Takes the latest_ptr values (found flags and values in key order).
   /// Returns an error text if one is missing or malformed.
   std::optional<std::string> on_latest(const std::vector<uint8_t>& found,
                                        const std::vector<std::string>& values);
-  /// Returns the data keys of the touched resources' current versions.
+  /// Returns the data keys of the current versions of the touched resources
+  /// still to read.
   std::vector<std::string> data_read() const;
   /// Takes the data values; returns an error text if one is missing or malformed.
   std::optional<std::string> on_data(const std::vector<uint8_t>& found,
@@ -220,6 +233,12 @@ class batch_plan {
   write_request commit(const space_set& s, uint32_t scheduler, uint32_t lane,
                        uint32_t value_bytes) const;
 
+  /// Returns the version this batch writes for every resource it touches.
+  uint64_t version() const noexcept { return batch_version(chain_, n_); }
+  /// Returns the balances after the transfers, in touched() order (valid
+  /// once the reads are done).
+  std::vector<uint64_t> balances_after() const;
+
  private:
   uint64_t chain_ = 0;
   uint64_t n_ = 0;
@@ -228,6 +247,38 @@ class batch_plan {
   std::vector<uint64_t> touched_;
   std::vector<uint64_t> versions_;
   std::vector<uint64_t> balances_;
+  /// Per touched resource: 1 if its version and balance came from pending writes.
+  std::vector<uint8_t> known_;
+};
+
+/// A pipelining scheduler's record of its pending writes: for every resource
+/// that a batch sent but not yet acknowledged wrote, the newest such batch,
+/// the version it wrote and the balance it left. The next batch of the chain
+/// takes those resources from here instead of the store, so it never waits
+/// for an acknowledgement; the store is right for every other resource,
+/// since nothing in flight writes it.
+class pending_writes {
+ public:
+  /// One resource's newest pending write.
+  struct entry {
+    uint64_t index = 0;
+    uint64_t version = 0;
+    uint64_t balance = 0;
+  };
+
+  /// Records batch `b` as sent (its reads done).
+  void sent(const batch_plan& b);
+  /// Forgets batch `b`'s writes where no later pending batch overwrote them.
+  void acknowledged(const batch_plan& b);
+  /// Returns the newest pending write of `resource`, or null.
+  const entry* find(uint64_t resource) const;
+  /// Returns the number of resources with a pending write.
+  size_t size() const noexcept { return entries_.size(); }
+  /// Forgets everything (the pipeline failed).
+  void clear() noexcept { entries_.clear(); }
+
+ private:
+  std::unordered_map<uint64_t, entry> entries_;
 };
 
 /// Rolls back batches [first, end) of a chain (its last ones).
