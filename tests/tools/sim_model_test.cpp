@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
@@ -367,6 +368,155 @@ TEST(SimWorkload, KeysAndNumbersAreBigEndianAndDisjoint) {
   ASSERT_TRUE(decode_params(encode_params(p), q));
   EXPECT_EQ(q.resources, 11u);
   EXPECT_EQ(q.lanes, 3u);
+}
+
+// -- the torn-state reader's rule ------------------------------------------------
+
+/// A batch as the torn-state reader knows it: its plan and its commit.
+struct sent_batch {
+  batch_plan plan;
+  write_request write;
+};
+
+/// Plans batch `n` of `spec` from the store and builds its commit.
+sent_batch plan_batch(map_store& db, const space_set& s, const chain_spec& spec, uint64_t n,
+                      std::mt19937_64& rng) {
+  sent_batch b;
+  b.plan.make(spec, n, 2, rng);
+  auto latest = db.multi_get(s.latest, b.plan.latest_read());
+  EXPECT_FALSE(b.plan.on_latest(latest.found, latest.values));
+  auto data = db.multi_get(s.data, b.plan.data_read());
+  EXPECT_FALSE(b.plan.on_data(data.found, data.values));
+  b.write = b.plan.commit(s, 0, 0, 8);
+  return b;
+}
+
+/// Reads `b`'s keys in every space as the torn-state reader does, here all
+/// at one instant (the meta reads before and after are the same).
+torn_probe probe(map_store& db, const space_set& s, const sent_batch& b, bool rollback_sent) {
+  torn_probe p;
+  p.index = b.plan.index();
+  p.version = b.plan.version();
+  p.touched = b.plan.touched();
+  p.rollback_sent = rollback_sent;
+  for (const auto& op : b.write.ops)
+    if (op.kind == op_kind::put && op.space == s.meta) p.expected_meta = op.value;
+  std::vector<std::string> data, rollback, latest;
+  for (auto r : p.touched) {
+    data.push_back(data_key(p.version, r));
+    rollback.push_back(rollback_key(p.index, r));
+    latest.push_back(latest_key(r));
+  }
+  auto meta = db.multi_get(s.meta, {batch_key(p.index)});
+  if (meta.found[0]) p.meta_first = p.meta_last = meta.values[0];
+  p.data_found = db.multi_get(s.data, data).found;
+  p.rollback_found = db.multi_get(s.rollback, rollback).found;
+  auto l = db.multi_get(s.latest, latest);
+  p.latest_found = l.found;
+  p.latest_values = l.values;
+  return p;
+}
+
+torn_verdict judge(const torn_probe& p) {
+  std::string what;
+  auto v = judge_torn(p, what);
+  EXPECT_EQ(v == torn_verdict::torn, !what.empty()) << what;
+  return v;
+}
+
+/// A single-chain store with the genesis and `n` committed batches.
+struct torn_fixture {
+  map_store db;
+  sim_params p;
+  space_set s;
+  chain_spec spec;
+  std::mt19937_64 rng{chain_seed(11, 0)};
+  torn_fixture() {
+    p.schedulers = 1;
+    p.lanes = 1;
+    p.resources = 4;
+    for (auto& w : genesis(p, s, 1000)) db.apply(w);
+    spec = chain_layout(p, 0);
+  }
+};
+
+// A store that applies a multi-space batch as one write per space (in either
+// order): every state between the first and the last write is torn.
+TEST(SimTornReader, CatchesABatchAppliedOneSpaceAtATime) {
+  const std::vector<std::vector<space_id>> orders = {
+      {spaces::data, spaces::latest_ptr, spaces::rollback_ptr, spaces::batch_metadata},
+      {spaces::batch_metadata, spaces::rollback_ptr, spaces::latest_ptr, spaces::data}};
+  for (const auto& order : orders) {
+    torn_fixture f;
+    for (uint64_t n = 0; n < 3; ++n) f.db.apply(plan_batch(f.db, f.s, f.spec, n, f.rng).write);
+    auto b = plan_batch(f.db, f.s, f.spec, 3, f.rng);
+    EXPECT_EQ(judge(probe(f.db, f.s, b, false)), torn_verdict::consistent) << "before";
+    for (size_t step = 0; step < order.size(); ++step) {
+      write_request part;
+      for (const auto& op : b.write.ops)
+        if (op.space == order[step]) part.ops.push_back(op);
+      f.db.apply(part);
+      auto want = step + 1 < order.size() ? torn_verdict::torn : torn_verdict::consistent;
+      EXPECT_EQ(judge(probe(f.db, f.s, b, false)), want)
+          << "after space " << int{order[step]} << " (step " << step << ")";
+    }
+  }
+}
+
+// Atomic commits, rollbacks (the numbers reused) and prunes: no batch ever
+// sent is judged torn at any point, and reads that span a commit or a
+// rollback are inconclusive.
+TEST(SimTornReader, LegalRollbacksAndPrunesAreNeverTorn) {
+  torn_fixture f;
+  std::vector<sent_batch> sent;  // every batch ever sent, rolled back or not
+  std::vector<size_t> rolled_back;
+  uint64_t live = 0, pruned = 0;
+  size_t consistent = 0;
+  auto judge_all = [&](const char* when) {
+    for (size_t i = 0; i < sent.size(); ++i) {
+      bool gone = std::find(rolled_back.begin(), rolled_back.end(), i) != rolled_back.end();
+      auto v = judge(probe(f.db, f.s, sent[i], gone));
+      EXPECT_NE(v, torn_verdict::torn) << when << ", batch " << i;
+      consistent += v == torn_verdict::consistent;
+    }
+  };
+  for (uint64_t i = 1; i <= 40; ++i) {
+    sent.push_back(plan_batch(f.db, f.s, f.spec, live, f.rng));
+    // A read that began before the commit and ended after it.
+    auto spanning = probe(f.db, f.s, sent.back(), false);
+    f.db.apply(sent.back().write);
+    auto after = probe(f.db, f.s, sent.back(), false);
+    spanning.meta_last = after.meta_last;
+    EXPECT_EQ(judge(spanning), torn_verdict::inconclusive);
+    ++live;
+    judge_all("after a batch");
+    if (i % 7 == 0 && live > pruned + 1) {
+      rollback_plan rb;
+      rb.reset(0, live - 2, live);
+      while (!rb.done()) EXPECT_FALSE(rb.on_page(f.db.scan(rb.next_scan(f.s, 100))));
+      auto before = probe(f.db, f.s, sent.back(), false);
+      f.db.apply(rb.commit(f.s, i % 2 == 0));
+      auto gone = probe(f.db, f.s, sent.back(), true);
+      before.meta_last = gone.meta_last;
+      before.rollback_sent = true;
+      EXPECT_EQ(judge(before), torn_verdict::inconclusive);
+      rolled_back.push_back(sent.size() - 1);
+      rolled_back.push_back(sent.size() - 2);
+      live -= 2;
+      judge_all("after a rollback");
+    }
+    if (live >= pruned + 5) {
+      prune_plan pr;
+      pr.reset(0, pruned, live - 3);
+      while (!pr.done()) EXPECT_FALSE(pr.on_page(f.db.scan(pr.next_scan(f.s, 100))));
+      f.db.apply(pr.commit(f.s, false));
+      pruned = live - 3;
+      judge_all("after a prune");
+    }
+  }
+  EXPECT_GT(consistent, 0u);
+  auto r = check(f.db.image(f.s), std::vector<std::optional<uint64_t>>{live});
+  EXPECT_TRUE(r.ok) << r.reason();
 }
 
 }  // namespace

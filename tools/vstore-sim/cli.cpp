@@ -105,10 +105,14 @@ status parse_args(int argc, const char* const* argv, sim_options& out) {
       ok = flag(o.json);
     } else if (arg == "--range-deletes") {
       ok = flag(o.range_deletes);
+    } else if (arg == "--no-torn-reader") {
+      ok = flag(o.no_torn_reader);
     } else if (arg == "--no-progress") {
       ok = flag(o.no_progress);
     } else if (arg == "--inject-corruption") {
       ok = flag(o.inject_corruption);
+    } else if (arg == "--split-commits") {
+      ok = flag(o.split_commits);
     } else if (arg == "--data-dir") {
       st = text(o.data_dir);
     } else if (arg == "--config") {
@@ -233,6 +237,10 @@ Checks and output:
                         each, flushed per line; with --verify-only:
                         check that every batch it acknowledges is in the store
                         (pass the run's --rollback-depth)
+  --no-torn-reader      do not run the torn-state reader, which probes the
+                        newest batch commit in every space it writes while
+                        the schedulers run and fails the run on a batch seen
+                        partly (default: on; it costs some throughput)
   --json                print the results as one JSON object on stdout
   --no-progress         no progress output on stderr
   --help                print this text

@@ -67,11 +67,19 @@ struct sim_options {
   std::string ack_log;
   /// --json: print the results as one JSON object.
   bool json = false;
+  /// --no-torn-reader: no concurrent torn-state reader (torn_reader.hpp).
+  /// Default: the reader runs.
+  bool no_torn_reader = false;
   /// --no-progress: no progress output on stderr.
   bool no_progress = false;
   /// --inject-corruption (test only, not in --help): write one dangling
   /// latest_ptr before verifying, so that the verification must fail.
   bool inject_corruption = false;
+  /// --split-commits (test only, not in --help): send every batch commit of
+  /// the multi-chain shape as two writes (data and latest_ptr, then
+  /// rollback_ptr and batch_metadata), as a store that applies a multi-space
+  /// batch in two steps would; the torn-state reader must fail the run.
+  bool split_commits = false;
 
   /// Returns whether --connect was given.
   bool remote() const noexcept { return connect_port != 0; }

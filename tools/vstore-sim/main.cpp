@@ -2,14 +2,17 @@
 // scheduler.hpp for the actors, verify.hpp for the invariants, and --help).
 //
 // The main thread opens the store (or, later, connects to vstored), writes the
-// genesis, spawns K scheduler actors and waits for their reports while it
-// draws the progress, then verifies the store, drains the manager and prints
-// the figures. Exit code: 0 VERIFIED, 1 FAILED, 2 usage or setup error.
+// genesis, spawns K scheduler actors and the torn-state reader
+// (torn_reader.hpp, unless --no-torn-reader), waits for the schedulers'
+// reports while it draws the progress, stops the reader, then verifies the
+// store, drains the manager and prints the figures. Exit code: 0 VERIFIED,
+// 1 FAILED (also on a torn state), 2 usage or setup error.
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +29,7 @@
 #include "tools/vstore-sim/run_board.hpp"
 #include "tools/vstore-sim/scheduler.hpp"
 #include "tools/vstore-sim/sync_client.hpp"
+#include "tools/vstore-sim/torn_reader.hpp"
 #include "tools/vstore-sim/verify.hpp"
 #include "tools/vstore-sim/workload.hpp"
 #include "vstore/manager.hpp"
@@ -144,9 +148,15 @@ std::vector<std::optional<uint64_t>> run_workload(caf::actor_system& sys,
     cfg.prune_window = ctx.cli.prune_window;
     cfg.prune_step = std::max<uint64_t>(1, ctx.cli.prune_window / 10);
     cfg.range_deletes = ctx.cli.range_deletes;
+    cfg.split_commits = ctx.cli.split_commits;
     cfg.timeout = ctx.timeout;
     cfg.pipeline = sum.pipeline;
     schedulers.push_back(sys.spawn(scheduler, std::move(cfg), manager, board, log));
+  }
+  std::optional<torn_reader> reader;
+  if (!ctx.cli.no_torn_reader) {
+    reader.emplace(sys, manager, spaces, ctx.timeout, board);
+    reader->start();
   }
   progress_meter meter{uint64_t{p.schedulers} * ctx.cli.batches, !ctx.cli.no_progress};
   auto started = clock_type::now();
@@ -177,6 +187,15 @@ std::vector<std::optional<uint64_t>> run_workload(caf::actor_system& sys,
     }
   }
   meter.finish();
+  if (reader) {
+    auto torn = reader->stop();
+    sum.torn_reader = true;
+    sum.torn_checks = torn.checks;
+    sum.torn_consistent = torn.consistent;
+    sum.torn_inconclusive = torn.inconclusive;
+    sum.torn_states = torn.torn;
+    sum.torn_abandoned = torn.abandoned;
+  }
   auto finished = board->last_finish();
   if (finished < started) finished = clock_type::now();
   sum.elapsed_s = std::chrono::duration<double>(finished - started).count();

@@ -78,6 +78,14 @@ void print_text(std::FILE* out, const run_summary& s) {
                    s.db_writes, static_cast<double>(s.writes) / static_cast<double>(s.db_writes),
                    static_cast<double>(s.db_ops) / static_cast<double>(s.db_writes));
     if (s.retries > 0) std::fprintf(out, "retries:        %" PRIu64 " (overloaded)\n", s.retries);
+    if (s.torn_reader)
+      std::fprintf(out,
+                   "torn reader:    %" PRIu64 " batches probed: %" PRIu64 " consistent, %" PRIu64
+                   " inconclusive, %" PRIu64 " torn (%" PRIu64 " abandoned)\n",
+                   s.torn_checks, s.torn_consistent, s.torn_inconclusive, s.torn_states,
+                   s.torn_abandoned);
+    else
+      std::fprintf(out, "torn reader:    off\n");
   }
   if (s.verified) {
     const auto& v = s.verify;
@@ -109,6 +117,12 @@ void print_json(std::FILE* out, const run_summary& s) {
     failures += tools::json_string(v.failures[i]);
   }
   failures += "]";
+  auto torn = "{\"ran\":" + std::string{s.torn_reader ? "true" : "false"} +
+              ",\"checks\":" + std::to_string(s.torn_checks) +
+              ",\"consistent\":" + std::to_string(s.torn_consistent) +
+              ",\"inconclusive\":" + std::to_string(s.torn_inconclusive) +
+              ",\"torn\":" + std::to_string(s.torn_states) +
+              ",\"abandoned\":" + std::to_string(s.torn_abandoned) + "}";
   std::fprintf(
       out,
       "{\"backend\":\"%s\",\"location\":\"%s\",\"verify_only\":%s,\"schedulers\":%u,"
@@ -125,7 +139,7 @@ void print_json(std::FILE* out, const run_summary& s) {
       "\"commit_latency_max_us\":%.1f,\"rollbacks\":%" PRIu64 ",\"rolled_back_batches\":%" PRIu64
       ",\"prunes\":%" PRIu64 ",\"pruned_batches\":%" PRIu64 ",\"pruned_versions\":%" PRIu64
       ",\"retries\":%" PRIu64 ",\"db_writes\":%" PRIu64 ",\"db_ops\":%" PRIu64
-      ",\"errors\":%" PRIu64
+      ",\"torn_reader\":%s,\"errors\":%" PRIu64
       ",\"genesis_s\":%.6f,\"verify_s\":%.6f,\"drain_s\":%.6f,\"verify\":{\"ran\":%s,\"ok\":%s,"
       "\"resources\":%" PRIu64 ",\"total\":%" PRIu64 ",\"expected_total\":%" PRIu64
       ",\"live_batches\":%" PRIu64 ",\"data_versions\":%" PRIu64 ",\"rollback_entries\":%" PRIu64
@@ -137,9 +151,9 @@ void print_json(std::FILE* out, const run_summary& s) {
       per_second(s.transfers, s.elapsed_s), s.read_requests, s.read_keys,
       per_second(s.read_requests, s.elapsed_s), s.writes, s.latency_p50_us, s.latency_p99_us,
       s.latency_max_us, s.rollbacks, s.rolled_back_batches, s.prunes, s.pruned_batches,
-      s.pruned_versions, s.retries, s.db_writes, s.db_ops, s.errors, s.genesis_s, s.verify_s,
-      s.drain_s, s.verified ? "true" : "false", v.ok ? "true" : "false", v.resources, v.total,
-      v.expected_total, v.batches, v.data_versions, v.rollback_entries, v.checksums,
+      s.pruned_versions, s.retries, s.db_writes, s.db_ops, torn.c_str(), s.errors, s.genesis_s,
+      s.verify_s, s.drain_s, s.verified ? "true" : "false", v.ok ? "true" : "false", v.resources,
+      v.total, v.expected_total, v.batches, v.data_versions, v.rollback_entries, v.checksums,
       failures.c_str(), s.ok() ? "true" : "false", json_escape(s.verdict()).c_str());
   std::fflush(out);
 }

@@ -55,6 +55,16 @@ struct run_summary {
   /// Backend commits (DB::Write) and their operations during the workload.
   uint64_t db_writes = 0;
   uint64_t db_ops = 0;
+  /// Whether the torn-state reader ran (not with --no-torn-reader), the
+  /// batches it probed, how they were judged (consistent: wholly present or
+  /// wholly absent; inconclusive: committed or rolled back during the
+  /// reads), torn states found, and probes abandoned on a read error.
+  bool torn_reader = false;
+  uint64_t torn_checks = 0;
+  uint64_t torn_consistent = 0;
+  uint64_t torn_inconclusive = 0;
+  uint64_t torn_states = 0;
+  uint64_t torn_abandoned = 0;
   /// The workload's first error ("" if none) and the error count.
   std::string error;
   uint64_t errors = 0;
@@ -64,7 +74,9 @@ struct run_summary {
   std::string verify_error;
 
   /// Returns whether the run passed: no workload error and every invariant held.
-  bool ok() const { return error.empty() && verify_error.empty() && verified && verify.ok; }
+  bool ok() const {
+    return error.empty() && torn_states == 0 && verify_error.empty() && verified && verify.ok;
+  }
   /// Returns "VERIFIED" or "FAILED: <reason>".
   std::string verdict() const;
 };

@@ -4,6 +4,8 @@
 #include <cinttypes>
 #include <cstring>
 
+#include "tools/vstore-sim/workload.hpp"
+
 namespace vstore::sim {
 
 void run_board::fail(std::string what) {
@@ -66,6 +68,37 @@ void ack_log::line(const char* verb, uint64_t index) {
   if (!file_) return;
   std::fprintf(file_, "%s %" PRIu64 "\n", verb, index);
   std::fflush(file_);
+}
+
+void torn_feed::commit_sent(published_batch b) {
+  if (!enabled()) return;
+  std::lock_guard<std::mutex> lock{mtx_};
+  b.rollbacks = rollbacks_;
+  newest_ = std::move(b);
+}
+
+void torn_feed::rollback_sent(uint64_t first) {
+  if (!enabled()) return;
+  std::lock_guard<std::mutex> lock{mtx_};
+  ++rollbacks_;
+  recent_.push_back(first);
+  if (recent_.size() > kept_rollbacks) recent_.pop_front();
+}
+
+std::optional<published_batch> torn_feed::take() {
+  std::lock_guard<std::mutex> lock{mtx_};
+  std::optional<published_batch> r;
+  r.swap(newest_);
+  return r;
+}
+
+bool torn_feed::rolled_back(const published_batch& b) const {
+  std::lock_guard<std::mutex> lock{mtx_};
+  auto since = rollbacks_ - b.rollbacks;
+  if (since > recent_.size()) return true;
+  for (auto i = recent_.size() - since; i < recent_.size(); ++i)
+    if (chain_of(recent_[i]) == chain_of(b.index) && recent_[i] <= b.index) return true;
+  return false;
 }
 
 }  // namespace vstore::sim

@@ -8,7 +8,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,10 +51,57 @@ struct run_counters {
   std::atomic<uint64_t> retries{0};
 };
 
+/// A batch commit as the schedulers publish it for the torn-state reader.
+struct published_batch {
+  uint64_t index = 0;
+  uint64_t version = 0;
+  /// The resources it touches, ascending.
+  std::vector<uint64_t> touched;
+  /// The batch_metadata value its commit writes.
+  std::string meta;
+  /// The count of rollback writes sent (all chains) when the commit was sent.
+  uint64_t rollbacks = 0;
+};
+
+/// What the schedulers tell the torn-state reader: the newest batch commit
+/// sent and the recent rollback writes sent. Thread-safe (one mutex);
+/// disabled (every call returns at once) unless enable() was called.
+class torn_feed {
+ public:
+  /// Turns publishing on (before the schedulers start).
+  void enable() noexcept { enabled_.store(true, std::memory_order_relaxed); }
+  /// Returns whether publishing is on.
+  bool enabled() const noexcept { return enabled_.load(std::memory_order_relaxed); }
+  /// Publishes a batch commit; call it before sending the write.
+  void commit_sent(published_batch b);
+  /// Records a rollback write removing the batches of its chain from global
+  /// index `first` on; call it before sending the write.
+  void rollback_sent(uint64_t first);
+  /// Returns the newest batch commit published since the last call, if any.
+  std::optional<published_batch> take();
+  /// Returns whether a rollback write that may remove batch `b` was sent
+  /// after `b` was published (true, conservatively, when that is no longer
+  /// known: only the newest `kept_rollbacks` rollbacks are remembered).
+  bool rolled_back(const published_batch& b) const;
+
+  /// Rollbacks remembered.
+  static constexpr size_t kept_rollbacks = 1024;
+
+ private:
+  std::atomic<bool> enabled_{false};
+  mutable std::mutex mtx_;
+  std::optional<published_batch> newest_;
+  /// Rollbacks sent so far, and the first batch index of the newest ones.
+  uint64_t rollbacks_ = 0;
+  std::deque<uint64_t> recent_;
+};
+
 /// The meeting point of the scheduler actors and the main thread.
 class run_board {
  public:
   run_counters counters;
+  /// The torn-state reader's feed.
+  torn_feed torn;
 
   /// Records an error; the first one becomes the run's failure reason. Lanes
   /// stop at their next step once failed() is true.

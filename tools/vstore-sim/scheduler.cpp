@@ -147,6 +147,34 @@ void record_write(scheduler_pointer self, lane_state& l) {
   s.board->counters.writes.fetch_add(1, std::memory_order_relaxed);
 }
 
+/// Publishes a batch commit for the torn-state reader; call it before sending `w`.
+void publish_commit(scheduler_pointer self, const batch_plan& b, const write_request& w) {
+  auto& feed = self->state.board->torn;
+  if (!feed.enabled()) return;
+  published_batch p;
+  p.index = b.index();
+  p.version = b.version();
+  p.touched = b.touched();
+  for (const auto& op : w.ops)
+    if (op.kind == op_kind::put && op.space == self->state.cfg.spaces.meta) p.meta = op.value;
+  feed.commit_sent(std::move(p));
+}
+
+void on_committed(scheduler_pointer self, uint32_t lane, commit_ack&);
+
+/// Test only (--split-commits): sends a batch commit as two writes, data and
+/// latest_ptr first, the rest once the first is acknowledged.
+void send_split(scheduler_pointer self, uint32_t lane, write_request w) {
+  const auto& sp = self->state.cfg.spaces;
+  write_request first, rest;
+  for (auto& op : w.ops)
+    (op.space == sp.data || op.space == sp.latest ? first : rest).ops.push_back(std::move(op));
+  ask<commit_ack>(self, lane, std::move(first),
+                  [rest](scheduler_pointer s, uint32_t l, commit_ack&) {
+                    ask<commit_ack>(s, l, rest, on_committed);
+                  });
+}
+
 /// Moves a lane to `p` and sends that phase's request.
 void enter(scheduler_pointer self, uint32_t lane, lane_phase p) {
   auto& l = lane_of(self, lane);
@@ -308,8 +336,9 @@ void send_pipelined(scheduler_pointer self, uint32_t lane) {
   ++l.live;
   if (s.cfg.rollback_every > 0 && l.commits % s.cfg.rollback_every == 0) l.rollback_due = true;
   auto index = l.batch.index();
-  self->request(s.manager, s.cfg.timeout,
-                l.batch.commit(s.cfg.spaces, s.cfg.id, l.lane, s.cfg.params.value_bytes))
+  auto w = l.batch.commit(s.cfg.spaces, s.cfg.id, l.lane, s.cfg.params.value_bytes);
+  publish_commit(self, l.batch, w);
+  self->request(s.manager, s.cfg.timeout, std::move(w))
       .then([self, lane, index](commit_ack&) { on_pipelined_ack(self, lane, index); },
             [self, lane, index](caf::error& e) { on_pipelined_error(self, lane, index, e); });
   pipe_step(self, lane);
@@ -374,14 +403,17 @@ void issue(scheduler_pointer self, uint32_t lane) {
     case lane_phase::read_data:
       return ask<multi_get_reply>(
           self, lane, multi_get_request{s.cfg.spaces.data, l.batch.data_read()}, on_data);
-    case lane_phase::commit:
-      return ask<commit_ack>(
-          self, lane, l.batch.commit(s.cfg.spaces, s.cfg.id, l.lane, s.cfg.params.value_bytes),
-          on_committed);
+    case lane_phase::commit: {
+      auto w = l.batch.commit(s.cfg.spaces, s.cfg.id, l.lane, s.cfg.params.value_bytes);
+      publish_commit(self, l.batch, w);
+      if (s.cfg.split_commits) return send_split(self, lane, std::move(w));
+      return ask<commit_ack>(self, lane, std::move(w), on_committed);
+    }
     case lane_phase::rollback_scan:
       return ask<scan_reply>(self, lane, l.rollback.next_scan(s.cfg.spaces, rollback_page(self)),
                              on_rollback_page);
     case lane_phase::rollback_write:
+      s.board->torn.rollback_sent(step_index(l));
       return ask<commit_ack>(self, lane, l.rollback.commit(s.cfg.spaces, s.cfg.range_deletes),
                              on_rolled_back);
     case lane_phase::prune_scan:

@@ -18,6 +18,10 @@
 // order. Rollbacks and prunes wait until the pipeline has drained (no batch in
 // flight), then run as above.
 //
+// For the torn-state reader (torn_reader.hpp) a lane publishes every batch
+// commit on the run board right before sending it, and counts every rollback
+// write before sending it (run_board::torn; nothing when the reader is off).
+//
 // Every request has a timeout; errc::overloaded answers are retried with a
 // doubling delay (delayed_send, never a sleep); any other error fails the
 // lane, records the error on the run board and stops every lane at its next
@@ -72,6 +76,8 @@ struct scheduler_settings {
   uint64_t prune_step = 1;
   /// Range deletes in rollback_ptr instead of point deletes.
   bool range_deletes = false;
+  /// Test only: send every batch commit as two writes (not with pipeline).
+  bool split_commits = false;
   /// Timeout of every request.
   caf::timespan timeout = std::chrono::seconds(30);
   /// Retries of an overloaded request before the lane gives up.

@@ -248,4 +248,56 @@ verify_result check(const store_image& img,
   return r;
 }
 
+torn_verdict judge_torn(const torn_probe& p, std::string& what) {
+  auto n = p.touched.size();
+  if (p.data_found.size() != n || p.rollback_found.size() != n || p.latest_found.size() != n ||
+      p.latest_values.size() != n) {
+    what = "malformed probe";
+    return torn_verdict::torn;
+  }
+  auto name = [&](size_t i) {
+    return "batch " + std::to_string(p.index) + " resource " + std::to_string(p.touched[i]);
+  };
+  auto torn = [&](std::string text) {
+    what = std::move(text);
+    return torn_verdict::torn;
+  };
+  uint64_t chain = chain_of(p.index);
+  bool first = p.meta_first && *p.meta_first == p.expected_meta;
+  bool last = p.meta_last && *p.meta_last == p.expected_meta;
+  if (first && last && !p.rollback_sent) {
+    size_t rollbacks = 0;
+    for (size_t i = 0; i < n; ++i) rollbacks += p.rollback_found[i] != 0;
+    if (rollbacks != 0 && rollbacks != n)
+      return torn("batch " + std::to_string(p.index) + " present with " +
+                  std::to_string(rollbacks) + " of " + std::to_string(n) + " rollback_ptr entries");
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t latest = 0;
+      if (!p.latest_found[i] || !decode_u64(p.latest_values[i], latest))
+        return torn(name(i) + ": batch present, latest_ptr missing");
+      if ((latest >> chain_shift) != chain + 1 || latest < p.version)
+        return torn(name(i) + ": batch present, latest_ptr at version " + std::to_string(latest) +
+                    " below its version " + std::to_string(p.version));
+      if (!p.data_found[i]) {
+        if (rollbacks != 0)
+          return torn(name(i) + ": batch present and not pruned, data version missing");
+        if (latest == p.version)
+          return torn(name(i) + ": batch present, latest_ptr names a missing data version");
+      }
+    }
+    return torn_verdict::consistent;
+  }
+  if (!p.meta_first && !p.meta_last && !p.rollback_sent) {
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t latest = 0;
+      if (p.data_found[i]) return torn(name(i) + ": batch absent, its data version present");
+      if (p.rollback_found[i]) return torn(name(i) + ": batch absent, its rollback_ptr present");
+      if (p.latest_found[i] && decode_u64(p.latest_values[i], latest) && latest == p.version)
+        return torn(name(i) + ": batch absent, latest_ptr names its version");
+    }
+    return torn_verdict::consistent;
+  }
+  return torn_verdict::inconclusive;
+}
+
 }  // namespace vstore::sim
