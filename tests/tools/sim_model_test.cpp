@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/vstore-sim/ack_check.hpp"
 #include "tools/vstore-sim/verify.hpp"
 #include "tools/vstore-sim/workload.hpp"
 
@@ -517,6 +518,166 @@ TEST(SimTornReader, LegalRollbacksAndPrunesAreNeverTorn) {
   EXPECT_GT(consistent, 0u);
   auto r = check(f.db.image(f.s), std::vector<std::optional<uint64_t>>{live});
   EXPECT_TRUE(r.ok) << r.reason();
+}
+
+// -- the exact crash check -------------------------------------------------------------
+
+using resolutions = std::map<std::string, write_state>;
+
+std::string intent(const std::string& token) { return "intent " + token + "\n"; }
+std::string ack(const std::string& token) { return "ack " + token + "\n"; }
+
+/// Intent and ack of each token, in order.
+std::string acked(const std::vector<std::string>& tokens) {
+  std::string text;
+  for (const auto& t : tokens) text += intent(t) + ack(t);
+  return text;
+}
+
+/// Runs the exact check on a side log's text: "ok", or its failures joined by " | ".
+std::string crash_check(const std::string& text, const resolutions& resolved,
+                        const std::vector<uint64_t>& live) {
+  side_log log;
+  auto st = parse_side_log(text, log);
+  if (!st) return "log error: " + st.to_string();
+  auto r = check_side_log(log, resolved, live);
+  if (r.failures.empty()) return "ok";
+  std::string out;
+  for (const auto& f : r.failures) out += (out.empty() ? "" : " | ") + f;
+  return out;
+}
+
+TEST(SimCrashCheck, TokensNameTheWriteAndFitTheTokenLimit) {
+  chain_write w;
+  w.chain = 3;
+  w.first = 17;
+  w.ordinal = 20;
+  EXPECT_EQ(write_token(w), "c3-17-20");
+  w.rollback = true;
+  w.first = 15;
+  w.count = 2;
+  EXPECT_EQ(write_token(w), "r3-15-2-20");
+  chain_write back;
+  ASSERT_TRUE(parse_token("r3-15-2-20", back));
+  EXPECT_TRUE(back.rollback);
+  EXPECT_EQ(back.chain, 3u);
+  EXPECT_EQ(back.first, 15u);
+  EXPECT_EQ(back.count, 2u);
+  EXPECT_EQ(back.ordinal, 20u);
+  for (auto bad : {"", "c3-17", "c3-17-20-1", "x3-1-2", "r3-1-0-4", "c3--1", "c3-1-2x"})
+    EXPECT_FALSE(parse_token(bad, back)) << bad;
+  // The largest chain, batch number and ordinal stay within the default
+  // tokens.max-token-size of 64 bytes.
+  w.chain = max_chains - 1;
+  w.first = (uint64_t{1} << chain_shift) - 1;
+  w.count = w.first;
+  w.ordinal = UINT64_MAX;
+  EXPECT_LE(write_token(w).size(), 64u);
+}
+
+TEST(SimCrashCheck, PassesForExactMatches) {
+  // Chain 0: two acknowledged commits, a third in doubt that did not commit.
+  // Chain 1: one acknowledged, one in doubt that committed. Chain 2: nothing.
+  auto log = acked({"c0-0-0", "c0-1-1", "c1-0-0"}) + intent("c0-2-2") + intent("c1-1-1");
+  resolutions r{{"c0-2-2", write_state::not_committed}, {"c1-1-1", write_state::committed}};
+  EXPECT_EQ(crash_check(log, r, {2, 2, 0}), "ok");
+  // A pipelined chain: five intents in flight, acks out of order, two in
+  // doubt that committed and one that did not.
+  std::string pipe;
+  for (int n = 0; n < 5; ++n) pipe += intent("c0-" + std::to_string(n) + "-" + std::to_string(n));
+  pipe += ack("c0-1-1") + ack("c0-0-0");
+  resolutions rp{{"c0-2-2", write_state::committed},
+                 {"c0-3-3", write_state::committed},
+                 {"c0-4-4", write_state::not_committed}};
+  EXPECT_EQ(crash_check(pipe, rp, {4}), "ok");
+  EXPECT_NE(crash_check(pipe, rp, {5}), "ok");
+  EXPECT_NE(crash_check(pipe, rp, {3}), "ok");
+}
+
+TEST(SimCrashCheck, ReportsALostAcknowledgedCommit) {
+  auto log = acked({"c0-0-0", "c0-1-1", "c0-2-2"});
+  EXPECT_EQ(crash_check(log, {}, {3}), "ok");
+  EXPECT_EQ(crash_check(log, {}, {2}),
+            "chain 0 holds 2 batches, but its acknowledged and resolved-committed writes leave 3 "
+            "batches");
+}
+
+TEST(SimCrashCheck, ReportsABatchBeyondTheLoggedIntents) {
+  auto log = acked({"c0-0-0", "c0-1-1"});
+  EXPECT_EQ(crash_check(log, {}, {3}),
+            "chain 0 holds 3 batches, but its acknowledged and resolved-committed writes leave 2 "
+            "batches");
+  // A chain with no intent at all must hold nothing.
+  EXPECT_EQ(crash_check(log, {}, {2, 1}),
+            "chain 1 holds 1 batches, but its acknowledged and resolved-committed writes leave 0 "
+            "batches");
+}
+
+TEST(SimCrashCheck, ReportsAStoreBehindAnInDoubtCommitThatCommitted) {
+  auto log = acked({"c0-0-0", "c0-1-1"}) + intent("c0-2-2");
+  EXPECT_EQ(crash_check(log, {{"c0-2-2", write_state::committed}}, {3}), "ok");
+  EXPECT_NE(crash_check(log, {{"c0-2-2", write_state::committed}}, {2}), "ok");
+  // The same store is right if the write did not commit.
+  EXPECT_EQ(crash_check(log, {{"c0-2-2", write_state::not_committed}}, {2}), "ok");
+  EXPECT_NE(crash_check(log, {{"c0-2-2", write_state::not_committed}}, {3}), "ok");
+}
+
+TEST(SimCrashCheck, HandlesARollbackRecord) {
+  // Four commits, one rollback of the last two as ONE record, then batch 2
+  // again under a new token.
+  auto base = acked({"c0-0-0", "c0-1-1", "c0-2-2", "c0-3-3"});
+  EXPECT_EQ(crash_check(base + acked({"r0-2-2-4", "c0-2-5"}), {}, {3}), "ok");
+  EXPECT_NE(crash_check(base + acked({"r0-2-2-4", "c0-2-5"}), {}, {4}), "ok");
+  EXPECT_NE(crash_check(base + acked({"r0-2-2-4"}), {}, {4}), "ok");  // rollback lost
+  // A kill during the rollback: whichever way it resolved, never half of it.
+  auto doubt = base + intent("r0-2-2-4");
+  EXPECT_EQ(crash_check(doubt, {{"r0-2-2-4", write_state::committed}}, {2}), "ok");
+  EXPECT_EQ(crash_check(doubt, {{"r0-2-2-4", write_state::not_committed}}, {4}), "ok");
+  EXPECT_NE(crash_check(doubt, {{"r0-2-2-4", write_state::committed}}, {3}), "ok");
+  EXPECT_NE(crash_check(doubt, {{"r0-2-2-4", write_state::not_committed}}, {2}), "ok");
+}
+
+TEST(SimCrashCheck, FailsWhereTheTolerantCheckPassed) {
+  // The earlier check accepted any chain holding acknowledged, acknowledged
+  // + 1 or acknowledged - rollback_depth batches: a store that lost exactly
+  // its last 2 acknowledged commits passed it.
+  auto tolerant = [](uint64_t acknowledged, uint64_t held, uint64_t rollback_depth) {
+    return held == acknowledged || held == acknowledged + 1 ||
+           held == acknowledged - std::min(acknowledged, rollback_depth);
+  };
+  auto log = acked({"c0-0-0", "c0-1-1", "c0-2-2", "c0-3-3", "c0-4-4"});
+  EXPECT_TRUE(tolerant(5, 3, 2));
+  EXPECT_EQ(crash_check(log, {}, {3}),
+            "chain 0 holds 3 batches, but its acknowledged and resolved-committed writes leave 5 "
+            "batches");
+}
+
+TEST(SimCrashCheck, UnresolvedWritesFailOnlyWhenTheyChangeTheVerdict) {
+  auto log = acked({"c0-0-0"}) + intent("c0-1-1");
+  resolutions unknown{{"c0-1-1", write_state::unknown}};
+  EXPECT_NE(crash_check(log, unknown, {1}).find("cannot decide"), std::string::npos);
+  EXPECT_NE(crash_check(log, unknown, {2}).find("cannot decide"), std::string::npos);
+  // Neither resolution explains 3 batches: a plain failure.
+  EXPECT_NE(crash_check(log, unknown, {3}).find("which no resolution"), std::string::npos);
+  // A later write that committed settles an unresolved earlier one of its chain.
+  auto later = log + intent("c0-2-2");
+  resolutions r{{"c0-1-1", write_state::unknown}, {"c0-2-2", write_state::committed}};
+  EXPECT_EQ(crash_check(later, r, {3}), "ok");
+  // A later write committed after an earlier one that did not: a reordering store.
+  resolutions reordered{{"c0-1-1", write_state::not_committed}, {"c0-2-2", write_state::committed}};
+  EXPECT_NE(crash_check(later, reordered, {3}).find("does not fit the chain"), std::string::npos);
+}
+
+TEST(SimCrashCheck, IgnoresATornLastLineOnly) {
+  auto log = acked({"c0-0-0"}) + "intent c0-1-";
+  EXPECT_EQ(crash_check(log, {}, {1}), "ok");
+  EXPECT_NE(crash_check(log, {}, {2}), "ok");
+  EXPECT_EQ(crash_check("intent c0-0-0\nac\nack c0-0-0\n", {}, {1}).rfind("log error", 0), 0u);
+  EXPECT_EQ(crash_check(ack("c0-0-0"), {}, {1}).rfind("log error", 0), 0u);
+  EXPECT_EQ(crash_check(intent("c0-0-1"), {}, {1}).rfind("log error", 0), 0u);  // ordinal gap
+  side_log parsed;
+  ASSERT_TRUE(static_cast<bool>(parse_side_log(acked({"c0-0-0"}) + intent("c0-1-1"), parsed)));
+  EXPECT_EQ(parsed.in_doubt(), std::vector<std::string>{"c0-1-1"});
 }
 
 }  // namespace

@@ -232,11 +232,13 @@ Workload:
 
 Checks and output:
   --verify-only         open an existing store (--data-dir) and only verify it
-  --ack-log FILE        append "commit N" / "rollback N" (N = batch index) for
-                        every acknowledged batch commit and rollback, one line
-                        each, flushed per line; with --verify-only:
-                        check that every batch it acknowledges is in the store
-                        (pass the run's --rollback-depth)
+  --ack-log FILE        give every batch commit and rollback write a unique
+                        idempotency token and append "intent TOKEN" before
+                        sending it and "ack TOKEN" after its acknowledgement,
+                        flushed per line; with --verify-only: the exact crash
+                        check (asks the store what became of every intent
+                        without an ack; every chain must hold exactly what
+                        its acknowledged and committed writes leave)
   --no-torn-reader      do not run the torn-state reader, which probes the
                         newest batch commit in every space it writes while
                         the schedulers run and fails the run on a batch seen

@@ -63,7 +63,8 @@ struct sim_options {
   uint32_t timeout_ms = 30000;
   /// --verify-only: open an existing store and only verify it.
   bool verify_only = false;
-  /// --ack-log FILE: append "commit N" / "rollback N" per acknowledged write.
+  /// --ack-log FILE: the side log of the exact crash check ("intent TOKEN"
+  /// before, "ack TOKEN" after each batch commit and rollback write).
   std::string ack_log;
   /// --json: print the results as one JSON object.
   bool json = false;

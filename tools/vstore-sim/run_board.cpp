@@ -59,14 +59,14 @@ status ack_log::open(const std::string& path) {
   return {};
 }
 
-void ack_log::commit(uint64_t index) { line("commit", index); }
+void ack_log::intent(const std::string& token) { line("intent", token); }
 
-void ack_log::rollback(uint64_t index) { line("rollback", index); }
+void ack_log::ack(const std::string& token) { line("ack", token); }
 
-void ack_log::line(const char* verb, uint64_t index) {
+void ack_log::line(const char* verb, const std::string& token) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (!file_) return;
-  std::fprintf(file_, "%s %" PRIu64 "\n", verb, index);
+  std::fprintf(file_, "%s %s\n", verb, token.c_str());
   std::fflush(file_);
 }
 

@@ -131,12 +131,12 @@ class run_board {
   std::chrono::steady_clock::time_point last_finish_{};
 };
 
-/// The --ack-log file: one line per acknowledged write, "commit N" for a
-/// batch commit and "rollback N" for every batch a rollback removed (newest
-/// first), N being the batch index in decimal. Each line is flushed to the OS
-/// before the call returns, so it survives a SIGKILL of the process (not a
-/// power loss). A line is written only after the reply arrived, so a crash
-/// may lose the last lines of acknowledged writes, never add unacknowledged ones.
+/// The --ack-log file (the side log of the exact crash check, ack_check.hpp):
+/// "intent TOKEN" before a write that changes a chain's batches is sent, and
+/// "ack TOKEN" after its acknowledgement arrived. Each line is flushed to the
+/// OS before the call returns, so it survives a SIGKILL of the process (not a
+/// power loss): a crash may lose the last acks and leave the last line torn,
+/// never log a write that was sent without its intent.
 class ack_log {
  public:
   ack_log() = default;
@@ -146,13 +146,14 @@ class ack_log {
 
   /// Opens `path` for appending (creating it). Blocks on file I/O.
   status open(const std::string& path);
-  /// Appends "commit N". Blocks on file I/O (a small write, no fsync).
-  void commit(uint64_t index);
-  /// Appends "rollback N".
-  void rollback(uint64_t index);
+  /// Appends "intent TOKEN"; call it before sending the write. Blocks on file
+  /// I/O (a small write, no fsync).
+  void intent(const std::string& token);
+  /// Appends "ack TOKEN"; call it once the write's commit_ack arrived.
+  void ack(const std::string& token);
 
  private:
-  void line(const char* verb, uint64_t index);
+  void line(const char* verb, const std::string& token);
   std::mutex mtx_;
   std::FILE* file_ = nullptr;
 };

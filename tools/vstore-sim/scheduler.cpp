@@ -4,6 +4,8 @@
 
 #include <caf/all.hpp>
 
+#include "tools/vstore-sim/ack_check.hpp"
+
 namespace vstore::sim {
 
 namespace {
@@ -160,6 +162,24 @@ void publish_commit(scheduler_pointer self, const batch_plan& b, const write_req
   feed.commit_sent(std::move(p));
 }
 
+/// With a side log: names the lane's next write that changes its chain
+/// (a commit of batch `first`, or a rollback of `count` batches from `first`),
+/// logs its intent and returns its token. Without one: "".
+std::string log_intent(scheduler_pointer self, lane_state& l, bool rollback, uint64_t first,
+                       uint64_t count) {
+  auto& s = self->state;
+  if (!s.log) return {};
+  chain_write w;
+  w.rollback = rollback;
+  w.chain = l.chain.chain;
+  w.first = first;
+  w.count = count;
+  w.ordinal = l.ordinal++;
+  auto token = write_token(w);
+  s.log->intent(token);
+  return token;
+}
+
 void on_committed(scheduler_pointer self, uint32_t lane, commit_ack&);
 
 /// Test only (--split-commits): sends a batch commit as two writes, data and
@@ -167,6 +187,7 @@ void on_committed(scheduler_pointer self, uint32_t lane, commit_ack&);
 void send_split(scheduler_pointer self, uint32_t lane, write_request w) {
   const auto& sp = self->state.cfg.spaces;
   write_request first, rest;
+  rest.token = std::move(w.token);
   for (auto& op : w.ops)
     (op.space == sp.data || op.space == sp.latest ? first : rest).ops.push_back(std::move(op));
   ask<commit_ack>(self, lane, std::move(first),
@@ -213,7 +234,7 @@ void on_committed(scheduler_pointer self, uint32_t lane, commit_ack&) {
   auto& c = s.board->counters;
   c.batches.fetch_add(1, std::memory_order_relaxed);
   c.transfers.fetch_add(l.batch.transfer_count(), std::memory_order_relaxed);
-  if (s.log) s.log->commit(l.batch.index());
+  if (s.log) s.log->ack(l.token);
   if (s.cfg.rollback_every > 0 && l.commits % s.cfg.rollback_every == 0) l.rollback_due = true;
   next_step(self, lane);
 }
@@ -241,8 +262,7 @@ void on_rolled_back(scheduler_pointer self, uint32_t lane, commit_ack&) {
   l.rollback_due = false;
   s.board->counters.rollbacks.fetch_add(1, std::memory_order_relaxed);
   s.board->counters.rolled_back_batches.fetch_add(l.rollback.batches(), std::memory_order_relaxed);
-  if (s.log)
-    for (auto index : l.rollback.indexes()) s.log->rollback(index);
+  if (s.log) s.log->ack(l.token);
   next_step(self, lane);
 }
 
@@ -305,7 +325,7 @@ void on_pipelined_ack(scheduler_pointer self, uint32_t lane, uint64_t index) {
   c.writes.fetch_add(1, std::memory_order_relaxed);
   c.batches.fetch_add(1, std::memory_order_relaxed);
   c.transfers.fetch_add(i->batch.transfer_count(), std::memory_order_relaxed);
-  if (s.log) s.log->commit(index);
+  if (s.log) s.log->ack(i->token);
   l.pending.acknowledged(i->batch);
   l.pipe.erase(i);
   pipe_step(self, lane);
@@ -331,12 +351,14 @@ void send_pipelined(scheduler_pointer self, uint32_t lane) {
   l.reading = false;
   l.phase = lane_phase::idle;
   l.pending.sent(l.batch);
-  l.pipe.push_back(inflight_batch{l.batch, clock_type::now()});
+  auto token = log_intent(self, l, false, number_of(l.batch.index()), 0);
+  l.pipe.push_back(inflight_batch{l.batch, clock_type::now(), token});
   ++l.commits;
   ++l.live;
   if (s.cfg.rollback_every > 0 && l.commits % s.cfg.rollback_every == 0) l.rollback_due = true;
   auto index = l.batch.index();
   auto w = l.batch.commit(s.cfg.spaces, s.cfg.id, l.lane, s.cfg.params.value_bytes);
+  w.token = std::move(token);
   publish_commit(self, l.batch, w);
   self->request(s.manager, s.cfg.timeout, std::move(w))
       .then([self, lane, index](commit_ack&) { on_pipelined_ack(self, lane, index); },
@@ -405,6 +427,8 @@ void issue(scheduler_pointer self, uint32_t lane) {
           self, lane, multi_get_request{s.cfg.spaces.data, l.batch.data_read()}, on_data);
     case lane_phase::commit: {
       auto w = l.batch.commit(s.cfg.spaces, s.cfg.id, l.lane, s.cfg.params.value_bytes);
+      if (l.attempts == 0) l.token = log_intent(self, l, false, number_of(l.batch.index()), 0);
+      w.token = l.token;
       publish_commit(self, l.batch, w);
       if (s.cfg.split_commits) return send_split(self, lane, std::move(w));
       return ask<commit_ack>(self, lane, std::move(w), on_committed);
@@ -412,10 +436,14 @@ void issue(scheduler_pointer self, uint32_t lane) {
     case lane_phase::rollback_scan:
       return ask<scan_reply>(self, lane, l.rollback.next_scan(s.cfg.spaces, rollback_page(self)),
                              on_rollback_page);
-    case lane_phase::rollback_write:
+    case lane_phase::rollback_write: {
+      auto w = l.rollback.commit(s.cfg.spaces, s.cfg.range_deletes);
+      if (l.attempts == 0)
+        l.token = log_intent(self, l, true, l.live - l.rollback.batches(), l.rollback.batches());
+      w.token = l.token;
       s.board->torn.rollback_sent(step_index(l));
-      return ask<commit_ack>(self, lane, l.rollback.commit(s.cfg.spaces, s.cfg.range_deletes),
-                             on_rolled_back);
+      return ask<commit_ack>(self, lane, std::move(w), on_rolled_back);
+    }
     case lane_phase::prune_scan:
       return ask<scan_reply>(self, lane, l.prune.next_scan(s.cfg.spaces, prune_page(self, l)),
                              on_prune_page);

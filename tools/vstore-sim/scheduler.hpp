@@ -18,6 +18,12 @@
 // order. Rollbacks and prunes wait until the pipeline has drained (no batch in
 // flight), then run as above.
 //
+// With a side log (--ack-log, ack_check.hpp) every batch commit and every
+// rollback carries a unique idempotency token; the lane logs "intent TOKEN"
+// before the first send and "ack TOKEN" after the acknowledgement (a retry
+// after an overload sends the same token). Prunes carry none: they do not
+// change which batches are live.
+//
 // For the torn-state reader (torn_reader.hpp) a lane publishes every batch
 // commit on the run board right before sending it, and counts every rollback
 // write before sending it (run_board::torn; nothing when the reader is off).
@@ -32,6 +38,7 @@
 #include <deque>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <caf/atom.hpp>
@@ -105,6 +112,8 @@ struct inflight_batch {
   batch_plan batch;
   /// When its write was sent.
   std::chrono::steady_clock::time_point sent;
+  /// Its idempotency token ("" without a side log).
+  std::string token;
 };
 
 /// One lane: an independent chain of batches.
@@ -126,6 +135,10 @@ struct lane_state {
   uint32_t attempts = 0;
   /// When the current write was first sent.
   std::chrono::steady_clock::time_point write_started;
+  /// With a side log: the token of the current commit or rollback write (a
+  /// retry sends it again), and the chain's next write ordinal.
+  std::string token;
+  uint64_t ordinal = 0;
   batch_plan batch;
   rollback_plan rollback;
   prune_plan prune;

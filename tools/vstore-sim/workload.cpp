@@ -364,12 +364,6 @@ write_request rollback_plan::commit(const space_set& s, bool range_deletes) cons
   return w;
 }
 
-std::vector<uint64_t> rollback_plan::indexes() const {
-  std::vector<uint64_t> out;
-  for (auto n = end_; n > first_; --n) out.push_back(batch_index(chain_, n - 1));
-  return out;
-}
-
 // -- prune_plan ---------------------------------------------------------------------------
 
 void prune_plan::reset(uint64_t chain, uint64_t first, uint64_t end) {

@@ -305,8 +305,6 @@ class rollback_plan {
 
   /// Returns the number of batches rolled back.
   uint64_t batches() const noexcept { return end_ - first_; }
-  /// Returns the global indexes of the rolled-back batches, newest first.
-  std::vector<uint64_t> indexes() const;
 
  private:
   struct entry {
