@@ -266,11 +266,11 @@ void on_child_down(manager_pointer self, const caf::actor_addr& who, const caf::
 
 // -- reads -----------------------------------------------------------------------------
 
+/// Returns whether a read's error means its reader is gone (then the reader
+/// is replaced and the read retried). A backend error answered by a live
+/// reader, even errc::internal, is the read's answer: no restart is counted.
 bool reader_died(const caf::error& e) {
-  if (e == caf::sec::request_receiver_down) return true;
-  if (e.category() == caf::atom("vstore") && e.code() == static_cast<uint8_t>(errc::internal))
-    return true;  // the exception handler's report: the reader is gone
-  return false;
+  return e == caf::sec::request_receiver_down || is_crash_report(e);
 }
 
 template <class Reply>

@@ -401,6 +401,32 @@ TEST_P(Outcome, EveryErrorIsAVstoreCodeEvenWhenCafReportsIt) {
   EXPECT_EQ(err.category(), caf::atom("vstore")) << sys_.render(err);
 }
 
+// A backend error on a read is the read's answer, even errc::internal (which
+// RocksDB's unknown codes become): no reader is replaced, no restart counted,
+// and the space stays available past the restart limit.
+TEST_P(Outcome, BackendReadErrorsAreAnsweredWithoutARestart) {
+  auto o = opts();
+  o.supervisor.restart_limit = 1;
+  auto m = start_faulty(o);
+  ASSERT_TRUE(put(m, spaces::data, "k", "v"));
+  disk_->fail_reads(3, errc::internal);
+  for (int i = 0; i < 3; ++i) {
+    get_reply r;
+    auto st = ask(m, get_request{spaces::data, "k"}, r);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.code(), errc::internal) << st.to_string();
+  }
+  disk_->fail_reads(1, errc::io_error);
+  get_reply r;
+  auto st = ask(m, get_request{spaces::data, "k"}, r);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::io_error) << st.to_string();
+  auto s = stats(m);
+  EXPECT_EQ(s.spaces[spaces::data].restarts, 0u);
+  EXPECT_EQ(s.spaces[spaces::data].state, "ok");
+  EXPECT_EQ(get(m, spaces::data, "k"), std::optional<std::string>{"v"});
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Outcome,
                          ::testing::Values(backend_kind::memory, backend_kind::rocksdb),
                          [](const auto& param_info) {

@@ -45,6 +45,12 @@ class fault_store final : public store {
     failures_ = n;
     fail_applied_ = applied;
   }
+  /// The next `n` reads (get, multi_get, scan) fail with `code`.
+  void fail_reads(int n, errc code) {
+    std::lock_guard<std::mutex> g{mtx_};
+    read_failures_ = n;
+    read_code_ = code;
+  }
   /// Returns how many commits reached the inner store.
   int commits() const { return commits_.load(); }
 
@@ -79,21 +85,34 @@ class fault_store final : public store {
     return inner_->next_sequence(batch, pending);
   }
   status get(space_id space, std::string_view key, std::string& value, bool& found) const override {
+    if (auto st = read_fault(); !st) return st;
     return inner_->get(space, key, value, found);
   }
   status multi_get(space_id space, const std::vector<std::string>& keys,
                    std::vector<std::optional<std::string>>& values) const override {
+    if (auto st = read_fault(); !st) return st;
     return inner_->multi_get(space, keys, values);
   }
   status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
               scan_page& page) const override {
+    if (auto st = read_fault(); !st) return st;
     return inner_->scan(space, prefix, start_after, limit, page);
   }
   status sync() override { return inner_->sync(); }
 
  private:
+  /// Consumes one armed read failure, if any.
+  status read_fault() const {
+    std::lock_guard<std::mutex> g{mtx_};
+    if (read_failures_ == 0) return {};
+    --read_failures_;
+    return {read_code_, "injected read failure"};
+  }
+
   std::shared_ptr<store> inner_;
-  std::mutex mtx_;
+  mutable std::mutex mtx_;
+  mutable int read_failures_ = 0;
+  errc read_code_ = errc::io_error;
   std::condition_variable cv_;
   bool blocked_ = false;
   int held_ = 0;
