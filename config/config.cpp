@@ -594,6 +594,8 @@ void for_each_field(Options& o, F&& f) {
   f("store", "paranoid-checks", db.paranoid_checks, flag_rule);
   f("store", "block-cache-size", db.block_cache_bytes, bytes(0, u64_max));
   f("store", "write-buffer-size", db.write_buffer_bytes, bytes(64 * kib, 4 * gib));
+  f("store", "info-log-max-size", db.info_log_max_bytes, bytes(64 * kib, gib));
+  f("store", "info-log-keep", db.info_log_keep, number(1, 1000));
   auto& rd = o.reader;
   f("reader", "pool-size", rd.pool_size, number(1, 64));
   f("reader", "max-queued", rd.max_queued, number(1, 10000000));

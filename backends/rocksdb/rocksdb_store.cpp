@@ -419,6 +419,8 @@ rocksdb_settings make_rocksdb_settings(const options& opts) {
   dbo.paranoid_checks = opts.db.paranoid_checks;
   dbo.create_if_missing = opts.db.create_if_missing;
   dbo.create_missing_column_families = false;
+  dbo.max_log_file_size = static_cast<size_t>(opts.db.info_log_max_bytes);
+  dbo.keep_log_file_num = std::max<size_t>(opts.db.info_log_keep, 1);
   if (opts.db.block_cache_bytes > 0)
     out.cache = rocksdb::NewLRUCache(static_cast<size_t>(opts.db.block_cache_bytes));
   out.families.emplace_back(rocksdb::kDefaultColumnFamilyName,

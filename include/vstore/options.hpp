@@ -41,6 +41,13 @@ struct db_options {
   /// Memtable size per space. Key: write-buffer-size. Default: 64 MiB.
   /// Range: 64 KiB..4 GiB.
   uint64_t write_buffer_bytes = 64u << 20;
+  /// RocksDB's info log (the LOG file in the data directory) rolls over at
+  /// this size. Key: info-log-max-size. Default: 1 MiB. Range: 64 KiB..1 GiB.
+  uint64_t info_log_max_bytes = 1u << 20;
+  /// Info log files kept, the current one included (RocksDB's own default
+  /// keeps 1000). Key: info-log-keep. Default: 4 (so at most about 4 MiB of
+  /// logs). Range: 1..1000.
+  uint32_t info_log_keep = 4;
 };
 
 /// Reader pools. Section [reader].

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/rocksdb/rocksdb_settings.hpp"
 #include "backends/rocksdb/rocksdb_store.hpp"
 #include "tests/backends/temp_dir.hpp"
 #include "vstore/concat_bytes.hpp"
@@ -504,6 +505,37 @@ TEST_F(RocksdbStore, CheckpointIncludesSystemSpace) {
   auto c = open_ok(co);
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(get(*c, system_space, "token"), "t");
+}
+
+}  // namespace
+}  // namespace vstore
+
+namespace vstore {
+namespace {
+
+/// Counts the info log files (LOG, LOG.old.*) in `dir`.
+size_t info_logs(const std::string& dir) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().filename().string().rfind("LOG", 0) == 0) ++n;
+  return n;
+}
+
+// RocksDB keeps 1000 info logs by default, one more at every open; vstore
+// bounds them by store.info-log-keep. With RocksDB's default the same loop
+// leaves one log per open, which is what the bound is checked against.
+TEST_F(RocksdbStore, InfoLogsAreBoundedByInfoLogKeep) {
+  auto o = opts_for(schema_of({"a"}));
+  o.db.info_log_keep = 2;
+  for (int i = 0; i < 6; ++i) open_ok(o).reset();
+  EXPECT_LE(info_logs(o.db.path), 2u);
+  auto unbounded = opts_for(schema_of({"a"}), "db-default");
+  unbounded.db.info_log_keep = 1000;
+  for (int i = 0; i < 6; ++i) open_ok(unbounded).reset();
+  EXPECT_GE(info_logs(unbounded.db.path), 6u) << "the check cannot see a missing bound";
+  auto settings = make_rocksdb_settings(o);
+  EXPECT_EQ(settings.db.keep_log_file_num, 2u);
+  EXPECT_EQ(settings.db.max_log_file_size, o.db.info_log_max_bytes);
 }
 
 }  // namespace

@@ -568,6 +568,8 @@ const std::vector<key_spec>& all_keys() {
       {"store", "paranoid-checks", key_type::flag, 0, 0},
       {"store", "block-cache-size", key_type::bytes64, 0, u64_max},
       {"store", "write-buffer-size", key_type::bytes64, 64 << 10, 4ull << 30},
+      {"store", "info-log-max-size", key_type::bytes64, 64 << 10, 1ull << 30},
+      {"store", "info-log-keep", key_type::u32, 1, 1000},
       {"space.data", "compression", key_type::compression, 0, 0},
       {"space.data", "prefix-length", key_type::u32, 0, 1024},
       {"space.data", "bloom-bits", key_type::u32, 0, 64},
