@@ -78,21 +78,39 @@ std::vector<commit_queue::round_part> commit_queue::take_round() {
 void commit_queue::finish_round(const std::vector<round_part>& round, const status& st,
                                 uint64_t seq, const std::map<uint64_t, uint64_t>& duplicates,
                                 const std::set<uint64_t>& refused) {
+  settle_round(round, st, seq, duplicates, refused, false);
+}
+
+void commit_queue::refuse_round(const std::vector<round_part>& round, const status& st,
+                                const std::map<uint64_t, uint64_t>& duplicates,
+                                const std::set<uint64_t>& doubtful) {
+  settle_round(round, st, 0, duplicates, doubtful, true);
+}
+
+void commit_queue::settle_round(const std::vector<round_part>& round, const status& st,
+                                uint64_t seq, const std::map<uint64_t, uint64_t>& duplicates,
+                                const std::set<uint64_t>& doubtful, bool unwritten) {
   for (const auto& rp : round) {
     auto i = pending_.find(rp.tok);
     if (i == pending_.end()) continue;
     auto& res = i->second.result;
     auto dup = duplicates.find(rp.part.g);
-    if (refused.count(rp.part.g) > 0) {
+    if (doubtful.count(rp.part.g) > 0) {
       res.failed.push_back(rp.part.g);
       res.fail_code = errc::in_doubt;
       res.fail_context =
           "an earlier commit of its token failed; its fate is known after the store reopens";
     } else if (dup != duplicates.end() && (dup->second != 0 || st)) {
+      // A token that committed before, or (0) earlier in this round, which
+      // counts only if the round committed.
       res.duplicate.push_back(rp.part.g);
       res.duplicate_seq.push_back(dup->second != 0 ? dup->second : seq);
     } else if (st) {
       if (seq > res.seq) res.seq = seq;
+    } else if (unwritten) {
+      res.refused.push_back(rp.part.g);
+      res.refuse_code = st.code();
+      res.refuse_context = st.context();
     } else {
       res.failed.push_back(rp.part.g);
       res.fail_code = st.code();

@@ -68,6 +68,16 @@ class commit_queue {
                     const std::map<uint64_t, uint64_t>& duplicates = {},
                     const std::set<uint64_t>& refused = {});
 
+  /// Records that the backend wrote nothing of the round: it refused it with
+  /// `st` (a degraded store, errc::no_space) before writing. Parts are
+  /// answered as refused (not applied) with st's code, except the batches in
+  /// `duplicates` with a known sequence (their token committed before: a
+  /// duplicate) and those in `doubtful` (an earlier commit of their token
+  /// failed: in doubt, as in finish_round).
+  void refuse_round(const std::vector<round_part>& round, const status& st,
+                    const std::map<uint64_t, uint64_t>& duplicates = {},
+                    const std::set<uint64_t>& doubtful = {});
+
   /// Returns the token of the latest sealed batch added (0 if none).
   token last_token() const noexcept { return next_token_ - 1; }
   /// Returns whether every sealed batch up to `tok` has been answered (taken
@@ -120,6 +130,10 @@ class commit_queue {
     sealed_result result;
   };
 
+  /// The body of finish_round (unwritten false) and refuse_round (true).
+  void settle_round(const std::vector<round_part>& round, const status& st, uint64_t seq,
+                    const std::map<uint64_t, uint64_t>& duplicates,
+                    const std::set<uint64_t>& doubtful, bool unwritten);
   void abort(uint64_t g, clock::time_point now);
   bool misses_lost_part(uint64_t g, uint64_t missing) const;
   void finish(token tok, uint64_t g, bool aborted);

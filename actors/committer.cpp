@@ -17,6 +17,9 @@ namespace {
 /// purpose: ~actor_system waits for pending delayed messages.
 constexpr auto sweep_period = std::chrono::milliseconds(100);
 
+/// The longest wait of the recovery timer (see arm_recovery).
+constexpr auto recovery_tick = std::chrono::milliseconds(100);
+
 /// Token records read per page when a commit actor starts.
 constexpr size_t load_page = 4096;
 
@@ -115,6 +118,50 @@ void load_tokens(committer_pointer self) {
   if (loaded > 0) spdlog::info("vstore: {} idempotency tokens remembered", loaded);
 }
 
+/// Schedules the next recovery attempt while the store is not ok. The timer
+/// fires at most every 100 ms, so that a long backoff never holds up the
+/// actor system's shutdown, and tries store::recover once the backoff is due.
+void arm_recovery(committer_pointer self) {
+  auto& s = self->state;
+  if (s.recovery_armed || s.backend->state() == health_state::ok) return;
+  s.recovery_armed = true;
+  if (s.recovery_delay.count() == 0) s.recovery_delay = s.recovery.backoff;
+  s.next_recovery = std::chrono::steady_clock::now() + s.recovery_delay;
+  self->delayed_send(self, std::min<std::chrono::milliseconds>(s.recovery_delay, recovery_tick),
+                     recover_atom::value, true);
+}
+
+/// The recovery timer fired (or, with `from_timer` false, the manager saw a
+/// store that is not ok).
+void on_recover(committer_pointer self, bool from_timer) {
+  auto& s = self->state;
+  if (!from_timer) {
+    arm_recovery(self);
+    return;
+  }
+  s.recovery_armed = false;
+  if (s.backend->state() == health_state::ok) {
+    s.recovery_delay = std::chrono::milliseconds{0};
+    return;
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (now < s.next_recovery) {
+    s.recovery_armed = true;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(s.next_recovery - now);
+    self->delayed_send(self, std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds{1}, recovery_tick),
+                       recover_atom::value, true);
+    return;
+  }
+  ++s.stats.recovery_attempts;
+  if (auto r = s.backend->recover(); r) {
+    s.recovery_delay = std::chrono::milliseconds{0};
+    return;
+  }
+  if (s.backend->state() == health_state::failed) return;  // an operator must act
+  s.recovery_delay = std::min(2 * s.recovery_delay, s.recovery.backoff_max);
+  arm_recovery(self);
+}
+
 void commit_round_unguarded(committer_pointer self) {
   auto& s = self->state;
   auto round = s.queue->take_round();
@@ -149,6 +196,17 @@ void commit_round_unguarded(committer_pointer self) {
       else
         fresh.push_back(tok);
     }
+    if (auto hs = s.backend->state(); hs != health_state::ok) {
+      // The store cannot write: refuse the round unwritten (not applied) and
+      // let the recovery timer bring the store back.
+      auto h = s.backend->health();
+      s.queue->refuse_round(
+          round, status{h.code, std::string{"the store is "} + to_name(hs) + ": " + h.message},
+          duplicates, refused);
+      arm_recovery(self);
+      answer_ready(self);
+      return;
+    }
     auto batch = s.backend->make_batch();
     size_t ops = 0;
     for (const auto& rp : round) {
@@ -179,10 +237,15 @@ void commit_round_unguarded(committer_pointer self) {
       for (const auto* t : fresh) s.tokens->insert(*t, token_index::entry{seq, rec.unix_ms});
       s.forgotten.clear();
       s.forgotten_dirty = false;
+      s.queue->finish_round(round, st, seq, duplicates, refused);
+    } else if (st.code() == errc::no_space) {
+      // Refused before anything was written (store::commit's contract).
+      s.queue->refuse_round(round, st, duplicates, refused);
     } else {
       for (const auto* t : fresh) s.tokens->mark_doubtful(*t);
+      s.queue->finish_round(round, st, seq, duplicates, refused);
     }
-    s.queue->finish_round(round, st, seq, duplicates, refused);
+    if (!st) arm_recovery(self);
   }
   s.stats.aborted_batches = s.queue->aborted_total();
   s.stats.tokens = s.tokens->size();
@@ -209,7 +272,8 @@ void arm_sweep(committer_pointer self) {
 
 committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr<store> backend,
                                          size_t spaces, uint64_t min_g, supervisor_options sup,
-                                         token_options tok, size_t round_ops_limit,
+                                         token_options tok, recovery_options recovery,
+                                         size_t round_ops_limit,
                                          std::shared_ptr<fault_hooks> hooks) {
   auto& s = self->state;
   s.backend = std::move(backend);
@@ -217,6 +281,7 @@ committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr
   s.tokens = std::make_unique<token_index>(tok.retain_count, tok.retain_age);
   s.sup = sup;
   s.round_ops_limit = round_ops_limit;
+  s.recovery = recovery;
   s.hooks = std::move(hooks);
   // Whatever throws, in any handler: answer everything waiting, then end (CAF
   // 0.17 ends an actor whose handler threw). The manager restarts the actor.
@@ -227,6 +292,7 @@ committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr
     return err;
   });
   load_tokens(self);
+  arm_recovery(self);
   return {
       [self](sealed_batch& sb) -> caf::result<sealed_result> {
         auto& st = self->state;
@@ -242,6 +308,7 @@ committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr
         self->state.queue->abort_space(a.space, a.up_to_g);
         commit_round(self);
       },
+      [self](recover_atom, bool from_timer) { on_recover(self, from_timer); },
       [self](sweep_atom) {
         auto& st = self->state;
         st.sweep_armed = false;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <unordered_map>
 
@@ -11,6 +12,13 @@
 #include "vstore/store.hpp"
 
 namespace vstore {
+
+/// How the commit actor retries a degraded store (store.recovery-backoff and
+/// store.recovery-backoff-max).
+struct recovery_options {
+  std::chrono::milliseconds backoff{100};
+  std::chrono::milliseconds backoff_max{5000};
+};
 
 /// The state of the commit actor: the commit queue and the writers' requests
 /// waiting for their sealed batches.
@@ -27,6 +35,12 @@ struct committer_state {
   supervisor_options sup;
   size_t round_ops_limit = 0;
   bool sweep_armed = false;
+  recovery_options recovery;
+  /// Whether the recovery timer runs (only while the store is not ok).
+  bool recovery_armed = false;
+  /// The delay before the next recovery attempt, and when it is due.
+  std::chrono::milliseconds recovery_delay{0};
+  std::chrono::steady_clock::time_point next_recovery;
   committer_stats stats;
   std::shared_ptr<fault_hooks> hooks;
   static inline const char* name = "vstore.committer";
@@ -49,9 +63,15 @@ using committer_pointer = committer_actor::stateful_pointer<committer_state>;
 /// out of the commit and answered as a duplicate with the original sequence
 /// number. Whatever throws, every waiting sealed batch is answered (in doubt)
 /// before the actor ends.
+///
+/// Health: while the store is not ok (store::state) a round is refused
+/// without writing (its batches answered not applied with the store's code),
+/// and a timer tries store::recover after `recovery.backoff`, doubling up to
+/// `recovery.backoff_max`, until the store is ok again.
 committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr<store> backend,
                                          size_t spaces, uint64_t min_g, supervisor_options sup,
-                                         token_options tok, size_t round_ops_limit,
+                                         token_options tok, recovery_options recovery,
+                                         size_t round_ops_limit,
                                          std::shared_ptr<fault_hooks> hooks);
 
 }  // namespace vstore

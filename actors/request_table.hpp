@@ -27,6 +27,10 @@ enum class owner_answer : uint8_t {
   /// errc::in_doubt: the commit failed or the commit actor went down. Nothing
   /// can commit it later, but it may have committed before.
   in_doubt_final,
+  /// The store refused the write before writing anything (a degraded or
+  /// failed store: errc::no_space, errc::io_error, errc::unavailable): not
+  /// applied; answered with that code, settled.
+  refused,
   /// Anything else (the writer crashed in its handler): settled only once the
   /// writer's down message makes it an orphan and a sweep ends; answered
   /// in_doubt at once without a token, from the token's outcome with one.
@@ -128,7 +132,8 @@ class request_table {
     auto id = next_id_++;
     if (!token.empty()) ++tokens_[token];
     writes_.emplace(
-        id, write_entry{mask, owner, std::move(token), std::move(rp), false, false, admitted_seq});
+        id, write_entry{mask, owner, std::move(token), std::move(rp), false, false, admitted_seq,
+                        now});
     write_deadlines_.emplace_back(now + timeout_, id);
     for (size_t s = 0; s < writes_queued_.size(); ++s)
       if ((mask >> s) & 1u) ++writes_queued_[s];
@@ -136,11 +141,12 @@ class request_table {
     return id;
   }
 
-  /// Records the owner writer's answer to write `id`. Returns the promise to
-  /// deliver through and the code to deliver (nothing for committed: deliver
-  /// the ack), or nothing if the write was answered already.
-  std::optional<std::pair<WritePromise, std::optional<errc>>> owner_answered(uint64_t id,
-                                                                             owner_answer a) {
+  /// Records the owner writer's answer to write `id` (`refused_code`: the code
+  /// of a refused write). Returns the promise to deliver through and the code
+  /// to deliver (nothing for committed: deliver the ack), or nothing if the
+  /// write was answered already.
+  std::optional<std::pair<WritePromise, std::optional<errc>>> owner_answered(
+      uint64_t id, owner_answer a, errc refused_code = errc::no_space) {
     auto i = writes_.find(id);
     if (i == writes_.end()) return std::nullopt;
     std::optional<errc> code;
@@ -150,6 +156,9 @@ class request_table {
       case owner_answer::aborted:
       case owner_answer::bounced:
         code = errc::aborted;
+        break;
+      case owner_answer::refused:
+        code = refused_code;
         break;
       case owner_answer::in_doubt_final:
       case owner_answer::other:
@@ -307,6 +316,12 @@ class request_table {
   size_t writes_in_flight() const noexcept { return writes_.size(); }
   size_t unanswered_writes() const noexcept { return unanswered_writes_; }
   const write_counts& counts() const noexcept { return counts_; }
+  /// Returns how long the oldest write admitted and not settled has been in
+  /// flight at `now` (zero when none): a stalled backend shows here.
+  clock::duration oldest_write_age(clock::time_point now) const {
+    if (writes_.empty()) return clock::duration::zero();
+    return now - writes_.begin()->second.admitted;
+  }
   /// Returns whether a deadline is pending (the caller's tick must run).
   bool has_deadlines() const noexcept {
     return !read_deadlines_.empty() || !write_deadlines_.empty() || !orphans_.empty() || sweeping_;
@@ -325,6 +340,7 @@ class request_table {
     bool answered;
     bool orphan;
     uint64_t admitted_seq;
+    clock::time_point admitted;
   };
   using write_iter = typename std::map<uint64_t, write_entry>::iterator;
 

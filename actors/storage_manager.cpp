@@ -56,9 +56,15 @@ void watch(manager_pointer self, const caf::actor_addr& addr, child_role role) {
   self->state.roles[addr] = role;
 }
 
+/// Spawns reader `index` of space `s`: detached (its own thread) with
+/// reader.detached, so that a read that blocks in the backend (a long scan, a
+/// block-cache miss) holds its own thread, never a scheduler thread.
 reader_actor spawn_reader(manager_pointer self, space_id s, size_t index) {
   auto& st = self->state;
-  auto r = self->spawn(reader, std::shared_ptr<const store>{st.setup.backend}, s, st.setup.hooks);
+  std::shared_ptr<const store> backend{st.setup.backend};
+  auto r = st.setup.opts.reader.detached
+               ? self->spawn<caf::detached>(reader, std::move(backend), s, st.setup.hooks)
+               : self->spawn(reader, std::move(backend), s, st.setup.hooks);
   self->monitor<caf::message_priority::high>(r);
   watch(self, r.address(), child_role{child_role::reader, s, index});
   return r;
@@ -78,12 +84,13 @@ committer_actor spawn_committer(manager_pointer self) {
   const auto& o = st.setup.opts;
   auto round_limit = size_t{8} * o.writer.max_batch_commands;
   committer_actor c;
+  auto recovery = recovery_options{o.db.recovery_backoff, o.db.recovery_backoff_max};
   if (o.writer.detached_committer)
     c = self->spawn<caf::detached>(committer, st.setup.backend, o.schema.size(), st.next_g,
-                                   o.supervisor, o.tokens, round_limit, st.setup.hooks);
+                                   o.supervisor, o.tokens, recovery, round_limit, st.setup.hooks);
   else
     c = self->spawn(committer, st.setup.backend, o.schema.size(), st.next_g, o.supervisor, o.tokens,
-                    round_limit, st.setup.hooks);
+                    recovery, round_limit, st.setup.hooks);
   self->monitor<caf::message_priority::high>(c);
   watch(self, c.address(), child_role{child_role::committer, 0, 0});
   return c;
@@ -121,8 +128,19 @@ void deliver_write_error(manager_pointer self, caf::response_promise& rp, space_
 owner_answer classify_owner_error(const caf::error& e) {
   if (e == caf::sec::request_receiver_down) return owner_answer::bounced;
   if (e.category() == caf::atom("vstore")) {
-    if (e.code() == static_cast<uint8_t>(errc::aborted)) return owner_answer::aborted;
-    if (e.code() == static_cast<uint8_t>(errc::in_doubt)) return owner_answer::in_doubt_final;
+    switch (static_cast<errc>(e.code())) {
+      case errc::aborted:
+        return owner_answer::aborted;
+      case errc::in_doubt:
+        return owner_answer::in_doubt_final;
+      // A writer answers these only for a batch the store refused unwritten.
+      case errc::no_space:
+      case errc::io_error:
+      case errc::unavailable:
+        return owner_answer::refused;
+      default:
+        break;
+    }
   }
   return owner_answer::other;
 }
@@ -159,7 +177,8 @@ void on_owner_reply(manager_pointer self, uint64_t id, space_id owner, const caf
       return;
     }
   }
-  if (auto r = st.table->owner_answered(id, a)) {
+  auto refused_code = a == owner_answer::refused ? to_status(err).code() : errc::no_space;
+  if (auto r = st.table->owner_answered(id, a, refused_code)) {
     if (!r->second) {
       r->first.deliver(ack);
       if (st.draining) ++st.drained.answered;
@@ -417,8 +436,23 @@ caf::result<commit_ack> start_write(manager_pointer self, write_request& req) {
   if (st.draining) return make_error(errc::shutting_down, "no new writes");
   uint64_t mask = 0;
   if (auto err = validate_write(self, req, mask)) return err;
-  auto g = st.next_g++;
   auto owner = static_cast<space_id>(__builtin_ctzll(mask));
+  if (st.setup.backend->state() != health_state::ok) {
+    // Refused at once while the store cannot write (the commit actor tries
+    // to recover it): nothing queues up behind a full or failing disk.
+    auto h = st.setup.backend->health();
+    count_error(self, owner, h.code);
+    // A background error (a failed flush) degrades the store without any
+    // commit failing: make sure the commit actor is trying to recover it.
+    auto now = clock_type::now();
+    if (st.committer && now - st.last_recover_hint >= std::chrono::milliseconds(100)) {
+      st.last_recover_hint = now;
+      self->send(st.committer, recover_atom::value, false);
+    }
+    return make_error(h.code, std::string{"writes refused, nothing was applied: the store is "} +
+                                  to_name(h.state) + " (" + h.message + ")");
+  }
+  auto g = st.next_g++;
   // Split by space, keeping each space's operations in request order.
   std::vector<batch_part> parts;
   if ((mask & (mask - 1)) == 0) {
@@ -457,6 +491,25 @@ caf::result<commit_ack> start_write(manager_pointer self, write_request& req) {
 
 // -- admin -------------------------------------------------------------------------------
 
+health_report make_health(manager_pointer self) {
+  auto& st = self->state;
+  health_report r;
+  if (st.setup.backend) {
+    auto h = st.setup.backend->health();
+    r.state = to_name(h.state);
+    if (h.state != health_state::ok) r.code = to_name(h.code);
+    r.message = h.message;
+    r.since_unix_ms = h.since_unix_ms;
+    r.recoveries = h.recoveries;
+    r.free_bytes = h.free_bytes;
+  }
+  r.writes_in_flight = st.table->writes_in_flight();
+  r.oldest_write_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                st.table->oldest_write_age(clock_type::now()))
+                                                .count());
+  return r;
+}
+
 caf::result<stats_reply> collect_stats(manager_pointer self) {
   auto& st = self->state;
   struct join {
@@ -469,6 +522,7 @@ caf::result<stats_reply> collect_stats(manager_pointer self) {
   j->reply.committer_restarts = st.committer_restarts;
   j->reply.writes_not_applied = st.table->counts().not_applied;
   j->reply.writes_in_doubt = st.table->counts().in_doubt;
+  j->reply.health = make_health(self);
   for (space_id s = 0; s < st.spaces.size(); ++s) {
     auto& slot = st.spaces[s];
     space_stats x;
@@ -515,6 +569,7 @@ caf::result<stats_reply> collect_stats(manager_pointer self) {
               j->reply.duplicates = c.duplicates;
               j->reply.tokens = c.tokens;
               j->reply.tokens_forgotten = c.tokens_forgotten;
+              j->reply.health.recovery_attempts = c.recovery_attempts;
               done();
             },
             [done](caf::error&) { done(); });
@@ -573,6 +628,7 @@ status_reply make_status(manager_pointer self) {
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - st.started)
           .count());
   r.sequence = st.setup.backend ? st.setup.backend->latest_sequence() : 0;
+  r.health = make_health(self);
   return r;
 }
 

@@ -69,6 +69,8 @@ struct manager_state {
   /// once it is replaced (or on the next tick), until their deadline.
   std::vector<std::pair<table_type::held_orphan, std::chrono::steady_clock::time_point>>
       held_lookups;
+  /// When the commit actor was last told that the store is not ok.
+  std::chrono::steady_clock::time_point last_recover_hint{};
   /// Whether a tick_atom is scheduled.
   bool tick_armed = false;
   bool draining = false;

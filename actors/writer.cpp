@@ -70,6 +70,9 @@ void answer_owners(writer_pointer self, std::vector<waiting_owner>& owners,
       o.rp.deliver(make_error(errc::aborted,
                               "a part of this multi-space batch was lost; "
                               "nothing of it was applied, and nothing will be"));
+    } else if (contains(r.refused, o.g)) {
+      o.rp.deliver(make_error(r.refuse_code, "refused before anything was written, nothing was "
+                                             "applied: " + r.refuse_context));
     } else if (contains(r.failed, o.g)) {
       o.rp.deliver(make_error(errc::in_doubt, std::string{"backend commit failed: "} +
                                                   to_name(r.fail_code) + ": " + r.fail_context));
@@ -106,6 +109,9 @@ void seal(writer_pointer self, flush_reason why) {
             if (r.seq > st.last_seq) st.last_seq = r.seq;
             if (!r.failed.empty())
               fail_flushes(self, id, make_error(r.fail_code, "commit failed: " + r.fail_context));
+            else if (!r.refused.empty())
+              fail_flushes(self, id,
+                           make_error(r.refuse_code, "commit refused: " + r.refuse_context));
             answer_owners(self, *owners, r);
             answer_flush_waiters(self);
             maybe_seal(self, false);

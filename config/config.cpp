@@ -596,9 +596,14 @@ void for_each_field(Options& o, F&& f) {
   f("store", "write-buffer-size", db.write_buffer_bytes, bytes(64 * kib, 4 * gib));
   f("store", "info-log-max-size", db.info_log_max_bytes, bytes(64 * kib, gib));
   f("store", "info-log-keep", db.info_log_keep, number(1, 1000));
+  f("store", "min-free-space", db.min_free_bytes, bytes(0, 1024 * gib));
+  f("store", "max-disk-space", db.max_disk_bytes, bytes(0, u64_max));
+  f("store", "recovery-backoff", db.recovery_backoff, duration(10, 60 * ms_per_second));
+  f("store", "recovery-backoff-max", db.recovery_backoff_max, duration(10, ms_per_hour));
   auto& rd = o.reader;
   f("reader", "pool-size", rd.pool_size, number(1, 64));
   f("reader", "max-queued", rd.max_queued, number(1, 10000000));
+  f("reader", "detached", rd.detached, flag_rule);
   auto& wr = o.writer;
   f("writer", "max-batch-commands", wr.max_batch_commands, number(1, 1000000));
   f("writer", "max-batch-bytes", wr.max_batch_bytes, bytes(1, gib));
@@ -832,6 +837,11 @@ maybe_failure check_options(const options& o) {
                        format_duration(su.internal_timeout) +
                        "): a stalled multi-space batch must be aborted before the requests "
                        "waiting for it time out"};
+  if (o.db.recovery_backoff > o.db.recovery_backoff_max)
+    return failure{"store.recovery-backoff", 0,
+                   format_duration(o.db.recovery_backoff) +
+                       " exceeds store.recovery-backoff-max (" +
+                       format_duration(o.db.recovery_backoff_max) + ")"};
   return std::nullopt;
 }
 

@@ -59,6 +59,12 @@ struct sealed_result {
   /// sequence number of that earlier commit (duplicate_seq[i] for duplicate[i]).
   std::vector<uint64_t> duplicate;
   std::vector<uint64_t> duplicate_seq;
+  /// Parts the store refused before writing anything (degraded: no space, an
+  /// I/O error): not applied. Answered with `refuse_code` (errc::no_space,
+  /// errc::io_error or errc::unavailable).
+  std::vector<uint64_t> refused;
+  errc refuse_code = errc::no_space;
+  std::string refuse_context;
 };
 
 /// Asks the committer to answer once every sealed batch it received before
@@ -84,6 +90,8 @@ struct committer_stats {
   /// Tokens remembered now, and forgotten (by count or age) so far.
   uint64_t tokens = 0;
   uint64_t tokens_forgotten = 0;
+  /// Calls of store::recover while the store was not ok.
+  uint64_t recovery_attempts = 0;
 };
 
 }  // namespace vstore

@@ -113,15 +113,21 @@ typename Inspector::result_type inspect(Inspector& f, space_stats& x) {
            x.restarts, x.errors);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, health_report& x) {
+  return f(caf::meta::type_name("vstore::health_report"), x.state, x.code, x.message,
+           x.since_unix_ms, x.recoveries, x.recovery_attempts, x.free_bytes, x.writes_in_flight,
+           x.oldest_write_ms);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stats_reply& x) {
   return f(caf::meta::type_name("vstore::stats_reply"), x.spaces, x.rounds, x.round_ops,
            x.aborted_batches, x.committer_restarts, x.duplicates, x.tokens, x.tokens_forgotten,
-           x.writes_not_applied, x.writes_in_doubt);
+           x.writes_not_applied, x.writes_in_doubt, x.health);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_reply& x) {
   return f(caf::meta::type_name("vstore::status_reply"), x.backend, x.spaces, x.states,
-           x.shutting_down, x.uptime_ms, x.sequence);
+           x.shutting_down, x.uptime_ms, x.sequence, x.health);
 }
 
 // -- internal messages (defined in internal.hpp) ---------------------------------
@@ -145,7 +151,8 @@ typename Inspector::result_type inspect(Inspector& f, sealed_batch& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sealed_result& x) {
   return f(caf::meta::type_name("vstore::sealed_result"), x.seq, x.aborted, x.failed, x.fail_code,
-           x.fail_context, x.duplicate, x.duplicate_seq);
+           x.fail_context, x.duplicate, x.duplicate_seq, x.refused, x.refuse_code,
+           x.refuse_context);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, fence_request&) {
@@ -158,13 +165,16 @@ typename Inspector::result_type inspect(Inspector& f, abort_space& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, committer_stats& x) {
   return f(caf::meta::type_name("vstore::committer_stats"), x.rounds, x.round_ops,
-           x.aborted_batches, x.duplicates, x.tokens, x.tokens_forgotten);
+           x.aborted_batches, x.duplicates, x.tokens, x.tokens_forgotten, x.recovery_attempts);
 }
 
 /// A writer's timer: seal the open batch if it is still batch `epoch`.
 using age_atom = caf::atom_constant<caf::atom("vs_age")>;
 /// The committer's timer: abort stalled multi-space batches.
 using sweep_atom = caf::atom_constant<caf::atom("vs_sweep")>;
+/// The commit actor's recovery timer (true), or the manager's hint that the
+/// store is not ok (false): see committer.hpp.
+using recover_atom = caf::atom_constant<caf::atom("vs_recov")>;
 /// The manager's timer: expires overdue requests, and paces a drain.
 using tick_atom = caf::atom_constant<caf::atom("vs_tick")>;
 
@@ -194,6 +204,7 @@ using reader_actor = caf::typed_actor<caf::replies_to<get_request>::with<get_rep
 /// manager send to it).
 using committer_actor = caf::typed_actor<caf::replies_to<sealed_batch>::with<sealed_result>,
                                          caf::reacts_to<abort_space>, caf::reacts_to<sweep_atom>,
+                                         caf::reacts_to<recover_atom, bool>,
                                          caf::replies_to<stats_request>::with<committer_stats>,
                                          caf::replies_to<fence_request>::with<commit_ack>,
                                          caf::replies_to<outcome_request>::with<outcome_reply>>;

@@ -1,27 +1,37 @@
 #include "backends/rocksdb/rocksdb_store.hpp"
 #include "backends/rocksdb/rocksdb_settings.hpp"
+#include "backends/rocksdb/wal_report.hpp"
+#include "backends/rocksdb/info_log.hpp"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/iterator.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/snapshot.h>
+#include <rocksdb/sst_file_manager.h>
 #include <rocksdb/status.h>
 #include <rocksdb/table.h>
 #include <rocksdb/table_properties.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <exception>
 #include <filesystem>
 #include <mutex>
 #include <set>
 #include <system_error>
 #include <utility>
+
+#include <spdlog/spdlog.h>
 
 #include "vstore/concat_bytes.hpp"
 
@@ -209,6 +219,30 @@ std::string join(const std::vector<std::string>& names) {
   return out;
 }
 
+/// Returns the bytes available to unprivileged users on the file system of
+/// `path`, or UINT64_MAX if it cannot be read.
+uint64_t free_space(const std::string& path) noexcept {
+  struct statvfs sv{};
+  if (::statvfs(path.c_str(), &sv) != 0) return UINT64_MAX;
+  return static_cast<uint64_t>(sv.f_bavail) * static_cast<uint64_t>(sv.f_frsize);
+}
+
+int64_t unix_ms_now() noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Renders a byte count as "12.3 MiB".
+std::string mib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return buf;
+}
+
+/// How often commits re-read the free space at most (see space_ok).
+constexpr auto space_check_period = std::chrono::milliseconds(100);
+
 }  // namespace
 
 /// The RocksDB handles of an open store.
@@ -220,9 +254,93 @@ struct rocksdb_store::impl {
   /// The handle of the "default" family: system_space.
   rocksdb::ColumnFamilyHandle* default_handle = nullptr;
   std::shared_ptr<rocksdb::Cache> cache;
+  /// vstore's writer of the LOG file (see info_log.hpp).
+  std::shared_ptr<rocksdb::Logger> info_log;
   rocksdb::WriteOptions write_options;
   /// Serializes commits so that each answers a strictly larger sequence.
   std::mutex commit_mutex;
+
+  // -- health (see rocksdb_store::state) --
+  std::string path;
+  /// store.min-free-space (0: no check).
+  uint64_t min_free = 0;
+  /// The free space at the last check, when it was read, and the bytes
+  /// committed since (guarded by commit_mutex).
+  uint64_t checked_free = UINT64_MAX;
+  std::chrono::steady_clock::time_point checked_at{};
+  uint64_t written_since_check = 0;
+  std::atomic<uint8_t> state{static_cast<uint8_t>(health_state::ok)};
+  mutable std::mutex health_mutex;
+  /// Guarded by health_mutex (state mirrors health.state).
+  store_health health;
+
+  /// Sets the health; logs a change. A failed store stays failed.
+  void set_health(health_state to, errc code, const std::string& message) {
+    std::lock_guard<std::mutex> lock{health_mutex};
+    auto from = health.state;
+    if (from == health_state::failed && to != health_state::failed) return;
+    bool changed = from != to || (to != health_state::ok && health.code != code);
+    if (to != health_state::ok) {
+      health.code = code;
+      health.message = message;
+    }
+    if (from != to) {
+      auto now = unix_ms_now();
+      if (to == health_state::ok) {
+        ++health.recoveries;
+        spdlog::info("vstore: store {} is ok again after {} ms: writes are accepted", path,
+                     now - health.since_unix_ms);
+      }
+      health.since_unix_ms = now;
+    }
+    health.state = to;
+    state.store(static_cast<uint8_t>(to), std::memory_order_release);
+    if (changed && to != health_state::ok)
+      spdlog::error("vstore: store {} is {}: {}; writes are refused with {} {}", path, to_name(to),
+                    message, to_name(code),
+                    to == health_state::failed ? "until an operator repairs and reopens it"
+                                               : "until it recovers (retried with backoff)");
+  }
+
+  /// Classifies a failed RocksDB write, flush or compaction: no space (also
+  /// the SstFileManager's limit) degrades with errc::no_space, corruption or
+  /// an unrecoverable error fails the store, anything else degrades with
+  /// errc::io_error.
+  void on_error(const rocksdb::Status& s, const std::string& what) {
+    if (s.ok()) return;
+    auto msg = what + " in " + path + ": " + s.ToString();
+    if (s.IsCorruption() || s.severity() >= rocksdb::Status::Severity::kFatalError)
+      set_health(health_state::failed, errc::unavailable, msg);
+    else if (s.IsNoSpace() || s.subcode() == rocksdb::Status::SubCode::kSpaceLimit)
+      set_health(health_state::degraded, errc::no_space, msg);
+    else
+      set_health(health_state::degraded, errc::io_error, msg);
+  }
+
+  /// Returns whether the free space allows committing `incoming` more bytes
+  /// (re-read at most every space_check_period, or sooner once a quarter of
+  /// the headroom may have been written); else degrades the store and
+  /// explains. Called under commit_mutex.
+  bool space_ok(uint64_t incoming, std::string& why) {
+    if (min_free == 0) return true;
+    auto now = std::chrono::steady_clock::now();
+    written_since_check += incoming;
+    uint64_t headroom = checked_free > min_free ? checked_free - min_free : 0;
+    if (now - checked_at >= space_check_period || written_since_check * 4 >= headroom) {
+      checked_free = free_space(path);
+      checked_at = now;
+      written_since_check = 0;
+    }
+    if (checked_free >= min_free) return true;
+    why = "free space on " + path + " is " + mib(checked_free) + ", below store.min-free-space (" +
+          mib(min_free) + ")";
+    set_health(health_state::degraded, errc::no_space, why);
+    return false;
+  }
+
+  /// What the last open replayed from each WAL file; its filter is referenced
+  /// by the DB's options, so it is destroyed after close().
+  wal_recovery wal;
 
   impl() = default;
   impl(const impl&) = delete;
@@ -253,6 +371,51 @@ struct rocksdb_store::impl {
 };
 
 namespace {
+
+/// Reports RocksDB's background errors (failed flushes, compactions, WAL or
+/// MANIFEST writes) and its own recoveries to the store's health.
+class health_listener final : public rocksdb::EventListener {
+ public:
+  explicit health_listener(rocksdb_store::impl* owner) : owner_(owner) {}
+
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* err) override {
+    if (err == nullptr || err->ok()) return;
+    owner_->on_error(*err, std::string{"RocksDB background error ("} + reason_name(reason) + ")");
+  }
+
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    if (!info.new_bg_error.ok()) return;
+    // RocksDB resumed by itself; vstore's own reserve (and its margin, see
+    // recover) still applies.
+    if (owner_->min_free > 0 &&
+        free_space(owner_->path) < owner_->min_free + owner_->min_free / 10)
+      return;
+    owner_->set_health(health_state::ok, errc::internal, {});
+  }
+
+ private:
+  static const char* reason_name(rocksdb::BackgroundErrorReason r) noexcept {
+    switch (r) {
+      case rocksdb::BackgroundErrorReason::kFlush:
+        return "flush";
+      case rocksdb::BackgroundErrorReason::kCompaction:
+        return "compaction";
+      case rocksdb::BackgroundErrorReason::kWriteCallback:
+        return "write";
+      case rocksdb::BackgroundErrorReason::kMemTable:
+        return "memtable";
+      case rocksdb::BackgroundErrorReason::kManifestWrite:
+        return "MANIFEST write";
+      case rocksdb::BackgroundErrorReason::kFlushNoWAL:
+        return "flush";
+      case rocksdb::BackgroundErrorReason::kManifestWriteNoWAL:
+        return "MANIFEST write";
+    }
+    return "unknown";
+  }
+
+  rocksdb_store::impl* owner_;
+};
 
 /// A write batch wrapping a rocksdb::WriteBatch.
 class rocksdb_batch final : public write_batch {
@@ -348,6 +511,17 @@ status open_db(const options& opts, rocksdb_store::impl& st) {
 
   auto settings = make_rocksdb_settings(opts);
   rocksdb::DBOptions& dbo = settings.db;
+  st.path = path;
+  st.min_free = opts.db.min_free_bytes;
+  dbo.listeners.push_back(std::make_shared<health_listener>(&st));
+  // RocksDB's SstFileManager: the optional cap on SST space, and the
+  // free-space polling of RocksDB's own recovery from no-space errors.
+  rocksdb::Status sfm_status;
+  auto* env = rocksdb::Env::Default();
+  dbo.sst_file_manager.reset(rocksdb::NewSstFileManager(env, env->GetFileSystem(), nullptr, "", 0,
+                                                        true, &sfm_status));
+  if (!sfm_status.ok()) return to_status(sfm_status, "SstFileManager for " + path);
+  if (opts.db.max_disk_bytes > 0) dbo.sst_file_manager->SetMaxAllowedSpaceUsage(opts.db.max_disk_bytes);
 
   // An existing database must have exactly the configured families.
   std::vector<std::string> existing;
@@ -390,8 +564,15 @@ status open_db(const options& opts, rocksdb_store::impl& st) {
   st.cache = settings.cache;
   const auto& descriptors = settings.families;
 
+  // RocksDB's own info logger aborts the process when it writes again after a
+  // failed write (a full disk); vstore's drops and counts such lines. Made
+  // only now, so that a directory without a database stays untouched.
+  dbo.info_log = make_info_log(path, opts.db.info_log_max_bytes, opts.db.info_log_keep);
+  st.info_log = dbo.info_log;
+
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
+  st.wal.prepare(path, dbo);  // counts the WAL records before and during recovery
   auto s = rocksdb::DB::Open(dbo, path, descriptors, &handles, &db);
   if (!s.ok()) {
     // RocksDB hands out nothing on failure, but be safe.
@@ -401,6 +582,7 @@ status open_db(const options& opts, rocksdb_store::impl& st) {
     }
     return to_status(s, "open " + path);
   }
+  st.wal.finish();  // logs records that point-in-time recovery dropped
   st.db = db;
   st.default_handle = handles.at(0);
   st.handles.assign(handles.begin() + 1, handles.end());
@@ -562,9 +744,60 @@ status rocksdb_store::commit(write_batch& batch, uint64_t& seq) {
   }
   return guarded("commit", [&]() -> status {
     std::lock_guard<std::mutex> lock{impl_->commit_mutex};
+    std::string why;
+    if (!impl_->space_ok(b->rep().GetDataSize(), why)) return {errc::no_space, std::move(why)};
     auto s = impl_->db->Write(impl_->write_options, &b->rep());
-    if (!s.ok()) return to_status(s, "write batch");
+    if (!s.ok()) {
+      impl_->on_error(s, "write failed");
+      return to_status(s, "write batch");
+    }
     seq = impl_->db->GetLatestSequenceNumber();
+    return {};
+  });
+}
+
+health_state rocksdb_store::state() const noexcept {
+  return static_cast<health_state>(impl_->state.load(std::memory_order_acquire));
+}
+
+store_health rocksdb_store::health() const {
+  store_health h;
+  {
+    std::lock_guard<std::mutex> lock{impl_->health_mutex};
+    h = impl_->health;
+  }
+  h.free_bytes = free_space(impl_->path);
+  return h;
+}
+
+status rocksdb_store::recover() {
+  return guarded("recover", [&]() -> status {
+    std::lock_guard<std::mutex> lock{impl_->commit_mutex};
+    auto st = state();
+    if (st == health_state::ok) return {};
+    if (st == health_state::failed) return {errc::unavailable, health().message};
+    if (impl_->min_free > 0) {
+      impl_->checked_free = free_space(impl_->path);
+      impl_->checked_at = std::chrono::steady_clock::now();
+      impl_->written_since_check = 0;
+      // A tenth above the reserve, so that the store does not flap between
+      // ok and degraded around it.
+      if (impl_->checked_free < impl_->min_free + impl_->min_free / 10) {
+        auto why = "free space on " + impl_->path + " is " + mib(impl_->checked_free) +
+                   ", below store.min-free-space (" + mib(impl_->min_free) +
+                   ") plus a tenth, needed to resume writes";
+        impl_->set_health(health_state::degraded, errc::no_space, why);
+        return {errc::no_space, std::move(why)};
+      }
+    }
+    // Clears RocksDB's background error (flushing what failed); OK at once
+    // when there is none. Busy while RocksDB's own recovery runs.
+    auto s = impl_->db->Resume();
+    if (!s.ok()) {
+      impl_->on_error(s, "resume failed");
+      return to_status(s, "resume");
+    }
+    impl_->set_health(health_state::ok, errc::internal, {});
     return {};
   });
 }
@@ -627,6 +860,8 @@ status rocksdb_store::describe_space(space_id space, rocksdb_space_info& out) co
     return {};
   });
 }
+
+const wal_report& rocksdb_store::last_wal_report() const noexcept { return impl_->wal.report(); }
 
 status open_rocksdb_store(const options& opts, std::unique_ptr<store>& out) {
   out.reset();

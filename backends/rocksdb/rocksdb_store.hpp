@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backends/rocksdb/wal_report.hpp"
 #include "vstore/errc.hpp"
 #include "vstore/options.hpp"
 #include "vstore/schema.hpp"
@@ -122,9 +123,32 @@ class rocksdb_store final : public store {
   /// of every space, system_space included, to SST files. Blocks.
   status sync() override;
 
+  /// Returns ok, degraded or failed (an atomic load). The store turns
+  /// degraded when its free space falls below db.min_free_bytes (checked
+  /// before commits, at most every 100 ms or every quarter of the remaining
+  /// headroom written), when a commit fails, or when RocksDB reports a
+  /// background error (a failed flush or compaction; through an
+  /// EventListener); failed on corruption or an error RocksDB cannot resume
+  /// from. Every change is logged with the data directory.
+  health_state state() const noexcept override;
+
+  /// Returns the health with the last error and the free space now.
+  store_health health() const override;
+
+  /// Leaves the degraded state once the free space is back above the reserve
+  /// and DB::Resume succeeds (RocksDB flushes what failed); answers why not
+  /// otherwise (errc::no_space, errc::io_error; errc::unavailable when
+  /// failed). Blocks.
+  status recover() override;
+
   /// Reports the effective RocksDB settings and SST files of `space` (for
   /// system_space: of the "default" family).
   status describe_space(space_id space, rocksdb_space_info& out) const;
+
+  /// Returns what the open of this store replayed from each WAL file and what
+  /// point-in-time recovery dropped (see wal_report.hpp); each loss was logged
+  /// at error level during the open.
+  const wal_report& last_wal_report() const noexcept;
 
   /// Implementation details (RocksDB handles); defined in rocksdb_store.cpp.
   struct impl;

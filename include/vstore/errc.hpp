@@ -41,7 +41,9 @@ enum class errc : uint8_t {
   /// Write: not applied, and never will be; retrying is safe.
   aborted,
   /// The backend reported an I/O error. Write: maybe applied (the manager
-  /// answers a write whose commit failed with in_doubt).
+  /// answers a write whose commit failed with in_doubt; a write refused at
+  /// admission because the store is degraded by an I/O error also gets
+  /// io_error, its context saying nothing was applied).
   io_error,
   /// The backend found corrupt data. Stop and repair the store.
   corruption,
@@ -61,10 +63,15 @@ enum class errc : uint8_t {
   /// with the same idempotency token (applied at most once), or ask
   /// outcome_request{token}. Write: maybe applied.
   in_doubt,
+  /// The store's disk is full, or its free space fell below store.min-free-space:
+  /// writes are refused until space is freed (reads are served). The store
+  /// leaves this state by itself once space is free again. Write: not applied
+  /// (refused before anything was written).
+  no_space,
 };
 
 /// The highest errc value (for iteration in tests and stats).
-inline constexpr uint8_t errc_max = static_cast<uint8_t>(errc::in_doubt);
+inline constexpr uint8_t errc_max = static_cast<uint8_t>(errc::no_space);
 
 /// Whether a write answered with an error was applied.
 enum class write_outcome : uint8_t {
@@ -91,6 +98,7 @@ constexpr write_outcome write_outcome_of(errc x) noexcept {
     case errc::schema_mismatch:
     case errc::invalid_config:
     case errc::not_supported:
+    case errc::no_space:
       return write_outcome::not_applied;
     case errc::timeout:
     case errc::io_error:
@@ -145,6 +153,8 @@ constexpr const char* to_name(errc x) noexcept {
       return "internal";
     case errc::in_doubt:
       return "in_doubt";
+    case errc::no_space:
+      return "no_space";
   }
   return "unknown_error";
 }
@@ -187,6 +197,9 @@ constexpr const char* to_message(errc x) noexcept {
     case errc::in_doubt:
       return "write outcome unknown: it may have committed or may still commit; "
              "retry with its token or ask for its outcome";
+    case errc::no_space:
+      return "no space left for the store: writes are refused until space is freed "
+             "(nothing was applied)";
   }
   return "unknown error";
 }

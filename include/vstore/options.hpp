@@ -48,6 +48,29 @@ struct db_options {
   /// keeps 1000). Key: info-log-keep. Default: 4 (so at most about 4 MiB of
   /// logs). Range: 1..1000.
   uint32_t info_log_keep = 4;
+  /// Writes are refused with errc::no_space (the store turns degraded) while
+  /// the data directory's file system has less than this free, so that
+  /// RocksDB's own flushes and compactions, and an operator, still have room;
+  /// reads are served, and writes resume by themselves once space is freed.
+  /// Full protection needs about write-buffer-size x spaces (memtables being
+  /// flushed) plus compaction headroom. Also the room RocksDB's SstFileManager
+  /// leaves for compactions. Key: min-free-space. Default: 256 MiB. Range:
+  /// 0 (off)..1 TiB.
+  uint64_t min_free_bytes = 256u << 20;
+  /// The most the store's SST files may take (RocksDB's SstFileManager): past
+  /// it flushes fail and the store turns degraded (no_space) until files are
+  /// compacted or the limit raised. Key: max-disk-space. Default: 0
+  /// (unlimited). Range: 0..2^64-1.
+  uint64_t max_disk_bytes = 0;
+  /// While degraded the commit actor tries to recover (free space check, then
+  /// RocksDB's DB::Resume) after this delay, doubling up to
+  /// recovery-backoff-max. Key: recovery-backoff. Default: 100ms. Range:
+  /// 10ms..1min.
+  std::chrono::milliseconds recovery_backoff{100};
+  /// The longest delay between two recovery attempts. Key:
+  /// recovery-backoff-max. Default: 5s. Range: 10ms..1h; at least
+  /// recovery-backoff.
+  std::chrono::milliseconds recovery_backoff_max{5000};
 };
 
 /// Reader pools. Section [reader].
@@ -57,6 +80,11 @@ struct reader_options {
   /// Reads queued per space before the manager answers errc::overloaded.
   /// Key: max-queued. Default: 4096. Range 1..10,000,000.
   uint32_t max_queued = 4096;
+  /// Run every reader on its own thread (spaces x pool-size threads), so that
+  /// reads that block (long scans, block-cache misses) never hold a scheduler
+  /// thread the manager, writers and timers need. Key: detached.
+  /// Default: true.
+  bool detached = true;
 };
 
 /// Writers and group commit. Section [writer].

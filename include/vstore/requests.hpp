@@ -240,6 +240,36 @@ struct space_stats {
 };
 
 /// The counters of every space plus the commit path's.
+/// The store's health, as status and stats report it.
+struct health_report {
+  /// "ok", "degraded" (writes refused; reads served; recovers by itself) or
+  /// "failed" (writes refused until an operator reopens the store).
+  std::string state = "ok";
+  /// The code writes are refused with while not ok ("no_space", "io_error",
+  /// "unavailable"); empty when ok.
+  std::string code;
+  /// The last error, naming the data directory (kept after a recovery).
+  std::string message;
+  /// When the state last changed, in milliseconds since the Unix epoch (0:
+  /// never).
+  int64_t since_unix_ms = 0;
+  /// Times the store returned to ok by itself.
+  uint64_t recoveries = 0;
+  /// Recovery attempts of the commit actor (store::recover calls).
+  uint64_t recovery_attempts = 0;
+  /// Free bytes on the data directory's file system (UINT64_MAX: unknown or
+  /// not applicable, e.g. the memory backend).
+  uint64_t free_bytes = UINT64_MAX;
+  /// Writes admitted and not settled (queued, being committed, or answered
+  /// in_doubt and still in the pipeline).
+  uint64_t writes_in_flight = 0;
+  /// How long the oldest of them has been in flight, in milliseconds (0: none).
+  /// Growing past a few seconds means the backend is stalled (a write stall,
+  /// a hung disk); new writes are then refused overloaded once writer.max-queued
+  /// are in flight.
+  uint64_t oldest_write_ms = 0;
+};
+
 struct stats_reply {
   std::vector<space_stats> spaces;
   /// Backend commits (one DB::Write each) and the operations they held.
@@ -259,6 +289,8 @@ struct stats_reply {
   /// (in_doubt).
   uint64_t writes_not_applied = 0;
   uint64_t writes_in_doubt = 0;
+  /// The store's health.
+  health_report health;
 };
 
 /// The manager's state.
@@ -273,6 +305,8 @@ struct status_reply {
   uint64_t uptime_ms = 0;
   /// The backend's latest sequence number.
   uint64_t sequence = 0;
+  /// The store's health.
+  health_report health;
 };
 
 /// Returns the latency percentile `p` (0..1) of a latency_us histogram, as the

@@ -92,6 +92,50 @@ class write_batch {
   virtual const status& error() const noexcept = 0;
 };
 
+/// Whether a store accepts writes.
+enum class health_state : uint8_t {
+  /// Reads and writes are served.
+  ok,
+  /// Writes fail or are refused (no space, an I/O error, a read-only file
+  /// system); reads are served. The store leaves this state by itself
+  /// (store::recover) once writes succeed again.
+  degraded,
+  /// The store cannot recover without an operator (corruption, a fatal
+  /// backend error): writes are refused until it is reopened.
+  failed,
+};
+
+/// Returns "ok", "degraded" or "failed".
+constexpr const char* to_name(health_state x) noexcept {
+  switch (x) {
+    case health_state::ok:
+      return "ok";
+    case health_state::degraded:
+      return "degraded";
+    case health_state::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+/// A store's health and the error that set it.
+struct store_health {
+  health_state state = health_state::ok;
+  /// The code writes are refused with while not ok: errc::no_space or
+  /// errc::io_error when degraded, errc::unavailable when failed.
+  errc code = errc::internal;
+  /// The last error, naming the data directory; empty when ok and never
+  /// degraded.
+  std::string message;
+  /// When the state last changed (milliseconds since the Unix epoch).
+  int64_t since_unix_ms = 0;
+  /// Times the store returned to ok by itself.
+  uint64_t recoveries = 0;
+  /// Free bytes on the data directory's file system at the last check
+  /// (UINT64_MAX when not known or not applicable).
+  uint64_t free_bytes = UINT64_MAX;
+};
+
 /// A store: reads, atomic commits and prefix iteration over a fixed schema.
 class store : public read_store {
  public:
@@ -104,7 +148,10 @@ class store : public read_store {
   /// Commits `batch` atomically: all of its operations become visible at once,
   /// or none does. On success `seq` is the store's sequence number after the
   /// commit (strictly increasing). With RocksDB the batch is in the WAL (and
-  /// fsynced when configured) when this returns. Blocks.
+  /// fsynced when configured) when this returns. errc::no_space means the
+  /// store refused the batch before writing anything (its free space is below
+  /// the configured reserve; the store is then degraded): it was not applied.
+  /// Any other failure may have left the batch in the log: in doubt. Blocks.
   virtual status commit(vstore::write_batch& batch, uint64_t& seq) = 0;
 
   /// Returns the sequence number of the last commit.
@@ -135,6 +182,18 @@ class store : public read_store {
 
   /// Flushes buffered data to durable storage (memtables and WAL). Blocks.
   virtual status sync() { return {}; }
+
+  /// Returns whether the store accepts writes (cheap: no I/O, no lock).
+  virtual health_state state() const noexcept { return health_state::ok; }
+
+  /// Returns the store's health with its last error. Thread-safe.
+  virtual store_health health() const { return {}; }
+
+  /// Tries to leave the degraded state: checks the free space, resumes the
+  /// backend (RocksDB: DB::Resume) and answers ok once writes can succeed
+  /// again, else why not. A failed store stays failed. Blocks; only the commit
+  /// actor calls it, never during a commit.
+  virtual status recover() { return {}; }
 };
 
 /// Returns whether a store with schema `s` accepts space id `space`: a space of

@@ -39,6 +39,38 @@ TEST(CommitQueue, SingleSpacePartsCommitAtOnce) {
   EXPECT_TRUE(ready[0].result.aborted.empty());
 }
 
+// A round the store refused unwritten (a degraded store) is not applied:
+// refused with the store's code, except a known duplicate (its token committed
+// before) and a doubtful token (an earlier commit of it failed: in doubt).
+TEST(CommitQueue, RefusedRoundIsNotAppliedExceptDuplicatesAndDoubtfulTokens) {
+  commit_queue q{2};
+  auto now = clock_type::now();
+  auto t = q.add(0, parts({part(1, 1, 0, "a"), part(2, 1, 0, "b"), part(3, 1, 0, "c")}), now);
+  auto round = q.take_round();
+  q.refuse_round(round, status{errc::no_space, "disk full"}, {{2, 17}}, {3});
+  auto ready = q.take_ready();
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].tok, t);
+  const auto& r = ready[0].result;
+  EXPECT_EQ(r.refused, (std::vector<uint64_t>{1}));
+  EXPECT_EQ(r.refuse_code, errc::no_space);
+  EXPECT_EQ(r.refuse_context, "disk full");
+  EXPECT_EQ(r.duplicate, (std::vector<uint64_t>{2}));
+  EXPECT_EQ(r.duplicate_seq, (std::vector<uint64_t>{17}));
+  EXPECT_EQ(r.failed, (std::vector<uint64_t>{3}));
+  EXPECT_EQ(r.fail_code, errc::in_doubt);
+  EXPECT_EQ(r.seq, 0u);
+  // A failed (written) round is in doubt, never refused.
+  auto t2 = q.add(1, parts({part(4, 2, 1, "d")}), now);
+  round = q.take_round();
+  q.finish_round(round, status{errc::io_error, "EIO"}, 0);
+  ready = q.take_ready();
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].tok, t2);
+  EXPECT_TRUE(ready[0].result.refused.empty());
+  EXPECT_EQ(ready[0].result.failed, (std::vector<uint64_t>{4}));
+}
+
 TEST(CommitQueue, IncompleteMultiSpaceBatchHoldsTheWatermark) {
   commit_queue q{2};
   auto now = clock_type::now();

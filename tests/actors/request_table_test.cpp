@@ -135,6 +135,17 @@ TEST_F(RequestTable, BouncedPartAnswersAbortedAndSettles) {
   EXPECT_EQ(counts(t), "committed=0 not_applied=1 in_doubt=0");
 }
 
+TEST_F(RequestTable, RefusedPartAnswersItsCodeAndSettles) {
+  auto full = t.add_write(spaces({0, 1}), 0, "tok", "w1", now);
+  EXPECT_EQ(str(t.owner_answered(full, owner_answer::refused, errc::no_space)), "w1:no_space");
+  auto broken = t.add_write(spaces({1}), 1, "", "w2", now);
+  EXPECT_EQ(str(t.owner_answered(broken, owner_answer::refused, errc::unavailable)),
+            "w2:unavailable");
+  EXPECT_EQ(writes_queued(t), "0 0");
+  EXPECT_FALSE(t.token_pending("tok"));
+  EXPECT_EQ(counts(t), "committed=0 not_applied=2 in_doubt=0");
+}
+
 TEST_F(RequestTable, OwnerInDoubtAnswersInDoubtAndSettles) {
   auto id = t.add_write(spaces({0}), 0, "tok", "w1", now);
   EXPECT_EQ(str(t.owner_answered(id, owner_answer::in_doubt_final)), "w1:in_doubt");
@@ -779,7 +790,7 @@ TEST_F(RequestTable, CountsAddUpToTheWritesAnswered) {
 enum class answer_path {
   none,
   owner,        // the owner's ack, in_doubt or (without a token) other
-  owner_abort,  // the owner's aborted or bounced part
+  owner_abort,  // the owner's aborted or bounced part, or a part the store refused
   deadline,
   orphaned,  // its writer went down (no token)
   cut_off,
@@ -921,7 +932,7 @@ TEST_F(RequestTable, RandomSequencesKeepTheInvariants) {
         auto& w = i->second;
         if (!w.owner_replied) {
           w.owner_replied = true;
-          auto a = static_cast<owner_answer>(pick(5));
+          auto a = static_cast<owner_answer>(pick(6));
           // Like the manager, an in_doubt answer may first hold a write with
           // a token for its token's lookup (nothing can commit it any more).
           bool held_now = false;
@@ -955,10 +966,13 @@ TEST_F(RequestTable, RandomSequencesKeepTheInvariants) {
               std::optional<errc> want;
               if (a == owner_answer::aborted || a == owner_answer::bounced)
                 want = errc::aborted;
+              else if (a == owner_answer::refused)
+                want = errc::no_space;
               else if (a == owner_answer::in_doubt_final || a == owner_answer::other)
                 want = errc::in_doubt;
               EXPECT_EQ(code_name(r->second), code_name(want));
-              bool abort = a == owner_answer::aborted || a == owner_answer::bounced;
+              bool abort = a == owner_answer::aborted || a == owner_answer::bounced ||
+                           a == owner_answer::refused;
               deliver(r->first, r->second, abort ? answer_path::owner_abort : answer_path::owner);
             }
             if (a != owner_answer::other) w.settled = true;

@@ -86,11 +86,22 @@ TEST_F(Serialization, Replies) {
   EXPECT_EQ(st2.spaces[0].flushes, (std::vector<uint64_t>{1, 2, 3}));
   EXPECT_EQ(st2.spaces[0].restarts, 7u);
   EXPECT_EQ(st2.rounds, 11u);
-  status_reply info{"rocksdb", {"data"}, {"ok"}, true, 12, 34};
+  health_report h{"degraded", "no_space", "free space on /d is 1.0 MiB", 1700000000000, 2, 5,
+                  1048576, 9, 4500};
+  status_reply info{"rocksdb", {"data"}, {"ok"}, true, 12, 34, h};
   auto info2 = round_trip(info);
   EXPECT_EQ(info2.backend, "rocksdb");
   EXPECT_TRUE(info2.shutting_down);
   EXPECT_EQ(info2.sequence, 34u);
+  EXPECT_EQ(info2.health.state, "degraded");
+  EXPECT_EQ(info2.health.code, "no_space");
+  EXPECT_EQ(info2.health.message, h.message);
+  EXPECT_EQ(info2.health.since_unix_ms, 1700000000000);
+  EXPECT_EQ(info2.health.free_bytes, 1048576u);
+  EXPECT_EQ(info2.health.oldest_write_ms, 4500u);
+  stats_reply with_health;
+  with_health.health = h;
+  EXPECT_EQ(round_trip(with_health).health.recovery_attempts, 5u);
 }
 
 TEST_F(Serialization, InternalMessages) {
@@ -102,13 +113,18 @@ TEST_F(Serialization, InternalMessages) {
   EXPECT_TRUE(o.part.flush_now);
   EXPECT_EQ(round_trip(sibling_part{p}).part.ops[0].value, binary);
   EXPECT_EQ(round_trip(sealed_batch{1, {p, p}}).parts.size(), 2u);
-  auto r = round_trip(sealed_result{5, {1}, {2}, errc::io_error, "disk", {7}, {70}});
+  auto r = round_trip(
+      sealed_result{5, {1}, {2}, errc::io_error, "disk", {7}, {70}, {3}, errc::no_space, "full"});
+  EXPECT_EQ(r.refused, (std::vector<uint64_t>{3}));
+  EXPECT_EQ(r.refuse_code, errc::no_space);
+  EXPECT_EQ(r.refuse_context, "full");
   EXPECT_EQ(r.fail_code, errc::io_error);
   EXPECT_EQ(r.failed, (std::vector<uint64_t>{2}));
   EXPECT_EQ(r.duplicate, (std::vector<uint64_t>{7}));
   EXPECT_EQ(r.duplicate_seq, (std::vector<uint64_t>{70}));
   EXPECT_EQ(round_trip(abort_space{4, 8}).up_to_g, 8u);
-  auto cs = round_trip(committer_stats{1, 2, 3, 4, 5, 6});
+  auto cs = round_trip(committer_stats{1, 2, 3, 4, 5, 6, 7});
+  EXPECT_EQ(cs.recovery_attempts, 7u);
   EXPECT_EQ(cs.aborted_batches, 3u);
   EXPECT_EQ(cs.duplicates, 4u);
   EXPECT_EQ(cs.tokens_forgotten, 6u);

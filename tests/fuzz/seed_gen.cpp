@@ -41,13 +41,13 @@ int main(int argc, char** argv) {
   stats_reply st;
   st.spaces.push_back(space_stats{"data", "ok", 1, 2, 3, 4, 5, 6, 7, {1, 2}, {3}, 1, {0, 1}});
   write_seed(dir, 8, st);
-  write_seed(dir, 9, status_reply{"rocksdb", {"data"}, {"ok"}, false, 1, 2});
+  write_seed(dir, 9, status_reply{"rocksdb", {"data"}, {"ok"}, false, 1, 2, health_report{}});
   write_seed(dir, 10, drain_reply{1, 2});
   write_seed(dir, 11, st.spaces[0]);
   write_seed(dir, 12, owned_part{part});
   write_seed(dir, 13, sibling_part{part});
   write_seed(dir, 14, sealed_batch{1, {part}});
-  write_seed(dir, 15, sealed_result{9, {1}, {2}, errc::io_error, "x", {3}, {4}});
+  write_seed(dir, 15, sealed_result{9, {1}, {2}, errc::io_error, "x", {3}, {4}, {5}, errc::no_space, "y"});
   write_seed(dir, 16, abort_space{1, 5});
   write_seed(dir, 17, committer_stats{1, 2, 3, 4, 5, 6});
   write_seed(dir, 18, write_op{op_kind::del, 3, "k", ""});

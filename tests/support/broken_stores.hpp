@@ -172,6 +172,9 @@ class forwarding_store : public store {
     std::lock_guard<std::mutex> g{commit_mtx_};
     return sync_locked();
   }
+  health_state state() const noexcept override { return inner_->state(); }
+  store_health health() const override { return inner_->health(); }
+  status recover() override { return inner_->recover(); }
 
  protected:
   /// Commits a valid batch of this store; called with commit_mtx_ held.

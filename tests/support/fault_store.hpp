@@ -99,6 +99,9 @@ class fault_store final : public store {
     return inner_->scan(space, prefix, start_after, limit, page);
   }
   status sync() override { return inner_->sync(); }
+  health_state state() const noexcept override { return inner_->state(); }
+  store_health health() const override { return inner_->health(); }
+  status recover() override { return inner_->recover(); }
 
  private:
   /// Consumes one armed read failure, if any.
