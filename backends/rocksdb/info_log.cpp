@@ -147,7 +147,10 @@ class info_log final : public rocksdb::Logger {
     line += text;
     line += '\n';
     std::lock_guard<std::mutex> lock{mutex_};
-    if (fd_ < 0 || size_ >= max_bytes_) roll();
+    if (fd_ < 0)
+      open_fd();  // after a failed write: the same file again, no roll
+    else if (size_ >= max_bytes_)
+      roll();
     if (fd_ < 0 || !write_all(line)) dropped_.fetch_add(1, std::memory_order_relaxed);
   }
 

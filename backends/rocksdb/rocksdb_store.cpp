@@ -793,6 +793,7 @@ status rocksdb_store::recover() {
     // Clears RocksDB's background error (flushing what failed); OK at once
     // when there is none. Busy while RocksDB's own recovery runs.
     auto s = impl_->db->Resume();
+    if (s.IsBusy()) return {errc::overloaded, "RocksDB's own recovery is running"};
     if (!s.ok()) {
       impl_->on_error(s, "resume failed");
       return to_status(s, "resume");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <vector>
 
@@ -123,6 +124,31 @@ std::string stats_table(const stats_reply& s) {
          std::to_string(s.writes_in_doubt) + " in doubt; tokens: " + std::to_string(s.tokens) +
          " remembered, " + std::to_string(s.tokens_forgotten) + " forgotten, " +
          std::to_string(s.duplicates) + " duplicate writes not applied again\n";
+  out += health_text(s.health);
+  return out;
+}
+
+std::string health_text(const health_report& h) {
+  std::string out = "health: " + h.state;
+  if (!h.code.empty()) out += " (writes refused: " + h.code + ")";
+  if (h.since_unix_ms > 0) {
+    auto t = static_cast<std::time_t>(h.since_unix_ms / 1000);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    out += std::string{" since "} + when;
+  }
+  if (h.recoveries > 0 || h.recovery_attempts > 0)
+    out += ", " + std::to_string(h.recoveries) + " recoveries";
+  out += "\n";
+  if (!h.message.empty()) out += (h.state == "ok" ? "last error: " : "error: ") + h.message + "\n";
+  if (h.free_bytes != UINT64_MAX)
+    out += "free space: " + std::to_string(h.free_bytes / (1024 * 1024)) + " MiB\n";
+  out += "writes in flight: " + std::to_string(h.writes_in_flight);
+  if (h.writes_in_flight > 0) out += ", oldest " + std::to_string(h.oldest_write_ms) + " ms";
+  if (h.oldest_write_ms >= 5000) out += " (stalled?)";
+  out += "\n";
   return out;
 }
 
@@ -179,7 +205,16 @@ std::string stats_json(const stats_reply& s) {
   out += "  \"writes_in_doubt\": " + std::to_string(s.writes_in_doubt) + ",\n";
   out += "  \"duplicates\": " + std::to_string(s.duplicates) + ",\n";
   out += "  \"tokens\": " + std::to_string(s.tokens) + ",\n";
-  out += "  \"tokens_forgotten\": " + std::to_string(s.tokens_forgotten) + "\n}\n";
+  out += "  \"tokens_forgotten\": " + std::to_string(s.tokens_forgotten) + ",\n";
+  const auto& h = s.health;
+  out += "  \"health\": {\"state\": " + json_string(h.state) + ", \"code\": " +
+         json_string(h.code) + ", \"message\": " + json_string(h.message) +
+         ", \"since_unix_ms\": " + std::to_string(h.since_unix_ms) +
+         ", \"recoveries\": " + std::to_string(h.recoveries) +
+         ", \"recovery_attempts\": " + std::to_string(h.recovery_attempts) +
+         ", \"free_bytes\": " + (h.free_bytes == UINT64_MAX ? "null" : std::to_string(h.free_bytes)) +
+         ", \"writes_in_flight\": " + std::to_string(h.writes_in_flight) +
+         ", \"oldest_write_ms\": " + std::to_string(h.oldest_write_ms) + "}\n}\n";
   return out;
 }
 
@@ -257,6 +292,24 @@ std::string stats_prometheus(const stats_reply& s) {
          s.tokens_forgotten);
   header("vstore_tokens", "gauge", "Idempotency tokens remembered now.");
   out += "vstore_tokens " + std::to_string(s.tokens) + "\n";
+  const auto& h = s.health;
+  header("vstore_health", "gauge",
+         "1 for the store's health state (ok, degraded: writes refused, failed), 0 for the others.");
+  for (const char* state : {"ok", "degraded", "failed"})
+    out += std::string{"vstore_health{state=\""} + state + "\"} " + (h.state == state ? "1" : "0") +
+           "\n";
+  global("vstore_recoveries_total", "Times the store returned to ok by itself.", h.recoveries);
+  global("vstore_recovery_attempts_total", "Recovery attempts while the store was not ok.",
+         h.recovery_attempts);
+  if (h.free_bytes != UINT64_MAX) {
+    header("vstore_free_bytes", "gauge", "Free bytes on the data directory's file system.");
+    out += "vstore_free_bytes " + std::to_string(h.free_bytes) + "\n";
+  }
+  header("vstore_writes_in_flight", "gauge", "Writes admitted and not settled.");
+  out += "vstore_writes_in_flight " + std::to_string(h.writes_in_flight) + "\n";
+  header("vstore_oldest_write_milliseconds", "gauge",
+         "Age of the oldest write in flight (grows while the backend is stalled).");
+  out += "vstore_oldest_write_milliseconds " + std::to_string(h.oldest_write_ms) + "\n";
   return out;
 }
 

@@ -26,6 +26,11 @@ std::optional<std::string> from_hex(std::string_view hex);
 /// the commit path's counters.
 std::string stats_table(const stats_reply& s);
 
+/// Renders a store's health as lines for humans: "health: ok" or
+/// "health: degraded (no_space) since ...: <last error>", then free space and
+/// writes in flight with the age of the oldest.
+std::string health_text(const health_report& h);
+
 /// Renders the stats as one JSON object: {"spaces": [...], "rounds": ...}.
 std::string stats_json(const stats_reply& s);
 

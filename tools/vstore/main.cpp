@@ -536,6 +536,7 @@ int cmd_info(session& s, const std::vector<std::string>&) {
   for (size_t i = 0; i < r.spaces.size(); ++i)
     std::cout << "  " << i << " " << r.spaces[i] << " " << (i < r.states.size() ? r.states[i] : "?")
               << "\n";
+  std::cout << cli::health_text(r.health);
   return exit_ok;
 }
 
