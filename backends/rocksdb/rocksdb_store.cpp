@@ -496,7 +496,7 @@ rocksdb::ColumnFamilyOptions make_cf_options(const db_options& db, const space_o
 }
 
 /// Opens the database; the body of rocksdb_store::open.
-status open_db(const options& opts, rocksdb_store::impl& st) {
+status open_db(const options& opts, rocksdb_store::impl& st, rocksdb::Env* env) {
   if (opts.db.path.empty()) return {errc::invalid_config, "store path is empty"};
   if (auto v = validate_schema(opts.schema); !v) return v;
   namespace fs = std::filesystem;
@@ -517,7 +517,8 @@ status open_db(const options& opts, rocksdb_store::impl& st) {
   // RocksDB's SstFileManager: the optional cap on SST space, and the
   // free-space polling of RocksDB's own recovery from no-space errors.
   rocksdb::Status sfm_status;
-  auto* env = rocksdb::Env::Default();
+  if (env == nullptr) env = rocksdb::Env::Default();
+  dbo.env = env;
   dbo.sst_file_manager.reset(rocksdb::NewSstFileManager(env, env->GetFileSystem(), nullptr, "", 0,
                                                         true, &sfm_status));
   if (!sfm_status.ok()) return to_status(sfm_status, "SstFileManager for " + path);
@@ -619,10 +620,15 @@ rocksdb_store::rocksdb_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 rocksdb_store::~rocksdb_store() = default;
 
 status rocksdb_store::open(const options& opts, std::unique_ptr<rocksdb_store>& out) {
+  return open(opts, out, nullptr);
+}
+
+status rocksdb_store::open(const options& opts, std::unique_ptr<rocksdb_store>& out,
+                           rocksdb::Env* env) {
   out.reset();
   return guarded("open rocksdb store", [&]() -> status {
     auto p = std::make_unique<impl>();
-    if (auto st = open_db(opts, *p); !st) return st;
+    if (auto st = open_db(opts, *p, env); !st) return st;
     out.reset(new rocksdb_store(std::move(p)));
     return {};
   });

@@ -15,6 +15,10 @@
 
 // This header does not include RocksDB: its types stay inside rocksdb_store.cpp.
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace vstore {
 
 /// What RocksDB reports about the column family of one state space; for tests
@@ -65,6 +69,11 @@ class rocksdb_store final : public store {
   /// created. An empty path or an invalid schema (empty, duplicate or "default"
   /// names, more than max_spaces) is errc::invalid_config. Blocks.
   static status open(const options& opts, std::unique_ptr<rocksdb_store>& out);
+
+  /// Opens as above on `env` instead of RocksDB's default environment (tests
+  /// inject file-system faults through an rocksdb::EnvWrapper this way). The
+  /// environment must outlive the store; null means the default.
+  static status open(const options& opts, std::unique_ptr<rocksdb_store>& out, rocksdb::Env* env);
 
   /// Closes the database cleanly: releases the column family handles, then
   /// closes and deletes the DB. Blocks until RocksDB's background work stops.
