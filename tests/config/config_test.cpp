@@ -55,6 +55,12 @@ void expect_same(const options& a, const options& b) {
   EXPECT_EQ(a.db.paranoid_checks, b.db.paranoid_checks);
   EXPECT_EQ(a.db.block_cache_bytes, b.db.block_cache_bytes);
   EXPECT_EQ(a.db.write_buffer_bytes, b.db.write_buffer_bytes);
+  EXPECT_EQ(a.db.info_log_max_bytes, b.db.info_log_max_bytes);
+  EXPECT_EQ(a.db.info_log_keep, b.db.info_log_keep);
+  EXPECT_EQ(a.db.min_free_bytes, b.db.min_free_bytes);
+  EXPECT_EQ(a.db.max_disk_bytes, b.db.max_disk_bytes);
+  EXPECT_EQ(a.db.recovery_backoff, b.db.recovery_backoff);
+  EXPECT_EQ(a.db.recovery_backoff_max, b.db.recovery_backoff_max);
   ASSERT_EQ(a.schema.size(), b.schema.size());
   for (size_t i = 0; i < a.schema.size(); ++i) {
     SCOPED_TRACE("space " + std::to_string(i));
@@ -65,6 +71,7 @@ void expect_same(const options& a, const options& b) {
   }
   EXPECT_EQ(a.reader.pool_size, b.reader.pool_size);
   EXPECT_EQ(a.reader.max_queued, b.reader.max_queued);
+  EXPECT_EQ(a.reader.detached, b.reader.detached);
   EXPECT_EQ(a.writer.max_batch_commands, b.writer.max_batch_commands);
   EXPECT_EQ(a.writer.max_batch_bytes, b.writer.max_batch_bytes);
   EXPECT_EQ(a.writer.max_delay, b.writer.max_delay);
@@ -102,6 +109,12 @@ options everything_changed() {
   o.db.paranoid_checks = false;
   o.db.block_cache_bytes = 12345;
   o.db.write_buffer_bytes = 3ull << 30;
+  o.db.info_log_max_bytes = 64u << 10;
+  o.db.info_log_keep = 1000;
+  o.db.min_free_bytes = 0;
+  o.db.max_disk_bytes = 5ull << 30;
+  o.db.recovery_backoff = 10ms;
+  o.db.recovery_backoff_max = 1h;
   o.schema.spaces.clear();
   space_def a;
   a.name = "alpha";
@@ -115,6 +128,7 @@ options everything_changed() {
   o.schema.spaces = {a, b, c};
   o.reader.pool_size = 64;
   o.reader.max_queued = 1;
+  o.reader.detached = false;
   o.writer.max_batch_commands = 1000000;
   o.writer.max_batch_bytes = 1;
   o.writer.max_delay = 0ms;
@@ -570,11 +584,16 @@ const std::vector<key_spec>& all_keys() {
       {"store", "write-buffer-size", key_type::bytes64, 64 << 10, 4ull << 30},
       {"store", "info-log-max-size", key_type::bytes64, 64 << 10, 1ull << 30},
       {"store", "info-log-keep", key_type::u32, 1, 1000},
+      {"store", "min-free-space", key_type::bytes64, 0, 1ull << 40},
+      {"store", "max-disk-space", key_type::bytes64, 0, u64_max},
+      {"store", "recovery-backoff", key_type::duration, 10, 60000},
+      {"store", "recovery-backoff-max", key_type::duration, 10, 3600000},
       {"space.data", "compression", key_type::compression, 0, 0},
       {"space.data", "prefix-length", key_type::u32, 0, 1024},
       {"space.data", "bloom-bits", key_type::u32, 0, 64},
       {"reader", "pool-size", key_type::u32, 1, 64},
       {"reader", "max-queued", key_type::u32, 1, 10000000},
+      {"reader", "detached", key_type::flag, 0, 0},
       {"writer", "max-batch-commands", key_type::u32, 1, 1000000},
       {"writer", "max-batch-bytes", key_type::bytes64, 1, 1ull << 30},
       {"writer", "max-delay", key_type::duration, 0, 10000},
@@ -754,6 +773,9 @@ TEST(Config, EveryNumericKeyAcceptsItsBounds) {
         extra = "internal-timeout = 24h\n";
         if (x == k.max) x = k.max - 1;
       }
+      // recovery-backoff <= recovery-backoff-max.
+      if (where == "store.recovery-backoff") extra = "recovery-backoff-max = 1h\n";
+      if (where == "store.recovery-backoff-max") extra = "recovery-backoff = 10ms\n";
       std::string value = k.type == key_type::duration
                               ? format_duration(std::chrono::milliseconds(x))
                               : std::to_string(x);
@@ -992,6 +1014,20 @@ TEST(Config, ValidateChecksEveryRange) {
 }
 
 // -- rules that span fields ----------------------------------------------------------
+
+TEST(Config, RecoveryBackoffMustNotExceedItsMax) {
+  auto o = base();
+  auto st = parse_ini("[store]\nrecovery-backoff = 10s\n", o);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::invalid_config);
+  EXPECT_NE(st.context().find("store.recovery-backoff"), std::string::npos) << st.context();
+  EXPECT_NE(st.context().find("exceeds store.recovery-backoff-max (5s)"), std::string::npos)
+      << st.context();
+  expect_same(o, base());
+  st = parse_ini("[store]\nrecovery-backoff = 5s\n", o);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(o.db.recovery_backoff, 5s);
+}
 
 TEST(Config, StallAbortMustBeLessThanInternalTimeout) {
   auto o = base();
