@@ -558,21 +558,35 @@ caf::result<stats_reply> collect_stats(manager_pointer self) {
             },
             [done](caf::error&) { done(); });
   }
-  if (st.committer) {
+  auto fill = [](stats_reply& r, const committer_stats& c) {
+    r.rounds = c.rounds;
+    r.round_ops = c.round_ops;
+    r.aborted_batches = c.aborted_batches;
+    r.duplicates = c.duplicates;
+    r.tokens = c.tokens;
+    r.tokens_forgotten = c.tokens_forgotten;
+    r.health.recovery_attempts = c.recovery_attempts;
+  };
+  if (st.committer && !st.committer_stats_pending) {
+    // At most one stats request waits in the commit actor's mailbox: a stuck
+    // commit (a stalled disk) must not make memory grow with every poll.
+    st.committer_stats_pending = true;
     ++j->remaining;
     self->request(st.committer, internal_timeout(self), stats_request{})
         .then(
-            [j, done](committer_stats& c) {
-              j->reply.rounds = c.rounds;
-              j->reply.round_ops = c.round_ops;
-              j->reply.aborted_batches = c.aborted_batches;
-              j->reply.duplicates = c.duplicates;
-              j->reply.tokens = c.tokens;
-              j->reply.tokens_forgotten = c.tokens_forgotten;
-              j->reply.health.recovery_attempts = c.recovery_attempts;
+            [self, j, done, fill](committer_stats& c) {
+              self->state.committer_stats_pending = false;
+              self->state.last_committer_stats = c;
+              fill(j->reply, c);
               done();
             },
-            [done](caf::error&) { done(); });
+            [self, j, done, fill](caf::error&) {
+              self->state.committer_stats_pending = false;
+              fill(j->reply, self->state.last_committer_stats);
+              done();
+            });
+  } else {
+    fill(j->reply, st.last_committer_stats);
   }
   done();
   return j->rp;
@@ -580,6 +594,11 @@ caf::result<stats_reply> collect_stats(manager_pointer self) {
 
 caf::result<commit_ack> flush_all(manager_pointer self) {
   auto& st = self->state;
+  // Each flush waits in every writer until what it covers is committed: bound
+  // how many wait (a stalled disk), like the writes themselves.
+  if (st.flushes_in_flight >= st.setup.opts.writer.max_queued)
+    return make_error(errc::overloaded, "flushes in flight reached writer.max-queued");
+  ++st.flushes_in_flight;
   struct join {
     commit_ack ack;
     size_t remaining = 0;
@@ -588,8 +607,9 @@ caf::result<commit_ack> flush_all(manager_pointer self) {
   };
   auto j = std::make_shared<join>();
   j->rp = self->make_response_promise<commit_ack>();
-  auto done = [j] {
+  auto done = [self, j] {
     if (--j->remaining > 0) return;
+    --self->state.flushes_in_flight;
     if (j->err)
       j->rp.deliver(j->err);
     else
@@ -837,10 +857,22 @@ void ask_committer(manager_pointer self, outcome_request req,
     rp.deliver(make_error(errc::unavailable, "the commit actor is not running"));
     return;
   }
+  // Lookups wait in the commit actor's mailbox while a commit runs: bound how
+  // many (a stalled disk), like reads.
+  if (st.outcome_lookups >= st.setup.opts.reader.max_queued) {
+    rp.deliver(make_error(errc::overloaded, "outcome lookups in flight reached reader.max-queued"));
+    return;
+  }
+  ++st.outcome_lookups;
   req.wait_ms = 0;
   self->request(st.committer, internal_timeout(self), req)
-      .then([rp](outcome_reply& r) mutable { rp.deliver(r); },
+      .then(
+          [self, rp](outcome_reply& r) mutable {
+            --self->state.outcome_lookups;
+            rp.deliver(r);
+          },
             [self, rp, req, deadline](caf::error& e) mutable {
+              --self->state.outcome_lookups;
               if (e == caf::sec::request_receiver_down && !self->state.draining) {
                 self->state.outcome_waiters.push_back(outcome_waiter{req, rp, deadline});
                 arm_tick(self);

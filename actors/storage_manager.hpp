@@ -69,6 +69,14 @@ struct manager_state {
   /// once it is replaced (or on the next tick), until their deadline.
   std::vector<std::pair<table_type::held_orphan, std::chrono::steady_clock::time_point>>
       held_lookups;
+  /// Whether a stats_request to the commit actor is unanswered (at most one
+  /// is sent at a time), and its last answer (used meanwhile).
+  bool committer_stats_pending = false;
+  committer_stats last_committer_stats;
+  /// flush_requests and commit-actor outcome lookups unanswered (bounded by
+  /// writer.max-queued and reader.max-queued).
+  size_t flushes_in_flight = 0;
+  size_t outcome_lookups = 0;
   /// When the commit actor was last told that the store is not ok.
   std::chrono::steady_clock::time_point last_recover_hint{};
   /// Whether a tick_atom is scheduled.

@@ -783,5 +783,89 @@ TEST_F(Stall, RaisingMaxQueuedRaisesWhatAStallHolds) {
   }
 }
 
+// What else waits on a stuck commit actor is bounded too: stats requests
+// share one outstanding commit-actor query (the others use its last answer),
+// flush_requests are bounded by writer.max-queued and outcome lookups by
+// reader.max-queued; past those, answered overloaded at once. Without the
+// bounds each request would sit in a mailbox for as long as the stall lasts.
+TEST_F(Stall, AdminRequestsDuringAStallAreBoundedAndAnswered) {
+  auto o = test_options(backend_kind::rocksdb, dir_.path() / "admin");
+  o.writer.max_queued = 8;
+  o.reader.max_queued = 8;
+  o.supervisor.internal_timeout = 3000ms;
+  o.supervisor.stall_abort = 1000ms;
+  std::shared_ptr<store> inner;
+  ASSERT_TRUE(open_store(o, inner));
+  disk_ = std::make_shared<fault_store>(inner);
+  auto m = start_over(o, disk_);
+  ASSERT_TRUE(put(m, spaces::data, "warm", "v", true));
+  disk_->block();
+  caf::anon_send(m, write_request{}.put(spaces::data, "stuck", "v"));
+  ASSERT_TRUE(disk_->wait_held(1, 5000ms)) << "the commit was not held";
+
+  constexpr int n = 200;
+  const caf::duration wait{std::chrono::milliseconds(20000)};
+  std::map<std::string, int> flush_codes;
+  std::map<std::string, int> outcome_codes;
+  auto code_of = [](const caf::error& e) { return std::string{to_name(to_status(e).code())}; };
+  auto t0 = clock_type::now();
+  std::vector<decltype(self_->request(m, wait, flush_request{}))> flushes;
+  std::vector<decltype(self_->request(m, wait, outcome_request{}))> outcomes;
+  for (int i = 0; i < n; ++i) {
+    flushes.push_back(self_->request(m, wait, flush_request{}));
+    outcomes.push_back(
+        self_->request(m, wait, outcome_request{"absent-" + std::to_string(i), 0, 0}));
+  }
+  // The requests past each bound are answered at once, while the commit is
+  // still held.
+  int answered_during_stall = 0;
+  for (int i = 8; i < n; ++i) {
+    flushes[static_cast<size_t>(i)].receive([&](commit_ack&) { ++flush_codes["ok"]; },
+                                            [&](caf::error& e) { ++flush_codes[code_of(e)]; });
+    outcomes[static_cast<size_t>(i)].receive(
+        [&](outcome_reply&) { ++outcome_codes["answered"]; },
+        [&](caf::error& e) { ++outcome_codes[code_of(e)]; });
+    ++answered_during_stall;
+  }
+  auto refused_ms = ms_between(t0, clock_type::now());
+  EXPECT_TRUE(disk_->wait_held(1, 0ms)) << "the commit was released before the excess was answered";
+  // Stats requests are answered while the commit is held: one waits for the
+  // commit actor's counters (until supervisor.internal-timeout at most), the
+  // others meanwhile use their last values at once.
+  stats_reply stats;
+  auto ts = clock_type::now();
+  auto first_stats = self_->request(m, wait, stats_request{});
+  auto second_stats = self_->request(m, wait, stats_request{});
+  int64_t stats2_ms = -1;
+  int64_t stats_ms = -1;
+  second_stats.receive([&](stats_reply&) { stats2_ms = ms_between(ts, clock_type::now()); },
+                       [&](caf::error& e) { ADD_FAILURE() << to_status(e).to_string(); });
+  first_stats.receive([&](stats_reply&) { stats_ms = ms_between(ts, clock_type::now()); },
+                      [&](caf::error& e) { ADD_FAILURE() << to_status(e).to_string(); });
+  EXPECT_LT(stats2_ms, 1000) << "a second stats request waited for the stuck commit actor";
+  EXPECT_GE(stats_ms, 0);
+  disk_->release();
+  for (int i = 0; i < 8; ++i) {
+    flushes[static_cast<size_t>(i)].receive([&](commit_ack&) { ++flush_codes["ok"]; },
+                                            [&](caf::error& e) { ++flush_codes[code_of(e)]; });
+    outcomes[static_cast<size_t>(i)].receive(
+        [&](outcome_reply&) { ++outcome_codes["answered"]; },
+        [&](caf::error& e) { ++outcome_codes[code_of(e)]; });
+  }
+  std::cout << "[ measure  ] admin requests during a stall: " << answered_during_stall
+            << " of each answered in " << refused_ms << " ms while the commit was held; flush "
+            << flush_codes["ok"] << " ok, " << flush_codes["overloaded"]
+            << " overloaded; outcome " << outcome_codes["answered"] << " answered, "
+            << outcome_codes["overloaded"] << " overloaded; stats " << stats_ms
+            << " ms (waited for the commit actor), a concurrent one " << stats2_ms << " ms\n";
+  // The first 8 of each waited for the commit: answered once it was released,
+  // or timeout past supervisor.internal-timeout (3 s here).
+  EXPECT_EQ(flush_codes["overloaded"], n - 8);
+  EXPECT_EQ(flush_codes["ok"] + flush_codes["timeout"], 8);
+  EXPECT_EQ(outcome_codes["overloaded"], n - 8);
+  EXPECT_EQ(outcome_codes["answered"] + outcome_codes["timeout"], 8);
+  EXPECT_LT(refused_ms, 2000);
+}
+
 }  // namespace
 }  // namespace vstore::test
