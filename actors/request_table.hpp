@@ -98,27 +98,38 @@ class request_table {
 
   // -- reads ---------------------------------------------------------------------
 
-  /// Admits a read of `space`; returns its id.
+  /// Admits a read of `space`; returns its id. The read counts against
+  /// reader.max-queued until its reader answered it (take_read), also when its
+  /// deadline answered the client first: a reader stuck in the backend holds
+  /// the request, so its slot stays taken.
   uint64_t add_read(space_id space, ReadPromise rp, clock::time_point now) {
     auto id = next_id_++;
     reads_.emplace(id, read_entry{space, std::move(rp)});
     read_deadlines_.emplace_back(now + timeout_, id);
     ++reads_queued_[space];
+    ++unanswered_reads_;
     return id;
   }
 
-  /// Returns whether read `id` is still unanswered.
-  bool has_read(uint64_t id) const { return reads_.count(id) > 0; }
+  /// Returns whether read `id` is admitted and its client not answered yet.
+  bool has_read(uint64_t id) const {
+    auto i = reads_.find(id);
+    return i != reads_.end() && i->second.rp.has_value();
+  }
 
-  /// Answers read `id`: returns its space and promise (nothing if it was
-  /// answered already, e.g. expired).
+  /// The reader answered read `id` (or can no longer: it died): releases its
+  /// slot and returns its space and promise, or nothing if the client was
+  /// answered already (e.g. at its deadline) or the read is unknown.
   std::optional<std::pair<space_id, ReadPromise>> take_read(uint64_t id) {
     auto i = reads_.find(id);
     if (i == reads_.end()) return std::nullopt;
-    auto out = std::make_pair(i->second.space, std::move(i->second.rp));
-    --reads_queued_[i->second.space];
+    auto space = i->second.space;
+    auto rp = std::move(i->second.rp);
+    --reads_queued_[space];
     reads_.erase(i);
-    return out;
+    if (!rp) return std::nullopt;
+    --unanswered_reads_;
+    return std::make_pair(space, std::move(*rp));
   }
 
   // -- writes --------------------------------------------------------------------
@@ -275,7 +286,7 @@ class request_table {
     while (!read_deadlines_.empty() && read_deadlines_.front().first <= now) {
       auto id = read_deadlines_.front().second;
       read_deadlines_.pop_front();
-      if (auto r = take_read(id)) out.reads.push_back(std::move(*r));
+      if (auto r = answer_read(id)) out.reads.push_back(std::move(*r));
     }
     while (!write_deadlines_.empty() && write_deadlines_.front().first <= now) {
       auto id = write_deadlines_.front().second;
@@ -293,7 +304,8 @@ class request_table {
   /// to writers that commit what the drain sealed before they stop).
   overdue cut_off() {
     overdue out;
-    while (!reads_.empty()) out.reads.push_back(std::move(*take_read(reads_.begin()->first)));
+    for (auto& kv : reads_)
+      if (auto r = answer_read(kv.first)) out.reads.push_back(std::move(*r));
     for (auto& kv : writes_)
       if (auto rp = answer(kv.second, errc::in_doubt))
         out.writes.push_back(write_answer{std::move(*rp), errc::in_doubt, kv.second.owner});
@@ -303,15 +315,19 @@ class request_table {
   /// Returns whether every admitted request has been answered (held orphans
   /// included).
   bool all_answered() const noexcept {
-    return reads_.empty() && unanswered_writes_ == 0 && held_ == 0;
+    return unanswered_reads_ == 0 && unanswered_writes_ == 0 && held_ == 0;
   }
 
   // -- counters --------------------------------------------------------------------
 
+  /// Reads of `s` admitted and not answered by their reader (answered or not).
   uint64_t reads_queued(space_id s) const { return reads_queued_[s]; }
   /// Writes touching `s` that are admitted and not settled.
   uint64_t writes_queued(space_id s) const { return writes_queued_[s]; }
+  /// Reads admitted and not answered by their reader.
   size_t reads_in_flight() const noexcept { return reads_.size(); }
+  /// Reads whose client has not been answered.
+  size_t unanswered_reads() const noexcept { return unanswered_reads_; }
   /// Writes admitted and not settled (answered or not).
   size_t writes_in_flight() const noexcept { return writes_.size(); }
   size_t unanswered_writes() const noexcept { return unanswered_writes_; }
@@ -330,8 +346,20 @@ class request_table {
  private:
   struct read_entry {
     space_id space;
-    ReadPromise rp;
+    /// Empty once the client was answered (deadline, cut-off).
+    std::optional<ReadPromise> rp;
   };
+
+  /// Answers the client of read `id` without releasing its slot: its reader
+  /// still holds the request.
+  std::optional<std::pair<space_id, ReadPromise>> answer_read(uint64_t id) {
+    auto i = reads_.find(id);
+    if (i == reads_.end() || !i->second.rp) return std::nullopt;
+    auto out = std::make_pair(i->second.space, std::move(*i->second.rp));
+    i->second.rp.reset();
+    --unanswered_reads_;
+    return out;
+  }
   struct write_entry {
     uint64_t mask;
     space_id owner;
@@ -390,6 +418,7 @@ class request_table {
   std::vector<uint64_t> swept_;
   bool sweeping_ = false;
   size_t unanswered_writes_ = 0;
+  size_t unanswered_reads_ = 0;
   size_t held_ = 0;
   write_counts counts_;
 };

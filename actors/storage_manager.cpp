@@ -326,7 +326,10 @@ void forward_read(manager_pointer self, uint64_t id, Request req, uint32_t attem
       .then([self, id](Reply& r) { finish_read<Reply>(self, id, caf::error{}, &r); },
             [self, id, index, target, attempt, req = std::move(req)](caf::error& e) mutable {
               auto& state = self->state;
-              if (!state.table->has_read(id)) return;
+              if (!state.table->has_read(id)) {
+                state.table->take_read(id);  // answered at its deadline: free the slot
+                return;
+              }
               if (!reader_died(e)) {
                 finish_read<Reply>(self, id, e, nullptr);
                 return;

@@ -628,6 +628,21 @@ TEST_F(RequestTable, HeldOrphanPastItsDeadlineBeforeItsSweepEndsIsAnsweredInDoub
 
 // -- shutdown --------------------------------------------------------------------
 
+// A read whose deadline passed is answered timeout but keeps its slot until
+// its reader answers (or dies): a reader stuck in the backend holds the
+// request, so a hung disk cannot let reads pile up past reader.max-queued.
+TEST_F(RequestTable, ExpiredReadKeepsItsSlotUntilItsReaderAnswers) {
+  auto id = t.add_read(0, "r1", now);
+  EXPECT_TRUE(t.has_read(id));
+  EXPECT_EQ(str(t.expire(deadline)), "reads[r1@0] writes[]");
+  EXPECT_FALSE(t.has_read(id));
+  EXPECT_EQ(t.reads_queued(0), 1u);
+  EXPECT_TRUE(t.all_answered());
+  EXPECT_FALSE(t.take_read(id).has_value());  // the reader's late answer: nobody waits
+  EXPECT_EQ(t.reads_queued(0), 0u);
+  EXPECT_EQ(t.reads_in_flight(), 0u);
+}
+
 TEST_F(RequestTable, CutOffAnswersEveryUnansweredReadAndWriteOnce) {
   t.add_read(0, "r1", now);
   t.add_read(1, "r2", now);
@@ -642,7 +657,8 @@ TEST_F(RequestTable, CutOffAnswersEveryUnansweredReadAndWriteOnce) {
   EXPECT_FALSE(t.all_answered());
   EXPECT_EQ(str(t.cut_off()), "reads[r1@0 r2@1] writes[w1:in_doubt@0 w3:in_doubt@0 w5:in_doubt@1]");
   EXPECT_TRUE(t.all_answered());
-  EXPECT_EQ(t.reads_queued(0) + t.reads_queued(1), 0u);
+  // The readers still hold the reads: their slots stay taken until they answer.
+  EXPECT_EQ(t.reads_queued(0) + t.reads_queued(1), 2u);
   EXPECT_EQ(str(t.cut_off()), "reads[] writes[]");
   EXPECT_EQ(str(t.expire(deadline)), "reads[] writes[]");
   EXPECT_EQ(counts(t), "committed=1 not_applied=0 in_doubt=4");
@@ -1093,9 +1109,11 @@ TEST_F(RequestTable, RandomSequencesKeepTheInvariants) {
       // Every request is answered at most once.
       size_t unanswered_reads = 0;
       for (size_t s = 0; s < n_spaces; ++s) {
+        // A read holds its slot until its reader answered, also after its
+        // client was answered at the deadline or cut-off.
         uint64_t queued = 0;
         for (const auto& [id, r] : reads)
-          if (r.space == s && r.answers == 0) ++queued;
+          if (r.space == s && !r.reader_replied) ++queued;
         EXPECT_EQ(tbl.reads_queued(static_cast<space_id>(s)), queued) << "space " << s;
       }
       for (const auto& [id, r] : reads) {

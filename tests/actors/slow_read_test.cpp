@@ -58,6 +58,11 @@ class slow_read_store final : public store {
   }
   /// Returns how many slow reads have finished sleeping.
   int finished() const { return finished_.load(); }
+  /// Waits until `n` slow reads have finished (at most `max_wait`).
+  bool wait_finished(int n, milliseconds max_wait) const {
+    std::unique_lock<std::mutex> g{mtx_};
+    return cv_.wait_for(g, max_wait, [&] { return finished_.load() >= n; });
+  }
 
   const vstore::schema& schema() const noexcept override { return inner_->schema(); }
   std::unique_ptr<vstore::write_batch> make_batch() const override { return inner_->make_batch(); }
@@ -99,7 +104,11 @@ class slow_read_store final : public store {
     }
     cv_.notify_all();
     std::this_thread::sleep_for(delay_);
-    ++finished_;
+    {
+      std::lock_guard<std::mutex> g{mtx_};
+      ++finished_;
+    }
+    cv_.notify_all();
   }
 
   std::shared_ptr<store> inner_;
@@ -213,6 +222,48 @@ TEST_P(SlowRead, ScheduledReadersStallPutsBehindSlowScans) {
   std::cout << "[ measured ] put " << t.put.count() << " us, get " << t.get.count()
             << " us while 2 of " << slow_reads << " slow scans held both scheduler threads\n";
   EXPECT_GE(t.put, slow_read_delay / 2) << t.put.count() << " us";
+}
+
+/// A read whose deadline passed is answered timeout, but its reader still
+/// holds it: its slot stays taken until the reader answers, so reads stuck in
+/// a hung backend cannot pile up past reader.max-queued (each would hold its
+/// request in a reader's mailbox for as long as the disk hangs).
+TEST_P(SlowRead, HungReadsKeepTheirSlotsPastTheirDeadline) {
+  auto o = opts(true);
+  o.reader.max_queued = 4;
+  o.supervisor.internal_timeout = milliseconds(200);
+  o.supervisor.stall_abort = milliseconds(100);
+  std::shared_ptr<store> inner;
+  ASSERT_TRUE(open_store(o, inner));
+  disk_ = std::make_shared<slow_read_store>(inner, spaces::data, milliseconds(2000));
+  auto m = start_over(o, disk_);
+  caf::scoped_actor client{sys_};
+  for (int i = 0; i < 4; ++i) client->send(m, get_request{1, "k" + std::to_string(i)});
+  int timeouts = 0;
+  for (int i = 0; i < 4; ++i)
+    client->receive(
+        [&](get_reply&) { ADD_FAILURE() << "a hung read was answered with a value"; },
+        [&](caf::error& e) {
+          if (to_status(e).code() == errc::timeout) ++timeouts;
+        },
+        caf::after(reply_timeout) >> [] { ADD_FAILURE() << "a hung read got no reply"; });
+  EXPECT_EQ(timeouts, 4);
+  ASSERT_EQ(disk_->finished(), 0) << "the backend answered before the check (machine too slow)";
+  // Every slot is still held by a reader: the next read of the space is
+  // refused at once; another space is served.
+  get_reply r;
+  auto st = ask(m, get_request{1, "k-more"}, r);
+  EXPECT_EQ(st.code(), errc::overloaded) << st.to_string();
+  EXPECT_TRUE(put(m, spaces::data, "fast", "v", true));
+  EXPECT_EQ(get(m, spaces::data, "fast"), std::optional<std::string>{"v"});
+  // Once the readers answer (each holds two 2 s reads), the slots are free.
+  ASSERT_TRUE(disk_->wait_finished(4, milliseconds(20000)));
+  stats_reply stats;
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(ask(m, stats_request{}, stats));
+    if (stats.spaces[1].reads_queued == 0) break;
+  }
+  EXPECT_EQ(stats.spaces[1].reads_queued, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SlowRead,

@@ -244,9 +244,9 @@ std::string stats_prometheus(const stats_reply& s) {
             [](const space_stats& x) { return x.reads; });
   per_space("vstore_writes_total", "counter", "Write commands acknowledged.",
             [](const space_stats& x) { return x.writes; });
-  per_space("vstore_reads_queued", "gauge", "Reads admitted and not answered yet.",
+  per_space("vstore_reads_queued", "gauge", "Reads admitted whose reader has not answered yet.",
             [](const space_stats& x) { return x.reads_queued; });
-  per_space("vstore_writes_queued", "gauge", "Writes admitted and not answered yet.",
+  per_space("vstore_writes_queued", "gauge", "Writes admitted and not settled yet.",
             [](const space_stats& x) { return x.writes_queued; });
   per_space("vstore_commits_total", "counter", "Batches sealed by the space's writer.",
             [](const space_stats& x) { return x.commits; });
