@@ -270,6 +270,9 @@ struct rocksdb_store::impl {
   std::chrono::steady_clock::time_point checked_at{};
   uint64_t written_since_check = 0;
   std::atomic<uint8_t> state{static_cast<uint8_t>(health_state::ok)};
+  /// A WAL write failed since the last resume: the WAL writer saw the error,
+  /// and only a switch to a new WAL replaces it.
+  std::atomic<bool> wal_failed{false};
   mutable std::mutex health_mutex;
   /// Guarded by health_mutex (state mirrors health.state).
   store_health health;
@@ -338,6 +341,21 @@ struct rocksdb_store::impl {
     return false;
   }
 
+  /// Returns whether the active memtable of every family is empty. Then
+  /// RocksDB 7.8's DB::Resume flushes nothing and keeps the WAL writer that
+  /// saw the error (upstream #12873, fixed in 9.6): the next write aborts the
+  /// process (Debian's librocksdb has assertions on).
+  bool memtables_empty() const {
+    auto empty = [&](rocksdb::ColumnFamilyHandle* h) {
+      uint64_t n = 0;
+      return db->GetIntProperty(h, "rocksdb.num-entries-active-mem-table", &n) && n == 0;
+    };
+    if (!empty(default_handle)) return false;
+    for (auto* h : handles)
+      if (!empty(h)) return false;
+    return true;
+  }
+
   /// What the last open replayed from each WAL file; its filter is referenced
   /// by the DB's options, so it is destroyed after close().
   wal_recovery wal;
@@ -380,7 +398,18 @@ class health_listener final : public rocksdb::EventListener {
 
   void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* err) override {
     if (err == nullptr || err->ok()) return;
+    if (reason == rocksdb::BackgroundErrorReason::kWriteCallback ||
+        reason == rocksdb::BackgroundErrorReason::kMemTable)
+      owner_->wal_failed.store(true);
     owner_->on_error(*err, std::string{"RocksDB background error ("} + reason_name(reason) + ")");
+  }
+
+  // Only store::recover resumes (it checks the memtables first): RocksDB's
+  // own recovery from a no-space error would not. (Its retry of retryable
+  // I/O errors is off: max_bgerror_resume_count = 0.)
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    if (auto_recovery != nullptr) *auto_recovery = false;
   }
 
   void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
@@ -514,6 +543,10 @@ status open_db(const options& opts, rocksdb_store::impl& st, rocksdb::Env* env) 
   st.path = path;
   st.min_free = opts.db.min_free_bytes;
   dbo.listeners.push_back(std::make_shared<health_listener>(&st));
+  // No automatic resume from retryable I/O errors: only store::recover
+  // resumes. (This also keeps DB::Close from waiting forever for a retry
+  // thread that RocksDB 7.8 ended without clearing its recovery flag.)
+  dbo.max_bgerror_resume_count = 0;
   // RocksDB's SstFileManager: the optional cap on SST space, and the
   // free-space polling of RocksDB's own recovery from no-space errors.
   rocksdb::Status sfm_status;
@@ -754,6 +787,7 @@ status rocksdb_store::commit(write_batch& batch, uint64_t& seq) {
     if (!impl_->space_ok(b->rep().GetDataSize(), why)) return {errc::no_space, std::move(why)};
     auto s = impl_->db->Write(impl_->write_options, &b->rep());
     if (!s.ok()) {
+      impl_->wal_failed.store(true);
       impl_->on_error(s, "write failed");
       return to_status(s, "write batch");
     }
@@ -798,12 +832,20 @@ status rocksdb_store::recover() {
     }
     // Clears RocksDB's background error (flushing what failed); OK at once
     // when there is none. Busy while RocksDB's own recovery runs.
+    if (impl_->wal_failed.load() && impl_->memtables_empty()) {
+      auto why = "cannot resume " + impl_->path +
+                 " after a failed WAL write while every memtable is empty (RocksDB 7.8 would "
+                 "keep the failed WAL writer and abort on the next write); reopen the store";
+      impl_->set_health(health_state::failed, errc::unavailable, why);
+      return {errc::unavailable, std::move(why)};
+    }
     auto s = impl_->db->Resume();
     if (s.IsBusy()) return {errc::overloaded, "RocksDB's own recovery is running"};
     if (!s.ok()) {
       impl_->on_error(s, "resume failed");
       return to_status(s, "resume");
     }
+    impl_->wal_failed.store(false);
     impl_->set_health(health_state::ok, errc::internal, {});
     return {};
   });
@@ -837,6 +879,12 @@ status rocksdb_store::checkpoint(const std::string& dir) {
 
 status rocksdb_store::sync() {
   return guarded("sync", [&]() -> status {
+    // After a failed WAL write, DB::FlushWAL(true) reaches the WAL writer that
+    // saw the error, and RocksDB 7.8 (built with assertions) aborts.
+    if (auto hs = state(); hs != health_state::ok) {
+      auto h = health();
+      return {h.code, std::string{"sync skipped: the store is "} + to_name(hs) + ": " + h.message};
+    }
     auto s = impl_->db->FlushWAL(true);
     if (!s.ok()) return to_status(s, "flush WAL");
     auto families = impl_->handles;

@@ -184,7 +184,7 @@ class IoErrorService : public actor_test {
 
   /// Kills `m` instead of draining it (a drain of a store whose WAL write
   /// failed aborts the process: its final sync reaches the WAL writer that saw
-  /// the error, see IoError.DISABLED_SyncAfterAWalErrorDoesNotAbort), waits for
+  /// the error, see IoError.SyncAfterAWalErrorDoesNotAbort), waits for
   /// its down message, then opens the directory again on RocksDB's default
   /// environment (retried while the old store is still being released and
   /// holds RocksDB's LOCK) and starts a manager over it.
