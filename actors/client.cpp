@@ -13,13 +13,13 @@ namespace vstore {
 client::client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 client::~client() {
-  if (impl_ && impl_->embedded && impl_->mgr) {
+  if (!impl_) return;
+  if (impl_->embedded && impl_->mgr && !impl_->closed) {
+    auto mgr = impl_->mgr;  // drain() closes the client
     drain_reply r;
-    if (auto st = drain(r); !st) {
-      caf::anon_send_exit(impl_->mgr, caf::exit_reason::kill);
-    }
+    if (auto st = drain(r); !st) caf::anon_send_exit(mgr, caf::exit_reason::kill);
   }
-  if (impl_ && !impl_->embedded && impl_->mgr)  // remote: stop the link actor
+  if (!impl_->embedded && impl_->mgr)  // remote: stop the link actor
     caf::anon_send_exit(impl_->mgr, caf::exit_reason::user_shutdown);
   impl_->mgr = manager_actor{};
 }
@@ -57,9 +57,12 @@ status client::scan(scan_request req, scan_reply& out) { return impl_->call(std:
 
 status client::write(write_request req, commit_ack& out) {
   auto& x = *impl_;
+  // One deadline for the whole call: the write, the outcome lookups and the
+  // resends (and any reconnect before each) share the call's timeout.
+  const auto deadline = impl::clock::now() + x.timeout;
   if (req.token.empty()) req.token = x.new_token();
   const auto not_before = x.known_seq.load();
-  auto st = x.call(write_request{req}, out);
+  auto st = x.call_until(write_request{req}, out, deadline);
   // Each round: the write's fate is in doubt; find it out, and resend only
   // when it certainly did not commit (a resend with the same token is applied
   // at most once anyway, but its own "not applied" would say nothing of the
@@ -68,10 +71,14 @@ status client::write(write_request req, commit_ack& out) {
     if (attempt >= x.write_retries)
       return {errc::in_doubt, "after " + std::to_string(attempt) + " retries: " + st.to_string()};
     // The store waits for a pending write to settle (up to three quarters of
-    // the call's timeout) before it answers.
+    // the time left) before it answers.
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(impl::left(deadline)) * 3 / 4;
+    if (wait.count() <= 0)
+      return {errc::in_doubt, "the call's timeout ran out while the write was in doubt after " +
+                                  std::to_string(attempt) + " retries: " + st.to_string()};
     outcome_reply o;
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(x.timeout) * 3 / 4;
-    auto q = x.call(outcome_request{req.token, not_before, static_cast<uint32_t>(wait.count())}, o);
+    auto q = x.call_until(
+        outcome_request{req.token, not_before, static_cast<uint32_t>(wait.count())}, o, deadline);
     if (q && o.state == write_state::committed) {
       out = commit_ack{o.seq};
       st = {};
@@ -84,7 +91,7 @@ status client::write(write_request req, commit_ack& out) {
                 "the store no longer remembers the write's token: " + st.to_string()};
       continue;  // the outcome is still open: ask again
     }
-    st = x.call(write_request{req}, out);
+    st = x.call_until(write_request{req}, out, deadline);
   }
   if (st) x.note_seq(out.seq);
   return st;
@@ -109,9 +116,9 @@ status client::info(status_reply& out) {
 }
 
 status client::drain(drain_reply& out) {
-  auto st = impl_->call(drain_request{}, out, impl_->drain_timeout);
-  std::lock_guard<std::mutex> guard{impl_->mtx};
-  impl_->mgr = manager_actor{};
+  auto st = impl_->call_until(drain_request{}, out, impl::clock::now() + impl_->drain_timeout,
+                              /*close=*/true);
+  impl_->closed = true;
   return st;
 }
 

@@ -4,6 +4,7 @@
 // and the remote client (remote_client.cpp).
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -18,21 +19,25 @@
 namespace vstore {
 
 struct client::impl {
+  using clock = std::chrono::steady_clock;
+
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   /// Embedded: the manager. Remote: the link actor that forwards to the
   /// remote manager and fails pending calls when the connection dies.
   manager_actor mgr;
-  std::mutex mtx;
+  /// Serialises the calls; a call waits for it only until its deadline.
+  std::timed_mutex mtx;
   caf::timespan timeout{};
   bool embedded = false;
+  /// The own timeout of drain() (the server drains for its grace period).
   caf::timespan drain_timeout{};
-  /// Remote only: runs under `mtx` before every call; reconnects when the
-  /// connection was lost. Empty when embedded.
-  std::function<status(impl&)> reconnect;
-  /// Remote only: added to the wait for `mgr`'s reply, because the link actor
-  /// itself waits up to the call's timeout for the server.
-  caf::timespan margin{};
+  /// Set by drain(): every later call answers errc::unavailable.
+  std::atomic<bool> closed{false};
+  /// Remote only: runs under `mtx` before every call with the call's
+  /// deadline; reconnects when the connection was lost, bounded by that
+  /// deadline and by connect_timeout. Empty when embedded.
+  std::function<status(impl&, clock::time_point)> reconnect;
   /// Automatic retries of an in-doubt write (settings::write_retries).
   uint32_t write_retries = 3;
   /// The highest sequence number this client has seen the store reach: the
@@ -64,22 +69,44 @@ struct client::impl {
     }
   }
 
+  /// The time left until `deadline` (negative once it passed).
+  static caf::timespan left(clock::time_point deadline) {
+    return std::chrono::duration_cast<caf::timespan>(deadline - clock::now());
+  }
+
+  /// Sends `req` and waits for the reply, every step bounded by `deadline`:
+  /// the wait for another call of this client, the reconnect, the request.
+  /// With `close`, the client is closed afterwards (drain).
   template <class Reply, class Request>
-  status call(Request&& req, Reply& out, caf::timespan t) {
-    std::lock_guard<std::mutex> guard{mtx};
-    if (!mgr) return {errc::unavailable, "the client is closed"};
-    if (reconnect)
-      if (auto st = reconnect(*this); !st) return st;
-    caf::scoped_actor self{*sys};
+  status call_until(Request&& req, Reply& out, clock::time_point deadline, bool close = false) {
+    std::unique_lock<std::timed_mutex> guard{mtx, std::defer_lock};
+    if (!guard.try_lock_until(deadline))
+      return {errc::timeout,
+              "another call of this client did not finish within this call's timeout"};
+    if (closed || !mgr) return {errc::unavailable, "the client is closed"};
     status result;
-    self->request(mgr, t + margin, std::forward<Request>(req))
-        .receive([&](Reply& r) { out = std::move(r); },
-                 [&](caf::error& e) { result = to_status(e); });
+    if (reconnect) result = reconnect(*this, deadline);
+    if (result) {
+      auto t = left(deadline);
+      if (t <= caf::timespan{0}) {
+        result = {errc::timeout, "the call's timeout ran out before the request was sent"};
+      } else {
+        caf::scoped_actor self{*sys};
+        self->request(mgr, t, std::forward<Request>(req))
+            .receive([&](Reply& r) { out = std::move(r); },
+                     [&](caf::error& e) { result = to_status(e); });
+      }
+    }
+    if (close) {
+      closed = true;
+      mgr = manager_actor{};
+    }
     return result;
   }
+  /// The same with the client's timeout, counted from now.
   template <class Reply, class Request>
   status call(Request&& req, Reply& out) {
-    return call(std::forward<Request>(req), out, timeout);
+    return call_until(std::forward<Request>(req), out, clock::now() + timeout);
   }
 };
 

@@ -9,8 +9,11 @@
 // with errc::disconnected and answers later requests the same way, until the
 // client replaces it with a link over a new connection.
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -180,7 +183,92 @@ void configure_network(caf::actor_system_config& cfg, const remote_options& r) {
   cfg.set("middleman.connection-timeout", caf::timespan{r.connect_timeout});
 }
 
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+caf::timespan time_left(steady::time_point deadline) {
+  return std::chrono::duration_cast<caf::timespan>(deadline - steady::now());
+}
+
+std::string in_ms(caf::timespan t) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t).count()) + " ms";
+}
+
+/// Obtains the manager's handle from CAF's middleman (or its OpenSSL twin)
+/// and checks with one status request that it answers, every wait bounded by
+/// `deadline`. CAF's blocking remote_actor() is not used: it waits for the
+/// middleman without a timeout (its connect is bounded only by the system's
+/// connection-timeout); asking the middleman actor directly lets the caller
+/// give up at its deadline, while the middleman finishes (or fails) that
+/// connect in the background. `info`, if set, receives the status reply.
+status connect_until(caf::actor_system& sys, const remote_options& r, steady::time_point deadline,
+                     manager_actor& out, status_reply* info) {
+  auto mm = r.tls() ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+  // CAF's middleman caches the proxy of every host:port it connected to and
+  // drops it only when it sees the proxy's down message; right after a
+  // connection died, it can still return the dead proxy. The status request
+  // proves the handle works (one round trip); a dead cached proxy fails it at
+  // once, and the second attempt (if time is left) then connects anew.
+  status result;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto t = time_left(deadline);
+    if (t <= caf::timespan{0}) {
+      if (attempt == 0)
+        result = {errc::disconnected, "cannot connect to " + endpoint(r) + ": no time left"};
+      break;
+    }
+    caf::scoped_actor self{sys};
+    caf::strong_actor_ptr ptr;
+    std::set<std::string> ifs;
+    bool answered = false;
+    self->request(mm, t, caf::connect_atom::value, r.host, r.port)
+        .receive(
+            [&](caf::node_id&, caf::strong_actor_ptr& p, std::set<std::string>& xs) {
+              ptr = std::move(p);
+              ifs = std::move(xs);
+              answered = true;
+            },
+            [&](caf::error& e) {
+              result = {errc::disconnected,
+                        "cannot connect to " + endpoint(r) + ": " +
+                            (e == caf::sec::request_timeout ? "no connection within " + in_ms(t)
+                                                            : sys.render(e))};
+            });
+    if (!answered) return result;
+    if (!ptr) return {errc::disconnected, "no manager published at " + endpoint(r)};
+    if (!sys.assignable<manager_actor>(ifs))
+      return {errc::disconnected, "cannot connect to " + endpoint(r) +
+                                      ": the actor published there is not a StorageManager"};
+    auto mgr = caf::actor_cast<manager_actor>(std::move(ptr));
+    t = time_left(deadline);
+    if (t <= caf::timespan{0})
+      return {errc::disconnected,
+              "connected to " + endpoint(r) + " but no time was left to check the manager"};
+    result = {};
+    self->request(mgr, t, status_request{})
+        .receive(
+            [&](status_reply& rep) {
+              if (info) *info = std::move(rep);
+            },
+            [&](caf::error& e) {
+              result = {errc::disconnected,
+                        "connected to " + endpoint(r) + " but the manager does not answer: " +
+                            (e == caf::sec::request_timeout ? "no reply within " + in_ms(t)
+                                                            : sys.render(e))};
+            });
+    if (result) {
+      out = std::move(mgr);
+      return result;
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
 status connect_manager(caf::actor_system& sys, const remote_options& r, manager_actor& out) {
+  const auto deadline = steady::now() + r.connect_timeout;
   if (auto st = validate(r); !st) return st;
   if (!sys.has_middleman())
     return {errc::invalid_config,
@@ -194,41 +282,16 @@ status connect_manager(caf::actor_system& sys, const remote_options& r, manager_
             "TLS requested but the actor system has no OpenSSL module: call configure_network() "
             "with the same TLS settings"};
   if (auto st = check_tls_files(r); !st) return st;
-  // CAF's middleman caches the proxy of every host:port it connected to and
-  // drops it only when it sees the proxy's down message; right after a
-  // connection died, remote_actor can still return the dead proxy. A status
-  // request proves the handle works (one round trip); a dead cached proxy
-  // fails it at once, and the second attempt then connects anew.
-  status result;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    auto res = r.tls() ? caf::openssl::remote_actor<manager_actor>(sys, r.host, r.port)
-                       : sys.middleman().remote_actor<manager_actor>(r.host, r.port);
-    if (!res)
-      return {errc::disconnected,
-              "cannot connect to " + endpoint(r) + ": " + sys.render(res.error())};
-    if (!*res) return {errc::disconnected, "no manager published at " + endpoint(r)};
-    result = {};
-    caf::scoped_actor self{sys};
-    self->request(*res, caf::timespan{r.connect_timeout}, status_request{})
-        .receive([](status_reply&) {},
-                 [&](caf::error& e) {
-                   result = {errc::disconnected,
-                             "connected to " + endpoint(r) +
-                                 " but the manager does not answer: " + sys.render(e)};
-                 });
-    if (result) {
-      out = std::move(*res);
-      return result;
-    }
-  }
-  return result;
+  return connect_until(sys, r, deadline, out, nullptr);
 }
 
 // -- the blocking client's remote mode ----------------------------------------------
 
 status client::connect(const remote_options& remote, std::unique_ptr<client>& out,
                        const settings& cfg) {
+  const auto deadline = steady::now() + remote.connect_timeout;
   if (auto st = validate(remote); !st) return st;
+  if (auto st = check_tls_files(remote); !st) return st;
   auto p = std::make_unique<impl>();
   configure_actor_system(p->cfg);
   configure_network(p->cfg, remote);
@@ -244,26 +307,30 @@ status client::connect(const remote_options& remote, std::unique_ptr<client>& ou
   p->embedded = false;
   // The server drains for its own grace period; allow a generous wait.
   p->drain_timeout = cfg.timeout + std::chrono::seconds(60);
-  p->margin = std::chrono::seconds(2);
   auto peer = endpoint(remote);
   auto flag = std::make_shared<link_flag>();
-  auto open_link = [remote, peer](impl& x, std::shared_ptr<link_flag>& f) -> status {
+  // Connects (bounded by `until`), learns the store's sequence number for
+  // outcome requests from the status reply, and replaces the link.
+  auto open_link = [remote, peer](impl& x, std::shared_ptr<link_flag>& f,
+                                  steady::time_point until) -> status {
     manager_actor mgr;
-    if (auto st = connect_manager(*x.sys, remote, mgr); !st) return st;
+    status_reply info;
+    if (auto st = connect_until(*x.sys, remote, until, mgr, &info); !st) return st;
+    x.note_seq(info.sequence);
     f = std::make_shared<link_flag>();
     auto old = x.mgr;
     x.mgr = x.sys->spawn(remote_link, std::move(mgr), f, x.timeout, x.drain_timeout, peer);
     if (old) caf::anon_send_exit(old, caf::exit_reason::user_shutdown);
     return {};
   };
-  if (auto st = open_link(*p, flag); !st) return st;
-  p->reconnect = [open_link, flag](impl& x) mutable -> status {
+  if (auto st = open_link(*p, flag, deadline); !st) return st;
+  // A reconnect is bounded by the call's deadline and by connect_timeout.
+  p->reconnect = [open_link, flag, connect_timeout = remote.connect_timeout](
+                     impl& x, steady::time_point call_deadline) mutable -> status {
     if (flag->up) return {};
-    return open_link(x, flag);
+    return open_link(x, flag, std::min(call_deadline, steady::now() + connect_timeout));
   };
   out.reset(new client(std::move(p)));
-  status_reply info;
-  out->info(info);  // learns the store's sequence number for outcome requests
   return {};
 }
 

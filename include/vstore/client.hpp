@@ -1,9 +1,22 @@
 #pragma once
 
 // A blocking client for code that is not an actor. It holds its own actor
-// system; every call blocks until the reply arrives or the timeout passes. The
+// system; every call blocks until the reply arrives or its timeout passes. The
 // header has no CAF types, so including it is cheap. Calls may come from
-// several threads (they are serialised).
+// several threads (they are serialised; the wait for another call counts
+// against each call's own timeout).
+//
+// The bound: every call returns within its own timeout (settings::timeout;
+// drain(): see there) plus a margin of 100 ms, whatever the server does
+// (killed, frozen, unreachable). The timeout is one deadline per call, taken
+// when the call starts; everything the call does — waiting for another call
+// of this client, reconnecting, the request, and for write() its outcome
+// lookups and resends — only gets the time left. The margin covers the
+// scheduling latency of the client's threads (measured against a frozen
+// vstored on 127.0.0.1: usually under 10 ms, 54 ms at worst on a busy 2-core
+// machine; tests/net/client_bound_test.cpp, docs/operations.md section 3).
+// A call may fail sooner, e.g. with errc::disconnected when the connection is
+// known to be lost.
 
 #include <chrono>
 #include <memory>
@@ -24,12 +37,15 @@ class client {
  public:
   /// Client-side settings.
   struct settings {
-    /// How long every call waits for its reply. Default: 10 s.
+    /// The timeout of every call (except drain()): the call returns within
+    /// it plus 100 ms, reconnect and write retries included. Default: 10 s.
     std::chrono::milliseconds timeout{10000};
     /// scheduler.max-threads of the client's actor system; 0 = number of cores.
     uint32_t max_threads = 0;
     /// How often write() retries a write whose outcome is in doubt (with the
-    /// same token, so it is applied at most once). Default: 3. 0 = never.
+    /// same token, so it is applied at most once), within the write's own
+    /// timeout: when the timeout runs out first, fewer retries happen.
+    /// Default: 3. 0 = never.
     uint32_t write_retries = 3;
   };
 
@@ -41,14 +57,17 @@ class client {
     return open_embedded(opts, out, settings{});
   }
 
-  /// Connects to a remote StorageManager (a vstored) at `remote`. Blocks up to
-  /// remote.connect_timeout. The client monitors the connection: when it is
-  /// lost, the pending call fails at once with errc::disconnected (it does not
-  /// wait for its timeout), and the next call reconnects (again bounded by
-  /// connect_timeout) and fails with errc::disconnected if the server is still
-  /// unreachable. A write that failed with errc::disconnected may or may not
-  /// have been applied. Errors: errc::invalid_config (incomplete TLS settings,
-  /// port 0), errc::disconnected (unreachable, refused, TLS handshake failed).
+  /// Connects to a remote StorageManager (a vstored) at `remote`. Returns
+  /// within remote.connect_timeout plus the margin (100 ms), starting the
+  /// client's actor system included. The client monitors the connection: when
+  /// it is lost, the pending call fails at once with errc::disconnected (it
+  /// does not wait for its timeout), and the next call reconnects, bounded by
+  /// connect_timeout and by the time left of the call's own timeout, and fails
+  /// with errc::disconnected if the server is still unreachable (or did not
+  /// answer in that time). A write that failed with errc::disconnected may or
+  /// may not have been applied. Errors: errc::invalid_config (incomplete or
+  /// unloadable TLS settings, port 0), errc::disconnected (unreachable,
+  /// refused, no answer within connect_timeout, TLS handshake failed).
   static status connect(const remote_options& remote, std::unique_ptr<client>& out,
                         const settings& cfg);
   /// Same with default settings.
@@ -73,10 +92,12 @@ class client {
   /// timeout, disconnected), write() asks the store for the token's outcome and
   /// resends the write with the same token only when it certainly did not
   /// commit, up to settings::write_retries times; so an error it returns is
-  /// "not applied" exactly when write_outcome_of(code) says so. A write still
-  /// in doubt after the retries returns errc::in_doubt; its token is in
-  /// `req.token` of the caller's copy only if the caller set one, so set a token
-  /// to ask outcome() later.
+  /// "not applied" exactly when write_outcome_of(code) says so. All of that
+  /// shares the one timeout of the call (the bound above). A write still in
+  /// doubt after the retries, or when its timeout runs out, returns
+  /// errc::in_doubt (never "not applied"); its token is in `req.token` of the
+  /// caller's copy only if the caller set one, so set a token to ask outcome()
+  /// later.
   status write(write_request req, commit_ack& out);
   /// Asks what became of the write that carried `token` (see outcome_request).
   /// `not_before_seq` is a sequence number the store had reached before that
@@ -93,7 +114,10 @@ class client {
   /// Reads the manager's state.
   status info(status_reply& out);
   /// Drains the manager: commits open batches, answers queued requests, closes
-  /// the backend. Further calls answer errc::unavailable.
+  /// the backend. Further calls answer errc::unavailable. Its own timeout is
+  /// longer than settings::timeout, because the store drains for its grace
+  /// period: remote, settings::timeout + 60 s; embedded,
+  /// supervisor.shutdown_grace + 5 s; it returns within that plus 100 ms.
   status drain(drain_reply& out);
 
   struct impl;

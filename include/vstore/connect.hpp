@@ -38,9 +38,9 @@ void configure_network(caf::actor_system_config& cfg, const remote_options& remo
 
 /// Connects to the manager published at remote.host:remote.port (over TLS
 /// when remote.tls() is set), checks with one status_request that it answers,
-/// and stores its typed handle in `out`. Blocks the calling thread up to about
-/// twice remote.connect_timeout (call it from a
-/// non-actor thread or a detached actor). `sys` must have been configured
+/// and stores its typed handle in `out`. Blocks the calling thread up to
+/// remote.connect_timeout (plus scheduling delay; call it from a non-actor
+/// thread or a detached actor). `sys` must have been configured
 /// with configure_network() for the same TLS mode. Errors:
 /// errc::invalid_config (port 0, incomplete TLS settings, `sys` lacks the
 /// middleman / OpenSSL module or a connection timeout), errc::disconnected

@@ -24,10 +24,13 @@ struct remote_options {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
-  /// Bounds connecting (and reconnecting): CAF's middleman.connection-timeout.
-  /// It also closes a connection that stayed silent this long, so a frozen
-  /// server is detected after at most this time. Default: 5 s. Range: 100 ms
-  /// .. 1 h, and more than heartbeat_interval.
+  /// Bounds connecting: connect_manager() and client::connect() return
+  /// within it (plus 100 ms). A blocking client's reconnect is bounded by it
+  /// and by the time left of the call's own timeout. Also CAF's
+  /// middleman.connection-timeout: a connection that stayed silent this long
+  /// is closed (checked at each heartbeat), so a frozen server is detected
+  /// after about this time. Default: 5 s. Range: 100 ms .. 1 h, and more than
+  /// heartbeat_interval.
   std::chrono::milliseconds connect_timeout{5000};
   /// Interval of the heartbeats both nodes send on an idle connection:
   /// CAF's middleman.heartbeat-interval. Default: 500 ms. Range: 10 ms ..
