@@ -148,8 +148,10 @@ void on_recover(committer_pointer self, bool from_timer) {
   if (now < s.next_recovery) {
     s.recovery_armed = true;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(s.next_recovery - now);
-    self->delayed_send(self, std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds{1}, recovery_tick),
-                       recover_atom::value, true);
+    self->delayed_send(
+        self,
+        std::clamp<std::chrono::milliseconds>(left, std::chrono::milliseconds{1}, recovery_tick),
+        recover_atom::value, true);
     return;
   }
   ++s.stats.recovery_attempts;

@@ -142,9 +142,8 @@ class request_table {
                      clock::time_point now, uint64_t admitted_seq = 0) {
     auto id = next_id_++;
     if (!token.empty()) ++tokens_[token];
-    writes_.emplace(
-        id, write_entry{mask, owner, std::move(token), std::move(rp), false, false, admitted_seq,
-                        now});
+    writes_.emplace(id, write_entry{mask, owner, std::move(token), std::move(rp), false, false,
+                                    admitted_seq, now});
     write_deadlines_.emplace_back(now + timeout_, id);
     for (size_t s = 0; s < writes_queued_.size(); ++s)
       if ((mask >> s) & 1u) ++writes_queued_[s];

@@ -874,16 +874,16 @@ void ask_committer(manager_pointer self, outcome_request req,
             --self->state.outcome_lookups;
             rp.deliver(r);
           },
-            [self, rp, req, deadline](caf::error& e) mutable {
-              --self->state.outcome_lookups;
-              if (e == caf::sec::request_receiver_down && !self->state.draining) {
-                self->state.outcome_waiters.push_back(outcome_waiter{req, rp, deadline});
-                arm_tick(self);
-                return;
-              }
-              auto s = to_status(e);
-              rp.deliver(make_error(s.code(), "outcome lookup: " + s.context()));
-            });
+          [self, rp, req, deadline](caf::error& e) mutable {
+            --self->state.outcome_lookups;
+            if (e == caf::sec::request_receiver_down && !self->state.draining) {
+              self->state.outcome_waiters.push_back(outcome_waiter{req, rp, deadline});
+              arm_tick(self);
+              return;
+            }
+            auto s = to_status(e);
+            rp.deliver(make_error(s.code(), "outcome lookup: " + s.context()));
+          });
 }
 
 /// Answers the waiting outcome requests whose token settled, and (past their

@@ -71,8 +71,10 @@ void answer_owners(writer_pointer self, std::vector<waiting_owner>& owners,
                               "a part of this multi-space batch was lost; "
                               "nothing of it was applied, and nothing will be"));
     } else if (contains(r.refused, o.g)) {
-      o.rp.deliver(make_error(r.refuse_code, "refused before anything was written, nothing was "
-                                             "applied: " + r.refuse_context));
+      o.rp.deliver(make_error(r.refuse_code,
+                              "refused before anything was written, nothing was "
+                              "applied: " +
+                                  r.refuse_context));
     } else if (contains(r.failed, o.g)) {
       o.rp.deliver(make_error(errc::in_doubt, std::string{"backend commit failed: "} +
                                                   to_name(r.fail_code) + ": " + r.fail_context));

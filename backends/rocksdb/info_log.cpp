@@ -104,7 +104,8 @@ class info_log final : public rocksdb::Logger {
     close_fd();
     std::error_code ec;
     if (fs::exists(current(), ec))
-      fs::rename(current(), dir_ + "/" + std::string{old_prefix} + std::to_string(micros_now()), ec);
+      fs::rename(current(), dir_ + "/" + std::string{old_prefix} + std::to_string(micros_now()),
+                 ec);
     std::vector<fs::path> old;
     for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator();
          it.increment(ec)) {
@@ -124,7 +125,7 @@ class info_log final : public rocksdb::Logger {
     fd_ = ::open(current().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     size_ = 0;
     if (fd_ >= 0) {
-      struct stat sb{};
+      struct stat sb {};
       if (::fstat(fd_, &sb) == 0) size_ = static_cast<uint64_t>(sb.st_size);
     }
   }
@@ -133,8 +134,9 @@ class info_log final : public rocksdb::Logger {
     // RocksDB's own layout: "2026/11/29-09:00:42.365123 140737 text".
     auto now = std::chrono::system_clock::now();
     auto t = std::chrono::system_clock::to_time_t(now);
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
-              1000000;
+    auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+        1000000;
     std::tm tm{};
     ::localtime_r(&t, &tm);
     char head[64];

@@ -1,7 +1,7 @@
 #include "backends/rocksdb/rocksdb_store.hpp"
+#include "backends/rocksdb/info_log.hpp"
 #include "backends/rocksdb/rocksdb_settings.hpp"
 #include "backends/rocksdb/wal_report.hpp"
-#include "backends/rocksdb/info_log.hpp"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
@@ -222,7 +222,7 @@ std::string join(const std::vector<std::string>& names) {
 /// Returns the bytes available to unprivileged users on the file system of
 /// `path`, or UINT64_MAX if it cannot be read.
 uint64_t free_space(const std::string& path) noexcept {
-  struct statvfs sv{};
+  struct statvfs sv {};
   if (::statvfs(path.c_str(), &sv) != 0) return UINT64_MAX;
   return static_cast<uint64_t>(sv.f_bavail) * static_cast<uint64_t>(sv.f_frsize);
 }
@@ -416,8 +416,7 @@ class health_listener final : public rocksdb::EventListener {
     if (!info.new_bg_error.ok()) return;
     // RocksDB resumed by itself; vstore's own reserve (and its margin, see
     // recover) still applies.
-    if (owner_->min_free > 0 &&
-        free_space(owner_->path) < owner_->min_free + owner_->min_free / 10)
+    if (owner_->min_free > 0 && free_space(owner_->path) < owner_->min_free + owner_->min_free / 10)
       return;
     owner_->set_health(health_state::ok, errc::internal, {});
   }
@@ -552,10 +551,11 @@ status open_db(const options& opts, rocksdb_store::impl& st, rocksdb::Env* env) 
   rocksdb::Status sfm_status;
   if (env == nullptr) env = rocksdb::Env::Default();
   dbo.env = env;
-  dbo.sst_file_manager.reset(rocksdb::NewSstFileManager(env, env->GetFileSystem(), nullptr, "", 0,
-                                                        true, &sfm_status));
+  dbo.sst_file_manager.reset(
+      rocksdb::NewSstFileManager(env, env->GetFileSystem(), nullptr, "", 0, true, &sfm_status));
   if (!sfm_status.ok()) return to_status(sfm_status, "SstFileManager for " + path);
-  if (opts.db.max_disk_bytes > 0) dbo.sst_file_manager->SetMaxAllowedSpaceUsage(opts.db.max_disk_bytes);
+  if (opts.db.max_disk_bytes > 0)
+    dbo.sst_file_manager->SetMaxAllowedSpaceUsage(opts.db.max_disk_bytes);
 
   // An existing database must have exactly the configured families.
   std::vector<std::string> existing;

@@ -86,8 +86,8 @@ TEST_F(Serialization, Replies) {
   EXPECT_EQ(st2.spaces[0].flushes, (std::vector<uint64_t>{1, 2, 3}));
   EXPECT_EQ(st2.spaces[0].restarts, 7u);
   EXPECT_EQ(st2.rounds, 11u);
-  health_report h{"degraded", "no_space", "free space on /d is 1.0 MiB", 1700000000000, 2, 5,
-                  1048576, 9, 4500};
+  health_report h{
+      "degraded", "no_space", "free space on /d is 1.0 MiB", 1700000000000, 2, 5, 1048576, 9, 4500};
   status_reply info{"rocksdb", {"data"}, {"ok"}, true, 12, 34, h};
   auto info2 = round_trip(info);
   EXPECT_EQ(info2.backend, "rocksdb");

@@ -133,9 +133,9 @@ void run_disk_full(uint64_t min_free_bytes, const char* tag, const std::string& 
         << "min-free-space = " << min_free_bytes
         << "\nrecovery-backoff = 50ms\nrecovery-backoff-max = 500ms\n";
   }
-  auto args = std::vector<std::string>{"--config",    dir / "vstore.ini", "--data-dir",
-                                       mnt + "/db",   "--log-level",      "warn",
-                                       "--max-threads", "2"};
+  auto args = std::vector<std::string>{
+      "--config", dir / "vstore.ini", "--data-dir", mnt + "/db", "--log-level",
+      "warn",     "--max-threads",    "2"};
   std::map<std::string, std::string> acked;
   uint64_t next_batch = 0;
   {
@@ -152,8 +152,8 @@ void run_disk_full(uint64_t min_free_bytes, const char* tag, const std::string& 
     next_batch = f.batches;
     acked = f.acked;
     std::cout << "[ measure  ] " << tag << ": " << f.batches << " batches of " << puts_per_batch
-              << " x " << value_size << " B in " << f.ms << " ms until refused; answers: "
-              << codes_text(f.codes) << "\n";
+              << " x " << value_size << " B in " << f.ms
+              << " ms until refused; answers: " << codes_text(f.codes) << "\n";
     ASSERT_TRUE(f.refused) << "the disk never filled: " << codes_text(f.codes);
     for (const auto& [code, n] : f.codes)
       EXPECT_TRUE(code == "ok" || code == "no_space" || code == "in_doubt")
@@ -166,8 +166,8 @@ void run_disk_full(uint64_t min_free_bytes, const char* tag, const std::string& 
       EXPECT_EQ(f.codes.count("in_doubt"), 0u) << "the reserve let RocksDB meet ENOSPC";
     }
     EXPECT_NE(info.health.message.find(mnt), std::string::npos) << info.health.message;
-    std::cout << "[ measure  ] " << tag << ": degraded: " << info.health.message
-              << "; free " << info.health.free_bytes << " bytes\n";
+    std::cout << "[ measure  ] " << tag << ": degraded: " << info.health.message << "; free "
+              << info.health.free_bytes << " bytes\n";
 
     // 2. Reads are served, writes refused at once and not applied.
     size_t read_errors = 0;
@@ -183,8 +183,7 @@ void run_disk_full(uint64_t min_free_bytes, const char* tag, const std::string& 
       // The store may have recovered meanwhile (a compaction freed space, or
       // a failed compaction was resumed), or, without a reserve, met ENOSPC
       // in the commit: in doubt.
-      EXPECT_TRUE(refused || (!reserve && refused.code() == errc::in_doubt))
-          << refused.to_string();
+      EXPECT_TRUE(refused || (!reserve && refused.code() == errc::in_doubt)) << refused.to_string();
       if (refused) acked.emplace("refused", "x");
     }
     // The batch the fill loop saw refused was not applied, none of its keys.

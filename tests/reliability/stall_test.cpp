@@ -822,9 +822,8 @@ TEST_F(Stall, AdminRequestsDuringAStallAreBoundedAndAnswered) {
   for (int i = 8; i < n; ++i) {
     flushes[static_cast<size_t>(i)].receive([&](commit_ack&) { ++flush_codes["ok"]; },
                                             [&](caf::error& e) { ++flush_codes[code_of(e)]; });
-    outcomes[static_cast<size_t>(i)].receive(
-        [&](outcome_reply&) { ++outcome_codes["answered"]; },
-        [&](caf::error& e) { ++outcome_codes[code_of(e)]; });
+    outcomes[static_cast<size_t>(i)].receive([&](outcome_reply&) { ++outcome_codes["answered"]; },
+                                             [&](caf::error& e) { ++outcome_codes[code_of(e)]; });
     ++answered_during_stall;
   }
   auto refused_ms = ms_between(t0, clock_type::now());
@@ -848,15 +847,14 @@ TEST_F(Stall, AdminRequestsDuringAStallAreBoundedAndAnswered) {
   for (int i = 0; i < 8; ++i) {
     flushes[static_cast<size_t>(i)].receive([&](commit_ack&) { ++flush_codes["ok"]; },
                                             [&](caf::error& e) { ++flush_codes[code_of(e)]; });
-    outcomes[static_cast<size_t>(i)].receive(
-        [&](outcome_reply&) { ++outcome_codes["answered"]; },
-        [&](caf::error& e) { ++outcome_codes[code_of(e)]; });
+    outcomes[static_cast<size_t>(i)].receive([&](outcome_reply&) { ++outcome_codes["answered"]; },
+                                             [&](caf::error& e) { ++outcome_codes[code_of(e)]; });
   }
   std::cout << "[ measure  ] admin requests during a stall: " << answered_during_stall
             << " of each answered in " << refused_ms << " ms while the commit was held; flush "
-            << flush_codes["ok"] << " ok, " << flush_codes["overloaded"]
-            << " overloaded; outcome " << outcome_codes["answered"] << " answered, "
-            << outcome_codes["overloaded"] << " overloaded; stats " << stats_ms
+            << flush_codes["ok"] << " ok, " << flush_codes["overloaded"] << " overloaded; outcome "
+            << outcome_codes["answered"] << " answered, " << outcome_codes["overloaded"]
+            << " overloaded; stats " << stats_ms
             << " ms (waited for the commit actor), a concurrent one " << stats2_ms << " ms\n";
   // The first 8 of each waited for the commit: answered once it was released,
   // or timeout past supervisor.internal-timeout (3 s here).

@@ -207,12 +207,12 @@ std::string stats_json(const stats_reply& s) {
   out += "  \"tokens\": " + std::to_string(s.tokens) + ",\n";
   out += "  \"tokens_forgotten\": " + std::to_string(s.tokens_forgotten) + ",\n";
   const auto& h = s.health;
-  out += "  \"health\": {\"state\": " + json_string(h.state) + ", \"code\": " +
-         json_string(h.code) + ", \"message\": " + json_string(h.message) +
+  out += "  \"health\": {\"state\": " + json_string(h.state) +
+         ", \"code\": " + json_string(h.code) + ", \"message\": " + json_string(h.message) +
          ", \"since_unix_ms\": " + std::to_string(h.since_unix_ms) +
          ", \"recoveries\": " + std::to_string(h.recoveries) +
-         ", \"recovery_attempts\": " + std::to_string(h.recovery_attempts) +
-         ", \"free_bytes\": " + (h.free_bytes == UINT64_MAX ? "null" : std::to_string(h.free_bytes)) +
+         ", \"recovery_attempts\": " + std::to_string(h.recovery_attempts) + ", \"free_bytes\": " +
+         (h.free_bytes == UINT64_MAX ? "null" : std::to_string(h.free_bytes)) +
          ", \"writes_in_flight\": " + std::to_string(h.writes_in_flight) +
          ", \"oldest_write_ms\": " + std::to_string(h.oldest_write_ms) + "}\n}\n";
   return out;
@@ -293,8 +293,9 @@ std::string stats_prometheus(const stats_reply& s) {
   header("vstore_tokens", "gauge", "Idempotency tokens remembered now.");
   out += "vstore_tokens " + std::to_string(s.tokens) + "\n";
   const auto& h = s.health;
-  header("vstore_health", "gauge",
-         "1 for the store's health state (ok, degraded: writes refused, failed), 0 for the others.");
+  header(
+      "vstore_health", "gauge",
+      "1 for the store's health state (ok, degraded: writes refused, failed), 0 for the others.");
   for (const char* state : {"ok", "degraded", "failed"})
     out += std::string{"vstore_health{state=\""} + state + "\"} " + (h.state == state ? "1" : "0") +
            "\n";
