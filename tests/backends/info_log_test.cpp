@@ -90,7 +90,9 @@ TEST_F(InfoLog, RollsAtMaxSizeAndKeepsAtMostKeepFiles) {
 // disk, dies on its assertion. If a RocksDB build without assertions ever
 // stops dying here, vstore's logger is still the one that never aborts.
 TEST_F(InfoLog, RocksDbsOwnLoggerAbortsOnTheSameFullDisk) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  // "fast" (fork, no re-exec): the child uses the tmpfs the parent mounted;
+  // "threadsafe" would run SetUp again in the child and leave its mount behind.
+  GTEST_FLAG_SET(death_test_style, "fast");
   EXPECT_DEATH(
       {
         rocksdb::DBOptions o;
