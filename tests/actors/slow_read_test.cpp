@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "tests/support/actor_fixture.hpp"
+#include "tests/support/broken_stores.hpp"
 
 namespace vstore::test {
 namespace {
@@ -40,10 +41,12 @@ constexpr int slow_reads = 2 * slow_spaces;
 /// A store decorator that forwards everything; every read (get, multi_get,
 /// scan) of a schema space other than `fast` sleeps `delay` inside the backend
 /// first. It counts the slow reads that entered and that finished.
-class slow_read_store final : public store {
+class slow_read_store final : public forwarding_store {
  public:
   slow_read_store(std::shared_ptr<store> inner, space_id fast, milliseconds delay)
-      : inner_(std::move(inner)), fast_(fast), delay_(delay) {}
+      : forwarding_store(std::move(inner)), fast_(fast), delay_(delay) {}
+
+  const char* defect() const noexcept override { return "slow reads"; }
 
   /// Waits until `n` slow reads have entered the backend (at most `max_wait`);
   /// returns whether they have.
@@ -64,40 +67,25 @@ class slow_read_store final : public store {
     return cv_.wait_for(g, max_wait, [&] { return finished_.load() >= n; });
   }
 
-  const vstore::schema& schema() const noexcept override { return inner_->schema(); }
-  std::unique_ptr<vstore::write_batch> make_batch() const override { return inner_->make_batch(); }
-  status commit(vstore::write_batch& batch, uint64_t& seq) override {
-    return inner_->commit(batch, seq);
-  }
-  uint64_t latest_sequence() const noexcept override { return inner_->latest_sequence(); }
-  using store::next_sequence;
-  uint64_t next_sequence(const vstore::write_batch& batch, size_t pending) const override {
-    return inner_->next_sequence(batch, pending);
-  }
   status get(space_id space, std::string_view key, std::string& value, bool& found) const override {
     slow_down(space);
-    return inner_->get(space, key, value, found);
+    return forwarding_store::get(space, key, value, found);
   }
   status multi_get(space_id space, const std::vector<std::string>& keys,
                    std::vector<std::optional<std::string>>& values) const override {
     slow_down(space);
-    return inner_->multi_get(space, keys, values);
+    return forwarding_store::multi_get(space, keys, values);
   }
   status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
               scan_page& page) const override {
     slow_down(space);
-    return inner_->scan(space, prefix, start_after, limit, page);
+    return forwarding_store::scan(space, prefix, start_after, limit, page);
   }
-  status checkpoint(const std::string& dir) override { return inner_->checkpoint(dir); }
-  status sync() override { return inner_->sync(); }
-  health_state state() const noexcept override { return inner_->state(); }
-  store_health health() const override { return inner_->health(); }
-  status recover() override { return inner_->recover(); }
 
  private:
   /// The simulated fault: a read that blocks its thread for `delay_`.
   void slow_down(space_id space) const {
-    if (space == fast_ || !inner_->schema().contains(space)) return;
+    if (space == fast_ || !schema().contains(space)) return;
     {
       std::lock_guard<std::mutex> g{mtx_};
       ++entered_;
@@ -111,7 +99,6 @@ class slow_read_store final : public store {
     cv_.notify_all();
   }
 
-  std::shared_ptr<store> inner_;
   space_id fast_;
   milliseconds delay_;
   mutable std::mutex mtx_;

@@ -34,6 +34,7 @@
 
 #include "backends/rocksdb/rocksdb_store.hpp"
 #include "tests/support/actor_fixture.hpp"
+#include "tests/support/broken_stores.hpp"
 #include "tests/support/fault_env.hpp"
 
 namespace vstore::test {
@@ -61,40 +62,12 @@ fault_env& disk() {
 
 /// A store that forwards everything but always reports itself healthy: the
 /// negative control (a manager over it cannot refuse anything at admission).
-class health_hiding_store final : public store {
+class health_hiding_store final : public forwarding_store {
  public:
-  explicit health_hiding_store(std::shared_ptr<store> inner) : inner_(std::move(inner)) {}
-
-  const vstore::schema& schema() const noexcept override { return inner_->schema(); }
-  std::unique_ptr<vstore::write_batch> make_batch() const override { return inner_->make_batch(); }
-  status commit(vstore::write_batch& batch, uint64_t& seq) override {
-    return inner_->commit(batch, seq);
-  }
-  uint64_t latest_sequence() const noexcept override { return inner_->latest_sequence(); }
-  using store::next_sequence;
-  uint64_t next_sequence(const vstore::write_batch& batch, size_t pending) const override {
-    return inner_->next_sequence(batch, pending);
-  }
-  status get(space_id space, std::string_view key, std::string& value, bool& found) const override {
-    return inner_->get(space, key, value, found);
-  }
-  status multi_get(space_id space, const std::vector<std::string>& keys,
-                   std::vector<std::optional<std::string>>& values) const override {
-    return inner_->multi_get(space, keys, values);
-  }
-  status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
-              scan_page& page) const override {
-    return inner_->scan(space, prefix, start_after, limit, page);
-  }
-  status checkpoint(const std::string& dir) override { return inner_->checkpoint(dir); }
-  status sync() override { return inner_->sync(); }
-  status recover() override { return inner_->recover(); }
-  // The defect: the health is hidden.
+  using forwarding_store::forwarding_store;
+  const char* defect() const noexcept override { return "health hidden"; }
   health_state state() const noexcept override { return health_state::ok; }
   store_health health() const override { return {}; }
-
- private:
-  std::shared_ptr<store> inner_;
 };
 
 /// The answer to one write.
