@@ -61,6 +61,7 @@
 #include "tests/support/actor_fixture.hpp"
 #include "tests/support/broken_stores.hpp"
 #include "tests/support/power_loss_fs.hpp"
+#include "tests/support/power_loss_store.hpp"
 
 namespace vstore::test {
 namespace {
@@ -98,11 +99,6 @@ constexpr size_t problems_kept = 20;
 /// The spaces every write puts its key in.
 constexpr std::array<space_id, 3> batch_spaces{spaces::data, spaces::latest_ptr,
                                                spaces::batch_metadata};
-
-uint64_t env_u64(const char* name, uint64_t fallback) {
-  if (const char* s = std::getenv(name)) return std::strtoull(s, nullptr, 10);
-  return fallback;
-}
 
 /// Every key of writer `w` starts with this 8-byte prefix (the data space's
 /// fixed prefix length).
@@ -179,24 +175,6 @@ struct writer_log {
   std::vector<bool> acked;
   /// The first write of the current cycle.
   uint64_t cycle_start = 0;
-};
-
-/// Signals that a store was destroyed (RocksDB closed).
-struct close_signal {
-  std::mutex mtx;
-  std::condition_variable cv;
-  bool closed = false;
-  void set() {
-    {
-      std::lock_guard<std::mutex> g{mtx};
-      closed = true;
-    }
-    cv.notify_all();
-  }
-  bool wait(std::chrono::milliseconds bound) {
-    std::unique_lock<std::mutex> g{mtx};
-    return cv.wait_for(g, bound, [&] { return closed; });
-  }
 };
 
 /// What runs under the manager.
@@ -552,11 +530,7 @@ class PowerLossLoop : public actor_test {
     if (full) ++f.full_checks;
     auto to_resolve = check_contents(c, f, *s, logs, full);
     closed_ = std::make_shared<close_signal>();
-    std::shared_ptr<store> backend{s.release(), [env = env_, sig = closed_](store* p) {
-                                     delete p;
-                                     sig->set();
-                                     (void)env;  // released after the store
-                                   }};
+    auto backend = signalling_store(std::move(s), env_, closed_);
     if (c.what == variant::ack_before_apply)
       backend = std::make_shared<ack_before_apply>(std::move(backend));
     auto m = start_over(opts(store_sync), std::move(backend));
@@ -570,17 +544,8 @@ class PowerLossLoop : public actor_test {
   /// later one: counted, not a problem (the prefix check covers it).
   void check_wal_report(const loop_config& c, loop_figures& f, const wal_report& r,
                         unsynced_loss loss) {
-    for (size_t k = 0; k < r.files.size(); ++k) {
-      const auto& file = r.files[k];
-      if (file.dropped() == 0) continue;
-      f.wal_records_dropped += file.dropped();
-      const bool tail = k + 1 == r.files.size() && loss == unsynced_loss::torn_tail &&
-                        file.scan.damage == "the file ends inside the record";
-      if (!tail && c.sync)
-        f.problem("cycle " + std::to_string(f.cycles) + ": the reopen dropped " +
-                  std::to_string(file.dropped()) + " records of " + file.name + " (" +
-                  file.scan.damage + ")");
-    }
+    for (auto& p : wal_repairs(r, loss, c.sync, f.wal_records_dropped))
+      f.problem("cycle " + std::to_string(f.cycles) + ": " + p);
   }
 
   /// One write's copies found by the scans: how many spaces hold it, and

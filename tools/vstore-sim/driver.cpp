@@ -168,8 +168,9 @@ std::vector<std::optional<uint64_t>> run_workload(caf::actor_system& sys,
 /// in-doubt intent of the side log at `path`, then compares every chain with
 /// its acknowledged and resolved-committed writes. Prints the figures to
 /// stderr and adds its failures to `v`. Returns an error only if the log
-/// cannot be read or the store cannot be asked.
-status exact_crash_check(sync_client& client, const std::string& path, verify_result& v) {
+/// cannot be read or the store cannot be asked. Keeps the figures in `out`.
+status exact_crash_check(sync_client& client, const std::string& path, verify_result& v,
+                         std::optional<ack_check_result>& out) {
   side_log log;
   if (auto st = read_side_log(path, log); !st) return st;
   std::map<std::string, write_state> resolved;
@@ -197,6 +198,7 @@ status exact_crash_check(sync_client& client, const std::string& path, verify_re
     acks.failures.push_back("token " + t + " is still pending after a restart");
   for (auto& f : acks.failures) v.failures.push_back("crash check: " + f);
   if (!acks.failures.empty()) v.ok = false;
+  out = std::move(acks);
   return {};
 }
 
@@ -285,7 +287,8 @@ int drive(caf::actor_system& sys, const manager_actor& manager, sync_client& cli
       sum.verify = check(img, expected);
       sum.verified = true;
       if (ctx.cli.verify_only && !ctx.cli.ack_log.empty()) {
-        if (auto ast = exact_crash_check(client, ctx.cli.ack_log, sum.verify); !ast)
+        if (auto ast = exact_crash_check(client, ctx.cli.ack_log, sum.verify, sum.crash_check);
+            !ast)
           sum.verify_error = ast.to_string();
       }
       sum.verify_s = seconds_since(t0);
@@ -294,6 +297,5 @@ int drive(caf::actor_system& sys, const manager_actor& manager, sync_client& cli
   }
   return sum.ok() ? exit_verified : exit_failed;
 }
-
 
 }  // namespace vstore::sim

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "tools/vstore-sim/ack_check.hpp"
 #include "tools/vstore-sim/verify.hpp"
 #include "tools/vstore-sim/workload.hpp"
 
@@ -72,6 +74,9 @@ struct run_summary {
   bool verified = false;
   verify_result verify;
   std::string verify_error;
+  /// With --verify-only and --ack-log: what the exact crash check found (its
+  /// failures are also in verify.failures).
+  std::optional<ack_check_result> crash_check;
 
   /// Returns whether the run passed: no workload error and every invariant held.
   bool ok() const {
