@@ -1,5 +1,8 @@
 #include "config/config.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <limits>
@@ -280,7 +283,7 @@ std::string describe(const value& v) {
 
 bool is_vstore_section(std::string_view s) {
   return s == "store" || s == "reader" || s == "writer" || s == "limits" || s == "supervisor" ||
-         s == "tokens";
+         s == "tokens" || s == "vstored";
 }
 
 constexpr std::string_view space_prefix = "space.";
@@ -317,6 +320,13 @@ class ini_reader {
         if (auto f = read_header(name)) return f;
         in_section = true;
         section = name;
+        if (is_caf_section(name))
+          return failure{"[" + name + "]", hline,
+                         "CAF's options are not read from this file (no vstore program hands it "
+                         "to CAF, so they would be ignored): remove the section; vstored sets "
+                         "CAF's options from its own (max-threads, heartbeat-interval, "
+                         "connection-timeout, tls-cert/tls-key/tls-ca in [vstored] or on the "
+                         "command line)"};
         foreign = is_foreign_section(name);
         if (foreign || is_vstore_section(name)) continue;
         if (name.size() > space_prefix.size() &&
@@ -326,7 +336,7 @@ class ini_reader {
         }
         return failure{"[" + name + "]", hline,
                        "unknown section (vstore reads [store], [space.NAME], [reader], [writer], "
-                       "[limits], [supervisor] and [tokens]; CAF's sections are skipped)"};
+                       "[limits], [supervisor], [tokens] and [vstored])"};
       }
       auto where_section = in_section ? section : std::string("global");
       auto start = pos_;
@@ -853,8 +863,78 @@ space_options initial_space_options(const schema& current, const std::string& na
   return space_options{};
 }
 
-/// Second pass: applies the entries to `o` (already a copy of the caller's).
-maybe_failure apply(const parsed& p, options& o) {
+/// The log levels vstored accepts (spdlog's names).
+constexpr std::string_view log_levels[] = {"trace", "debug",    "info", "warn",
+                                           "error", "critical", "off"};
+
+/// Sets an optional field through assign() (the rules of every other key).
+template <class T>
+maybe_message assign_opt(const value& v, const rule& r, std::optional<T>& field) {
+  T x{};
+  if (auto msg = assign(v, r, x)) return msg;
+  field = std::move(x);
+  return std::nullopt;
+}
+
+maybe_message assign_path(const value& v, std::optional<std::string>& field) {
+  std::string x;
+  if (auto msg = assign(v, text_rule, x)) return msg;
+  if (x.empty()) return std::string("must not be empty");
+  if (x.find('\0') != std::string::npos) return std::string("contains a NUL byte");
+  field = std::move(x);
+  return std::nullopt;
+}
+
+/// Applies one key of [vstored]; sets `found` when the key is known.
+maybe_message apply_server(const entry& e, server_settings& s, bool& found) {
+  found = true;
+  const auto& k = e.key;
+  const auto& v = e.val;
+  if (k == "data-dir") return assign_path(v, s.data_dir);
+  if (k == "memory") return assign_opt(v, flag_rule, s.memory);
+  if (k == "host") return assign_path(v, s.host);
+  if (k == "tls-cert") return assign_path(v, s.tls_cert);
+  if (k == "tls-key") return assign_path(v, s.tls_key);
+  if (k == "tls-ca") return assign_path(v, s.tls_ca);
+  if (k == "port") {
+    uint64_t x = 0;
+    if (auto msg = to_u64(v, number(0, 65535), x)) return msg;
+    s.port = static_cast<uint16_t>(x);
+    return std::nullopt;
+  }
+  if (k == "heartbeat-interval")
+    return assign_opt(v, duration(0, ms_per_hour), s.heartbeat_interval);
+  if (k == "connection-timeout")
+    return assign_opt(v, duration(0, max_duration_ms), s.connection_timeout);
+  if (k == "max-threads") return assign_opt(v, number(1, 1024), s.max_threads);
+  if (k == "status-timeout") return assign_opt(v, duration(10, ms_per_minute), s.status_timeout);
+  if (k == "log-level") {
+    std::string x;
+    if (auto msg = assign(v, text_rule, x)) return msg;
+    for (auto name : log_levels) {
+      if (x == name) {
+        s.log_level = std::move(x);
+        return std::nullopt;
+      }
+    }
+    return "unknown log level " + quoted(x) +
+           " (expected trace, debug, info, warn, error, critical or off)";
+  }
+  if (k == "status-addr") {
+    std::string x;
+    if (auto msg = assign(v, text_rule, x)) return msg;
+    std::string error;
+    if (!parse_host_port(x, &error)) return error;
+    s.status_addr = std::move(x);
+    return std::nullopt;
+  }
+  found = false;
+  return std::nullopt;
+}
+
+/// Second pass: applies the entries to `o` and `server` (already copies of
+/// the caller's).
+maybe_failure apply(const parsed& p, options& o, server_settings& server) {
   // The list of spaces first: [space.NAME] sections may precede it.
   for (const auto& e : p.entries) {
     if (e.section != "store" || e.key != "spaces") continue;
@@ -889,7 +969,9 @@ maybe_failure apply(const parsed& p, options& o) {
     }
     maybe_message msg;
     bool found = false;
-    if (e.section.compare(0, space_prefix.size(), space_prefix) == 0) {
+    if (e.section == "vstored") {
+      msg = apply_server(e, server, found);
+    } else if (e.section.compare(0, space_prefix.size(), space_prefix) == 0) {
       auto id = o.schema.find(std::string_view(e.section).substr(space_prefix.size()));
       if (!id) return failure{where, e.line, "unknown space"};  // checked above
       auto& so = o.schema.spaces[*id].options;
@@ -969,10 +1051,16 @@ void put_field(std::string& out, std::string_view key, milliseconds x, const rul
 }  // namespace
 
 status parse_ini(std::string_view text, options& out) {
+  server_settings ignored;
+  return parse_ini(text, out, ignored);
+}
+
+status parse_ini(std::string_view text, options& out, server_settings& server) {
   parsed p;
   if (auto f = ini_reader{text}.run(p)) return to_status(*f);
   auto o = out;
-  if (auto f = apply(p, o)) return to_status(*f);
+  auto srv = server;
+  if (auto f = apply(p, o, srv)) return to_status(*f);
   if (auto f = check_options(o)) {
     // Name the line that set the offending key, if the text set it.
     for (const auto& e : p.entries)
@@ -980,6 +1068,7 @@ status parse_ini(std::string_view text, options& out) {
     return to_status(*f);
   }
   out = std::move(o);
+  server = std::move(srv);
   return status::ok();
 }
 
@@ -989,6 +1078,11 @@ status validate(const options& o) {
 }
 
 status load_file(const std::string& path, options& out) {
+  server_settings ignored;
+  return load_file(path, out, ignored);
+}
+
+status load_file(const std::string& path, options& out, server_settings& server) {
   auto fail = [&](const std::string& what) {
     return status{errc::invalid_config, path + ": " + what};
   };
@@ -1013,7 +1107,7 @@ status load_file(const std::string& path, options& out) {
   std::fclose(f);
   if (error) return fail("cannot read: " + std::error_code(err, std::generic_category()).message());
   if (text.size() > max_file_size) return fail("file is larger than 16 MiB");
-  auto st = parse_ini(text, out);
+  auto st = parse_ini(text, out, server);
   if (!st) return fail(st.context());
   return st;
 }
@@ -1109,14 +1203,63 @@ std::optional<backend_kind> parse_backend(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+/// Returns whether `section` is `name` or a dotted subsection of it.
+bool is_section_or_sub(std::string_view section, std::string_view name) {
+  if (section == name) return true;
+  return section.size() > name.size() && section.compare(0, name.size(), name) == 0 &&
+         section[name.size()] == '.';
+}
+
+}  // namespace
+
 bool is_foreign_section(std::string_view section) noexcept {
-  for (std::string_view s :
-       {"scheduler", "middleman", "openssl", "logger", "stream", "vstored", "cli"}) {
-    if (section == s) return true;
-    if (section.size() > s.size() && section.compare(0, s.size(), s) == 0 &&
-        section[s.size()] == '.')
-      return true;
+  return is_section_or_sub(section, "cli");
+}
+
+bool is_caf_section(std::string_view section) noexcept {
+  for (std::string_view s : {"scheduler", "middleman", "openssl", "logger", "stream", "caf"})
+    if (is_section_or_sub(section, s)) return true;
+  return false;
+}
+
+std::optional<host_port> parse_host_port(std::string_view text, std::string* error) {
+  auto fail = [&](std::string what) -> std::optional<host_port> {
+    if (error != nullptr)
+      *error = quoted(text) + ": " + std::move(what) +
+               " (expected HOST:PORT with an IP address, e.g. 127.0.0.1:9464 or [::1]:9464)";
+    return std::nullopt;
+  };
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return fail("no ':PORT'");
+  auto host = text.substr(0, colon);
+  auto port_text = text.substr(colon + 1);
+  bool v6 = false;
+  if (!host.empty() && host.front() == '[') {
+    if (host.size() < 2 || host.back() != ']') return fail("unbalanced '[' in the host");
+    host = host.substr(1, host.size() - 2);
+    v6 = true;
   }
+  if (host.empty()) return fail("no host: give the address to bind explicitly");
+  std::string h(host);
+  in_addr a4{};
+  in6_addr a6{};
+  if (v6 ? inet_pton(AF_INET6, h.c_str(), &a6) != 1 : inet_pton(AF_INET, h.c_str(), &a4) != 1)
+    return fail(v6 ? "not an IPv6 address" : "not an IPv4 address (IPv6 goes in brackets)");
+  uint64_t port = 0;
+  if (read_unsigned(port_text, port) != num::ok || port > 65535)
+    return fail("not a port number (0..65535)");
+  return host_port{std::move(h), static_cast<uint16_t>(port)};
+}
+
+bool is_loopback(std::string_view host) {
+  if (host == "localhost") return true;
+  std::string h(host);
+  in_addr a4{};
+  if (inet_pton(AF_INET, h.c_str(), &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  in6_addr a6{};
+  if (inet_pton(AF_INET6, h.c_str(), &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
   return false;
 }
 

@@ -21,16 +21,19 @@
 //
 // Byte sizes (the keys ending in -size or -bytes, and bytes-per-sync) also
 // accept the suffixes KiB, MiB and GiB (powers of 1024), unquoted (`64MiB`) or
-// quoted (`"64MiB"`). This is a vstore extension: CAF's own INI reader rejects
-// an unquoted `64MiB` and then fails on the whole file, so in a file that CAF
-// reads too (vstored --config-file) write plain integers or the quoted form.
+// quoted (`"64MiB"`). This is a vstore extension; config/vstore.ini writes
+// plain integers so that the file stays in CAF's dialect.
 //
-// Sections that belong to CAF or to the tools ([scheduler], [middleman],
-// [openssl], [logger], [stream], [vstored], [cli], and their subsections) are
-// skipped; their lines must still be well formed. Every other section must be
-// one of [store], [space.NAME], [reader], [writer], [limits], [supervisor],
-// [tokens], and every key inside them must be known. Keys before the first
-// section header are an error.
+// Sections: [store], [space.NAME], [reader], [writer], [limits], [supervisor],
+// [tokens] (the store's options) and [vstored] (the server's, see
+// server_settings); every key inside them must be known and appear once per
+// section. [cli] and its subsections are skipped (their lines must still be
+// well formed). CAF's own sections ([scheduler], [middleman], [openssl],
+// [logger], [stream], [caf] and their subsections) are refused with an error
+// naming the section: no vstore program hands this file to CAF, so their
+// options would be silently ignored (vstored sets CAF's options from its own:
+// --max-threads, --heartbeat-interval, ...). Any other section is an error too,
+// and so are keys before the first section header.
 //
 // This library is plain C++ (no CAF, no RocksDB): it never throws on bad input
 // and accepts arbitrary bytes.
@@ -109,9 +112,83 @@ const char* to_name(vstore::backend_kind x) noexcept;
 /// Parses a backend name; returns nothing for an unknown name.
 std::optional<vstore::backend_kind> parse_backend(std::string_view name);
 
-/// Returns whether parse_ini() skips `section` because CAF or the tools read it
-/// ([scheduler], [middleman], [openssl], [logger], [stream], [vstored], [cli]
-/// and their dotted subsections).
+/// Returns whether parse_ini() skips `section`: [cli] and its dotted
+/// subsections (reserved for the vstore CLI).
 bool is_foreign_section(std::string_view section) noexcept;
+
+/// Returns whether `section` is one of CAF's ([scheduler], [middleman],
+/// [openssl], [logger], [stream], [caf] or a dotted subsection of them), which
+/// parse_ini() refuses.
+bool is_caf_section(std::string_view section) noexcept;
+
+/// The [vstored] section: the server's own settings. Each key is the long
+/// command-line option of the same name; vstored's command line overrides the
+/// file. A field is unset when the file does not set its key.
+struct server_settings {
+  /// data-dir: RocksDB directory; overrides [store] path and selects the
+  /// rocksdb backend (like --data-dir). Non-empty string.
+  std::optional<std::string> data_dir;
+  /// memory: true selects the memory backend (like --memory); false changes
+  /// nothing.
+  std::optional<bool> memory;
+  /// host: the address the CAF middleman binds. Default: "127.0.0.1".
+  /// Non-empty string; anything but loopback requires the TLS keys.
+  std::optional<std::string> host;
+  /// port: the middleman's TCP port, 0 = any free port. Default: 0.
+  /// Range: 0..65535.
+  std::optional<uint16_t> port;
+  /// tls-cert, tls-key, tls-ca: PEM files for mutual TLS (all three or
+  /// none). Non-empty strings.
+  std::optional<std::string> tls_cert;
+  std::optional<std::string> tls_key;
+  std::optional<std::string> tls_ca;
+  /// heartbeat-interval: CAF middleman heartbeats; 0 = off. Default: 500ms.
+  /// Range: 0ms..1h.
+  std::optional<std::chrono::milliseconds> heartbeat_interval;
+  /// connection-timeout: drop a connection silent this long; 0 = off.
+  /// Default: 5s. Range: 0ms..24h.
+  std::optional<std::chrono::milliseconds> connection_timeout;
+  /// max-threads: CAF scheduler threads. Default: the number of cores.
+  /// Range: 1..1024.
+  std::optional<uint32_t> max_threads;
+  /// log-level: "trace", "debug", "info", "warn", "error", "critical" or
+  /// "off". Default: "info".
+  std::optional<std::string> log_level;
+  /// status-addr: "HOST:PORT" of the HTTP status server (/metrics, /health,
+  /// /ready); see parse_host_port(). Default: off.
+  std::optional<std::string> status_addr;
+  /// status-timeout: how long a status request waits for the manager before
+  /// answering 503. Default: 2s. Range: 10ms..1min.
+  std::optional<std::chrono::milliseconds> status_timeout;
+};
+
+/// Like parse_ini(text, out), and also fills `server` from the [vstored]
+/// section (fields the text does not set keep their value). On failure
+/// neither `out` nor `server` changes. parse_ini(text, out) checks the
+/// [vstored] section by the same rules and discards it.
+vstore::status parse_ini(std::string_view text, vstore::options& out, server_settings& server);
+
+/// Like load_file(path, out), and also fills `server` from the [vstored]
+/// section.
+vstore::status load_file(const std::string& path, vstore::options& out, server_settings& server);
+
+/// An address to listen on.
+struct host_port {
+  /// An IPv4 or IPv6 address literal (without brackets).
+  std::string host;
+  /// 0 = any free port.
+  uint16_t port = 0;
+};
+
+/// Parses "HOST:PORT": HOST is an IPv4 address (127.0.0.1) or an IPv6
+/// address in brackets ([::1]); it must be given (":9464" is refused, so that
+/// no address is bound by accident); host names are refused (no DNS lookup
+/// decides what is bound). PORT is 0..65535 (0 = any free port). On failure
+/// returns nothing and sets `error` (when non-null) to what is wrong.
+std::optional<host_port> parse_host_port(std::string_view text, std::string* error = nullptr);
+
+/// Returns whether `host` is a loopback address: 127.0.0.0/8, ::1 or
+/// "localhost".
+bool is_loopback(std::string_view host);
 
 }  // namespace vstore::config

@@ -1,134 +1,21 @@
 #pragma once
 
-// vstore's whole actor protocol in one header: the inspect() of every message
-// type, the internal message types, every typed actor interface, the error
-// conversion, and the one function that registers all of it with CAF. Every
-// node (server, remote scheduler, CLI) calls register_types() on its config.
+// The messages between vstore's own actors: the inspect() of the internal
+// message types (internal.hpp), the internal timers, and the typed interfaces
+// of the readers, writers and the commit actor. The public part (requests,
+// replies, manager_actor, errors, register_types) is vstore/protocol.hpp.
 
-#include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
-#include <caf/error.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
 #include <cstdint>
-#include <string>
-#include <vector>
 
 #include "messages/internal.hpp"
-#include "vstore/errc.hpp"
-#include "vstore/requests.hpp"
-
-CAF_ERROR_CODE_ENUM(vstore::errc, "vstore")
+#include "vstore/protocol.hpp"
 
 namespace vstore {
-
-// -- inspect() of the public request and reply types -------------------------
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, key_value& x) {
-  return f(caf::meta::type_name("vstore::key_value"), x.key, x.value);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, get_request& x) {
-  return f(caf::meta::type_name("vstore::get_request"), x.space, x.key);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, get_reply& x) {
-  return f(caf::meta::type_name("vstore::get_reply"), x.found, x.value);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, multi_get_request& x) {
-  return f(caf::meta::type_name("vstore::multi_get_request"), x.space, x.keys);
-}
-/// `found` travels as a std::string of 0/1 bytes: CAF 0.17 resizes a byte
-/// vector to the length a peer announces before it checks the input (a 24-byte
-/// payload made the message fuzzer allocate gigabytes), while strings are
-/// checked first.
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, multi_get_reply& x) {
-  if constexpr (Inspector::reads_state) {
-    std::string flags(x.found.begin(), x.found.end());
-    return f(caf::meta::type_name("vstore::multi_get_reply"), flags, x.values);
-  } else {
-    std::string flags;
-    auto res = f(caf::meta::type_name("vstore::multi_get_reply"), flags, x.values);
-    x.found.assign(flags.begin(), flags.end());
-    return res;
-  }
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, scan_request& x) {
-  return f(caf::meta::type_name("vstore::scan_request"), x.space, x.prefix, x.start_after, x.limit);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, scan_reply& x) {
-  return f(caf::meta::type_name("vstore::scan_reply"), x.entries, x.more);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, write_op& x) {
-  return f(caf::meta::type_name("vstore::write_op"), x.kind, x.space, x.key, x.value);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, write_request& x) {
-  return f(caf::meta::type_name("vstore::write_request"), x.ops, x.flush_now, x.token);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, outcome_request& x) {
-  return f(caf::meta::type_name("vstore::outcome_request"), x.token, x.not_before_seq, x.wait_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, outcome_reply& x) {
-  return f(caf::meta::type_name("vstore::outcome_reply"), x.state, x.seq);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, commit_ack& x) {
-  return f(caf::meta::type_name("vstore::commit_ack"), x.seq);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, stats_request&) {
-  return f(caf::meta::type_name("vstore::stats_request"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, flush_request&) {
-  return f(caf::meta::type_name("vstore::flush_request"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, status_request&) {
-  return f(caf::meta::type_name("vstore::status_request"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, drain_request&) {
-  return f(caf::meta::type_name("vstore::drain_request"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, drain_reply& x) {
-  return f(caf::meta::type_name("vstore::drain_reply"), x.answered, x.cut_off);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, space_stats& x) {
-  return f(caf::meta::type_name("vstore::space_stats"), x.name, x.state, x.reads_queued,
-           x.writes_queued, x.reads, x.writes, x.commits, x.ops, x.bytes, x.flushes, x.latency_us,
-           x.restarts, x.errors);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, health_report& x) {
-  return f(caf::meta::type_name("vstore::health_report"), x.state, x.code, x.message,
-           x.since_unix_ms, x.recoveries, x.recovery_attempts, x.free_bytes, x.writes_in_flight,
-           x.oldest_write_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, stats_reply& x) {
-  return f(caf::meta::type_name("vstore::stats_reply"), x.spaces, x.rounds, x.round_ops,
-           x.aborted_batches, x.committer_restarts, x.duplicates, x.tokens, x.tokens_forgotten,
-           x.writes_not_applied, x.writes_in_doubt, x.health);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, status_reply& x) {
-  return f(caf::meta::type_name("vstore::status_reply"), x.backend, x.spaces, x.states,
-           x.shutting_down, x.uptime_ms, x.sequence, x.health);
-}
 
 // -- internal messages (defined in internal.hpp) ---------------------------------
 
@@ -175,25 +62,7 @@ using sweep_atom = caf::atom_constant<caf::atom("vs_sweep")>;
 /// The commit actor's recovery timer (true), or the manager's hint that the
 /// store is not ok (false): see committer.hpp.
 using recover_atom = caf::atom_constant<caf::atom("vs_recov")>;
-/// The manager's timer: expires overdue requests, and paces a drain.
-using tick_atom = caf::atom_constant<caf::atom("vs_tick")>;
-
-// -- typed actor interfaces ----------------------------------------------------
-
-/// The public API: the StorageManager. Any actor, local or remote, may send
-/// these. Every request gets exactly one reply or a vstore error (errc).
-using manager_actor =
-    caf::typed_actor<caf::replies_to<get_request>::with<get_reply>,
-                     caf::replies_to<multi_get_request>::with<multi_get_reply>,
-                     caf::replies_to<scan_request>::with<scan_reply>,
-                     caf::replies_to<write_request>::with<commit_ack>,
-                     caf::replies_to<flush_request>::with<commit_ack>,
-                     caf::replies_to<stats_request>::with<stats_reply>,
-                     caf::replies_to<status_request>::with<status_reply>,
-                     caf::replies_to<drain_request>::with<drain_reply>,
-                     caf::replies_to<outcome_request>::with<outcome_reply>,
-                     /// The manager's own timer (see tick_atom); harmless if others send it.
-                     caf::reacts_to<tick_atom>>;
+// -- typed actor interfaces of the internal actors -----------------------------
 
 /// A reader of one space (only the manager sends to it).
 using reader_actor = caf::typed_actor<caf::replies_to<get_request>::with<get_reply>,
@@ -215,23 +84,5 @@ using writer_actor =
                      caf::replies_to<flush_request>::with<commit_ack>,
                      caf::replies_to<stats_request>::with<space_stats>,
                      caf::reacts_to<age_atom, uint64_t>, caf::reacts_to<committer_actor>>;
-
-// -- errors ---------------------------------------------------------------------
-
-/// Makes a CAF error of category "vstore" carrying `code` and a context text.
-caf::error make_error(errc code, std::string context);
-
-/// Converts a failed status to a CAF error (ok gives an empty error).
-caf::error to_error(const status& st);
-
-/// Converts any CAF error to a status: vstore errors keep their code; CAF's
-/// own (timeouts, dead receivers, lost connections) map to timeout,
-/// unavailable or disconnected.
-status to_status(const caf::error& e);
-
-/// Registers every message type and the "vstore" error category. Call it on
-/// the config of every actor system that talks to vstore, before the system
-/// is constructed.
-void register_types(caf::actor_system_config& cfg);
 
 }  // namespace vstore

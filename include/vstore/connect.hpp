@@ -20,7 +20,7 @@
 
 #include <caf/fwd.hpp>
 
-#include "messages/protocol.hpp"
+#include "vstore/protocol.hpp"
 #include "vstore/errc.hpp"
 #include "vstore/remote_options.hpp"
 

@@ -2,11 +2,11 @@
 
 // Spawning a StorageManager from configuration, for code that runs actors. The
 // manager's typed interface (vstore::manager_actor) and every message type are
-// in messages/protocol.hpp, included here.
+// in vstore/protocol.hpp, included here.
 
 #include <caf/fwd.hpp>
 
-#include "messages/protocol.hpp"
+#include "vstore/protocol.hpp"
 #include "vstore/errc.hpp"
 #include "vstore/options.hpp"
 

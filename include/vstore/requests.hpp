@@ -2,7 +2,7 @@
 
 // The request and reply types of vstore's protocol as plain structs. They hold
 // no CAF types, so code that only builds requests (the blocking client, tools)
-// compiles without CAF headers. messages/protocol.hpp gives each an inspect()
+// compiles without CAF headers. vstore/protocol.hpp gives each an inspect()
 // and defines the typed actor interfaces that carry them.
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "messages/protocol.hpp"
 #include "vstore/manager.hpp"
 
 namespace vstore {

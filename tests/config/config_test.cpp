@@ -449,7 +449,8 @@ TEST(Config, FormatHelpers) {
 TEST(Config, SyntaxVariants) {
   // Comments everywhere, '#' comments, CRLF, blanks, multi-line lists with
   // comments and a trailing comma, escapes, repeated sections, a [space.NAME]
-  // section before the list of spaces, CAF sections with CAF-only values.
+  // section before the list of spaces, the skipped [cli] section with values
+  // vstore has no use for (atoms, maps), a [vstored] section.
   const char* text =
       "\xEF\xBB\xBF; leading comment\r\n"
       "# hash comment\n"
@@ -461,17 +462,14 @@ TEST(Config, SyntaxVariants) {
       "  \"data\",  # first\n"
       "  \"b\",\n"
       "]\n"
-      "[scheduler]\n"
+      "[cli]\n"
       "max-threads = 2\n"
       "policy = 'stealing'\n"
-      "[middleman]\n"
-      "heartbeat-interval = 1s\n"
-      "app-identifiers = [\"a\", 'b', 1, [2, 3], {x = 1, y = \"z\"}]\n"
-      "[middleman.nested]\n"
+      "identifiers = [\"a\", 'b', 1, [2, 3], {x = 1, y = \"z\"}]\n"
+      "[cli.nested]\n"
       "anything = { a = 1\n b = { c = [1,\n 2] } }\n"
-      "[logger]\nfile-name = \"x.log\"\nverbosity = 'trace'\n"
-      "[openssl]\ncertificate = \"c.pem\"\n"
-      "[stream]\ndesired-batch-complexity = 50us\n"
+      "verbosity = 'trace'\n"
+      "batch = 50us\n"
       "[vstored]\nport = 4242\n"
       "[cli]\ntimeout = 5s\n"
       "[store]\n"
@@ -841,18 +839,31 @@ std::vector<bad_case> structural_cases() {
        "store.spaces (line 2): unterminated list"},
       {"UnterminatedListAfterComma", "[store]\nspaces = [\"a\",\n; c\n",
        "store.spaces (line 2): unterminated list"},
-      {"UnterminatedListInCafSection", "[scheduler]\nx = [1, 2\n",
-       "scheduler.x (line 2): unterminated list"},
-      {"UnterminatedMapInCafSection", "[logger]\nx = {a = 1\n",
-       "logger.x (line 2): unterminated map"},
+      {"UnterminatedListInSkippedSection", "[cli]\nx = [1, 2\n",
+       "cli.x (line 2): unterminated list"},
+      {"UnterminatedMapInSkippedSection", "[cli.sub]\nx = {a = 1\n",
+       "cli.sub.x (line 2): unterminated map"},
       {"ListMissingComma", "[store]\nspaces = [\"a\" \"b\"]\n",
        "store.spaces (line 2): unexpected '\"'"},
       {"ListLeadingComma", "[store]\nspaces = [, \"a\"]\n",
        "store.spaces (line 2): unexpected ','"},
       {"NestedTooDeep", "[cli]\nx = " + std::string(100, '[') + "\n",
        "cli.x (line 2): lists or maps nested too deeply"},
-      {"TrailingGarbageInCafSection", "[scheduler]\nmax-threads = 2 3\n",
-       "scheduler.max-threads (line 2): unexpected '3'"},
+      {"TrailingGarbageInSkippedSection", "[cli]\nmax-threads = 2 3\n",
+       "cli.max-threads (line 2): unexpected '3'"},
+      {"CafSchedulerSection", "[store]\n[scheduler]\nmax-threads = 2\n",
+       "[scheduler] (line 2): CAF's options are not read from this file"},
+      {"CafMiddlemanSubsection", "[middleman.x]\n", "[middleman.x] (line 1): CAF's options"},
+      {"CafDottedSection", "[caf.scheduler]\nmax-threads = 2\n",
+       "[caf.scheduler] (line 1): CAF's options"},
+      {"CafOpensslSection", "[openssl]\n", "[openssl] (line 1): CAF's options"},
+      {"CafLoggerSection", "[logger]\n", "[logger] (line 1): CAF's options"},
+      {"CafStreamSection", "[stream]\n", "[stream] (line 1): CAF's options"},
+      {"VstoredUnknownKey", "[vstored]\nlisten = \"x\"\n",
+       "vstored.listen (line 2): unknown key in [vstored]"},
+      {"VstoredDuplicateKey", "[vstored]\nport = 1\n[vstored]\nport = 2\n",
+       "vstored.port (line 4): duplicate key (first set on line 2)"},
+      {"VstoredSubsection", "[vstored.x]\n", "[vstored.x] (line 1): unknown section"},
       {"TrailingGarbageAfterHeader", "[store] x\n", "[store] (line 1): unexpected 'x'"},
       {"UnclosedHeader", "[store\npath=\"a\"\n", "[store] (line 1): malformed section header"},
       {"EmptyHeader", "[]\n", "section header (line 1): malformed"},
@@ -1264,6 +1275,192 @@ TEST(Config, LoadFileReadsAGoodFile) {
   std::remove(path.c_str());
   ASSERT_TRUE(st) << st.to_string();
   expect_same(o, everything_changed());
+}
+
+// -- the [vstored] section -------------------------------------------------------------
+
+TEST(ConfigServer, EveryKeyParses) {
+  const char* text =
+      "[store]\npath = \"/srv/vstore\"\n"
+      "[vstored]\n"
+      "data-dir = \"/data\"\n"
+      "memory = false\n"
+      "host = \"::1\"\n"
+      "port = 7400\n"
+      "tls-cert = \"s.pem\"\n"
+      "tls-key = \"s.key\"\n"
+      "tls-ca = \"ca.pem\"\n"
+      "heartbeat-interval = 200ms\n"
+      "connection-timeout = 2s\n"
+      "max-threads = 3\n"
+      "log-level = \"debug\"\n"
+      "status-addr = \"127.0.0.1:9464\"\n"
+      "status-timeout = 1500ms\n";
+  auto o = base();
+  server_settings srv;
+  auto st = parse_ini(text, o, srv);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(o.db.path, "/srv/vstore");
+  EXPECT_EQ(srv.data_dir, "/data");
+  EXPECT_EQ(srv.memory, false);
+  EXPECT_EQ(srv.host, "::1");
+  EXPECT_EQ(srv.port, uint16_t{7400});
+  EXPECT_EQ(srv.tls_cert, "s.pem");
+  EXPECT_EQ(srv.tls_key, "s.key");
+  EXPECT_EQ(srv.tls_ca, "ca.pem");
+  EXPECT_EQ(srv.heartbeat_interval, 200ms);
+  EXPECT_EQ(srv.connection_timeout, 2s);
+  EXPECT_EQ(srv.max_threads, 3u);
+  EXPECT_EQ(srv.log_level, "debug");
+  EXPECT_EQ(srv.status_addr, "127.0.0.1:9464");
+  EXPECT_EQ(srv.status_timeout, 1500ms);
+}
+
+TEST(ConfigServer, KeysNotInTheFileStayUnset) {
+  auto o = base();
+  server_settings srv;
+  ASSERT_TRUE(parse_ini("[vstored]\nport = 0\n", o, srv));
+  EXPECT_EQ(srv.port, uint16_t{0});
+  EXPECT_FALSE(srv.host);
+  EXPECT_FALSE(srv.status_addr);
+  EXPECT_FALSE(srv.memory);
+  server_settings none;
+  ASSERT_TRUE(parse_ini("[store]\nsync = true\n", o, none));
+  EXPECT_FALSE(none.port);
+}
+
+TEST(ConfigServer, DefaultFileHasAVstoredSection) {
+  options o;
+  server_settings srv;
+  auto st = load_file(source_dir() + "/config/vstore.ini", o, srv);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(srv.host, "127.0.0.1");
+  EXPECT_EQ(srv.port, uint16_t{0});
+  EXPECT_EQ(srv.heartbeat_interval, 500ms);
+  EXPECT_EQ(srv.connection_timeout, 5s);
+  EXPECT_EQ(srv.log_level, "info");
+  EXPECT_EQ(srv.status_timeout, 2s);
+  EXPECT_FALSE(srv.status_addr);  // off unless set
+}
+
+/// Expects `text` to fail with `expected` in the context, leaving both outputs
+/// unchanged, through both overloads of parse_ini.
+void expect_server_error(const std::string& text, const std::string& expected) {
+  SCOPED_TRACE(text);
+  auto o = base();
+  server_settings srv;
+  srv.port = 1;
+  auto st = parse_ini(text, o, srv);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), errc::invalid_config);
+  EXPECT_NE(st.context().find(expected), std::string::npos)
+      << "context: " << st.context() << "\nexpected: " << expected;
+  expect_same(o, base());
+  EXPECT_EQ(srv.port, uint16_t{1});
+  EXPECT_FALSE(srv.host);
+  auto st2 = parse_ini(text, o);  // the same rules without a server_settings
+  ASSERT_FALSE(st2);
+  EXPECT_EQ(st2.context(), st.context());
+}
+
+TEST(ConfigServer, DuplicateKeyIsAnError) {
+  expect_server_error("[vstored]\nhost = \"127.0.0.1\"\nport = 1\nport = 2\n",
+                      "vstored.port (line 4): duplicate key (first set on line 3)");
+}
+
+TEST(ConfigServer, UnknownKeyIsAnError) {
+  expect_server_error("[vstored]\nhost = \"127.0.0.1\"\nconfig = \"x.ini\"\n",
+                      "vstored.config (line 3): unknown key in [vstored]");
+  expect_server_error("[vstored]\nstatus-address = \"127.0.0.1:1\"\n",
+                      "vstored.status-address (line 2): unknown key");
+}
+
+TEST(ConfigServer, BadValuesNameTheKeyAndLine) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"port = 70000", "vstored.port (line 2): 70000 is out of range 0..65535"},
+      {"port = \"7400\"", "vstored.port (line 2): expected an unsigned integer, got the string"},
+      {"port = -1", "vstored.port (line 2): -1 is negative"},
+      {"host = 127.0.0.1", "vstored.host (line 2): expected a quoted string"},
+      {"host = \"\"", "vstored.host (line 2): must not be empty"},
+      {"tls-cert = \"\"", "vstored.tls-cert (line 2): must not be empty"},
+      {"data-dir = \"a\\x00\"", "vstored.data-dir (line 2): contains a NUL byte"},
+      {"memory = \"yes\"", "vstored.memory (line 2): expected true or false"},
+      {"heartbeat-interval = 500", "vstored.heartbeat-interval (line 2): 500 has no unit"},
+      {"heartbeat-interval = 2h", "vstored.heartbeat-interval (line 2): 2h is out of range"},
+      {"connection-timeout = 5", "vstored.connection-timeout (line 2): 5 has no unit"},
+      {"max-threads = 0", "vstored.max-threads (line 2): 0 is out of range 1..1024"},
+      {"max-threads = 1025", "vstored.max-threads (line 2): 1025 is out of range 1..1024"},
+      {"log-level = \"loud\"", "vstored.log-level (line 2): unknown log level \"loud\""},
+      {"log-level = info", "vstored.log-level (line 2): expected a quoted string"},
+      {"status-addr = \":9464\"", "vstored.status-addr (line 2): \":9464\": no host"},
+      {"status-addr = \"localhost:9464\"",
+       "vstored.status-addr (line 2): \"localhost:9464\": not "
+       "an IPv4 address"},
+      {"status-addr = \"127.0.0.1\"", "vstored.status-addr (line 2): \"127.0.0.1\": no ':PORT'"},
+      {"status-addr = \"127.0.0.1:65536\"", "not a port number (0..65535)"},
+      {"status-addr = \"::1:9464\"", "not an IPv4 address (IPv6 goes in brackets)"},
+      {"status-addr = 9464", "vstored.status-addr (line 2): expected a quoted string"},
+      {"status-timeout = 5ms", "vstored.status-timeout (line 2): 5ms is out of range 10ms..1min"},
+      {"status-timeout = 2min", "vstored.status-timeout (line 2): 2min is out of range"},
+  };
+  for (const auto& [line, expected] : cases)
+    expect_server_error("[vstored]\n" + line + "\n", expected);
+}
+
+TEST(ConfigServer, CafSectionsAreRefusedByName) {
+  for (std::string section : {"scheduler", "middleman", "openssl", "logger", "stream", "caf",
+                              "caf.scheduler", "middleman.x"}) {
+    expect_server_error("[vstored]\nport = 1\n[" + section + "]\nmax-threads = 2\n",
+                        "[" + section + "] (line 3): CAF's options are not read from this file");
+    EXPECT_TRUE(is_caf_section(section));
+  }
+  EXPECT_FALSE(is_caf_section("cli"));
+  EXPECT_FALSE(is_caf_section("schedulers"));
+  EXPECT_FALSE(is_caf_section("vstored"));
+  EXPECT_TRUE(is_foreign_section("cli"));
+  EXPECT_TRUE(is_foreign_section("cli.x"));
+  EXPECT_FALSE(is_foreign_section("vstored"));
+  EXPECT_FALSE(is_foreign_section("scheduler"));
+}
+
+TEST(ConfigServer, LoadFileNamesThePathLineAndKey) {
+  auto path = temp_path("server.ini");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "[store]\npath = \"/x\"\n\n[vstored]\nport = 99999\n";
+  }
+  options o;
+  server_settings srv;
+  auto st = load_file(path, o, srv);
+  std::remove(path.c_str());
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.context(), path + ": vstored.port (line 5): 99999 is out of range 0..65535");
+  EXPECT_FALSE(srv.port);
+}
+
+TEST(ConfigServer, ParseHostPort) {
+  auto a = parse_host_port("127.0.0.1:9464");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 9464);
+  auto b = parse_host_port("[::1]:0");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->host, "::1");
+  EXPECT_EQ(b->port, 0);
+  EXPECT_TRUE(parse_host_port("0.0.0.0:80"));
+  for (const char* bad : {"", ":", ":9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:x",
+                          "127.0.0.1:-1", "127.0.0.1:65536", "[::1:9464", "[]:1", "[127.0.0.1]:1",
+                          "::1:9464", "example.com:80", "127.0.0.1 :80"}) {
+    std::string error;
+    EXPECT_FALSE(parse_host_port(bad, &error)) << bad;
+    EXPECT_NE(error.find("expected HOST:PORT"), std::string::npos) << bad << ": " << error;
+  }
+  EXPECT_TRUE(is_loopback("127.0.0.1"));
+  EXPECT_TRUE(is_loopback("127.1.2.3"));
+  EXPECT_TRUE(is_loopback("::1"));
+  EXPECT_TRUE(is_loopback("localhost"));
+  EXPECT_FALSE(is_loopback("0.0.0.0"));
+  EXPECT_FALSE(is_loopback("10.0.0.5"));
 }
 
 // -- robustness ----------------------------------------------------------------------

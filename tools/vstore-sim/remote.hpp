@@ -8,7 +8,7 @@
 
 #include <caf/fwd.hpp>
 
-#include "messages/protocol.hpp"
+#include "vstore/protocol.hpp"
 #include "vstore/errc.hpp"
 
 namespace vstore::sim {

@@ -45,7 +45,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "messages/protocol.hpp"
+#include "vstore/protocol.hpp"
 #include "tools/vstore-sim/run_board.hpp"
 #include "tools/vstore-sim/workload.hpp"
 

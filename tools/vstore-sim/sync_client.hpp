@@ -10,7 +10,7 @@
 
 #include <caf/scoped_actor.hpp>
 
-#include "messages/protocol.hpp"
+#include "vstore/protocol.hpp"
 #include "tools/vstore-sim/verify.hpp"
 #include "tools/vstore-sim/workload.hpp"
 

@@ -16,7 +16,7 @@
 
 #include <caf/fwd.hpp>
 
-#include "messages/protocol.hpp"
+#include "vstore/protocol.hpp"
 #include "tools/vstore-sim/run_board.hpp"
 #include "tools/vstore-sim/verify.hpp"
 #include "tools/vstore-sim/workload.hpp"

@@ -7,16 +7,20 @@
 // drains the manager (open batches committed, queued requests answered) and
 // exits 0; a second signal aborts at once with exit code 130.
 //
-// Exit codes: 0 clean shutdown, 1 runtime error (store failed to open, publish
-// failed, drain failed), 2 usage or configuration error, 130 aborted by a
-// second signal (or a signal during start-up).
+// With --status-addr, an HTTP status server (status_http.hpp) serves /metrics,
+// /health and /ready and prints "vstored status on HOST:PORT" before the
+// listening line. Under systemd (Type=notify) vstored sends READY=1 once it
+// serves and STOPPING=1 when the drain begins (notify.hpp).
 //
-// The tool parses its own command line (CAF's parser would also pick up a
-// caf-application.ini from the working directory) and sets CAF's options with
-// cfg.set().
+// Exit codes: 0 clean shutdown, 1 runtime error (store failed to open, publish
+// failed, status address not bound, drain failed), 2 usage or configuration
+// error, 130 aborted by a second signal (or a signal during start-up).
+//
+// The tool parses its own command line with CLI11 (CAF's parser would also
+// pick up a caf-application.ini from the working directory), reads the config
+// file with vstore::config (the [vstored] section included) and sets CAF's
+// options with cfg.set().
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -24,21 +28,22 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
 #include "config/config.hpp"
+#include "tools/vstored/notify.hpp"
+#include "tools/vstored/status_http.hpp"
 #include "vstore/connect.hpp"
 #include "vstore/manager.hpp"
 
@@ -55,52 +60,8 @@ constexpr int exit_aborted = 130;
 /// The main thread's mailbox message for a termination signal.
 using signal_atom = caf::atom_constant<caf::atom("vs_signal")>;
 
-constexpr const char* help_text = R"(Usage: vstored [OPTIONS]
-
-Serves a vstore store over the network (CAF 0.17 middleman). Prints
-"vstored listening on HOST:PORT" on stdout once ready; logs go to stderr.
-SIGINT/SIGTERM drain and exit 0; a second signal aborts (exit code 130).
-
-Store:
-  --config FILE               vstore INI file: [store], [space.NAME], [reader],
-                              [writer], [limits], [supervisor], and [vstored]
-                              whose keys are the long options below without
-                              "--" (host, port, tls-cert, ...). The command
-                              line overrides the file.
-  --data-dir DIR              RocksDB data directory (overrides [store] path).
-  --memory                    Use the memory backend (data is lost at exit).
-
-Network:
-  --host HOST                 Address to bind. Default: 127.0.0.1. Anything but
-                              loopback (127.0.0.0/8, ::1, localhost) requires TLS.
-  --port PORT                 TCP port; 0 picks a free port. Default: 0.
-  --tls-cert FILE             This server's certificate (PEM).
-  --tls-key FILE              Its private key (PEM, unencrypted).
-  --tls-ca FILE               CA file (PEM) that client certificates must be
-                              signed by. The three TLS options go together and
-                              switch on mutual TLS: clients without a
-                              certificate of this CA are refused. Host names are
-                              not checked: use a CA dedicated to vstore.
-  --heartbeat-interval DUR    Heartbeats on idle connections (CAF
-                              middleman.heartbeat-interval). Default: 500ms;
-                              0 = off.
-  --connection-timeout DUR    Drop a connection silent this long (CAF
-                              middleman.connection-timeout). Default: 5s;
-                              0 = off. Must exceed the heartbeat interval.
-
-Runtime:
-  --max-threads N             Scheduler threads. Default: number of cores.
-  --log-level LEVEL           trace, debug, info, warn, error, critical or off.
-                              Default: info.
-  --help                      Print this help and exit.
-
-Durations: an integer and a unit: ms, s, min, h (e.g. 500ms, 5s).
-Exit codes: 0 clean shutdown, 1 runtime error, 2 usage or configuration error,
-130 aborted by a second signal.
-)";
-
-/// The server's own settings; unset fields take the file's value, then the
-/// default.
+/// The server's own settings from the command line; unset fields take the
+/// config file's [vstored] value, then the default.
 struct server_args {
   std::optional<std::string> config_file;
   std::optional<std::string> data_dir;
@@ -114,7 +75,8 @@ struct server_args {
   std::optional<std::string> connection_timeout;
   std::optional<std::string> max_threads;
   std::optional<std::string> log_level;
-  bool help = false;
+  std::optional<std::string> status_addr;
+  std::optional<std::string> status_timeout;
 };
 
 /// A usage error: message for stderr.
@@ -122,117 +84,92 @@ struct usage_error {
   std::string what;
 };
 
-std::optional<std::string>* value_slot(server_args& a, const std::string& name) {
-  if (name == "config") return &a.config_file;
-  if (name == "data-dir") return &a.data_dir;
-  if (name == "host") return &a.host;
-  if (name == "port") return &a.port;
-  if (name == "tls-cert") return &a.tls_cert;
-  if (name == "tls-key") return &a.tls_key;
-  if (name == "tls-ca") return &a.tls_ca;
-  if (name == "heartbeat-interval") return &a.heartbeat_interval;
-  if (name == "connection-timeout") return &a.connection_timeout;
-  if (name == "max-threads") return &a.max_threads;
-  if (name == "log-level") return &a.log_level;
-  return nullptr;
-}
+constexpr const char* help_footer = R"(
+The config file is vstore's INI file (config/vstore.ini): [store],
+[space.NAME], [reader], [writer], [limits], [supervisor], [tokens], and
+[vstored], whose keys are the long options above without "--" (host, port,
+status-addr, ...). The command line overrides the file. CAF's own sections
+([scheduler], [middleman], ...) are refused: use the options above.
 
-/// Parses argv: --name VALUE or --name=VALUE; flags --memory and --help.
-std::optional<usage_error> parse_args(int argc, char** argv, server_args& a) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      a.help = true;
-      continue;
-    }
-    if (arg.rfind("--", 0) != 0) return usage_error{"unexpected argument '" + arg + "'"};
-    auto name = arg.substr(2);
-    std::optional<std::string> inline_value;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      inline_value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    if (name == "memory") {
-      if (inline_value) return usage_error{"--memory takes no value"};
-      a.memory = true;
-      continue;
-    }
-    auto slot = value_slot(a, name);
-    if (!slot) return usage_error{"unknown option '--" + name + "'"};
-    if (inline_value) {
-      *slot = *inline_value;
-    } else {
-      if (i + 1 >= argc) return usage_error{"option '--" + name + "' needs a value"};
-      *slot = argv[++i];
-    }
+Status server (--status-addr HOST:PORT, off by default): HTTP GET /metrics
+(Prometheus text), /health and /ready. HOST is an IP address and must be
+given; 127.0.0.1:9464 (loopback) is the safe choice: the endpoints have no
+authentication. With port 0, the line "vstored status on HOST:PORT" on stdout
+names the bound port; it precedes "vstored listening on HOST:PORT".
+
+Durations: an integer and a unit: ms, s, min, h (e.g. 500ms, 5s).
+Exit codes: 0 clean shutdown, 1 runtime error, 2 usage or configuration error,
+130 aborted by a second signal.)";
+
+/// Parses argv with CLI11. Returns the exit code when vstored should exit at
+/// once (help, version, usage error), else nothing.
+std::optional<int> parse_args(int argc, char** argv, server_args& a) {
+  CLI::App app{
+      "Serves a vstore store over the network (CAF 0.17 middleman). Prints\n"
+      "\"vstored listening on HOST:PORT\" on stdout once ready; logs go to stderr.\n"
+      "SIGINT/SIGTERM drain and exit 0; a second signal aborts (exit code 130).",
+      "vstored"};
+  // The last of a repeated option wins (as vstored always did).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.set_help_flag("-h,--help", "Print this help and exit.");
+  app.footer(help_footer);
+  bool version = false;
+  app.add_flag("--version", version, "Print \"vstored VERSION\" and exit.");
+  auto text = [&app](const char* name, std::optional<std::string>& slot, const char* type,
+                     const char* group, const char* help) {
+    return app
+        .add_option_function<std::string>(
+            name, [&slot](const std::string& v) { slot = v; }, help)
+        ->type_name(type)
+        ->group(group);
+  };
+  text("--config-file,--config", a.config_file, "FILE", "Store",
+       "vstore INI file ([store], [space.NAME], ..., [vstored]; see below). --config is the "
+       "older name, still accepted.");
+  text("--data-dir", a.data_dir, "DIR", "Store",
+       "RocksDB data directory (overrides [store] path).");
+  app.add_flag("--memory", a.memory, "Use the memory backend (data is lost at exit).")
+      ->group("Store");
+  text("--host", a.host, "HOST", "Network",
+       "Address to bind. Default: 127.0.0.1. Anything but loopback (127.0.0.0/8, ::1, "
+       "localhost) requires TLS.");
+  text("--port", a.port, "PORT", "Network", "TCP port; 0 picks a free port. Default: 0.");
+  text("--tls-cert", a.tls_cert, "FILE", "Network", "This server's certificate (PEM).");
+  text("--tls-key", a.tls_key, "FILE", "Network", "Its private key (PEM, unencrypted).");
+  text("--tls-ca", a.tls_ca, "FILE", "Network",
+       "CA file (PEM) that client certificates must be signed by. The three TLS options go "
+       "together and switch on mutual TLS: clients without a certificate of this CA are "
+       "refused. Host names are not checked: use a CA dedicated to vstore.");
+  text("--heartbeat-interval", a.heartbeat_interval, "DUR", "Network",
+       "Heartbeats on idle connections (CAF middleman.heartbeat-interval). Default: 500ms; "
+       "0 = off.");
+  text("--connection-timeout", a.connection_timeout, "DUR", "Network",
+       "Drop a connection silent this long (CAF middleman.connection-timeout). Default: 5s; "
+       "0 = off. Must exceed the heartbeat interval.");
+  text("--status-addr", a.status_addr, "HOST:PORT", "Status",
+       "Serve HTTP /metrics, /health and /ready on this address (e.g. 127.0.0.1:9464; IPv6 "
+       "as [::1]:9464; port 0 picks a free port). Default: off.");
+  text("--status-timeout", a.status_timeout, "DUR", "Status",
+       "How long a status request waits for the storage manager before answering 503. "
+       "Default: 2s. Range: 10ms..1min.");
+  text("--max-threads", a.max_threads, "N", "Runtime",
+       "Scheduler threads. Default: number of cores.");
+  text("--log-level", a.log_level, "LEVEL", "Runtime",
+       "trace, debug, info, warn, error, critical or off. Default: info.");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return exit_ok;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "vstored: " << e.what() << "\nTry 'vstored --help'.\n";
+    return exit_usage;
+  }
+  if (version) {
+    std::cout << "vstored " << VSTORE_VERSION << "\n";
+    return exit_ok;
   }
   return std::nullopt;
-}
-
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return {};
-  auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
-/// Reads the [vstored] section of an INI file (the rest was already checked
-/// by config::load_file): key = value, values quoted ("...") or bare, ';'
-/// comments. Fills the fields of `a` the command line left unset.
-std::optional<usage_error> read_server_section(const std::string& path, server_args& a) {
-  std::ifstream in{path};
-  if (!in) return usage_error{path + ": cannot read"};
-  std::string line;
-  bool inside = false;
-  size_t lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    auto t = trim(line);
-    if (t.empty() || t[0] == ';' || t[0] == '#') continue;
-    if (t[0] == '[') {
-      auto close = t.find(']');
-      inside = close != std::string::npos && trim(t.substr(1, close - 1)) == "vstored";
-      continue;
-    }
-    if (!inside) continue;
-    auto eq = t.find('=');
-    if (eq == std::string::npos)
-      return usage_error{path + ":" + std::to_string(lineno) + ": expected key = value"};
-    auto key = trim(t.substr(0, eq));
-    auto rest = trim(t.substr(eq + 1));
-    std::string value;
-    if (!rest.empty() && rest[0] == '"') {
-      size_t i = 1;
-      for (; i < rest.size() && rest[i] != '"'; ++i) {
-        if (rest[i] == '\\' && i + 1 < rest.size()) ++i;
-        value += rest[i];
-      }
-      if (i >= rest.size())
-        return usage_error{path + ":" + std::to_string(lineno) + ": unterminated string"};
-    } else {
-      value = trim(rest.substr(0, rest.find(';')));
-    }
-    if (key == "memory") {
-      if (value != "true" && value != "false")
-        return usage_error{path + ":" + std::to_string(lineno) + ": vstored.memory: true or false"};
-      if (value == "true") a.memory = true;
-      continue;
-    }
-    auto slot = key == "config" ? nullptr : value_slot(a, key);
-    if (!slot)
-      return usage_error{path + ":" + std::to_string(lineno) + ": unknown key vstored." + key};
-    if (!*slot) *slot = value;
-  }
-  return std::nullopt;
-}
-
-bool is_loopback(const std::string& host) {
-  if (host == "localhost") return true;
-  in_addr a4{};
-  if (inet_pton(AF_INET, host.c_str(), &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
-  in6_addr a6{};
-  if (inet_pton(AF_INET6, host.c_str(), &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
-  return false;
 }
 
 bool parse_u64(const std::string& s, uint64_t max, uint64_t& out) {
@@ -289,46 +226,64 @@ struct resolved {
   milliseconds conn_timeout{5000};
   size_t max_threads = 0;
   spdlog::level::level_enum level = spdlog::level::info;
+  /// The status server's address; unset = off.
+  std::optional<vstore::config::host_port> status_addr;
+  milliseconds status_timeout{2000};
 };
 
-/// Turns the arguments into settings; usage errors name the option.
+/// Turns the arguments and the file's [vstored] section into settings; usage
+/// errors name the option (or the file, key and line).
 std::optional<usage_error> resolve(server_args& a, resolved& r) {
   // The command line wins over the file; it is applied before loading too,
   // because load_file() validates the result.
-  auto apply_cli = [&a](vstore::options& o) {
-    if (a.data_dir) {
-      o.db.path = *a.data_dir;
+  auto apply_backend = [](const std::optional<std::string>& data_dir, bool memory,
+                          vstore::options& o) {
+    if (data_dir) {
+      o.db.path = *data_dir;
       o.backend = vstore::backend_kind::rocksdb;
     }
-    if (a.memory) o.backend = vstore::backend_kind::memory;
+    if (memory) o.backend = vstore::backend_kind::memory;
   };
-  apply_cli(r.store);
+  apply_backend(a.data_dir, a.memory, r.store);
+  vstore::config::server_settings file;
   if (a.config_file) {
-    if (auto st = vstore::config::load_file(*a.config_file, r.store); !st)
+    if (auto st = vstore::config::load_file(*a.config_file, r.store, file); !st)
       return usage_error{st.context().empty() ? st.to_string() : st.context()};
-    if (auto err = read_server_section(*a.config_file, a)) return err;
+    apply_backend(file.data_dir, file.memory.value_or(false), r.store);
+    apply_backend(a.data_dir, a.memory, r.store);
   }
-  apply_cli(r.store);
   if (r.store.backend == vstore::backend_kind::rocksdb && r.store.db.path.empty())
     return usage_error{
-        "no store: pass --data-dir DIR, --memory, or --config FILE with [store] path"};
+        "no store: pass --data-dir DIR, --memory, or --config-file FILE with [store] path"};
   if (auto st = vstore::config::validate(r.store); !st) return usage_error{st.context()};
-  if (a.host) r.host = *a.host;
+  if (a.host)
+    r.host = *a.host;
+  else if (file.host)
+    r.host = *file.host;
   if (r.host.empty()) return usage_error{"--host: empty"};
   if (a.port) {
     uint64_t p = 0;
     if (!parse_u64(*a.port, 65535, p)) return usage_error{"--port: not a port number: " + *a.port};
     r.port = static_cast<uint16_t>(p);
+  } else if (file.port) {
+    r.port = *file.port;
   }
-  auto dur = [](const std::optional<std::string>& s, const char* name,
-                milliseconds& out) -> std::optional<usage_error> {
-    if (!s) return std::nullopt;
+  auto dur = [](const std::optional<std::string>& s, const std::optional<milliseconds>& from_file,
+                const char* name, milliseconds& out) -> std::optional<usage_error> {
+    if (!s) {
+      if (from_file) out = *from_file;
+      return std::nullopt;
+    }
     if (!vstore::config::parse_duration(*s, out))
       return usage_error{std::string{"--"} + name + ": not a duration (e.g. 500ms, 5s): " + *s};
     return std::nullopt;
   };
-  if (auto e = dur(a.heartbeat_interval, "heartbeat-interval", r.heartbeat)) return e;
-  if (auto e = dur(a.connection_timeout, "connection-timeout", r.conn_timeout)) return e;
+  if (auto e =
+          dur(a.heartbeat_interval, file.heartbeat_interval, "heartbeat-interval", r.heartbeat))
+    return e;
+  if (auto e =
+          dur(a.connection_timeout, file.connection_timeout, "connection-timeout", r.conn_timeout))
+    return e;
   if (r.conn_timeout.count() > 0 && (r.heartbeat.count() == 0 || r.heartbeat >= r.conn_timeout))
     return usage_error{
         "--heartbeat-interval must be on and shorter than --connection-timeout (clients "
@@ -338,23 +293,41 @@ std::optional<usage_error> resolve(server_args& a, resolved& r) {
     if (!parse_u64(*a.max_threads, 1024, n) || n == 0)
       return usage_error{"--max-threads: 1..1024 expected: " + *a.max_threads};
     r.max_threads = static_cast<size_t>(n);
+  } else if (file.max_threads) {
+    r.max_threads = *file.max_threads;
   }
-  if (a.log_level) {
-    r.level = spdlog::level::from_str(*a.log_level);
-    if (r.level == spdlog::level::off && *a.log_level != "off")
+  if (auto level = a.log_level ? a.log_level : file.log_level) {
+    r.level = spdlog::level::from_str(*level);
+    if (r.level == spdlog::level::off && *level != "off")
       return usage_error{"--log-level: one of trace, debug, info, warn, error, critical, off"};
   }
+  if (auto addr = a.status_addr ? a.status_addr : file.status_addr) {
+    std::string error;
+    r.status_addr = vstore::config::parse_host_port(*addr, &error);
+    if (!r.status_addr) return usage_error{"--status-addr: " + error};
+  }
+  if (auto e = dur(a.status_timeout, file.status_timeout, "status-timeout", r.status_timeout))
+    return e;
+  if (r.status_timeout < 10ms || r.status_timeout > 1min)
+    return usage_error{"--status-timeout: " + vstore::config::format_duration(r.status_timeout) +
+                       " is out of range 10ms..1min"};
+  auto pick = [](const std::optional<std::string>& cli, const std::optional<std::string>& f) {
+    return cli ? cli : f;
+  };
+  auto tls_cert = pick(a.tls_cert, file.tls_cert);
+  auto tls_key = pick(a.tls_key, file.tls_key);
+  auto tls_ca = pick(a.tls_ca, file.tls_ca);
   auto set = [](const std::optional<std::string>& s) { return s && !s->empty(); };
-  int tls_count = set(a.tls_cert) + set(a.tls_key) + set(a.tls_ca);
+  int tls_count = set(tls_cert) + set(tls_key) + set(tls_ca);
   if (tls_count != 0 && tls_count != 3)
     return usage_error{"--tls-cert, --tls-key and --tls-ca go together (mutual TLS)"};
   if (tls_count == 3) {
-    r.net.tls_cert = *a.tls_cert;
-    r.net.tls_key = *a.tls_key;
-    r.net.tls_ca = *a.tls_ca;
+    r.net.tls_cert = *tls_cert;
+    r.net.tls_key = *tls_key;
+    r.net.tls_ca = *tls_ca;
     if (auto st = vstore::check_tls_files(r.net); !st) return usage_error{st.context()};
   }
-  if (!r.net.tls() && !is_loopback(r.host))
+  if (!r.net.tls() && !vstore::config::is_loopback(r.host))
     return usage_error{"refusing to bind " + r.host +
                        " without TLS: only loopback (127.0.0.0/8, ::1, localhost) may be served "
                        "in plain text; pass --tls-cert, --tls-key and --tls-ca"};
@@ -375,6 +348,31 @@ int serve(const resolved& r) {
   cfg.set("middleman.connection-timeout", caf::timespan{r.conn_timeout});
   if (r.max_threads > 0) cfg.set("scheduler.max-threads", r.max_threads);
   caf::actor_system sys{cfg};
+  // Declared after `sys`, so it stops (joining its threads, which use `sys`)
+  // before the actor system goes away.
+  std::optional<vstore::server::status_server> status;
+  if (r.status_addr) {
+    vstore::server::status_settings ss;
+    ss.host = r.status_addr->host;
+    ss.port = r.status_addr->port;
+    ss.timeout = r.status_timeout;
+    ss.version = VSTORE_VERSION;
+    status.emplace(sys, ss);
+    std::string error;
+    if (!status->start(error)) {
+      spdlog::error("vstored: cannot serve the status endpoints on {}: {}",
+                    endpoint(ss.host, ss.port), error);
+      return exit_runtime;
+    }
+    if (!vstore::config::is_loopback(ss.host))
+      spdlog::warn(
+          "vstored: the status endpoints on {} are reachable from the network and have "
+          "no authentication",
+          endpoint(ss.host, status->port()));
+    spdlog::info("vstored: status endpoints (/metrics, /health, /ready) on http://{}",
+                 endpoint(ss.host, status->port()));
+    std::cout << "vstored status on " << endpoint(ss.host, status->port()) << std::endl;
+  }
   vstore::manager_actor mgr;
   spdlog::info("vstored: opening the {} store{}", vstore::config::to_name(r.store.backend),
                r.store.backend == vstore::backend_kind::rocksdb ? " at " + r.store.db.path : "");
@@ -401,7 +399,9 @@ int serve(const resolved& r) {
   spdlog::info("vstored: {} on {}, heartbeat {} ms, connection timeout {} ms",
                r.net.tls() ? "mutual TLS" : "plain TCP", endpoint(r.host, *port),
                r.heartbeat.count(), r.conn_timeout.count());
+  if (status) status->set_manager(mgr);
   std::cout << "vstored listening on " << endpoint(r.host, *port) << std::endl;
+  vstore::server::notify_ready("serving on " + endpoint(r.host, *port));
   // Nothing else goes to stdout: CAF itself prints some diagnostics to
   // std::cout, among them "*** unexpected message" for every message outside
   // the manager's interface (or of a type this node does not know) that any
@@ -414,6 +414,9 @@ int serve(const resolved& r) {
     self->receive(
         [&](signal_atom, int sig) {
           done = true;
+          // /ready answers 503 from here on, before the drain starts.
+          if (status) status->set_phase(vstore::server::phase::draining);
+          vstore::server::notify_stopping("draining");
           spdlog::info("vstored: {} received, draining (a second signal aborts)",
                        sig == SIGINT ? "SIGINT" : "SIGTERM");
           auto wait = r.store.supervisor.shutdown_grace + 5s;
@@ -432,6 +435,8 @@ int serve(const resolved& r) {
         [&](caf::down_msg& dm) {
           if (dm.source != mgr.address()) return;
           done = true;
+          if (status) status->set_phase(vstore::server::phase::stopped);
+          vstore::server::notify_stopping("the manager stopped");
           if (dm.reason == caf::exit_reason::user_shutdown || !dm.reason) {
             spdlog::info("vstored: the manager was drained by a client; exiting");
           } else {
@@ -445,6 +450,7 @@ int serve(const resolved& r) {
     std::lock_guard<std::mutex> guard{rt.mtx};
     rt.target = caf::actor{};
   }
+  if (status) status->stop();
   spdlog::info("vstored: stopped");
   return code;
 }
@@ -453,14 +459,7 @@ int serve(const resolved& r) {
 
 int main(int argc, char** argv) {
   server_args args;
-  if (auto err = parse_args(argc, argv, args)) {
-    std::cerr << "vstored: " << err->what << "\nTry 'vstored --help'.\n";
-    return exit_usage;
-  }
-  if (args.help) {
-    std::cout << help_text;
-    return exit_ok;
-  }
+  if (auto code = parse_args(argc, argv, args)) return *code;
   resolved r;
   if (auto err = resolve(args, r)) {
     std::cerr << "vstored: " << err->what << "\n";
@@ -473,8 +472,8 @@ int main(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("vstored");
   spdlog::set_default_logger(logger);
   spdlog::set_level(r.level);
-  // Block the termination signals in every thread (CAF's included) and take
-  // them on one thread with sigwait.
+  // Block the termination signals in every thread (CAF's and the status
+  // server's included) and take them on one thread with sigwait.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

@@ -1,4 +1,6 @@
-// The composition root: the one place that joins actors and backends.
+// The composition root: the one place that joins actors and backends
+// (configure_actor_system and spawn_manager of vstore/manager.hpp).
+#include <algorithm>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -12,8 +14,11 @@ namespace vstore {
 
 void configure_actor_system(caf::actor_system_config& cfg) {
   register_types(cfg);
-  auto cores = std::max(1u, std::thread::hardware_concurrency());
-  cfg.set("scheduler.max-threads", static_cast<size_t>(cores));
+  // One scheduler thread per core, unless the embedding program chose.
+  if (!caf::get_if<size_t>(&cfg, "scheduler.max-threads")) {
+    auto cores = std::max(1u, std::thread::hardware_concurrency());
+    cfg.set("scheduler.max-threads", static_cast<size_t>(cores));
+  }
 }
 
 status spawn_manager(caf::actor_system& sys, const options& opts, manager_actor& out) {

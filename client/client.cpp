@@ -5,7 +5,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/client_impl.hpp"
+#include "client/client_impl.hpp"
 #include "vstore/manager.hpp"
 
 namespace vstore {

@@ -1,0 +1,42 @@
+#pragma once
+
+// The pieces of remote access the blocking client and connect_manager share
+// (internal): the link actor that stands in for a remote manager, and the
+// bounded connect.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "vstore/connect.hpp"
+#include "vstore/requests.hpp"
+
+namespace vstore {
+
+/// Returns "host:port" ("[v6]:port"), with " (TLS)" when the options use TLS.
+std::string endpoint(const remote_options& r);
+
+/// Whether a link's connection is still up; written by the link, read by the
+/// client before each call.
+struct link_flag {
+  std::atomic<bool> up{true};
+};
+
+/// Spawns a local actor with the manager's interface that forwards every
+/// request to `remote` (with `timeout`, drains with `drain_timeout`) and fails
+/// every pending and later request with errc::disconnected once `remote` goes
+/// down (clearing `flag->up`). `peer` names the server in errors.
+manager_actor spawn_remote_link(caf::actor_system& sys, manager_actor remote,
+                                std::shared_ptr<link_flag> flag, caf::timespan timeout,
+                                caf::timespan drain_timeout, std::string peer);
+
+/// Obtains the manager published at `r` and checks with one status request
+/// that it answers, every wait bounded by `deadline` (see connect.cpp).
+/// `info`, if set, receives the status reply.
+status connect_until(caf::actor_system& sys, const remote_options& r,
+                     std::chrono::steady_clock::time_point deadline, manager_actor& out,
+                     status_reply* info);
+
+}  // namespace vstore
