@@ -4,10 +4,10 @@
 #include <map>
 #include <set>
 
-#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
 #include "actors/exceptions.hpp"
+#include "log/log.hpp"
 
 namespace vstore {
 
@@ -108,14 +108,14 @@ void load_tokens(committer_pointer self) {
   }
   s.tokens->finish_load();
   if (!st) {
-    spdlog::error(
+    logger().error(
         "vstore: cannot read the idempotency tokens ({}); outcome requests answer "
         "unknown instead of not_committed for absent tokens",
         st.to_string());
     through = UINT64_MAX;
   }
   s.tokens->set_forgotten_through(through);
-  if (loaded > 0) spdlog::info("vstore: {} idempotency tokens remembered", loaded);
+  if (loaded > 0) logger().info("vstore: {} idempotency tokens remembered", loaded);
 }
 
 /// Schedules the next recovery attempt while the store is not ok. The timer
@@ -229,8 +229,8 @@ void commit_round_unguarded(committer_pointer self) {
     uint64_t seq = 0;
     auto st = s.backend->commit(*batch, seq);
     if (st && !fresh.empty() && seq != expected)
-      spdlog::error("vstore: commit answered sequence {} but its token records say {}", seq,
-                    expected);
+      logger().error("vstore: commit answered sequence {} but its token records say {}", seq,
+                     expected);
     if (s.hooks) s.hooks->after_commit();
     ++s.stats.rounds;
     s.stats.round_ops += ops;

@@ -2,14 +2,15 @@
 
 #include <algorithm>
 
-#include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
+#include "actors/checkpoint_worker.hpp"
 #include "actors/committer.hpp"
 #include "actors/exceptions.hpp"
 #include "actors/reader.hpp"
 #include "actors/writer.hpp"
 #include "config/config.hpp"
+#include "log/log.hpp"
 
 namespace vstore {
 
@@ -195,9 +196,9 @@ void mark_failed(manager_pointer self, space_id s, const std::string& why) {
   auto& slot = self->state.spaces[s];
   if (slot.failed) return;
   slot.failed = true;
-  spdlog::error("vstore: space '{}' is unavailable: {} (more than {} restarts in {} ms)",
-                space_name(self, s), why, self->state.setup.opts.supervisor.restart_limit,
-                self->state.setup.opts.supervisor.restart_window.count());
+  logger().error("vstore: space '{}' is unavailable: {} (more than {} restarts in {} ms)",
+                 space_name(self, s), why, self->state.setup.opts.supervisor.restart_limit,
+                 self->state.setup.opts.supervisor.restart_window.count());
 }
 
 void replace_reader(manager_pointer self, space_id s, size_t index, const std::string& why) {
@@ -206,7 +207,7 @@ void replace_reader(manager_pointer self, space_id s, size_t index, const std::s
   if (st.roles.erase(slot.readers[index].address()) == 0) return;  // handled already
   if (st.draining) return;
   ++slot.restarts;
-  spdlog::warn("vstore: restarting reader {} of space '{}': {}", index, space_name(self, s), why);
+  logger().warn("vstore: restarting reader {} of space '{}': {}", index, space_name(self, s), why);
   if (!note_restart(self, slot.recent_restarts)) {
     mark_failed(self, s, "reader keeps failing: " + why);
     return;
@@ -232,7 +233,7 @@ void replace_writer(manager_pointer self, space_id s, const std::string& why) {
   maybe_sweep(self);
   if (st.draining) return;
   ++slot.restarts;
-  spdlog::warn("vstore: restarting writer of space '{}': {}", space_name(self, s), why);
+  logger().warn("vstore: restarting writer of space '{}': {}", space_name(self, s), why);
   if (!note_restart(self, slot.recent_restarts)) {
     mark_failed(self, s, "writer keeps failing: " + why);
     slot.writer = writer_actor{};
@@ -248,7 +249,7 @@ void replace_committer(manager_pointer self, const std::string& why) {
   if (st.roles.erase(st.committer.address()) == 0) return;  // handled already
   if (st.draining) return;
   ++st.committer_restarts;
-  spdlog::warn("vstore: restarting the commit actor: {}", why);
+  logger().warn("vstore: restarting the commit actor: {}", why);
   if (!note_restart(self, st.committer_restart_times)) {
     for (space_id s = 0; s < st.spaces.size(); ++s)
       mark_failed(self, s, "commit actor keeps failing");
@@ -260,8 +261,14 @@ void replace_committer(manager_pointer self, const std::string& why) {
   retry_held_lookups(self);
 }
 
+void on_checkpoint_worker_down(manager_pointer self, const caf::error& reason);
+
 void on_child_down(manager_pointer self, const caf::actor_addr& who, const caf::error& reason) {
   auto& st = self->state;
+  if (st.checkpoint && who == st.checkpoint->worker) {
+    on_checkpoint_worker_down(self, reason);
+    return;
+  }
   auto i = st.roles.find(who);
   if (i == st.roles.end()) {
     check_drained(self);
@@ -526,6 +533,7 @@ caf::result<stats_reply> collect_stats(manager_pointer self) {
   j->reply.writes_not_applied = st.table->counts().not_applied;
   j->reply.writes_in_doubt = st.table->counts().in_doubt;
   j->reply.health = make_health(self);
+  j->reply.checkpoints = st.checkpoints;
   for (space_id s = 0; s < st.spaces.size(); ++s) {
     auto& slot = st.spaces[s];
     space_stats x;
@@ -655,6 +663,104 @@ status_reply make_status(manager_pointer self) {
   return r;
 }
 
+// -- checkpoint --------------------------------------------------------------------------
+
+/// The longest a checkpoint holds its requester's promise; the worker itself
+/// cannot be interrupted (a blocking RocksDB call), so it runs on, and no
+/// other checkpoint starts, until it ends.
+constexpr auto checkpoint_bound = std::chrono::seconds(3600);
+
+uint64_t ms_since(clock_type::time_point t) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t).count());
+}
+
+void end_checkpoint(manager_pointer self, const caf::error& err, checkpoint_reply* reply);
+
+/// Starts a checkpoint on a detached worker that holds the backend; answers
+/// at once when it is refused.
+caf::result<checkpoint_reply> start_checkpoint(manager_pointer self, checkpoint_request& req) {
+  auto& st = self->state;
+  if (st.draining) return make_error(errc::shutting_down, "no checkpoint while draining");
+  if (st.setup.opts.backend == backend_kind::memory)
+    return make_error(errc::not_supported,
+                      "checkpoint: the memory backend keeps nothing on disk to copy");
+  std::string dir;
+  if (auto v = normalize_checkpoint_dir(req.dir, dir); !v) return to_error(v);
+  if (st.checkpoint)
+    return make_error(errc::overloaded, "another checkpoint (to " + st.checkpoint->dir +
+                                            ") is already running, for " +
+                                            std::to_string(ms_since(st.checkpoint->started)) +
+                                            " ms; retry when it has ended");
+  if (!st.setup.backend) return make_error(errc::unavailable, "the store is closed");
+  auto worker = self->spawn<caf::detached>(checkpoint_worker, st.setup.backend);
+  // Normal priority: the worker's down message comes after its reply.
+  self->monitor(worker);
+  auto rp = self->make_response_promise<checkpoint_reply>();
+  st.checkpoint = checkpoint_job{worker.address(), dir, clock_type::now(), rp};
+  logger().info("vstore: checkpoint to {} started at sequence {}", dir,
+                st.setup.backend->latest_sequence());
+  self->request(worker, checkpoint_bound, checkpoint_request{dir})
+      .then([self](checkpoint_reply& r) { end_checkpoint(self, caf::error{}, &r); },
+            [self](caf::error& e) { end_checkpoint(self, e, nullptr); });
+  return rp;
+}
+
+/// The worker answered (or did not within checkpoint_bound).
+void end_checkpoint(manager_pointer self, const caf::error& err, checkpoint_reply* reply) {
+  auto& st = self->state;
+  if (!st.checkpoint) return;
+  auto& job = *st.checkpoint;
+  if (err == caf::sec::request_timeout) {
+    // Still running: it stays the one checkpoint until its worker ends.
+    logger().warn("vstore: checkpoint to {} still running after {} ms", job.dir,
+                  ms_since(job.started));
+    if (job.rp)
+      job.rp->deliver(make_error(
+          errc::timeout, "the checkpoint to " + job.dir +
+                             " did not finish within the server's bound (1 hour); it goes on, "
+                             "and " +
+                             job.dir + " appears only if it completes"));
+    job.rp.reset();
+    check_drained(self);
+    return;
+  }
+  if (err) {
+    auto why = to_status(err);
+    // A directory refused before anything was written is the caller's error.
+    if (why.code() == errc::invalid_argument)
+      logger().info("vstore: checkpoint to {} refused: {}", job.dir, why.to_string());
+    else
+      logger().error("vstore: checkpoint to {} failed: {}", job.dir, why.to_string());
+    if (job.rp) job.rp->deliver(make_error(why.code(), why.context()));
+  } else {
+    ++st.checkpoints;
+    logger().info("vstore: checkpoint written to {} (sequence {}, {} files, {} bytes, {} ms)",
+                  reply->dir, reply->sequence, reply->files, reply->bytes, reply->elapsed_ms);
+    if (job.rp) job.rp->deliver(std::move(*reply));
+  }
+  st.checkpoint.reset();
+  check_drained(self);
+}
+
+/// The worker ended without an answer the manager saw (it died, or its answer
+/// timed out before).
+void on_checkpoint_worker_down(manager_pointer self, const caf::error& reason) {
+  auto& st = self->state;
+  auto& job = *st.checkpoint;
+  if (job.rp)
+    job.rp->deliver(make_error(
+        errc::internal, "the checkpoint worker went down: " + self->system().render(reason)));
+  logger().info("vstore: checkpoint worker for {} ended after {} ms", job.dir,
+                ms_since(job.started));
+  st.checkpoint.reset();
+  check_drained(self);
+}
+
+/// Whether a checkpoint's requester still waits for its answer (a drain waits
+/// for it, within the grace period).
+bool checkpoint_unanswered(const manager_state& st) { return st.checkpoint && st.checkpoint->rp; }
+
 // -- drain -------------------------------------------------------------------------------
 
 void stop_children(manager_pointer self) {
@@ -681,11 +787,11 @@ void finish_drain(manager_pointer self) {
   st.backend_closed = true;
   if (st.setup.backend) {
     auto sync = st.setup.backend->sync();
-    if (!sync) spdlog::error("vstore: final sync failed: {}", sync.to_string());
+    if (!sync) logger().error("vstore: final sync failed: {}", sync.to_string());
     st.setup.backend.reset();
   }
-  spdlog::info("vstore: drained: {} requests answered, {} cut off", st.drained.answered,
-               st.drained.cut_off);
+  logger().info("vstore: drained: {} requests answered, {} cut off", st.drained.answered,
+                st.drained.cut_off);
   for (auto& w : st.drain_waiters) w.deliver(st.drained);
   st.drain_waiters.clear();
   self->quit(caf::exit_reason::user_shutdown);
@@ -693,7 +799,7 @@ void finish_drain(manager_pointer self) {
 
 void check_drained(manager_pointer self) {
   auto& st = self->state;
-  if (st.draining && st.table->all_answered()) finish_drain(self);
+  if (st.draining && st.table->all_answered() && !checkpoint_unanswered(st)) finish_drain(self);
 }
 
 void start_drain(manager_pointer self) {
@@ -702,8 +808,8 @@ void start_drain(manager_pointer self) {
   st.draining = true;
   answer_waiters(self, true);
   st.drain_deadline = clock_type::now() + st.setup.opts.supervisor.shutdown_grace;
-  spdlog::info("vstore: draining: {} reads and {} writes queued", st.table->reads_in_flight(),
-               st.table->unanswered_writes());
+  logger().info("vstore: draining: {} reads and {} writes queued", st.table->reads_in_flight(),
+                st.table->unanswered_writes());
   for (auto& slot : st.spaces)
     if (slot.writer)
       self->request(slot.writer, internal_timeout(self), flush_request{})
@@ -731,6 +837,15 @@ void cut_off(manager_pointer self) {
                         "the shutdown grace period ran out before the write committed: it may "
                         "still commit before the store closes; ask outcome_request after a "
                         "restart or retry with its token");
+  }
+  if (checkpoint_unanswered(st)) {
+    auto& job = *st.checkpoint;
+    job.rp->deliver(make_error(errc::shutting_down,
+                               "the shutdown grace period ran out while the checkpoint to " +
+                                   job.dir +
+                                   " was being written: it goes on, the store closes after it, "
+                                   "and the directory appears only if it completes"));
+    job.rp.reset();
   }
   check_drained(self);
 }
@@ -1040,6 +1155,9 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
       },
       [self](outcome_request& req) -> caf::result<outcome_reply> {
         return find_outcome(self, req);
+      },
+      [self](checkpoint_request& req) -> caf::result<checkpoint_reply> {
+        return start_checkpoint(self, req);
       },
       [self](tick_atom) { on_tick(self); },
   };

@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -52,6 +53,18 @@ struct child_role {
   size_t index;
 };
 
+/// A checkpoint being written (checkpoint_request; at most one at a time).
+struct checkpoint_job {
+  /// The detached worker that writes it (monitored; the job ends when it
+  /// answers, or when it goes down after its answer timed out).
+  caf::actor_addr worker;
+  /// The directory, normalized.
+  std::string dir;
+  std::chrono::steady_clock::time_point started;
+  /// The requester's promise, until it is answered.
+  std::optional<caf::typed_response_promise<checkpoint_reply>> rp;
+};
+
 /// The state of the StorageManager.
 struct manager_state {
   manager_setup setup;
@@ -85,6 +98,9 @@ struct manager_state {
   std::chrono::steady_clock::time_point drain_deadline;
   std::vector<caf::typed_response_promise<drain_reply>> drain_waiters;
   drain_reply drained;
+  /// The running checkpoint, if any, and the checkpoints written so far.
+  std::optional<checkpoint_job> checkpoint;
+  uint64_t checkpoints = 0;
   bool children_stopped = false;
   bool backend_closed = false;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -100,8 +116,10 @@ using manager_pointer = manager_actor::stateful_pointer<manager_state>;
 /// actor for all spaces; it validates every request, bounds the queued work per
 /// space, numbers write batches and splits them by space, forwards reads round
 /// robin (retrying a read whose reader died), restarts failed children within
-/// the restart limit, and drains on drain_request or an exit message. Which
-/// error a write gets, and when it settles, is request_table's rule.
+/// the restart limit, runs a checkpoint_request on a detached worker, and
+/// drains on drain_request or an exit message (a running checkpoint is waited
+/// for, within the grace period). Which error a write gets, and when it
+/// settles, is request_table's rule.
 manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup setup);
 
 /// Validates setup.opts with the configuration file's validator (config::validate)

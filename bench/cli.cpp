@@ -91,6 +91,7 @@ Options:
   --only vstore|raw     Run one side only (for profiling; no ratios).
   --list                Print the scenarios and exit.
   --help                Print this help and exit.
+  --version             Print the version and exit.
 
 A tiny smoke run: vstore-bench --scenario get --reps 1 --ops 2000
 )";
@@ -102,6 +103,10 @@ std::optional<std::string> parse_args(int argc, char** argv, bench_args& out) {
     std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
       out.help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      out.version = true;
       continue;
     }
     if (arg.rfind("--", 0) != 0) return "unexpected argument '" + arg + "'";

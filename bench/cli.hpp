@@ -57,6 +57,8 @@ struct bench_args {
   bool list = false;
   /// --help.
   bool help = false;
+  /// --version: print "vstore-bench VERSION" and exit 0.
+  bool version = false;
   /// --raw-child DIR (internal): run the raw allocator loops on the loaded
   /// database in DIR and print their rates.
   std::string raw_child;

@@ -30,6 +30,7 @@
 #include "config/config.hpp"
 #include "vstore/options.hpp"
 #include "vstore/requests.hpp"
+#include "vstore/version.hpp"
 
 #ifndef VSTORE_BENCH_BUILD_TYPE
 #define VSTORE_BENCH_BUILD_TYPE "unknown"
@@ -649,6 +650,10 @@ int main(int argc, char** argv) {
   if (auto err = parse_args(argc, argv, args)) {
     std::cerr << "vstore-bench: " << *err << "\n(see --help)\n";
     return 2;
+  }
+  if (args.version) {
+    std::cout << "vstore-bench " << vstore::version_string << "\n";
+    return 0;
   }
   if (args.help) {
     std::cout << help_text();

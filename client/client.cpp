@@ -115,11 +115,18 @@ status client::info(status_reply& out) {
   return st;
 }
 
-status client::drain(drain_reply& out) {
-  auto st = impl_->call_until(drain_request{}, out, impl::clock::now() + impl_->drain_timeout,
-                              /*close=*/true);
-  impl_->closed = true;
+status client::checkpoint(const std::string& dir, checkpoint_reply& out,
+                          std::chrono::milliseconds timeout) {
+  auto st = impl_->call_until(checkpoint_request{dir}, out, impl::clock::now() + timeout);
+  if (st) impl_->note_seq(out.sequence);
   return st;
+}
+
+status client::drain(drain_reply& out) {
+  // Closes the client unless the drain was refused (forbidden: a peer
+  // without the admin role; the store goes on serving).
+  return impl_->call_until(drain_request{}, out, impl::clock::now() + impl_->drain_timeout,
+                           /*close=*/true);
 }
 
 }  // namespace vstore

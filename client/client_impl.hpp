@@ -76,7 +76,8 @@ struct client::impl {
 
   /// Sends `req` and waits for the reply, every step bounded by `deadline`:
   /// the wait for another call of this client, the reconnect, the request.
-  /// With `close`, the client is closed afterwards (drain).
+  /// With `close`, the client is closed afterwards (drain), unless the
+  /// request was refused (errc::forbidden: the store goes on serving).
   template <class Reply, class Request>
   status call_until(Request&& req, Reply& out, clock::time_point deadline, bool close = false) {
     std::unique_lock<std::timed_mutex> guard{mtx, std::defer_lock};
@@ -97,8 +98,11 @@ struct client::impl {
                      [&](caf::error& e) { result = to_status(e); });
       }
     }
-    if (close) {
+    if (close && result.code() != errc::forbidden) {
       closed = true;
+      // Remote: mgr is the local link actor; stop it, or the actor system's
+      // shutdown waits for it forever.
+      if (!embedded && mgr) caf::anon_send_exit(mgr, caf::exit_reason::user_shutdown);
       mgr = manager_actor{};
     }
     return result;

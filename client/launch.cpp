@@ -8,6 +8,7 @@
 #include "actors/storage_manager.hpp"
 #include "backends/open_store.hpp"
 #include "config/config.hpp"
+#include "log/log.hpp"
 #include "vstore/manager.hpp"
 
 namespace vstore {
@@ -23,6 +24,7 @@ void configure_actor_system(caf::actor_system_config& cfg) {
 
 status spawn_manager(caf::actor_system& sys, const options& opts, manager_actor& out) {
   if (auto st = config::validate(opts); !st) return st;
+  set_log_level(opts.logging);
   std::shared_ptr<store> backend;
   if (auto st = open_store(opts, backend); !st) return st;
   return spawn_manager(sys, manager_setup{opts, std::move(backend), nullptr}, out);

@@ -7,6 +7,7 @@
 // requests the same way, until the client replaces it with a link over a new
 // connection.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include <caf/all.hpp>
 
+#include "client/relay.hpp"
 #include "client/remote.hpp"
 
 namespace vstore {
@@ -21,38 +23,29 @@ namespace vstore {
 namespace {
 
 /// A request forwarded and not answered yet: fails its promise.
-using fail_fn = std::function<void(const caf::error&)>;
-
 struct link_state {
   manager_actor remote;
   std::shared_ptr<link_flag> flag;
   caf::timespan timeout{};
   caf::timespan drain_timeout{};
   std::string peer;
-  uint64_t next_id = 0;
-  std::unordered_map<uint64_t, fail_fn> pending;
+  pending_relays pending;
   static inline const char* name = "vstore.remote_link";
 };
 
 using link_pointer = manager_actor::stateful_pointer<link_state>;
+
+/// How long the link waits for a checkpoint's answer: the server's own bound
+/// (checkpoint_request), longer than any sensible client::checkpoint timeout
+/// (the client's own wait ends first; this only bounds the pending entry).
+constexpr auto checkpoint_timeout = std::chrono::seconds(3660);
 
 /// Forwards `req` to the remote manager and relays its reply or error.
 template <class Reply, class Request>
 caf::result<Reply> forward(link_pointer self, Request&& req, caf::timespan t) {
   auto& st = self->state;
   if (!st.remote) return make_error(errc::disconnected, "connection to " + st.peer + " lost");
-  auto rp = self->make_response_promise<Reply>();
-  auto id = st.next_id++;
-  st.pending.emplace(id, [rp](const caf::error& e) mutable { rp.deliver(e); });
-  self->request(st.remote, t, std::forward<Request>(req))
-      .then(
-          [self, id, rp](Reply& r) mutable {
-            if (self->state.pending.erase(id) > 0) rp.deliver(std::move(r));
-          },
-          [self, id, rp](caf::error& e) mutable {
-            if (self->state.pending.erase(id) > 0) rp.deliver(std::move(e));
-          });
-  return rp;
+  return relay<Reply>(self, st.remote, std::forward<Request>(req), t);
 }
 
 manager_actor::behavior_type remote_link(link_pointer self, manager_actor remote,
@@ -64,7 +57,10 @@ manager_actor::behavior_type remote_link(link_pointer self, manager_actor remote
   st.timeout = timeout;
   st.drain_timeout = drain_timeout;
   st.peer = std::move(peer);
-  self->monitor<caf::message_priority::high>(remote);
+  // Normal priority: the down message of a manager that answered a drain
+  // and quit then queues behind that answer (a high-priority down message
+  // would overtake it and fail the drain as disconnected).
+  self->monitor(remote);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& s = self->state;
     if (!s.remote || dm.source != s.remote.address()) return;
@@ -72,9 +68,7 @@ manager_actor::behavior_type remote_link(link_pointer self, manager_actor remote
     s.remote = manager_actor{};
     auto err = make_error(errc::disconnected,
                           "connection to " + s.peer + " lost: " + caf::to_string(dm.reason));
-    auto pending = std::move(s.pending);
-    s.pending.clear();
-    for (auto& kv : pending) kv.second(err);
+    s.pending.fail_all(err);
   });
   return {
       [self](get_request& r) {
@@ -95,6 +89,9 @@ manager_actor::behavior_type remote_link(link_pointer self, manager_actor remote
       [self](drain_request& r) { return forward<drain_reply>(self, r, self->state.drain_timeout); },
       [self](outcome_request& r) {
         return forward<outcome_reply>(self, std::move(r), self->state.timeout);
+      },
+      [self](checkpoint_request& r) {
+        return forward<checkpoint_reply>(self, std::move(r), checkpoint_timeout);
       },
       [](tick_atom) {},
   };

@@ -896,11 +896,27 @@ maybe_message apply_server(const entry& e, server_settings& s, bool& found) {
   if (k == "tls-cert") return assign_path(v, s.tls_cert);
   if (k == "tls-key") return assign_path(v, s.tls_key);
   if (k == "tls-ca") return assign_path(v, s.tls_ca);
-  if (k == "port") {
+  if (k == "admin-host") return assign_path(v, s.admin_host);
+  if (k == "admin-tls-ca") return assign_path(v, s.admin_tls_ca);
+  if (k == "read-host") return assign_path(v, s.read_host);
+  if (k == "read-tls-ca") return assign_path(v, s.read_tls_ca);
+  auto port = [&v](std::optional<uint16_t>& field) -> maybe_message {
     uint64_t x = 0;
     if (auto msg = to_u64(v, number(0, 65535), x)) return msg;
-    s.port = static_cast<uint16_t>(x);
+    field = static_cast<uint16_t>(x);
     return std::nullopt;
+  };
+  if (k == "port") return port(s.port);
+  if (k == "admin-port") return port(s.admin_port);
+  if (k == "read-port") return port(s.read_port);
+  if (k == "role") {
+    std::string x;
+    if (auto msg = assign(v, text_rule, x)) return msg;
+    if (auto r = parse_role(x)) {
+      s.role = *r;
+      return std::nullopt;
+    }
+    return "unknown role " + quoted(x) + " (expected \"read\", \"write\" or \"admin\")";
   }
   if (k == "heartbeat-interval")
     return assign_opt(v, duration(0, ms_per_hour), s.heartbeat_interval);
@@ -965,6 +981,18 @@ maybe_failure apply(const parsed& p, options& o, server_settings& server) {
             where, e.line,
             "unknown backend " + quoted(e.val.text) + " (expected \"rocksdb\" or \"memory\")"};
       o.backend = *b;
+      continue;
+    }
+    if (e.section == "store" && e.key == "log-level") {
+      if (e.val.kind != vkind::string)
+        return failure{where, e.line, "expected a quoted string, got " + describe(e.val)};
+      auto level = parse_log_level(e.val.text);
+      if (!level)
+        return failure{where, e.line,
+                       "unknown log level " + quoted(e.val.text) +
+                           " (expected \"trace\", \"debug\", \"info\", \"warn\", \"error\", "
+                           "\"critical\" or \"off\")"};
+      o.logging = *level;
       continue;
     }
     maybe_message msg;
@@ -1126,6 +1154,7 @@ std::string to_ini(const options& o) {
   };
   out += "\n[store]\n";
   put(out, "backend", quote_ini(to_name(o.backend)));
+  put(out, "log-level", quote_ini(to_name(o.logging)));
   for_each_field(o,
                  [&](std::string_view sec, std::string_view key, const auto& field, const rule& r) {
                    if (sec == "store") put_field(out, key, field, r);
@@ -1197,9 +1226,55 @@ const char* to_name(backend_kind x) noexcept {
   return "?";
 }
 
+const char* to_name(peer_role x) noexcept {
+  switch (x) {
+    case peer_role::read:
+      return "read";
+    case peer_role::write:
+      return "write";
+    case peer_role::admin:
+      return "admin";
+  }
+  return "?";
+}
+
+std::optional<peer_role> parse_role(std::string_view name) {
+  if (name == "read") return peer_role::read;
+  if (name == "write") return peer_role::write;
+  if (name == "admin") return peer_role::admin;
+  return std::nullopt;
+}
+
 std::optional<backend_kind> parse_backend(std::string_view name) {
   if (name == "rocksdb") return backend_kind::rocksdb;
   if (name == "memory") return backend_kind::memory;
+  return std::nullopt;
+}
+
+const char* to_name(log_level x) noexcept {
+  switch (x) {
+    case log_level::trace:
+      return "trace";
+    case log_level::debug:
+      return "debug";
+    case log_level::info:
+      return "info";
+    case log_level::warn:
+      return "warn";
+    case log_level::error:
+      return "error";
+    case log_level::critical:
+      return "critical";
+    case log_level::off:
+      return "off";
+  }
+  return "?";
+}
+
+std::optional<log_level> parse_log_level(std::string_view name) {
+  for (auto x : {log_level::trace, log_level::debug, log_level::info, log_level::warn,
+                 log_level::error, log_level::critical, log_level::off})
+    if (name == to_name(x)) return x;
   return std::nullopt;
 }
 

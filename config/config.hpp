@@ -112,6 +112,12 @@ const char* to_name(vstore::backend_kind x) noexcept;
 /// Parses a backend name; returns nothing for an unknown name.
 std::optional<vstore::backend_kind> parse_backend(std::string_view name);
 
+/// Returns the configuration name of a log level: "trace" ... "off".
+const char* to_name(vstore::log_level x) noexcept;
+
+/// Parses a log level name (spdlog's names); returns nothing for an unknown one.
+std::optional<vstore::log_level> parse_log_level(std::string_view name);
+
 /// Returns whether parse_ini() skips `section`: [cli] and its dotted
 /// subsections (reserved for the vstore CLI).
 bool is_foreign_section(std::string_view section) noexcept;
@@ -120,6 +126,24 @@ bool is_foreign_section(std::string_view section) noexcept;
 /// [openssl], [logger], [stream], [caf] or a dotted subsection of them), which
 /// parse_ini() refuses.
 bool is_caf_section(std::string_view section) noexcept;
+
+/// What the peers of a vstored listener may send to the storage manager
+/// (docs/operations.md, "Who may do what"). Each role includes the ones
+/// before it; a refused request is answered errc::forbidden.
+enum class peer_role : uint8_t {
+  /// get, multi_get, scan, stats, status and outcome requests.
+  read = 1,
+  /// read's requests, and write and flush.
+  write,
+  /// Everything: also drain, checkpoint and every admin command to come.
+  admin,
+};
+
+/// Returns the configuration name of a role: "read", "write" or "admin".
+const char* to_name(peer_role x) noexcept;
+
+/// Parses a role name; returns nothing for an unknown name.
+std::optional<peer_role> parse_role(std::string_view name);
 
 /// The [vstored] section: the server's own settings. Each key is the long
 /// command-line option of the same name; vstored's command line overrides the
@@ -160,6 +184,24 @@ struct server_settings {
   /// status-timeout: how long a status request waits for the manager before
   /// answering 503. Default: 2s. Range: 10ms..1min.
   std::optional<std::chrono::milliseconds> status_timeout;
+  /// role: what the peers of the main listener (host, port) may do: "read",
+  /// "write" or "admin". Default: "admin" without TLS (plain TCP serves
+  /// loopback only), "write" with TLS.
+  std::optional<peer_role> role;
+  /// admin-port: an extra listener whose peers get the admin role; unset =
+  /// none; 0 = any free port. Range: 0..65535. admin-host: the address it
+  /// binds. Default: "127.0.0.1"; non-empty; anything but loopback requires
+  /// admin-tls-ca. admin-tls-ca: PEM CA file that the listener's client
+  /// certificates must be signed by (mutual TLS with tls-cert and tls-key,
+  /// which must be set); unset = plain TCP. Non-empty string.
+  std::optional<uint16_t> admin_port;
+  std::optional<std::string> admin_host;
+  std::optional<std::string> admin_tls_ca;
+  /// read-port, read-host, read-tls-ca: the same for an extra listener whose
+  /// peers get the read role.
+  std::optional<uint16_t> read_port;
+  std::optional<std::string> read_host;
+  std::optional<std::string> read_tls_ca;
 };
 
 /// Like parse_ini(text, out), and also fills `server` from the [vstored]

@@ -78,6 +78,8 @@ void register_types(caf::actor_system_config& cfg) {
       .add_message_type<status_request>("vstore::status_request")
       .add_message_type<drain_request>("vstore::drain_request")
       .add_message_type<drain_reply>("vstore::drain_reply")
+      .add_message_type<checkpoint_request>("vstore::checkpoint_request")
+      .add_message_type<checkpoint_reply>("vstore::checkpoint_reply")
       .add_message_type<space_stats>("vstore::space_stats")
       .add_message_type<stats_reply>("vstore::stats_reply")
       .add_message_type<status_reply>("vstore::status_reply")

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include <spdlog/spdlog.h>
+#include "log/log.hpp"
 
 namespace vstore {
 
@@ -70,9 +70,9 @@ class info_log final : public rocksdb::Logger {
     }
     while (!text.empty() && text.back() == '\n') text.pop_back();
     if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL && level != rocksdb::InfoLogLevel::HEADER_LEVEL)
-      spdlog::error("rocksdb: {}", text);
+      logger().error("rocksdb: {}", text);
     else if (level == rocksdb::InfoLogLevel::WARN_LEVEL)
-      spdlog::warn("rocksdb: {}", text);
+      logger().warn("rocksdb: {}", text);
     write_line(text);
   }
 

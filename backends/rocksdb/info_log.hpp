@@ -18,11 +18,11 @@ namespace vstore {
 /// open and whenever it exceeds `max_bytes` it is renamed to
 /// LOG.old.<microseconds> and a new LOG is started, keeping at most `keep`
 /// files in all (the current one included; keep >= 1). Lines of RocksDB's
-/// WARN level and above also go to spdlog (warn; error for ERROR and FATAL),
+/// WARN level and above also go to the "vstore" logger (warn; error for ERROR and FATAL),
 /// so an operator sees background errors in vstore's own log. A line that
 /// cannot be written (no space, I/O error) is dropped and counted; the file is
 /// reopened at the next line. Never fails: without a usable directory it only
-/// forwards to spdlog. Thread-safe.
+/// forwards to that logger. Thread-safe.
 std::shared_ptr<rocksdb::Logger> make_info_log(const std::string& dir, uint64_t max_bytes,
                                                uint32_t keep);
 

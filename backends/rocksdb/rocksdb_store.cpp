@@ -31,7 +31,7 @@
 #include <system_error>
 #include <utility>
 
-#include <spdlog/spdlog.h>
+#include "log/log.hpp"
 
 #include "vstore/concat_bytes.hpp"
 
@@ -259,6 +259,8 @@ struct rocksdb_store::impl {
   rocksdb::WriteOptions write_options;
   /// Serializes commits so that each answers a strictly larger sequence.
   std::mutex commit_mutex;
+  /// Opened with DB::OpenForReadOnly (db_options::read_only).
+  bool read_only = false;
 
   // -- health (see rocksdb_store::state) --
   std::string path;
@@ -291,18 +293,18 @@ struct rocksdb_store::impl {
       auto now = unix_ms_now();
       if (to == health_state::ok) {
         ++health.recoveries;
-        spdlog::info("vstore: store {} is ok again after {} ms: writes are accepted", path,
-                     now - health.since_unix_ms);
+        logger().info("vstore: store {} is ok again after {} ms: writes are accepted", path,
+                      now - health.since_unix_ms);
       }
       health.since_unix_ms = now;
     }
     health.state = to;
     state.store(static_cast<uint8_t>(to), std::memory_order_release);
     if (changed && to != health_state::ok)
-      spdlog::error("vstore: store {} is {}: {}; writes are refused with {} {}", path, to_name(to),
-                    message, to_name(code),
-                    to == health_state::failed ? "until an operator repairs and reopens it"
-                                               : "until it recovers (retried with backoff)");
+      logger().error("vstore: store {} is {}: {}; writes are refused with {} {}", path, to_name(to),
+                     message, to_name(code),
+                     to == health_state::failed ? "until an operator repairs and reopens it"
+                                                : "until it recovers (retried with backoff)");
   }
 
   /// Classifies a failed RocksDB write, flush or compaction: no space (also
@@ -531,7 +533,8 @@ status open_db(const options& opts, rocksdb_store::impl& st, rocksdb::Env* env) 
   const auto& path = opts.db.path;
   st.schema = opts.schema;
 
-  if (opts.db.create_if_missing) {
+  const bool read_only = opts.db.read_only;
+  if (opts.db.create_if_missing && !read_only) {
     std::error_code ec;
     fs::create_directories(path, ec);
     if (ec) return {errc::io_error, "cannot create directory " + path + ": " + ec.message()};
@@ -548,14 +551,17 @@ status open_db(const options& opts, rocksdb_store::impl& st, rocksdb::Env* env) 
   dbo.max_bgerror_resume_count = 0;
   // RocksDB's SstFileManager: the optional cap on SST space, and the
   // free-space polling of RocksDB's own recovery from no-space errors.
+  // (Read-only: none; it could delete trash files.)
   rocksdb::Status sfm_status;
   if (env == nullptr) env = rocksdb::Env::Default();
   dbo.env = env;
-  dbo.sst_file_manager.reset(
-      rocksdb::NewSstFileManager(env, env->GetFileSystem(), nullptr, "", 0, true, &sfm_status));
-  if (!sfm_status.ok()) return to_status(sfm_status, "SstFileManager for " + path);
-  if (opts.db.max_disk_bytes > 0)
-    dbo.sst_file_manager->SetMaxAllowedSpaceUsage(opts.db.max_disk_bytes);
+  if (!read_only) {
+    dbo.sst_file_manager.reset(
+        rocksdb::NewSstFileManager(env, env->GetFileSystem(), nullptr, "", 0, true, &sfm_status));
+    if (!sfm_status.ok()) return to_status(sfm_status, "SstFileManager for " + path);
+    if (opts.db.max_disk_bytes > 0)
+      dbo.sst_file_manager->SetMaxAllowedSpaceUsage(opts.db.max_disk_bytes);
+  }
 
   // An existing database must have exactly the configured families.
   std::vector<std::string> existing;
@@ -572,7 +578,7 @@ status open_db(const options& opts, rocksdb_store::impl& st, rocksdb::Env* env) 
       if (!opts.schema.find(n)) extra.push_back(n);
     for (const auto& sp : opts.schema.spaces)
       if (on_disk.count(sp.name) == 0) missing.push_back(sp.name);
-    if (!extra.empty() || (!missing.empty() && !opts.db.allow_new_spaces)) {
+    if (!extra.empty() || (!missing.empty() && (!opts.db.allow_new_spaces || read_only))) {
       // An empty or garbled MANIFEST lists only "default", without an error:
       // recover the database read-only first, so that such damage is
       // reported as corruption rather than as a schema difference.
@@ -581,13 +587,17 @@ status open_db(const options& opts, rocksdb_store::impl& st, rocksdb::Env* env) 
       if (!extra.empty()) msg += " has unconfigured column families [" + join(extra) + "]";
       if (!extra.empty() && !missing.empty()) msg += " and";
       if (!missing.empty()) msg += " lacks configured column families [" + join(missing) + "]";
-      if (!missing.empty() && !opts.db.allow_new_spaces)
+      if (!missing.empty() && read_only)
+        msg += " (opened read-only: cannot create them)";
+      else if (!missing.empty() && !opts.db.allow_new_spaces)
         msg += " (set allow-new-spaces to create them)";
       return {errc::schema_mismatch, std::move(msg)};
     }
     dbo.create_missing_column_families = !missing.empty();
   } else if (has_db) {
     return to_status(listed, "list column families of " + path);
+  } else if (read_only) {
+    return {errc::invalid_config, "no database in " + path + " (opened read-only)"};
   } else if (!opts.db.create_if_missing) {
     return {errc::invalid_config, "no database in " + path + " and create-if-missing is false"};
   } else {
@@ -601,13 +611,18 @@ status open_db(const options& opts, rocksdb_store::impl& st, rocksdb::Env* env) 
   // RocksDB's own info logger aborts the process when it writes again after a
   // failed write (a full disk); vstore's drops and counts such lines. Made
   // only now, so that a directory without a database stays untouched.
-  dbo.info_log = make_info_log(path, opts.db.info_log_max_bytes, opts.db.info_log_keep);
-  st.info_log = dbo.info_log;
+  // Read-only: none, and RocksDB makes none either (nothing is written).
+  if (!read_only) {
+    dbo.info_log = make_info_log(path, opts.db.info_log_max_bytes, opts.db.info_log_keep);
+    st.info_log = dbo.info_log;
+  }
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   st.wal.prepare(path, dbo);  // counts the WAL records before and during recovery
-  auto s = rocksdb::DB::Open(dbo, path, descriptors, &handles, &db);
+  st.read_only = read_only;
+  auto s = read_only ? rocksdb::DB::OpenForReadOnly(dbo, path, descriptors, &handles, &db)
+                     : rocksdb::DB::Open(dbo, path, descriptors, &handles, &db);
   if (!s.ok()) {
     // RocksDB hands out nothing on failure, but be safe.
     if (db != nullptr) {
@@ -881,6 +896,7 @@ status rocksdb_store::sync() {
   return guarded("sync", [&]() -> status {
     // After a failed WAL write, DB::FlushWAL(true) reaches the WAL writer that
     // saw the error, and RocksDB 7.8 (built with assertions) aborts.
+    if (impl_->read_only) return {};  // nothing was written
     if (auto hs = state(); hs != health_state::ok) {
       auto h = health();
       return {h.code, std::string{"sync skipped: the store is "} + to_name(hs) + ": " + h.message};

@@ -67,7 +67,9 @@ class rocksdb_store final : public store {
   /// and missing parent directories are created; without create_if_missing a
   /// directory holding no database is errc::invalid_config and nothing is
   /// created. An empty path or an invalid schema (empty, duplicate or "default"
-  /// names, more than max_spaces) is errc::invalid_config. Blocks.
+  /// names, more than max_spaces) is errc::invalid_config. With
+  /// opts.db.read_only the database must exist with every configured family;
+  /// it is opened with DB::OpenForReadOnly and nothing is written. Blocks.
   static status open(const options& opts, std::unique_ptr<rocksdb_store>& out);
 
   /// Opens as above on `env` instead of RocksDB's default environment (tests

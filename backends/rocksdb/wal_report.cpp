@@ -16,7 +16,7 @@
 #include <system_error>
 #include <utility>
 
-#include <spdlog/spdlog.h>
+#include "log/log.hpp"
 
 namespace vstore {
 
@@ -349,11 +349,11 @@ void wal_recovery::prepare(const std::string& db_dir, rocksdb::DBOptions& dbo) {
     for (auto& f : report_.files) {
       f.scan = scan_wal_file((fs::path{report_.dir} / f.name).string(), f.log_number);
       if (!f.scan.error.empty())
-        spdlog::warn("vstore: WAL {} in {}: cannot count its records: {}", f.name, report_.dir,
-                     f.scan.error);
+        logger().warn("vstore: WAL {} in {}: cannot count its records: {}", f.name, report_.dir,
+                      f.scan.error);
     }
   } catch (const std::exception& e) {
-    spdlog::warn("vstore: cannot scan the WAL files in {}: {}", report_.dir, e.what());
+    logger().warn("vstore: cannot scan the WAL files in {}: {}", report_.dir, e.what());
   }
 }
 
@@ -371,7 +371,7 @@ const wal_report& wal_recovery::finish() {
       f.replayed = it->second.records;
       f.last_sequence = it->second.last_sequence;
     }
-    if (f.dropped() > 0) spdlog::error(describe_wal_loss(report_, f));
+    if (f.dropped() > 0) logger().error(describe_wal_loss(report_, f));
   }
   return report_;
 }

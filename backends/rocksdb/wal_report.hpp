@@ -116,7 +116,7 @@ class wal_recovery {
   void prepare(const std::string& db_dir, rocksdb::DBOptions& dbo);
 
   /// After a successful DB::Open: builds the report and logs each file that
-  /// lost records with spdlog::error (describe_wal_loss). Returns the report.
+  /// lost records at error level (describe_wal_loss). Returns the report.
   const wal_report& finish();
 
   /// Returns the report of the last finish() (empty before it).

@@ -113,8 +113,28 @@ class client {
   status stats(stats_reply& out);
   /// Reads the manager's state.
   status info(status_reply& out);
+  /// The timeout of checkpoint(dir, out): 10 minutes.
+  static constexpr std::chrono::milliseconds default_checkpoint_timeout{600000};
+  /// Writes a consistent point-in-time copy of the store to `dir` while the
+  /// store keeps serving (see checkpoint_request for what it holds and every
+  /// error). `dir` is a path on the SERVER's file system (embedded: this
+  /// process's); it must be absolute and must not exist yet, and its parent
+  /// must exist. A checkpoint flushes the memtables and links or copies every
+  /// file, so it may take seconds: its timeout is default_checkpoint_timeout
+  /// (10 min), not settings::timeout; the other overload sets it (the server
+  /// and a remote client's link give up after 1 hour at most). A checkpoint
+  /// whose wait times out goes on on the server, and `dir` appears only if it
+  /// completes.
+  status checkpoint(const std::string& dir, checkpoint_reply& out) {
+    return checkpoint(dir, out, default_checkpoint_timeout);
+  }
+  /// Same with an explicit timeout for this call (it returns within it plus
+  /// the margin).
+  status checkpoint(const std::string& dir, checkpoint_reply& out,
+                    std::chrono::milliseconds timeout);
   /// Drains the manager: commits open batches, answers queued requests, closes
-  /// the backend. Further calls answer errc::unavailable. Its own timeout is
+  /// the backend. Further calls answer errc::unavailable (unless the drain was
+  /// refused with errc::forbidden: the client stays usable). Its own timeout is
   /// longer than settings::timeout, because the store drains for its grace
   /// period: remote, settings::timeout + 60 s; embedded,
   /// supervisor.shutdown_grace + 5 s; it returns within that plus 100 ms.

@@ -68,10 +68,18 @@ enum class errc : uint8_t {
   /// leaves this state by itself once space is free again. Write: not applied
   /// (refused before anything was written).
   no_space,
+  /// The connection's role does not allow the request: vstored grants a role
+  /// (read, write or admin) to each listener, and this listener's peers may
+  /// not send it (a read-only peer a write or flush; a peer without the admin
+  /// role drain, checkpoint or another admin command). Nothing was applied:
+  /// retrying on the same connection fails again; connect to a listener whose
+  /// role allows the request (docs/operations.md, "Who may do what"), or ask
+  /// the operator for a certificate of its CA. Write: not applied.
+  forbidden,
 };
 
 /// The highest errc value (for iteration in tests and stats).
-inline constexpr uint8_t errc_max = static_cast<uint8_t>(errc::no_space);
+inline constexpr uint8_t errc_max = static_cast<uint8_t>(errc::forbidden);
 
 /// Whether a write answered with an error was applied.
 enum class write_outcome : uint8_t {
@@ -99,6 +107,7 @@ constexpr write_outcome write_outcome_of(errc x) noexcept {
     case errc::invalid_config:
     case errc::not_supported:
     case errc::no_space:
+    case errc::forbidden:
       return write_outcome::not_applied;
     case errc::timeout:
     case errc::io_error:
@@ -155,6 +164,8 @@ constexpr const char* to_name(errc x) noexcept {
       return "in_doubt";
     case errc::no_space:
       return "no_space";
+    case errc::forbidden:
+      return "forbidden";
   }
   return "unknown_error";
 }
@@ -200,6 +211,9 @@ constexpr const char* to_message(errc x) noexcept {
     case errc::no_space:
       return "no space left for the store: writes are refused until space is freed "
              "(nothing was applied)";
+    case errc::forbidden:
+      return "not allowed for this connection's role (read, write or admin): nothing was "
+             "applied; use a listener whose role allows it";
   }
   return "unknown error";
 }

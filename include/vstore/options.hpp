@@ -19,6 +19,14 @@ struct db_options {
   /// Create the database when the directory holds none. Key: create-if-missing.
   /// Default: true.
   bool create_if_missing = true;
+  /// Opens an existing database read-only (RocksDB's DB::OpenForReadOnly,
+  /// with every configured column family): nothing in the directory is
+  /// written, not even the LOG file, and the LOCK is not taken; commits fail
+  /// with errc::not_supported and sync() does nothing. A directory holding no
+  /// database, or one lacking a configured family, is an error. Not read from
+  /// the configuration file: the CLI sets it for its read-only commands.
+  /// Default: false.
+  bool read_only = false;
   /// Create configured spaces that an existing database lacks. Without it a
   /// schema difference is errc::schema_mismatch. Spaces are never dropped.
   /// Key: allow-new-spaces. Default: false.
@@ -165,6 +173,13 @@ struct token_options {
   std::chrono::milliseconds retain_age{3600000};
 };
 
+/// How much vstore writes to its own spdlog logger, named "vstore" (a program
+/// may register its own logger under that name before the first store opens
+/// to route vstore's lines; otherwise vstore's logger writes to the sinks of
+/// spdlog's default logger). vstore never changes spdlog's default logger or
+/// global level.
+enum class log_level : uint8_t { trace, debug, info, warn, error, critical, off };
+
 /// Everything needed to open and serve a store.
 struct options {
   /// Key [store] backend: "rocksdb" or "memory". Default: rocksdb.
@@ -178,6 +193,11 @@ struct options {
   limit_options limits;
   supervisor_options supervisor;
   token_options tokens;
+  /// Key [store] log-level: "trace", "debug", "info", "warn", "error",
+  /// "critical" or "off": the level of the "vstore" logger, set by
+  /// spawn_manager. Default: warn (restarts, health changes, lost WAL records
+  /// and failures; drains and recoveries are info).
+  log_level logging = log_level::warn;
 };
 
 }  // namespace vstore

@@ -108,6 +108,15 @@ typename Inspector::result_type inspect(Inspector& f, drain_reply& x) {
   return f(caf::meta::type_name("vstore::drain_reply"), x.answered, x.cut_off);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkpoint_request& x) {
+  return f(caf::meta::type_name("vstore::checkpoint_request"), x.dir);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkpoint_reply& x) {
+  return f(caf::meta::type_name("vstore::checkpoint_reply"), x.dir, x.sequence, x.files, x.bytes,
+           x.elapsed_ms);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, space_stats& x) {
   return f(caf::meta::type_name("vstore::space_stats"), x.name, x.state, x.reads_queued,
            x.writes_queued, x.reads, x.writes, x.commits, x.ops, x.bytes, x.flushes, x.latency_us,
@@ -123,7 +132,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stats_reply& x) {
   return f(caf::meta::type_name("vstore::stats_reply"), x.spaces, x.rounds, x.round_ops,
            x.aborted_batches, x.committer_restarts, x.duplicates, x.tokens, x.tokens_forgotten,
-           x.writes_not_applied, x.writes_in_doubt, x.health);
+           x.writes_not_applied, x.writes_in_doubt, x.health, x.checkpoints);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_reply& x) {
@@ -148,6 +157,7 @@ using manager_actor =
                      caf::replies_to<status_request>::with<status_reply>,
                      caf::replies_to<drain_request>::with<drain_reply>,
                      caf::replies_to<outcome_request>::with<outcome_reply>,
+                     caf::replies_to<checkpoint_request>::with<checkpoint_reply>,
                      /// The manager's own timer (see tick_atom); harmless if others send it.
                      caf::reacts_to<tick_atom>>;
 

@@ -15,7 +15,24 @@
 
 namespace vstore {
 
-/// Reads one key. Reply: get_reply.
+// Every request below lists the error replies it can get. Any request can
+// also get errc::timeout (its sender's own deadline, or a reader that did not
+// answer within supervisor.internal-timeout), errc::disconnected (a remote
+// store's connection was lost) and, through vstored's role listeners,
+// errc::forbidden. Read errors never change the store; what a write error
+// means is write_outcome_of(code) (errc.hpp).
+
+/// The read errors every read request can get:
+/// - errc::unknown_space: the space id is not in the schema;
+/// - errc::shutting_down: the store is draining;
+/// - errc::unavailable: the space failed past its restart limit;
+/// - errc::overloaded: reader.max-queued reads of the space are queued;
+/// - errc::io_error / errc::corruption and the backend's other codes: the
+///   backend read failed.
+
+/// Reads one key. Reply: get_reply, or a read error (above), or
+/// errc::empty_key (an empty key), errc::too_large (a key over
+/// limits.max-key-size).
 struct get_request {
   space_id space = 0;
   std::string key;
@@ -28,7 +45,9 @@ struct get_reply {
 };
 
 /// Reads several keys of one space with one batched backend read.
-/// Reply: multi_get_reply.
+/// Reply: multi_get_reply (an empty one for an empty key list), or a read
+/// error, or errc::too_large (more than limits.max-multi-get keys, or a key
+/// over limits.max-key-size), errc::empty_key (an empty key).
 struct multi_get_request {
   space_id space = 0;
   std::vector<std::string> keys;
@@ -42,7 +61,10 @@ struct multi_get_reply {
 
 /// Reads a page of the keys of `space` that start with `prefix`, in ascending
 /// order, after `start_after` (empty = from the start), at most `limit` entries
-/// (1..limits.max-scan-limit). Reply: scan_reply.
+/// (1..limits.max-scan-limit). Reply: scan_reply, or a read error, or
+/// errc::invalid_argument (limit 0), errc::too_large (limit over
+/// limits.max-scan-limit, or a prefix or start key over
+/// limits.max-key-size).
 struct scan_request {
   space_id space = 0;
   std::string prefix;
@@ -73,7 +95,18 @@ struct write_op {
 /// visible at once, ordered after every write to the same spaces that the
 /// manager received earlier. With flush_now, the writers commit at once
 /// instead of waiting for more writes to group. Reply: commit_ack, or an errc
-/// whose write_outcome_of() tells whether the write was applied.
+/// whose write_outcome_of() tells whether the write was applied:
+/// - refused before admission, nothing applied: errc::invalid_argument (no
+///   operations; a del_range whose end is not greater than its begin; an
+///   unknown operation kind), errc::unknown_space, errc::empty_key,
+///   errc::too_large (key, value, token, operation count or batch bytes over
+///   their limits.* bound), errc::shutting_down (draining),
+///   errc::unavailable (a space failed), errc::overloaded (writer.max-queued
+///   writes of a space are queued), errc::no_space / errc::io_error /
+///   errc::unavailable (the store is degraded or failed: health in status);
+/// - after admission: errc::aborted (certainly not applied), errc::in_doubt,
+///   errc::timeout, errc::disconnected (may have been applied: ask
+///   outcome_request with the write's token).
 struct write_request {
   std::vector<write_op> ops;
   bool flush_now = false;
@@ -109,7 +142,11 @@ struct commit_ack {
   uint64_t seq = 0;
 };
 
-/// Asks what became of the write that carried `token`. Reply: outcome_reply.
+/// Asks what became of the write that carried `token`. Reply: outcome_reply,
+/// or errc::invalid_argument (an empty token), errc::too_large (a token over
+/// tokens.max-token-size), errc::shutting_down (draining), errc::unavailable
+/// (the commit actor is not running), errc::overloaded (reader.max-queued
+/// lookups wait for the commit actor).
 struct outcome_request {
   std::string token;
   /// A sequence number the store had reached before the write was sent (the
@@ -162,20 +199,66 @@ struct outcome_reply {
   uint64_t seq = 0;
 };
 
-/// Asks for the counters of every state space. Reply: stats_reply.
+/// Asks for the counters of every state space. Reply: stats_reply (never an
+/// error of its own).
 struct stats_request {};
 
 /// Commits every open batch now. Reply: commit_ack once it is committed, or
 /// the error of a commit that failed (the writes it held were answered
-/// in_doubt).
+/// in_doubt), or errc::overloaded (writer.max-queued flushes in flight).
 struct flush_request {};
 
-/// Asks for the manager's state. Reply: status_reply.
+/// Asks for the manager's state. Reply: status_reply (never an error of its
+/// own).
 struct status_request {};
 
 /// Stops accepting work, commits open batches, answers every queued request,
 /// closes the backend, then replies with drain_reply and the manager quits.
+/// Never an error of its own (a second drain gets the same reply); over a
+/// vstored listener without the admin role, errc::forbidden.
 struct drain_request {};
+
+/// Writes a consistent point-in-time copy of the store (a RocksDB checkpoint)
+/// to `dir` on the SERVER's file system, while the store keeps serving reads
+/// and writes. SST files are hard-linked when `dir` is on the data
+/// directory's file system, copied otherwise; the live WAL is copied. The copy
+/// opens as a store of its own (vstored --data-dir DIR). It runs on a thread
+/// of its own, never on the manager's or the commit actor's, and may take
+/// seconds (it flushes the memtables first). At most one runs at a time.
+/// Reply: checkpoint_reply once the copy is complete, or:
+/// - errc::invalid_argument: `dir` is empty or relative, already exists, or
+///   its parent directory does not exist (nothing was written);
+/// - errc::not_supported: the backend keeps nothing on disk (memory);
+/// - errc::overloaded: another checkpoint is running; retry when it ended;
+/// - errc::forbidden: sent over a vstored listener whose role is not admin;
+/// - errc::shutting_down: the store is draining (refused; or the shutdown
+///   grace period ran out while the checkpoint ran: it goes on, the store
+///   closes after it, and `dir` appears only if it completes);
+/// - errc::timeout: not finished within the server's bound (1 hour); it may
+///   still complete;
+/// - errc::io_error, errc::no_space, errc::unavailable and the backend's
+///   other codes: the copy failed; RocksDB builds it in `dir`.tmp and renames
+///   it only when complete, so `dir` does not exist after a failure.
+struct checkpoint_request {
+  /// An absolute path that does not exist yet; its parent must exist.
+  std::string dir;
+};
+
+/// A checkpoint written.
+struct checkpoint_reply {
+  /// The directory written (as the server normalised it).
+  std::string dir;
+  /// The store's sequence number when the checkpoint began: every commit up
+  /// to it (every write acknowledged before the request was sent) is in the
+  /// copy; commits made while it ran may be in it too.
+  uint64_t sequence = 0;
+  /// Regular files in the copy and their total size in bytes (hard-linked
+  /// files count in full, although they take no extra space).
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+  /// How long the checkpoint took on the server, in milliseconds.
+  uint64_t elapsed_ms = 0;
+};
 
 /// How a drain ended.
 struct drain_reply {
@@ -291,6 +374,8 @@ struct stats_reply {
   uint64_t writes_in_doubt = 0;
   /// The store's health.
   health_report health;
+  /// Checkpoints written since the manager started (checkpoint_request).
+  uint64_t checkpoints = 0;
 };
 
 /// The manager's state.

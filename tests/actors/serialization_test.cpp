@@ -40,6 +40,25 @@ class Serialization : public ::testing::Test {
 
 const std::string binary{"a\0b\xff\x01", 5};
 
+TEST_F(Serialization, Checkpoint) {
+  auto q = round_trip(checkpoint_request{"/backup/x\xff"});
+  EXPECT_EQ(q.dir, "/backup/x\xff");
+  auto r = round_trip(checkpoint_reply{"/backup/x", 1234567, 17, 1u << 30, 2500});
+  EXPECT_EQ(r.dir, "/backup/x");
+  EXPECT_EQ(r.sequence, 1234567u);
+  EXPECT_EQ(r.files, 17u);
+  EXPECT_EQ(r.bytes, 1u << 30);
+  EXPECT_EQ(r.elapsed_ms, 2500u);
+  stats_reply st;
+  st.checkpoints = 9;
+  EXPECT_EQ(round_trip(st).checkpoints, 9u);
+  // Registered under its name (what a remote node looks up).
+  EXPECT_EQ(sys_.types().portable_name(caf::make_rtti_pair<checkpoint_request>()),
+            "vstore::checkpoint_request");
+  EXPECT_EQ(sys_.types().portable_name(caf::make_rtti_pair<checkpoint_reply>()),
+            "vstore::checkpoint_reply");
+}
+
 TEST_F(Serialization, Requests) {
   auto g = round_trip(get_request{3, binary});
   EXPECT_EQ(g.space, 3);

@@ -1316,6 +1316,39 @@ TEST(ConfigServer, EveryKeyParses) {
   EXPECT_EQ(srv.status_timeout, 1500ms);
 }
 
+TEST(ConfigServer, RoleAndExtraListenersParse) {
+  const char* text =
+      "[vstored]\n"
+      "role = \"read\"\n"
+      "admin-port = 7401\n"
+      "admin-host = \"127.0.0.2\"\n"
+      "admin-tls-ca = \"admin-ca.pem\"\n"
+      "read-port = 0\n"
+      "read-host = \"::1\"\n"
+      "read-tls-ca = \"read-ca.pem\"\n";
+  auto o = base();
+  server_settings srv;
+  auto st = parse_ini(text, o, srv);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(srv.role, peer_role::read);
+  EXPECT_EQ(srv.admin_port, uint16_t{7401});
+  EXPECT_EQ(srv.admin_host, "127.0.0.2");
+  EXPECT_EQ(srv.admin_tls_ca, "admin-ca.pem");
+  EXPECT_EQ(srv.read_port, uint16_t{0});
+  EXPECT_EQ(srv.read_host, "::1");
+  EXPECT_EQ(srv.read_tls_ca, "read-ca.pem");
+  for (auto r : {peer_role::read, peer_role::write, peer_role::admin}) {
+    server_settings one;
+    ASSERT_TRUE(parse_ini(std::string("[vstored]\nrole = \"") + to_name(r) + "\"\n", o, one));
+    EXPECT_EQ(one.role, r);
+    EXPECT_EQ(parse_role(to_name(r)), r);
+  }
+  EXPECT_FALSE(parse_role("Admin"));
+  EXPECT_FALSE(parse_role(""));
+  EXPECT_LT(peer_role::read, peer_role::write);
+  EXPECT_LT(peer_role::write, peer_role::admin);
+}
+
 TEST(ConfigServer, KeysNotInTheFileStayUnset) {
   auto o = base();
   server_settings srv;
@@ -1402,6 +1435,18 @@ TEST(ConfigServer, BadValuesNameTheKeyAndLine) {
       {"status-addr = 9464", "vstored.status-addr (line 2): expected a quoted string"},
       {"status-timeout = 5ms", "vstored.status-timeout (line 2): 5ms is out of range 10ms..1min"},
       {"status-timeout = 2min", "vstored.status-timeout (line 2): 2min is out of range"},
+      {"role = \"root\"",
+       "vstored.role (line 2): unknown role \"root\" (expected \"read\", \"write\" or "
+       "\"admin\")"},
+      {"role = admin", "vstored.role (line 2): expected a quoted string"},
+      {"admin-port = 65536", "vstored.admin-port (line 2): 65536 is out of range 0..65535"},
+      {"admin-port = \"7401\"", "vstored.admin-port (line 2): expected an unsigned integer"},
+      {"read-port = -2", "vstored.read-port (line 2): -2 is negative"},
+      {"admin-host = \"\"", "vstored.admin-host (line 2): must not be empty"},
+      {"read-host = 1", "vstored.read-host (line 2): expected a quoted string"},
+      {"admin-tls-ca = \"\"", "vstored.admin-tls-ca (line 2): must not be empty"},
+      {"read-tls-ca = \"a\\x00\"", "vstored.read-tls-ca (line 2): contains a NUL byte"},
+      {"read-role = \"read\"", "vstored.read-role (line 2): unknown key in [vstored]"},
   };
   for (const auto& [line, expected] : cases)
     expect_server_error("[vstored]\n" + line + "\n", expected);

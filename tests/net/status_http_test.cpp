@@ -148,7 +148,7 @@ TEST(StatusHttp, MetricsHealthAndReadyAnswer) {
   EXPECT_EQ(m.content_type, "text/plain; version=0.0.4; charset=utf-8");
   expect_well_formed(m.body);
   EXPECT_EQ(sample(m.body, "vstore_up"), 1);
-  EXPECT_EQ(sample(m.body, "vstore_up{space=\"data\"}"), 1);
+  EXPECT_EQ(sample(m.body, "vstore_space_up{space=\"data\"}"), 1);
   EXPECT_EQ(sample(m.body, "vstore_build_info{version=\"" + version + "\"}"), 1);
   EXPECT_EQ(sample(m.body, "vstore_health{state=\"ok\"}"), 1);
   EXPECT_EQ(sample(m.body, "vstore_health{state=\"degraded\"}"), 0);

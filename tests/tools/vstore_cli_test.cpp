@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -34,11 +38,163 @@ size_t count_lines(const std::string& s) {
   return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
 }
 
+/// Runs `vstore` as above with the environment variables `env` (NAME=VALUE)
+/// added, through env(1).
+run_result vstore_env(const std::vector<std::string>& env, const std::vector<std::string>& where,
+                      const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"/usr/bin/env"};
+  argv.insert(argv.end(), env.begin(), env.end());
+  argv.push_back(cli_bin);
+  argv.insert(argv.end(), where.begin(), where.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, std::nullopt, 60s);
+}
+
+/// A strict JSON syntax check (RFC 8259, one value, white space around it).
+class json_checker {
+ public:
+  explicit json_checker(const std::string& text) : s_(text) {}
+
+  bool valid() {
+    skip_ws();
+    if (!value()) return false;
+    skip_ws();
+    return i_ == s_.size();
+  }
+
+ private:
+  bool value() {
+    if (i_ >= s_.size()) return false;
+    switch (s_[i_]) {
+      case '{':
+        return object();
+      case '[':
+        return array();
+      case '"':
+        return string();
+      case 't':
+        return literal("true");
+      case 'f':
+        return literal("false");
+      case 'n':
+        return literal("null");
+      default:
+        return number();
+    }
+  }
+  bool object() {
+    ++i_;
+    skip_ws();
+    if (peek('}')) return ++i_, true;
+    for (;;) {
+      skip_ws();
+      if (!string()) return false;
+      skip_ws();
+      if (!peek(':')) return false;
+      ++i_;
+      skip_ws();
+      if (!value()) return false;
+      skip_ws();
+      if (peek('}')) return ++i_, true;
+      if (!peek(',')) return false;
+      ++i_;
+    }
+  }
+  bool array() {
+    ++i_;
+    skip_ws();
+    if (peek(']')) return ++i_, true;
+    for (;;) {
+      skip_ws();
+      if (!value()) return false;
+      skip_ws();
+      if (peek(']')) return ++i_, true;
+      if (!peek(',')) return false;
+      ++i_;
+    }
+  }
+  bool string() {
+    if (!peek('"')) return false;
+    for (++i_; i_ < s_.size(); ++i_) {
+      auto c = static_cast<unsigned char>(s_[i_]);
+      if (c == '"') return ++i_, true;
+      if (c < 0x20) return false;
+      if (c == '\\') {
+        if (++i_ >= s_.size()) return false;
+        char e = s_[i_];
+        if (e == 'u') {
+          for (int k = 0; k < 4; ++k)
+            if (++i_ >= s_.size() || !std::isxdigit(static_cast<unsigned char>(s_[i_])))
+              return false;
+        } else if (std::string{"\"\\/bfnrt"}.find(e) == std::string::npos) {
+          return false;
+        }
+      }
+    }
+    return false;
+  }
+  bool number() {
+    auto start = i_;
+    if (peek('-')) ++i_;
+    while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.' ||
+                              s_[i_] == 'e' || s_[i_] == 'E' || s_[i_] == '+' || s_[i_] == '-'))
+      ++i_;
+    return i_ > start && std::isdigit(static_cast<unsigned char>(s_[i_ - 1]));
+  }
+  bool literal(const char* word) {
+    std::string w{word};
+    if (s_.compare(i_, w.size(), w) != 0) return false;
+    i_ += w.size();
+    return true;
+  }
+  bool peek(char c) const { return i_ < s_.size() && s_[i_] == c; }
+  void skip_ws() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r'))
+      ++i_;
+  }
+
+  const std::string& s_;
+  size_t i_ = 0;
+};
+
+bool is_json(const std::string& text) { return json_checker{text}.valid(); }
+
+/// Every byte value once: 0x00..0xff.
+std::string all_bytes() {
+  std::string out;
+  for (int b = 0; b < 256; ++b) out += static_cast<char>(b);
+  return out;
+}
+
+/// Renders bytes as lower-case hex.
+std::string hex(const std::string& bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (char c : bytes) {
+    auto u = static_cast<unsigned char>(c);
+    out += digits[u >> 4];
+    out += digits[u & 0xf];
+  }
+  return out;
+}
+
+/// The names and sizes of the files in `dir`, one per line, sorted.
+std::string listing(const std::string& dir) {
+  std::vector<std::string> lines;
+  for (const auto& e : std::filesystem::directory_iterator{dir})
+    lines.push_back(e.path().filename().string() + " " +
+                    (e.is_regular_file() ? std::to_string(e.file_size()) : "dir"));
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
 TEST(Cli, HelpForEveryCommand) {
   auto top = vstore({}, {"--help"});
   EXPECT_EQ(top.code, 0);
-  for (auto cmd : {"get", "put", "delete", "outcome", "scan", "stats", "info", "flush", "bulk-load",
-                   "checkpoint"}) {
+  for (auto cmd : {"get", "multi-get", "put", "delete", "delete-range", "outcome", "scan", "stats",
+                   "info", "flush", "bulk-load", "drain", "checkpoint"}) {
     EXPECT_NE(top.out.find(cmd), std::string::npos) << cmd;
     auto h = vstore({}, {cmd, "--help"});
     EXPECT_EQ(h.code, 0) << cmd;
@@ -184,10 +340,12 @@ TEST(Cli, RemoteAgainstVstored) {
   EXPECT_NE(prom.out.find("vstore_writes_total{space=\"data\"} "), std::string::npos);
   EXPECT_EQ(vstore(remote, {"stats", "--json", "--prometheus"}).code, 2);
 
-  // Checkpoint is embedded-only.
+  // Checkpoint runs online, on the server's file system: an absolute target.
   auto ck = vstore(remote, {"checkpoint", dir / "ckpt"});
-  EXPECT_EQ(ck.code, 2);
-  EXPECT_NE(ck.err.find("embedded"), std::string::npos);
+  EXPECT_EQ(ck.code, 0) << ck.err;
+  EXPECT_NE(ck.out.find("checkpoint written to"), std::string::npos) << ck.out;
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path{dir / "ckpt"} / "CURRENT"));
+  EXPECT_EQ(vstore(remote, {"checkpoint", "relative-ckpt"}).code, 2);
   // After the server stops, the data is in its directory.
   srv.proc().signal(SIGTERM);
   ASSERT_EQ(srv.proc().finish(20s), std::optional<int>{0});
@@ -272,6 +430,284 @@ TEST(Cli, UnreachableServerExitsThree) {
   auto r = vstore({"--connect", "127.0.0.1:1", "--connect-timeout", "2s"}, {"get", "data", "k"});
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.err.find("disconnected"), std::string::npos) << r.err;
+}
+
+// Every command accepts only its own options (and the global ones): another
+// command's option is a usage error naming it.
+TEST(Cli, ForeignOptionsExitTwo) {
+  temp_dir dir{"cli"};
+  std::vector<std::string> db{"--data-dir", dir / "db"};
+  ASSERT_EQ(vstore(db, {"put", "data", "k", "v"}).code, 0);
+  auto r = vstore(db, {"get", "data", "k", "--prometheus"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("--prometheus"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("vstore get"), std::string::npos) << r.err;
+  EXPECT_EQ(vstore(db, {"flush", "--json"}).code, 2);
+  EXPECT_EQ(vstore(db, {"--json", "flush"}).code, 2);
+  EXPECT_EQ(vstore(db, {"scan", "data", "", "--batch", "10"}).code, 2);
+  EXPECT_EQ(vstore(db, {"bulk-load", "data", "-", "--limit", "1"}).code, 2);
+  EXPECT_EQ(vstore(db, {"info", "--raw"}).code, 2);
+  EXPECT_EQ(vstore(db, {"get", "data", "k", "--raw", "--json"}).code, 2);
+  EXPECT_EQ(vstore(db, {"--hex", "stats"}).code, 2);  // stats takes no bytes
+  EXPECT_EQ(vstore(db, {"scan", "data", "", "--limit", "0"}).code, 2);
+  EXPECT_EQ(vstore(db, {"get", "data", "k", "extra"}).code, 2);
+  // Nothing was written by the refused commands.
+  EXPECT_EQ(vstore(db, {"get", "data", "k"}).out, "v\n");
+}
+
+TEST(Cli, VersionPrintsProjectVersion) {
+  auto r = vstore({}, {"--version"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(std::regex_match(r.out, std::regex{"vstore [0-9]+\\.[0-9]+\\.[0-9]+\n"})) << r.out;
+}
+
+// VSTORE_CONNECT is the default of --connect; --data-dir / --config win over it.
+TEST(Cli, ConnectFromEnvironment) {
+  auto r = vstore_env({"VSTORE_CONNECT=127.0.0.1:1"}, {"--timeout", "2s"}, {"get", "data", "k"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.err.find("127.0.0.1:1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("VSTORE_CONNECT"), std::string::npos) << r.err;
+  auto bad = vstore_env({"VSTORE_CONNECT=nowhere"}, {}, {"info"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("VSTORE_CONNECT"), std::string::npos) << bad.err;
+  temp_dir dir{"cli"};
+  std::vector<std::string> db{"--data-dir", dir / "db"};
+  EXPECT_EQ(vstore_env({"VSTORE_CONNECT=127.0.0.1:1", "VSTORE_TLS_CA=/nonexistent"}, db,
+                       {"put", "data", "k", "v"})
+                .code,
+            0);
+  EXPECT_EQ(vstore(db, {"get", "data", "k"}).out, "v\n");
+  // Given on the command line, both are a usage error.
+  EXPECT_EQ(vstore({"--connect", "127.0.0.1:1", "--data-dir", dir / "db"}, {"info"}).code, 2);
+  // Against a running vstored.
+  vstored_process srv{vstored_bin, {"--data-dir", dir / "served"}};
+  ASSERT_NE(srv.port(), 0) << srv.proc().stderr_text();
+  ASSERT_EQ(vstore({"--connect", srv.endpoint()}, {"put", "data", "remote", "yes"}).code, 0);
+  auto g = vstore_env({"VSTORE_CONNECT=" + srv.endpoint()}, {}, {"get", "data", "remote"});
+  EXPECT_EQ(g.code, 0) << g.err;
+  EXPECT_EQ(g.out, "yes\n");
+}
+
+// put SPACE KEY - takes the exact bytes of stdin; get --raw prints them back
+// exactly, without a newline.
+TEST(Cli, PutFromStdinAndGetRawAreExact) {
+  temp_dir dir{"cli"};
+  std::vector<std::string> db{"--data-dir", dir / "db"};
+  const std::string value = all_bytes() + "\n\n" + all_bytes() + "\r\n";
+  auto p = vstore(db, {"put", "data", "blob", "-"}, value);
+  ASSERT_EQ(p.code, 0) << p.err;
+  auto g = vstore(db, {"get", "data", "blob", "--raw"});
+  EXPECT_EQ(g.code, 0) << g.err;
+  EXPECT_EQ(g.out, value);
+  EXPECT_EQ(vstore(db, {"--hex", "get", "data", "626c6f62"}).out, hex(value) + "\n");
+  // An empty stdin is an empty value.
+  ASSERT_EQ(vstore(db, {"put", "data", "empty", "-"}, std::string{}).code, 0);
+  auto e = vstore(db, {"get", "data", "empty", "--raw"});
+  EXPECT_EQ(e.code, 0);
+  EXPECT_EQ(e.out, "");
+  // With --hex, stdin is hex (white space around it ignored).
+  ASSERT_EQ(vstore(db, {"--hex", "put", "data", "6b", "-"}, std::string{" 00ff2d\n"}).code, 0);
+  EXPECT_EQ(vstore(db, {"get", "data", "k", "--raw"}).out, std::string("\0\xff-", 3));
+  EXPECT_EQ(vstore(db, {"--hex", "put", "data", "6b", "-"}, std::string{"zz"}).code, 2);
+  // A missing key prints nothing on stdout with --raw.
+  auto m = vstore(db, {"get", "data", "nope", "--raw"});
+  EXPECT_EQ(m.code, 1);
+  EXPECT_EQ(m.out, "");
+}
+
+TEST(Cli, JsonOutputsParse) {
+  temp_dir dir{"cli"};
+  std::vector<std::string> db{"--data-dir", dir / "db"};
+  ASSERT_EQ(vstore(db, {"--hex", "put", "data", "6b31", "22005c0aff"}).code, 0);
+  ASSERT_EQ(vstore(db, {"put", "data", "k2", "v2"}).code, 0);
+  auto g = vstore(db, {"get", "data", "k1", "--json"});
+  EXPECT_EQ(g.code, 0) << g.err;
+  EXPECT_TRUE(is_json(g.out)) << g.out;
+  EXPECT_EQ(g.out,
+            "{\"space\": \"data\", \"key\": \"k1\", \"found\": true, "
+            "\"value\": \"\\\"\\\\x00\\\\\\\\\\\\x0a\\\\xff\"}\n");
+  auto gh = vstore(db, {"--hex", "get", "data", "6b31", "--json"});
+  EXPECT_TRUE(is_json(gh.out)) << gh.out;
+  EXPECT_NE(gh.out.find("\"value\": \"22005c0aff\""), std::string::npos) << gh.out;
+  auto missing = vstore(db, {"get", "data", "nope", "--json"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_TRUE(is_json(missing.out)) << missing.out;
+  EXPECT_NE(missing.out.find("\"found\": false"), std::string::npos);
+
+  auto sc = vstore(db, {"scan", "data", "k", "--json"});
+  EXPECT_EQ(sc.code, 0) << sc.err;
+  EXPECT_TRUE(is_json(sc.out)) << sc.out;
+  EXPECT_NE(sc.out.find("\"entries\": ["), std::string::npos);
+  EXPECT_NE(sc.out.find("{\"key\": \"k2\", \"value\": \"v2\"}"), std::string::npos) << sc.out;
+  EXPECT_NE(sc.out.find("\"more\": false"), std::string::npos);
+  auto cut = vstore(db, {"scan", "data", "k", "--limit", "1", "--json"});
+  EXPECT_TRUE(is_json(cut.out)) << cut.out;
+  EXPECT_NE(cut.out.find("\"more\": true, \"next_start_after\": \"k1\""), std::string::npos)
+      << cut.out;
+  auto none = vstore(db, {"scan", "data", "zzz", "--json"});
+  EXPECT_TRUE(is_json(none.out)) << none.out;
+
+  auto info = vstore(db, {"info", "--json"});
+  EXPECT_EQ(info.code, 0) << info.err;
+  EXPECT_TRUE(is_json(info.out)) << info.out;
+  for (auto field : {"\"backend\": \"rocksdb\"", "\"sequence\": ", "\"uptime_ms\": ",
+                     "\"name\": \"proof_receipt\"", "\"health\": {\"state\": \"ok\""})
+    EXPECT_NE(info.out.find(field), std::string::npos) << field << " in " << info.out;
+
+  auto mg = vstore(db, {"multi-get", "data", "k2", "nope", "--json"});
+  EXPECT_EQ(mg.code, 1);
+  EXPECT_TRUE(is_json(mg.out)) << mg.out;
+  EXPECT_NE(mg.out.find("{\"key\": \"nope\", \"found\": false}"), std::string::npos) << mg.out;
+  auto stats = vstore(db, {"stats", "--json"});
+  EXPECT_TRUE(is_json(stats.out)) << stats.out;
+  // --json before the command still works (the old parser's order).
+  auto before = vstore(db, {"--json", "get", "data", "k2"});
+  EXPECT_EQ(before.code, 0);
+  EXPECT_TRUE(is_json(before.out)) << before.out;
+}
+
+// scan's escaped output loads back with bulk-load: keys and values made of
+// every byte value (backslash, tab, newline, CR, NUL, 0x80..0xff) included.
+TEST(Cli, ScanBulkLoadRoundTripsEveryByte) {
+  temp_dir dir{"cli"};
+  std::vector<std::string> src{"--data-dir", dir / "src"};
+  std::vector<std::string> dst{"--data-dir", dir / "dst"};
+  const auto bytes = all_bytes();
+  std::string input;
+  for (int b = 0; b < 256; ++b) {
+    auto c = static_cast<char>(b);
+    std::string key = std::string{c} + "k\\" + c + "\t\n";
+    std::string value = std::string{c} + bytes.substr(static_cast<size_t>(b)) + "\\x41\\";
+    input += hex(key) + "\t" + hex(value) + "\n";
+  }
+  input += hex("\\") + "\t" + "\n";  // an empty value
+  auto load = vstore(src, {"--hex", "bulk-load", "data", "-"}, input);
+  ASSERT_EQ(load.code, 0) << load.err;
+  EXPECT_NE(load.out.find("loaded 257 ops"), std::string::npos) << load.out;
+
+  auto escaped = vstore(src, {"scan", "data", ""});
+  ASSERT_EQ(escaped.code, 0) << escaped.err;
+  EXPECT_EQ(count_lines(escaped.out), 257u);  // no raw newline inside an entry
+  auto copy = vstore(dst, {"bulk-load", "data", "-"}, escaped.out);
+  ASSERT_EQ(copy.code, 0) << copy.err;
+  EXPECT_NE(copy.out.find("loaded 257 ops"), std::string::npos) << copy.out;
+  auto a = vstore(src, {"--hex", "scan", "data", ""});
+  auto b = vstore(dst, {"--hex", "scan", "data", ""});
+  EXPECT_EQ(count_lines(a.out), 257u);
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(vstore(dst, {"scan", "data", ""}).out, escaped.out);
+  // A bad escape stops the load as a usage error naming the line.
+  auto bad = vstore(dst, {"bulk-load", "metas", "-"}, std::string{"ok\tv\nk\\q\tv\n"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("-:2:"), std::string::npos) << bad.err;
+  EXPECT_EQ(vstore(dst, {"bulk-load", "metas", "-"}, std::string{"k\t\\x4\n"}).code, 2);
+}
+
+// Reading commands open an embedded store read-only: nothing in the directory
+// changes. A directory another process holds is refused with a clear message,
+// for reading and writing commands alike.
+TEST(Cli, EmbeddedReadOnlyAndDirectoryInUse) {
+  temp_dir dir{"cli"};
+  auto path = dir / "db";
+  std::vector<std::string> db{"--data-dir", path};
+  ASSERT_EQ(vstore(db, {"put", "data", "k", "v"}).code, 0);
+  auto before = listing(path);
+  EXPECT_EQ(vstore(db, {"get", "data", "k"}).out, "v\n");
+  EXPECT_EQ(vstore(db, {"scan", "data", ""}).out, "k\tv\n");
+  EXPECT_EQ(vstore(db, {"info"}).code, 0);
+  EXPECT_EQ(vstore(db, {"stats"}).code, 0);
+  EXPECT_EQ(vstore(db, {"multi-get", "data", "k"}).out, "k\tv\n");
+  EXPECT_EQ(listing(path), before);
+
+  vstored_process srv{vstored_bin, {"--data-dir", path}};
+  ASSERT_NE(srv.port(), 0) << srv.proc().stderr_text();
+  std::vector<std::vector<std::string>> commands = {{"get", "data", "k"},
+                                                    {"multi-get", "data", "k"},
+                                                    {"scan", "data", ""},
+                                                    {"info"},
+                                                    {"stats"},
+                                                    {"outcome", "t"},
+                                                    {"put", "data", "k", "v2"},
+                                                    {"delete", "data", "k"},
+                                                    {"flush"},
+                                                    {"checkpoint", dir / "ckpt"}};
+  for (const auto& cmd : commands) {
+    auto r = vstore(db, cmd);
+    EXPECT_EQ(r.code, 3) << cmd[0];
+    EXPECT_NE(r.err.find("the data directory " + path + " is in use by another process"),
+              std::string::npos)
+        << cmd[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("--connect"), std::string::npos) << r.err;
+  }
+  // Through the server all is well.
+  EXPECT_EQ(vstore({"--connect", srv.endpoint()}, {"get", "data", "k"}).out, "v\n");
+}
+
+TEST(Cli, MultiGet) {
+  temp_dir dir{"cli"};
+  std::vector<std::string> db{"--data-dir", dir / "db"};
+  ASSERT_EQ(vstore(db, {"bulk-load", "data", "-"}, std::string{"a\t1\nb\t2\nc\\x00\t3\n"}).code, 0);
+  auto all = vstore(db, {"multi-get", "data", "a", "b"});
+  EXPECT_EQ(all.code, 0) << all.err;
+  EXPECT_EQ(all.out, "a\t1\nb\t2\n");
+  EXPECT_EQ(vstore(db, {"multi-get", "data", "c"}).code, 1);  // the key is "c\0"
+  auto some = vstore(db, {"multi-get", "data", "b", "nope", "a"});
+  EXPECT_EQ(some.code, 1);
+  EXPECT_EQ(some.out, "b\t2\na\t1\n");
+  EXPECT_NE(some.err.find("not found: data nope"), std::string::npos) << some.err;
+  // Keys from stdin, escaped like scan's output.
+  auto in = vstore(db, {"multi-get", "data", "-"}, std::string{"c\\x00\n\nb\n"});
+  EXPECT_EQ(in.code, 0) << in.err;
+  EXPECT_EQ(in.out, "c\\x00\t3\nb\t2\n");
+  auto h = vstore(db, {"--hex", "multi-get", "data", "6300", "61"});
+  EXPECT_EQ(h.out, "6300\t33\n61\t31\n");
+  // Many keys (several batched reads).
+  std::string keys;
+  for (int i = 0; i < 2500; ++i) keys += (i % 2 == 0 ? "a" : "b") + std::string{"\n"};
+  auto many = vstore(db, {"multi-get", "data", "-"}, keys);
+  EXPECT_EQ(many.code, 0) << many.err;
+  EXPECT_EQ(count_lines(many.out), 2500u);
+  EXPECT_EQ(vstore(db, {"multi-get", "data"}).code, 2);
+}
+
+TEST(Cli, DeleteRange) {
+  temp_dir dir{"cli"};
+  std::vector<std::string> db{"--data-dir", dir / "db"};
+  ASSERT_EQ(
+      vstore(db, {"bulk-load", "data", "-"}, std::string{"a1\t1\na2\t2\nb1\t3\nb2\t4\nc\t5\n"})
+          .code,
+      0);
+  auto r = vstore(db, {"delete-range", "data", "a2", "b2", "--json", "--token", "dr-1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(is_json(r.out)) << r.out;
+  EXPECT_NE(r.out.find("\"token\": \"dr-1\""), std::string::npos) << r.out;
+  EXPECT_EQ(vstore(db, {"scan", "data", ""}).out, "a1\t1\nb2\t4\nc\t5\n");
+  EXPECT_EQ(vstore(db, {"outcome", "dr-1"}).code, 0);
+  ASSERT_EQ(vstore(db, {"--hex", "delete-range", "data", "00", "ff"}).code, 0);
+  EXPECT_EQ(vstore(db, {"scan", "data", ""}).out, "");
+  EXPECT_EQ(vstore(db, {"delete-range", "data", "b", "a"}).code, 2);
+  EXPECT_EQ(vstore(db, {"delete-range", "data", "a", "a"}).code, 2);
+  EXPECT_EQ(vstore(db, {"delete-range", "data", "a"}).code, 2);
+}
+
+// drain: a vstored drains and exits 0; embedded, the store closes cleanly.
+TEST(Cli, Drain) {
+  temp_dir dir{"cli"};
+  vstored_process srv{vstored_bin, {"--data-dir", dir / "db"}};
+  ASSERT_NE(srv.port(), 0) << srv.proc().stderr_text();
+  std::vector<std::string> remote{"--connect", srv.endpoint()};
+  ASSERT_EQ(vstore(remote, {"put", "data", "k", "v"}).code, 0);
+  auto d = vstore(remote, {"drain", "--json"});
+  EXPECT_EQ(d.code, 0) << d.err;
+  EXPECT_TRUE(is_json(d.out)) << d.out;
+  EXPECT_NE(d.out.find("\"cut_off\": 0"), std::string::npos) << d.out;
+  EXPECT_EQ(srv.proc().finish(20s), std::optional<int>{0});
+  std::vector<std::string> db{"--data-dir", dir / "db"};
+  EXPECT_EQ(vstore(db, {"get", "data", "k"}).out, "v\n");
+  auto e = vstore(db, {"drain"});
+  EXPECT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.out.find("drained: "), std::string::npos) << e.out;
 }
 
 }  // namespace

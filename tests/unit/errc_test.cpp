@@ -31,6 +31,25 @@ TEST(Errc, CodeZeroIsReservedAndUnknown) {
   EXPECT_STREQ(to_name(static_cast<errc>(errc_max + 1)), "unknown_error");
 }
 
+TEST(Errc, ForbiddenIsTheLastCodeAndNothingWasApplied) {
+  EXPECT_EQ(static_cast<uint8_t>(errc::forbidden), errc_max);
+  EXPECT_EQ(static_cast<int>(errc::forbidden), static_cast<int>(errc::no_space) + 1);
+  EXPECT_STREQ(to_name(errc::forbidden), "forbidden");
+  EXPECT_EQ(write_outcome_of(errc::forbidden), write_outcome::not_applied);
+  EXPECT_NE(std::string{to_message(errc::forbidden)}.find("nothing was applied"),
+            std::string::npos);
+}
+
+TEST(Errc, EveryCodeHasAWriteOutcome) {
+  // The README's error table: refused codes are "no", the rest "maybe".
+  for (int i = 1; i <= errc_max; ++i) {
+    auto x = write_outcome_of(static_cast<errc>(i));
+    EXPECT_TRUE(x == write_outcome::not_applied || x == write_outcome::maybe) << i;
+  }
+  EXPECT_STREQ(to_name(write_outcome_of(errc::forbidden)), "no");
+  EXPECT_STREQ(to_name(write_outcome_of(errc::in_doubt)), "maybe");
+}
+
 TEST(Errc, DefaultStatusIsOk) {
   status st;
   EXPECT_TRUE(st);

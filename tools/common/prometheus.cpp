@@ -157,6 +157,7 @@ void render_stats(exposition& x, const stats_reply& s) {
   x.single("vstore_tokens_forgotten_total", "counter", "Idempotency tokens forgotten by retention.",
            s.tokens_forgotten);
   x.single("vstore_tokens", "gauge", "Idempotency tokens remembered now.", s.tokens);
+  x.single("vstore_checkpoints_total", "counter", "Online checkpoints written.", s.checkpoints);
   const auto& h = s.health;
   x.family(
       "vstore_health", "gauge",
@@ -205,13 +206,13 @@ std::string escape_label(std::string_view s) {
 
 std::string render(const scrape& s) {
   exposition x;
-  x.family("vstore_up", "gauge",
-           "Without labels: 1 if the storage manager answered this scrape, else 0. With a space "
-           "label: 1 if the state space serves requests, 0 if it failed.");
+  x.family("vstore_up", "gauge", "1 if the storage manager answered this scrape, else 0.");
   x.sample("vstore_up", {}, s.stats != nullptr ? 1 : 0);
-  if (s.stats != nullptr)
+  if (s.stats != nullptr) {
+    x.family("vstore_space_up", "gauge", "1 if the state space serves requests, 0 if it failed.");
     for (const auto& sp : s.stats->spaces)
-      x.sample("vstore_up", space_label(sp), sp.state == "ok" ? 1 : 0);
+      x.sample("vstore_space_up", space_label(sp), sp.state == "ok" ? 1 : 0);
+  }
   if (!s.version.empty()) {
     x.family("vstore_build_info", "gauge", "Always 1; the version label names the build.");
     x.sample("vstore_build_info", "version=\"" + escape_label(s.version) + "\"", 1);

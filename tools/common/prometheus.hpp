@@ -5,8 +5,8 @@
 //
 // Metric families (every sample of a family follows its `# HELP` and `# TYPE`
 // lines; counters end in `_total`):
-//   vstore_up                       gauge: 1 if the manager answered (no
-//                                   labels); per space {space}: 1 if it serves
+//   vstore_up                       gauge: 1 if the manager answered
+//   vstore_space_up{space}          gauge: 1 if the space serves
 //   vstore_build_info{version}      gauge, always 1 (only with a version)
 //   vstore_reads_total{space} ... vstore_restarts_total{space}   counters
 //   vstore_reads_queued{space}, vstore_writes_queued{space}      gauges
@@ -14,7 +14,8 @@
 //   vstore_write_latency_seconds{space}   histogram (buckets and count; no
 //                                   _sum: the manager does not report one)
 //   vstore_flushes_total{space,reason}, vstore_errors_total{space,code}
-//   vstore_commit_rounds_total ... vstore_tokens_forgotten_total counters
+//   vstore_commit_rounds_total ... vstore_tokens_forgotten_total,
+//   vstore_checkpoints_total                                     counters
 //   vstore_tokens, vstore_health{state}, vstore_free_bytes,
 //   vstore_writes_in_flight, vstore_oldest_write_milliseconds   gauges
 //   vstore_recoveries_total, vstore_recovery_attempts_total     counters

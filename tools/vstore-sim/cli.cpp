@@ -95,6 +95,8 @@ status parse_args(int argc, const char* const* argv, sim_options& out) {
     bool ok = true;
     if (arg == "--help" || arg == "-h") {
       ok = flag(o.help);
+    } else if (arg == "--version") {
+      ok = flag(o.version);
     } else if (arg == "--memory") {
       ok = flag(o.memory);
     } else if (arg == "--keep") {
@@ -246,6 +248,7 @@ Checks and output:
   --json                print the results as one JSON object on stdout
   --no-progress         no progress output on stderr
   --help                print this text
+  --version             print the version
 )";
 }
 

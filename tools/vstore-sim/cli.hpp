@@ -14,6 +14,8 @@ namespace vstore::sim {
 struct sim_options {
   /// --help: print the usage and exit 0.
   bool help = false;
+  /// --version: print "vstore-sim VERSION" and exit 0.
+  bool version = false;
   /// --memory: the memory backend instead of RocksDB.
   bool memory = false;
   /// --data-dir DIR: the RocksDB directory. Default: a fresh temporary

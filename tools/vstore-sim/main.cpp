@@ -25,6 +25,7 @@
 #include "tools/vstore-sim/report.hpp"
 #include "tools/vstore-sim/sync_client.hpp"
 #include "vstore/manager.hpp"
+#include "vstore/version.hpp"
 
 namespace {
 
@@ -121,6 +122,10 @@ int main(int argc, char** argv) {
     return exit_usage;
   }
   auto& cli = ctx.cli;
+  if (cli.version) {
+    std::printf("vstore-sim %s\n", version_string);
+    return exit_verified;
+  }
   if (cli.help) {
     std::fputs(help_text().c_str(), stdout);
     return exit_verified;

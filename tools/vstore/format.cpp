@@ -33,22 +33,6 @@ uint64_t sum(const std::vector<uint64_t>& v) {
   return n;
 }
 
-/// Escapes a Prometheus label value.
-std::string label(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string escape(std::string_view bytes) {
@@ -64,6 +48,48 @@ std::string escape(std::string_view bytes) {
       out += "\\x";
       out += hex_digits[u >> 4];
       out += hex_digits[u & 0xf];
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> unescape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i == text.size()) return std::nullopt;
+    switch (text[i]) {
+      case '\\':
+        out += '\\';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case '0':
+        out += '\0';
+        break;
+      case 'x': {
+        if (i + 2 >= text.size()) return std::nullopt;
+        auto hi = hex_value(text[i + 1]);
+        auto lo = hex_value(text[i + 2]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        break;
+      }
+      default:
+        return std::nullopt;
     }
   }
   return out;
@@ -206,111 +232,32 @@ std::string stats_json(const stats_reply& s) {
   out += "  \"duplicates\": " + std::to_string(s.duplicates) + ",\n";
   out += "  \"tokens\": " + std::to_string(s.tokens) + ",\n";
   out += "  \"tokens_forgotten\": " + std::to_string(s.tokens_forgotten) + ",\n";
-  const auto& h = s.health;
-  out += "  \"health\": {\"state\": " + json_string(h.state) +
-         ", \"code\": " + json_string(h.code) + ", \"message\": " + json_string(h.message) +
+  out += "  \"health\": " + health_json(s.health) + "\n}\n";
+  return out;
+}
+
+std::string health_json(const health_report& h) {
+  return "{\"state\": " + json_string(h.state) + ", \"code\": " + json_string(h.code) +
+         ", \"message\": " + json_string(h.message) +
          ", \"since_unix_ms\": " + std::to_string(h.since_unix_ms) +
          ", \"recoveries\": " + std::to_string(h.recoveries) +
          ", \"recovery_attempts\": " + std::to_string(h.recovery_attempts) + ", \"free_bytes\": " +
          (h.free_bytes == UINT64_MAX ? "null" : std::to_string(h.free_bytes)) +
          ", \"writes_in_flight\": " + std::to_string(h.writes_in_flight) +
-         ", \"oldest_write_ms\": " + std::to_string(h.oldest_write_ms) + "}\n}\n";
-  return out;
+         ", \"oldest_write_ms\": " + std::to_string(h.oldest_write_ms) + "}";
 }
 
-std::string stats_prometheus(const stats_reply& s) {
-  std::string out;
-  auto header = [&out](const char* name, const char* type, const char* help) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
-  };
-  auto per_space = [&](const char* name, const char* type, const char* help,
-                       const std::function<uint64_t(const space_stats&)>& get) {
-    header(name, type, help);
-    for (const auto& sp : s.spaces)
-      out += std::string{name} + "{space=\"" + label(sp.name) + "\"} " + std::to_string(get(sp)) +
-             "\n";
-  };
-  per_space("vstore_up", "gauge", "1 if the state space serves requests, 0 if it failed.",
-            [](const space_stats& x) -> uint64_t { return x.state == "ok" ? 1 : 0; });
-  per_space("vstore_reads_total", "counter", "Reads answered successfully.",
-            [](const space_stats& x) { return x.reads; });
-  per_space("vstore_writes_total", "counter", "Write commands acknowledged.",
-            [](const space_stats& x) { return x.writes; });
-  per_space("vstore_reads_queued", "gauge", "Reads admitted whose reader has not answered yet.",
-            [](const space_stats& x) { return x.reads_queued; });
-  per_space("vstore_writes_queued", "gauge", "Writes admitted and not settled yet.",
-            [](const space_stats& x) { return x.writes_queued; });
-  per_space("vstore_commits_total", "counter", "Batches sealed by the space's writer.",
-            [](const space_stats& x) { return x.commits; });
-  per_space("vstore_ops_total", "counter", "Operations in the sealed batches.",
-            [](const space_stats& x) { return x.ops; });
-  per_space("vstore_bytes_total", "counter", "Key and value bytes in the sealed batches.",
-            [](const space_stats& x) { return x.bytes; });
-  per_space("vstore_restarts_total", "counter", "Restarts of the space's readers and writer.",
-            [](const space_stats& x) { return x.restarts; });
-  per_space("vstore_write_latency_p50_microseconds", "gauge",
-            "Median commit latency of write commands (upper bound of its power-of-two bucket).",
-            [](const space_stats& x) { return latency_percentile(x.latency_us, 0.5); });
-  per_space("vstore_write_latency_p99_microseconds", "gauge",
-            "99th percentile commit latency of write commands (upper bound of its bucket).",
-            [](const space_stats& x) { return latency_percentile(x.latency_us, 0.99); });
-  header("vstore_flushes_total", "counter", "Sealed batches by the reason of the flush.");
-  for (const auto& sp : s.spaces)
-    for (size_t i = 0; i < flush_reason_count; ++i)
-      out += "vstore_flushes_total{space=\"" + label(sp.name) + "\",reason=\"" +
-             to_name(static_cast<flush_reason>(i)) + "\"} " + std::to_string(at(sp.flushes, i)) +
-             "\n";
-  header("vstore_errors_total", "counter", "Errors answered, by error code.");
-  for (const auto& sp : s.spaces)
-    for (uint8_t c = 1; c <= errc_max; ++c)
-      out += "vstore_errors_total{space=\"" + label(sp.name) + "\",code=\"" +
-             to_name(static_cast<errc>(c)) + "\"} " + std::to_string(at(sp.errors, c)) + "\n";
-  auto global = [&](const char* name, const char* help, uint64_t v) {
-    header(name, "counter", help);
-    out += std::string{name} + " " + std::to_string(v) + "\n";
-  };
-  global("vstore_commit_rounds_total", "Backend commits (one DB::Write each).", s.rounds);
-  global("vstore_commit_round_ops_total", "Operations in the backend commits.", s.round_ops);
-  global("vstore_aborted_batches_total", "Multi-space batches aborted because a part was lost.",
-         s.aborted_batches);
-  global("vstore_committer_restarts_total", "Restarts of the commit actor.", s.committer_restarts);
-  global("vstore_write_errors_not_applied_total",
-         "Write errors whose write was not applied and never will be.", s.writes_not_applied);
-  global("vstore_write_errors_in_doubt_total",
-         "Write errors whose write may have committed (in doubt).", s.writes_in_doubt);
-  global("vstore_duplicate_writes_total",
-         "Writes not applied again because their token had committed.", s.duplicates);
-  global("vstore_tokens_forgotten_total", "Idempotency tokens forgotten by retention.",
-         s.tokens_forgotten);
-  header("vstore_tokens", "gauge", "Idempotency tokens remembered now.");
-  out += "vstore_tokens " + std::to_string(s.tokens) + "\n";
-  const auto& h = s.health;
-  header(
-      "vstore_health", "gauge",
-      "1 for the store's health state (ok, degraded: writes refused, failed), 0 for the others.");
-  for (const char* state : {"ok", "degraded", "failed"})
-    out += std::string{"vstore_health{state=\""} + state + "\"} " + (h.state == state ? "1" : "0") +
-           "\n";
-  global("vstore_recoveries_total", "Times the store returned to ok by itself.", h.recoveries);
-  global("vstore_recovery_attempts_total", "Recovery attempts while the store was not ok.",
-         h.recovery_attempts);
-  if (h.free_bytes != UINT64_MAX) {
-    header("vstore_free_bytes", "gauge", "Free bytes on the data directory's file system.");
-    out += "vstore_free_bytes " + std::to_string(h.free_bytes) + "\n";
+std::string info_json(const status_reply& r) {
+  std::string out =
+      "{\"backend\": " + json_string(r.backend) + ", \"sequence\": " + std::to_string(r.sequence) +
+      ", \"uptime_ms\": " + std::to_string(r.uptime_ms) +
+      ", \"shutting_down\": " + (r.shutting_down ? "true" : "false") + ", \"spaces\": [";
+  for (size_t i = 0; i < r.spaces.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += "{\"id\": " + std::to_string(i) + ", \"name\": " + json_string(r.spaces[i]) +
+           ", \"state\": " + json_string(i < r.states.size() ? r.states[i] : "unknown") + "}";
   }
-  header("vstore_writes_in_flight", "gauge", "Writes admitted and not settled.");
-  out += "vstore_writes_in_flight " + std::to_string(h.writes_in_flight) + "\n";
-  header("vstore_oldest_write_milliseconds", "gauge",
-         "Age of the oldest write in flight (grows while the backend is stalled).");
-  out += "vstore_oldest_write_milliseconds " + std::to_string(h.oldest_write_ms) + "\n";
+  out += "], \"health\": " + health_json(r.health) + "}\n";
   return out;
 }
 

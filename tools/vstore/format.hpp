@@ -1,7 +1,8 @@
 #pragma once
 
-// Rendering for the vstore CLI: byte strings (escaped or hex) and the stats
-// reply as a table, JSON or Prometheus text. Plain C++, no CAF.
+// Rendering for the vstore CLI: byte strings (escaped or hex, and back), the
+// info reply as JSON and the stats reply as a table, JSON or Prometheus text.
+// Plain C++, no CAF.
 
 #include <optional>
 #include <string>
@@ -15,6 +16,13 @@ namespace vstore::cli {
 /// backslash as `\\`, every other byte as `\xHH` (lower-case hex). Tabs and
 /// newlines are escaped, so the output of `scan` stays one entry per line.
 std::string escape(std::string_view bytes);
+
+/// Reverses escape(): `\\` is a backslash, `\xHH` (either case) the byte HH;
+/// `\t`, `\n`, `\r` and `\0` are accepted too (for hand-written input).
+/// Every other byte stands for itself. Nothing on a malformed escape (another
+/// character after the backslash, a trailing backslash, `\x` without two hex
+/// digits). unescape(escape(b)) == b for all bytes b.
+std::optional<std::string> unescape(std::string_view text);
 
 /// Renders bytes as lower-case hex, two digits per byte.
 std::string to_hex(std::string_view bytes);
@@ -31,12 +39,16 @@ std::string stats_table(const stats_reply& s);
 /// writes in flight with the age of the oldest.
 std::string health_text(const health_report& h);
 
+/// Renders a store's health as one JSON object (no newline): {"state": "ok",
+/// "code": "", "message": "", "since_unix_ms": 0, ..., "oldest_write_ms": 0}.
+std::string health_json(const health_report& h);
+
+/// Renders the info reply as one JSON object followed by a newline:
+/// {"backend": ..., "sequence": N, "uptime_ms": N, "shutting_down": false,
+/// "spaces": [{"id": 0, "name": "data", "state": "ok"}, ...], "health": {...}}.
+std::string info_json(const status_reply& r);
+
 /// Renders the stats as one JSON object: {"spaces": [...], "rounds": ...}.
 std::string stats_json(const stats_reply& s);
-
-/// Renders the stats in Prometheus' text exposition format (version 0.0.4):
-/// `# HELP` and `# TYPE` lines, then samples such as
-/// `vstore_reads_total{space="data"} 12`.
-std::string stats_prometheus(const stats_reply& s);
 
 }  // namespace vstore::cli

@@ -1,723 +1,450 @@
 // vstore: the command-line client. Talks to a running vstored (--connect) or
 // opens a store in this process (--data-dir / --config).
 //
-// Exit codes: 0 ok, 1 not found (get) or not committed (outcome), 2 usage
-// error, 3 store or connection error, 4 pending and 5 unknown (outcome).
+// This file only parses the command line (CLI11: one subcommand per command,
+// each accepting only its own options) and calls the command's run_*()
+// function (commands.hpp). Exit codes: 0 ok, 1 not found (get, multi-get) or
+// not committed (outcome), 2 usage error, 3 store or connection error, 4
+// pending and 5 unknown (outcome).
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdio>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
-#include <memory>
-#include <optional>
-#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
-#include "backends/open_store.hpp"
 #include "config/config.hpp"
-#include "tools/common/json.hpp"
-#include "tools/vstore/format.hpp"
-#include "vstore/client.hpp"
+#include "tools/vstore/commands.hpp"
+#include "vstore/version.hpp"
 
 namespace {
 
-using namespace vstore;
-using std::chrono::milliseconds;
+using namespace vstore::cli;
 
-constexpr int exit_ok = 0;
-constexpr int exit_not_found = 1;
-constexpr int exit_usage = 2;
-constexpr int exit_store = 3;
-/// outcome: the write is admitted and not settled yet (ask again).
-constexpr int exit_pending = 4;
-/// outcome: the store no longer remembers the token.
-constexpr int exit_unknown = 5;
+constexpr const char* main_description =
+    "A command-line client for vstore, remote (a running vstored) or embedded (the store\n"
+    "opened in this process; no vstored may hold it open).\n";
 
-constexpr const char* main_help = R"(Usage: vstore [OPTIONS] COMMAND [ARGS]
+constexpr const char* main_footer =
+    R"(SPACE is a state space name (data, latest_ptr, rollback_ptr, batch_metadata, metas,
+smt_node, smt_stale, proof_receipt with the default schema).
 
-A command-line client for vstore, remote (a running vstored) or embedded (the
-store opened in this process; no vstored may hold it open).
+Bytes: without --hex, command-line arguments are taken as raw bytes; output shows
+printable ASCII as is, a backslash as \\ and every other byte (tab, newline, bytes
+0x80..0xff included) as \xHH. Input lines (bulk-load, multi-get -) are read in that
+same escaped form, so 'vstore scan SPACE "" | vstore bulk-load SPACE -' copies any
+keys and values exactly. With --hex, all of them are hex instead.
 
-Commands:
-  get SPACE KEY                 Print the value of KEY (exit 1 if absent).
-  put SPACE KEY VALUE           Set KEY to VALUE [--token TOKEN].
-  delete SPACE KEY              Remove KEY [--token TOKEN].
-  outcome TOKEN                 Print what became of the write with TOKEN.
-  scan SPACE PREFIX             Print KEY<TAB>VALUE for keys starting with PREFIX.
-  stats                         Print the counters of every space.
-  info                          Print the backend, the spaces and their state.
-  flush                         Commit every open batch now.
-  bulk-load SPACE FILE          Load KEY<TAB>VALUE lines from FILE ('-' = stdin).
-  checkpoint DIR                Copy the store consistently to DIR (embedded only).
-  help [COMMAND]                Print this help or a command's help.
+Environment: VSTORE_CONNECT (HOST:PORT) is the default of --connect, used when
+neither --data-dir nor --config is given; VSTORE_TLS_CERT, VSTORE_TLS_KEY and
+VSTORE_TLS_CA are the defaults of the --tls-* options for a remote store.
 
-Where the store is (exactly one of):
-  --connect HOST:PORT           A running vstored.
-  --data-dir DIR                A RocksDB store in DIR, opened in this process.
-  --config FILE                 A vstore INI file (embedded; --data-dir overrides
-                                its [store] path).
-
-Remote options:
-  --tls-cert FILE               Client certificate (PEM) for mutual TLS.
-  --tls-key FILE                Its private key (PEM).
-  --tls-ca FILE                 CA file (PEM) the server's certificate must be
-                                signed by. The three go together.
-  --connect-timeout DUR         Bound on connecting. Default: 5s.
-
-Common options:
-  --hex                         Keys, values, prefixes and tokens are hex, in
-                                and out.
-  --timeout DUR                 Wait this long for each reply. Default: 10s.
-  -h, --help                    Help (after a command: that command's help).
-
-SPACE is a state space name (data, latest_ptr, rollback_ptr, batch_metadata,
-metas, smt_node, smt_stale, proof_receipt with the default schema). Without
---hex, arguments are taken as raw bytes, and output shows printable ASCII as is,
-a backslash as \\ and every other byte as \xHH.
 Durations: an integer and a unit: ms, s, min, h (e.g. 500ms, 5s).
-Exit codes: 0 ok (outcome: committed), 1 not found (get) or not committed
+Exit codes: 0 ok (outcome: committed), 1 not found (get, multi-get) or not committed
 (outcome), 2 usage error, 3 store or connection error, 4 pending (outcome),
 5 unknown (outcome).
-)";
+Run 'vstore COMMAND --help' (or 'vstore help COMMAND') for a command's help.)";
 
-struct command_info {
-  const char* name;
-  size_t args;
-  const char* help;
+/// The footer of every command's help.
+constexpr const char* global_note =
+    "\n\nGlobal options (where the store is, --hex, --timeout): see 'vstore --help'.";
+
+/// The part of put's, delete's and delete-range's help about tokens.
+constexpr const char* write_token_help =
+    R"(The write carries an idempotency token: TOKEN with --token (at most 64 bytes by
+default), else a random one. A write whose token already committed is not applied
+again: it is answered with its first commit. When the answer is in doubt (e.g. the
+connection was lost), the CLI asks the store for the token's outcome and resends the
+write only if it did not commit. A write still in doubt exits 3 and stderr names its
+token: ask 'vstore outcome TOKEN' later. --json prints {"seq": N, "token": "..."}
+(the token escaped, or hex with --hex); without it nothing is printed.)";
+
+/// Commands that take or print keys, values or tokens (and so --hex).
+const std::set<std::string> byte_commands = {"get",    "multi-get",    "scan",    "put",
+                                             "delete", "delete-range", "outcome", "bulk-load"};
+
+/// Everything the command line fills in.
+struct cli_state {
+  global_args g;
+  get_args get;
+  multi_get_args multi_get;
+  scan_args scan;
+  put_args put;
+  delete_args del;
+  delete_range_args delete_range;
+  outcome_args outcome;
+  stats_args stats;
+  info_args info;
+  bulk_load_args bulk_load;
+  drain_args drain;
+  checkpoint_args checkpoint;
+  std::string help_topic;
+  /// --json given before the command (kept from the old parser).
+  bool json_before_command = false;
+  /// Whether --connect / --tls-* were on the command line (not from the
+  /// environment); noted when the command's arguments are parsed, before
+  /// CLI11 reads the environment.
+  bool connect_given = false;
+  bool tls_given = false;
+  /// The command's --json flag, if it has one.
+  std::map<const CLI::App*, bool*> json_of;
+  /// The command's run function.
+  std::map<const CLI::App*, std::function<int(session&)>> run_of;
 };
 
-/// The part of put's and delete's help about idempotency tokens.
-#define VSTORE_WRITE_TOKEN_HELP                                                      \
-  "\n"                                                                               \
-  "The write carries an idempotency token: TOKEN with --token (at most 64 bytes\n"   \
-  "by default), else a random one. A write whose token already committed is not\n"   \
-  "applied again: it is answered with its first commit. When the answer is in\n"     \
-  "doubt (e.g. the connection was lost), the CLI asks the store for the token's\n"   \
-  "outcome and resends the write only if it did not commit. A write still in\n"      \
-  "doubt exits 3 and stderr names its token: ask 'vstore outcome TOKEN' later.\n"    \
-  "--json prints {\"seq\": N, \"token\": \"...\"} (the token escaped, or hex with\n" \
-  "--hex); without it nothing is printed.\n"
+/// Validates a duration option (config::parse_duration, positive).
+CLI::Validator duration_validator() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        std::chrono::milliseconds d{0};
+        if (!vstore::config::parse_duration(s, d) || d.count() <= 0)
+          return "not a positive duration (e.g. 500ms, 5s): " + s;
+        return {};
+      },
+      "");
+}
 
-const std::vector<command_info>& commands() {
-  static const std::vector<command_info> list = {
-      {"get", 2,
-       "Usage: vstore [OPTIONS] get SPACE KEY\n\n"
-       "Prints the value of KEY in SPACE followed by a newline (escaped, or hex with --hex).\n"
-       "Exit code 1 and a message on stderr when the key does not exist.\n"},
-      {"put", 3,
-       "Usage: vstore [OPTIONS] put SPACE KEY VALUE [--token TOKEN] [--json]\n\n"
-       "Sets KEY to VALUE in SPACE and returns once the write is committed (in the WAL).\n"
-       "With --hex, KEY, VALUE and TOKEN are hex.\n" VSTORE_WRITE_TOKEN_HELP},
-      {"delete", 2,
-       "Usage: vstore [OPTIONS] delete SPACE KEY [--token TOKEN] [--json]\n\n"
-       "Removes KEY from SPACE (no error if it does not exist).\n" VSTORE_WRITE_TOKEN_HELP},
-      {"scan", 2,
-       "Usage: vstore [OPTIONS] scan SPACE PREFIX [--limit N] [--start-after KEY]\n\n"
-       "Prints KEY<TAB>VALUE, one entry per line in key order, for every key of SPACE that\n"
-       "starts with PREFIX ('' = all keys), after KEY when --start-after is given, at most\n"
-       "N entries with --limit (default: all). When --limit cut the scan short, stderr says\n"
-       "where to continue.\n"},
-      {"stats", 0,
-       "Usage: vstore [OPTIONS] stats [--json | --prometheus]\n\n"
-       "Prints the counters of every state space: a table by default, one JSON object with\n"
-       "--json, or Prometheus' text exposition format with --prometheus (metrics such as\n"
-       "vstore_reads_total{space=\"data\"}). Embedded, the counters start at zero.\n"},
-      {"info", 0,
-       "Usage: vstore [OPTIONS] info\n\n"
-       "Prints the backend, the latest sequence number, the uptime and every space with its\n"
-       "state.\n"},
-      {"outcome", 1,
-       "Usage: vstore [OPTIONS] outcome TOKEN [--json]\n\n"
-       "Asks the store what became of the write that carried TOKEN (hex with --hex) and\n"
-       "prints one of:\n"
-       "  committed SEQ   committed as of sequence number SEQ            (exit 0)\n"
-       "  not_committed   not committed, and it never will be: retrying  (exit 1)\n"
-       "                  is safe\n"
-       "  pending         admitted and not settled yet: ask again        (exit 4)\n"
-       "  unknown         the store no longer remembers the token        (exit 5)\n"
-       "                  ([tokens] retain-count / retain-age): read the data\n"
-       "With --json: {\"token\": \"...\", \"state\": \"committed\", \"seq\": SEQ} (seq 0 unless\n"
-       "committed), same exit codes.\n"},
-      {"flush", 0,
-       "Usage: vstore [OPTIONS] flush\n\n"
-       "Commits every open batch of every space now; returns once they are committed.\n"},
-      {"bulk-load", 2,
-       "Usage: vstore [OPTIONS] bulk-load SPACE FILE [--batch N] [--no-progress]\n\n"
-       "Loads FILE ('-' = stdin) into SPACE: one KEY<TAB>VALUE per line (split at the first\n"
-       "TAB; a trailing CR is dropped; empty lines are skipped), hex with --hex. Writes\n"
-       "batches of N operations (default 1000, also cut at 4 MiB), each committed atomically.\n"
-       "Shows a progress bar on stderr when it is a terminal and prints the count and the\n"
-       "rate (ops/s) at the end. A malformed line stops the load (exit 2); the batches\n"
-       "before it are committed.\n"},
-      {"checkpoint", 1,
-       "Usage: vstore --data-dir DIR|--config FILE checkpoint TARGET\n\n"
-       "Writes a consistent copy of the store to directory TARGET (which must not exist),\n"
-       "using RocksDB checkpoints (hard links where possible). Embedded only: stop vstored\n"
-       "first (or run it on a copy), because the store cannot be opened twice. TARGET opens\n"
-       "as a store: vstore --data-dir TARGET get SPACE KEY.\n"},
+/// Adds a positional argument.
+CLI::Option* positional(CLI::App* cmd, const std::string& name, std::string& into,
+                        const std::string& help) {
+  return cmd->add_option(name, into, help)->required()->type_name("");
+}
+
+/// Adds --json.
+CLI::Option* json_flag(cli_state& st, CLI::App* cmd, bool& into, const std::string& help) {
+  st.json_of[cmd] = &into;
+  return cmd->add_flag("--json", into, help);
+}
+
+/// Adds --token and --json of a write.
+void write_options(cli_state& st, CLI::App* cmd, write_args& w) {
+  cmd->add_option("--token", w.token, "Idempotency token of the write (hex with --hex).")
+      ->type_name("TOKEN");
+  json_flag(st, cmd, w.json, "Print {\"seq\": N, \"token\": \"...\"}.");
+}
+
+/// Declares every command.
+void add_commands(CLI::App& app, cli_state& st) {
+  auto add = [&](const std::string& name, const std::string& description, const std::string& footer,
+                 std::function<int(session&)> run) {
+    auto* cmd = app.add_subcommand(name, description);
+    cmd->footer(footer + global_note);
+    st.run_of[cmd] = std::move(run);
+    return cmd;
   };
-  return list;
+
+  auto* get =
+      add("get", "Print the value of KEY (exit 1 if absent).",
+          "Prints the value of KEY in SPACE followed by a newline (escaped, or hex with\n"
+          "--hex); with --raw, the exact bytes of the value and nothing else. With --json:\n"
+          "{\"space\": ..., \"key\": ..., \"found\": true, \"value\": ...} (key and value\n"
+          "escaped, or hex). Exit code 1 and a message on stderr when the key does not\n"
+          "exist (with --json, \"found\": false is printed too).",
+          [&st](session& s) { return run_get(s, st.get); });
+  positional(get, "SPACE", st.get.space, "The state space.");
+  positional(get, "KEY", st.get.key, "The key (hex with --hex).");
+  auto* raw = get->add_flag("--raw", st.get.raw, "Write the exact value bytes, no newline.");
+  json_flag(st, get, st.get.json, "Print a JSON object.")->excludes(raw);
+
+  auto* mget =
+      add("multi-get", "Print the values of several keys of SPACE.",
+          "Reads the KEYs of SPACE with batched reads and prints KEY<TAB>VALUE for each key that\n"
+          "exists, in the order given (the format of scan and bulk-load). A single KEY '-'\n"
+          "reads the keys from stdin, one per line, escaped as scan prints them (hex with\n"
+          "--hex). Each missing key is named on stderr, and the exit code is 1 if any is\n"
+          "missing. With --json: {\"space\": ..., \"entries\": [{\"key\": ..., \"found\": true,\n"
+          "\"value\": ...}, {\"key\": ..., \"found\": false}, ...]}.",
+          [&st](session& s) { return run_multi_get(s, st.multi_get); });
+  positional(mget, "SPACE", st.multi_get.space, "The state space.");
+  mget->add_option("KEY", st.multi_get.keys, "The keys (hex with --hex), or '-' for stdin.")
+      ->required()
+      ->type_name("");
+  json_flag(st, mget, st.multi_get.json, "Print a JSON object.");
+
+  auto* scan =
+      add("scan", "Print KEY<TAB>VALUE for keys starting with PREFIX.",
+          "Prints KEY<TAB>VALUE, one entry per line in key order, for every key of SPACE that\n"
+          "starts with PREFIX ('' = all keys), after KEY when --start-after is given, at most\n"
+          "N entries with --limit (default: all). When --limit cut the scan short, stderr says\n"
+          "where to continue. The output loads back with 'vstore bulk-load SPACE -' (with\n"
+          "--hex on both sides, or on neither). With --json: {\"space\": ..., \"prefix\": ...,\n"
+          "\"entries\": [{\"key\": ..., \"value\": ...}, ...], \"more\": false} (with\n"
+          "\"more\": true and \"next_start_after\" when --limit cut it short).",
+          [&st](session& s) { return run_scan(s, st.scan); });
+  positional(scan, "SPACE", st.scan.space, "The state space.");
+  positional(scan, "PREFIX", st.scan.prefix, "The key prefix ('' = all; hex with --hex).");
+  scan->add_option("--limit", st.scan.limit, "Print at most N entries.")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
+  scan->add_option("--start-after", st.scan.start_after, "Start after this key (hex with --hex).")
+      ->type_name("KEY");
+  json_flag(st, scan, st.scan.json, "Print a JSON object.");
+
+  auto* put =
+      add("put", "Set KEY to VALUE ('-': VALUE from stdin).",
+          "Sets KEY to VALUE in SPACE and returns once the write is committed (in the WAL).\n"
+          "VALUE '-' reads the value from stdin: its exact bytes (with --hex: hex, white\n"
+          "space around it ignored; so a value of the single byte '-' is --hex ... 2d).\n"
+          "With --hex, KEY, VALUE and TOKEN are hex.\n\n" +
+              std::string{write_token_help},
+          [&st](session& s) { return run_put(s, st.put); });
+  positional(put, "SPACE", st.put.space, "The state space.");
+  positional(put, "KEY", st.put.key, "The key (hex with --hex).");
+  positional(put, "VALUE", st.put.value, "The value (hex with --hex), or '-' for stdin.");
+  write_options(st, put, st.put.write);
+
+  auto* del = add(
+      "delete", "Remove KEY.",
+      "Removes KEY from SPACE (no error if it does not exist).\n\n" + std::string{write_token_help},
+      [&st](session& s) { return run_delete(s, st.del); });
+  positional(del, "SPACE", st.del.space, "The state space.");
+  positional(del, "KEY", st.del.key, "The key (hex with --hex).");
+  write_options(st, del, st.del.write);
+
+  auto* drange =
+      add("delete-range", "Remove every key from BEGIN (included) to END (excluded).",
+          "Removes every key k of SPACE with BEGIN <= k < END (byte-wise order) in one atomic\n"
+          "write; BEGIN must sort before END.\n\n" +
+              std::string{write_token_help},
+          [&st](session& s) { return run_delete_range(s, st.delete_range); });
+  positional(drange, "SPACE", st.delete_range.space, "The state space.");
+  positional(drange, "BEGIN", st.delete_range.begin, "The first key removed (hex with --hex).");
+  positional(drange, "END", st.delete_range.end, "The first key kept (hex with --hex).");
+  write_options(st, drange, st.delete_range.write);
+
+  auto* outcome = add(
+      "outcome", "Print what became of the write with TOKEN.",
+      "Asks the store what became of the write that carried TOKEN (hex with --hex) and\n"
+      "prints one of:\n"
+      "  committed SEQ   committed as of sequence number SEQ            (exit 0)\n"
+      "  not_committed   not committed, and it never will be: retrying  (exit 1)\n"
+      "                  is safe\n"
+      "  pending         admitted and not settled yet: ask again        (exit 4)\n"
+      "  unknown         the store no longer remembers the token        (exit 5)\n"
+      "                  ([tokens] retain-count / retain-age): read the data\n"
+      "With --json: {\"token\": \"...\", \"state\": \"committed\", \"seq\": SEQ} (seq 0 unless\n"
+      "committed), same exit codes.",
+      [&st](session& s) { return run_outcome(s, st.outcome); });
+  positional(outcome, "TOKEN", st.outcome.token, "The token (hex with --hex).");
+  json_flag(st, outcome, st.outcome.json, "Print a JSON object.");
+
+  auto* stats =
+      add("stats", "Print the counters of every space.",
+          "Prints the counters of every state space: a table by default, one JSON object with\n"
+          "--json, or Prometheus' text exposition format with --prometheus (metrics such as\n"
+          "vstore_reads_total{space=\"data\"}). Embedded, the counters start at zero.",
+          [&st](session& s) { return run_stats(s, st.stats); });
+  auto* prom = stats->add_flag("--prometheus", st.stats.prometheus,
+                               "Print Prometheus' text exposition format.");
+  json_flag(st, stats, st.stats.json, "Print one JSON object.")->excludes(prom);
+
+  auto* info =
+      add("info", "Print the backend, the spaces and their state.",
+          "Prints the backend, the latest sequence number, the uptime, every space with its\n"
+          "state, and the store's health. With --json: {\"backend\": ..., \"sequence\": N,\n"
+          "\"uptime_ms\": N, \"shutting_down\": false, \"spaces\": [{\"id\": 0, \"name\": ...,\n"
+          "\"state\": ...}, ...], \"health\": {\"state\": \"ok\", ...}}.",
+          [&st](session& s) { return run_info(s, st.info); });
+  json_flag(st, info, st.info.json, "Print one JSON object.");
+
+  add("flush", "Commit every open batch now.",
+      "Commits every open batch of every space now; returns once they are committed.",
+      [](session& s) { return run_flush(s); });
+
+  auto* bulk = add(
+      "bulk-load", "Load KEY<TAB>VALUE lines from FILE ('-' = stdin).",
+      "Loads FILE ('-' = stdin) into SPACE: one KEY<TAB>VALUE per line (split at the first\n"
+      "TAB; a trailing CR is dropped; empty lines are skipped), escaped as scan prints them\n"
+      "(\\\\ a backslash, \\xHH a byte; \\t, \\n, \\r and \\0 are accepted too), hex with --hex.\n"
+      "Writes batches of N operations (default 1000, also cut at 4 MiB), each committed\n"
+      "atomically. Shows a progress bar on stderr when it is a terminal and prints the\n"
+      "count and the rate (ops/s) at the end. A malformed line stops the load (exit 2);\n"
+      "the batches before it are committed.",
+      [&st](session& s) { return run_bulk_load(s, st.bulk_load); });
+  positional(bulk, "SPACE", st.bulk_load.space, "The state space.");
+  positional(bulk, "FILE", st.bulk_load.file, "The file to load, '-' = stdin.");
+  bulk->add_option("--batch", st.bulk_load.batch, "Operations per write (default 1000).")
+      ->type_name("N")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100000}));
+  bulk->add_flag("--no-progress", st.bulk_load.no_progress, "No progress bar.");
+
+  auto* drain =
+      add("drain", "Drain the store (a vstored then exits).",
+          "Drains the store: commits the open batches, answers the queued requests (for at most\n"
+          "the shutdown grace period) and closes the backend; prints how many requests were\n"
+          "answered and how many were cut off. A vstored exits once drained (exit code 0), so\n"
+          "this is a clean remote shutdown. With --json: {\"answered\": N, \"cut_off\": N}.",
+          [&st](session& s) { return run_drain(s, st.drain); });
+  json_flag(st, drain, st.drain.json, "Print a JSON object.");
+
+  auto* ckpt =
+      add("checkpoint", "Copy the store consistently to TARGET, online.",
+          "Writes a consistent point-in-time copy of the store to directory TARGET (which must\n"
+          "not exist; its parent must) while the store keeps serving, using a RocksDB\n"
+          "checkpoint (hard links on the data directory's file system, copies elsewhere).\n"
+          "With --connect, the vstored writes it: TARGET is a path on the server and must be\n"
+          "absolute. Embedded (--data-dir or --config), TARGET is made absolute. Prints\n"
+          "\"checkpoint written to TARGET (sequence N)\": every write acknowledged before the\n"
+          "command is in it. Waits up to 10 minutes (or --timeout). TARGET opens as a store:\n"
+          "vstored --data-dir TARGET, or vstore --data-dir TARGET get SPACE KEY.",
+          [&st](session& s) { return run_checkpoint(s, st.checkpoint); });
+  positional(ckpt, "TARGET", st.checkpoint.target, "The directory to create.");
+
+  auto* help = app.add_subcommand("help", "Print this help or a command's help.");
+  help->footer("");
+  help->add_option("COMMAND", st.help_topic, "The command.")->type_name("");
 }
 
-const command_info* find_command(const std::string& name) {
-  for (const auto& c : commands())
-    if (name == c.name) return &c;
-  return nullptr;
-}
-
-struct cli_args {
-  std::optional<std::string> connect, data_dir, config_file;
-  std::string tls_cert, tls_key, tls_ca;
-  std::optional<std::string> connect_timeout, timeout, limit, start_after, batch, token;
-  bool hex = false, json = false, prometheus = false, no_progress = false, help = false;
-  std::vector<std::string> positional;
-};
-
-/// A usage error (exit code 2).
-struct usage_error {
-  std::string what;
-};
-
-std::optional<usage_error> parse_args(int argc, char** argv, cli_args& a) {
-  std::map<std::string, std::function<void(std::string)>> valued = {
-      {"connect", [&](std::string v) { a.connect = std::move(v); }},
-      {"data-dir", [&](std::string v) { a.data_dir = std::move(v); }},
-      {"config", [&](std::string v) { a.config_file = std::move(v); }},
-      {"tls-cert", [&](std::string v) { a.tls_cert = std::move(v); }},
-      {"tls-key", [&](std::string v) { a.tls_key = std::move(v); }},
-      {"tls-ca", [&](std::string v) { a.tls_ca = std::move(v); }},
-      {"connect-timeout", [&](std::string v) { a.connect_timeout = std::move(v); }},
-      {"timeout", [&](std::string v) { a.timeout = std::move(v); }},
-      {"limit", [&](std::string v) { a.limit = std::move(v); }},
-      {"start-after", [&](std::string v) { a.start_after = std::move(v); }},
-      {"batch", [&](std::string v) { a.batch = std::move(v); }},
-      {"token", [&](std::string v) { a.token = std::move(v); }},
-  };
-  std::map<std::string, bool*> flags = {{"hex", &a.hex},
-                                        {"json", &a.json},
-                                        {"prometheus", &a.prometheus},
-                                        {"no-progress", &a.no_progress},
-                                        {"help", &a.help}};
-  bool options_done = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (options_done || arg.size() < 2 || arg[0] != '-') {
-      a.positional.push_back(std::move(arg));
-      continue;
-    }
-    if (arg == "--") {
-      options_done = true;
-      continue;
-    }
-    if (arg == "-h") {
-      a.help = true;
-      continue;
-    }
-    if (arg.rfind("--", 0) != 0) return usage_error{"unknown option '" + arg + "'"};
-    auto name = arg.substr(2);
-    std::optional<std::string> inline_value;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      inline_value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    if (auto f = flags.find(name); f != flags.end()) {
-      if (inline_value) return usage_error{"--" + name + " takes no value"};
-      *f->second = true;
-      continue;
-    }
-    auto v = valued.find(name);
-    if (v == valued.end()) return usage_error{"unknown option '--" + name + "'"};
-    if (inline_value) {
-      v->second(*inline_value);
-    } else {
-      if (i + 1 >= argc) return usage_error{"option '--" + name + "' needs a value"};
-      v->second(argv[++i]);
-    }
+/// Prints a usage error that CLI11 found, naming the command.
+int parse_failure(const CLI::App& app, const CLI::ParseError& e) {
+  auto cmds = app.get_subcommands();
+  if (cmds.empty()) {
+    auto rest = app.remaining();
+    for (const auto& r : rest)
+      if (!r.empty() && r[0] != '-') return usage("unknown command '" + r + "'");
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && rest.empty())
+      return usage("no command given");
+    return usage(e.what());
   }
-  return std::nullopt;
-}
-
-bool parse_u64(const std::string& s, uint64_t& out) {
-  if (s.empty() || s.size() > 19) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  out = v;
-  return true;
-}
-
-std::optional<usage_error> parse_duration(const std::optional<std::string>& s, const char* name,
-                                          milliseconds& out) {
-  if (!s) return std::nullopt;
-  if (!config::parse_duration(*s, out) || out.count() == 0)
-    return usage_error{std::string{"--"} + name + ": not a positive duration (e.g. 5s): " + *s};
-  return std::nullopt;
-}
-
-/// Exits with a store error.
-int fail(const status& st) {
-  std::cerr << "vstore: error: " << st.to_string() << "\n";
-  return exit_store;
-}
-
-int usage(const std::string& what) {
-  std::cerr << "vstore: " << what << "\nTry 'vstore --help'.\n";
+  auto name = cmds.front()->get_name();
+  std::cerr << "vstore " << name << ": " << e.what() << "\nTry 'vstore " << name << " --help'.\n";
   return exit_usage;
 }
 
-/// The command being run, with its connection.
-class session {
- public:
-  explicit session(cli_args& a) : a_(a) {}
-
-  /// Decodes a key/value/prefix argument (hex with --hex).
-  std::optional<std::string> decode(const std::string& arg) const {
-    if (!a_.hex) return arg;
-    return cli::from_hex(arg);
+/// Checks the combination of options CLI11 cannot express; moves --json given
+/// before the command to the command. Returns exit_ok or a usage error.
+int check_options(cli_state& st, CLI::App& cmd) {
+  const auto name = cmd.get_name();
+  auto& g = st.g;
+  if (st.json_before_command) {
+    auto j = st.json_of.find(&cmd);
+    if (j == st.json_of.end()) return usage("--json: not an option of '" + name + "'");
+    *j->second = true;
+    if (auto* opt = cmd.get_option_no_throw("--json"))
+      for (const auto* other : opt->get_excludes())
+        if (other->count() > 0) return usage(name + ": --json excludes " + other->get_name());
   }
-
-  /// Renders bytes for output.
-  std::string render(std::string_view bytes) const {
-    return a_.hex ? cli::to_hex(bytes) : cli::escape(bytes);
-  }
-
-  /// Opens the connection or the embedded store. `read_only` commands do not
-  /// create a missing embedded store.
-  int open(bool read_only) {
-    client::settings cs;
-    cs.max_threads = 2;
-    milliseconds t{10000};
-    if (auto e = parse_duration(a_.timeout, "timeout", t)) return usage(e->what);
-    cs.timeout = t;
-    if (a_.connect) {
-      remote_options r;
-      auto& ep = *a_.connect;
-      auto colon = ep.rfind(':');
-      uint64_t port = 0;
-      if (colon == std::string::npos || !parse_u64(ep.substr(colon + 1), port) || port == 0 ||
-          port > 65535)
-        return usage("--connect: expected HOST:PORT, got '" + ep + "'");
-      r.host = ep.substr(0, colon);
-      if (r.host.size() >= 2 && r.host.front() == '[' && r.host.back() == ']')
-        r.host = r.host.substr(1, r.host.size() - 2);
-      r.port = static_cast<uint16_t>(port);
-      r.tls_cert = a_.tls_cert;
-      r.tls_key = a_.tls_key;
-      r.tls_ca = a_.tls_ca;
-      if (auto e = parse_duration(a_.connect_timeout, "connect-timeout", r.connect_timeout))
-        return usage(e->what);
-      if (r.heartbeat_interval >= r.connect_timeout) r.heartbeat_interval = r.connect_timeout / 4;
-      if (r.tls() && (r.tls_cert.empty() || r.tls_key.empty() || r.tls_ca.empty()))
-        return usage("--tls-cert, --tls-key and --tls-ca go together (mutual TLS)");
-      if (auto st = client::connect(r, client_, cs); !st) return fail(st);
-      status_reply info;
-      if (auto st = client_->info(info); !st) return fail(st);
-      for (size_t i = 0; i < info.spaces.size(); ++i)
-        spaces_[info.spaces[i]] = static_cast<space_id>(i);
-      return exit_ok;
-    }
-    if (auto st = embedded_options(read_only, opts_); !st) return fail(st);
-    for (size_t i = 0; i < opts_.schema.spaces.size(); ++i)
-      spaces_[opts_.schema.spaces[i].name] = static_cast<space_id>(i);
-    if (auto st = client::open_embedded(opts_, client_, cs); !st) return fail(st);
-    return exit_ok;
-  }
-
-  /// The options of the embedded store.
-  status embedded_options(bool read_only, options& o) const {
-    // --data-dir wins over the file; it is applied before loading too,
-    // because load_file() validates the result.
-    auto apply_cli = [this](options& x) {
-      if (a_.data_dir) {
-        x.backend = backend_kind::rocksdb;
-        x.db.path = *a_.data_dir;
-      }
-    };
-    apply_cli(o);
-    if (a_.config_file)
-      if (auto st = config::load_file(*a_.config_file, o); !st) return st;
-    apply_cli(o);
-    if (read_only) o.db.create_if_missing = false;
-    // A CLI command is short: keep RocksDB's memory small and shutdown quick.
-    o.supervisor.shutdown_grace = std::min(o.supervisor.shutdown_grace, milliseconds(5000));
-    return config::validate(o);
-  }
-
-  /// Finds a space by name; prints an error otherwise.
-  std::optional<space_id> space(const std::string& name) const {
-    if (auto i = spaces_.find(name); i != spaces_.end()) return i->second;
-    std::string known;
-    for (const auto& kv : spaces_) known += (known.empty() ? "" : ", ") + kv.first;
-    std::cerr << "vstore: unknown state space '" << name << "' (known: " << known << ")\n";
-    return std::nullopt;
-  }
-
-  client& db() { return *client_; }
-  cli_args& args() { return a_; }
-
- private:
-  cli_args& a_;
-  std::unique_ptr<client> client_;
-  options opts_;
-  std::map<std::string, space_id> spaces_;
-};
-
-/// Decodes argument `i` or prints a usage error.
-#define VSTORE_DECODE(var, text, what) \
-  auto var = s.decode(text);           \
-  if (!var) return usage(std::string{what} + " is not valid hex: " + text)
-
-int cmd_get(session& s, const std::vector<std::string>& p) {
-  auto sp = s.space(p[1]);
-  if (!sp) return exit_usage;
-  VSTORE_DECODE(key, p[2], "KEY");
-  std::optional<std::string> value;
-  if (auto st = s.db().get(*sp, *key, value); !st) return fail(st);
-  if (!value) {
-    std::cerr << "vstore: not found: " << p[1] << " " << s.render(*key) << "\n";
-    return exit_not_found;
-  }
-  std::cout << s.render(*value) << "\n";
-  return exit_ok;
-}
-
-/// Returns a fresh random token of 16 lower-case hex digits (printable, so
-/// stderr can name it without escapes).
-std::string random_token() {
-  std::random_device rd;
-  std::mt19937_64 gen{(uint64_t{rd()} << 32) ^ rd()};
-  auto x = gen();
-  std::string raw(8, '\0');
-  for (size_t i = 0; i < 8; ++i) raw[i] = static_cast<char>(x >> (8 * i));
-  return cli::to_hex(raw);
-}
-
-/// Commits a put or delete with the --token (or a random token) and reports
-/// the outcome: with --json its seq and token; on an error that leaves the
-/// write in doubt, the token to ask `outcome` with.
-int commit_write(session& s, write_request w) {
-  if (s.args().token) {
-    VSTORE_DECODE(token, *s.args().token, "--token");
-    if (token->empty()) return usage("--token: empty");
-    w.token = std::move(*token);
+  if (g.hex && byte_commands.count(name) == 0)
+    return usage("--hex: '" + name + "' takes and prints no keys or values");
+  const bool local = !g.data_dir.empty() || !g.config_file.empty();
+  if (st.connect_given && local)
+    return usage("say where the store is: --connect HOST:PORT, or --data-dir DIR / --config FILE");
+  if (local) {
+    // VSTORE_CONNECT and VSTORE_TLS_* are defaults for a remote store only.
+    g.connect.clear();
+    if (st.tls_given) return usage("--tls-* options need --connect");
+    g.tls_cert.clear();
+    g.tls_key.clear();
+    g.tls_ca.clear();
+  } else if (g.connect.empty()) {
+    if (st.tls_given) return usage("--tls-* options need --connect");
+    return usage(
+        "say where the store is: --connect HOST:PORT (or VSTORE_CONNECT), or --data-dir DIR / "
+        "--config FILE");
   } else {
-    w.token = random_token();
-  }
-  auto token = w.token;
-  w.flush_now = true;
-  commit_ack ack;
-  if (auto st = s.db().write(std::move(w), ack); !st) {
-    int rc = fail(st);
-    if (write_outcome_of(st.code()) == write_outcome::maybe)
-      std::cerr << "vstore: the write may have been applied; ask: vstore outcome "
-                << (s.args().hex ? "--hex " : "") << s.render(token) << "\n";
-    return rc;
-  }
-  if (s.args().json)
-    std::cout << "{\"seq\": " << ack.seq << ", \"token\": " << tools::json_string(s.render(token))
-              << "}\n";
-  return exit_ok;
-}
-
-int cmd_put(session& s, const std::vector<std::string>& p) {
-  auto sp = s.space(p[1]);
-  if (!sp) return exit_usage;
-  VSTORE_DECODE(key, p[2], "KEY");
-  VSTORE_DECODE(value, p[3], "VALUE");
-  write_request w;
-  w.put(*sp, *key, *value);
-  return commit_write(s, std::move(w));
-}
-
-int cmd_delete(session& s, const std::vector<std::string>& p) {
-  auto sp = s.space(p[1]);
-  if (!sp) return exit_usage;
-  VSTORE_DECODE(key, p[2], "KEY");
-  write_request w;
-  w.del(*sp, *key);
-  return commit_write(s, std::move(w));
-}
-
-int cmd_outcome(session& s, const std::vector<std::string>& p) {
-  VSTORE_DECODE(token, p[1], "TOKEN");
-  if (token->empty()) return usage("outcome: TOKEN is empty");
-  outcome_reply r;
-  if (auto st = s.db().outcome(*token, r); !st) return fail(st);
-  if (s.args().json) {
-    std::cout << "{\"token\": " << tools::json_string(s.render(*token))
-              << ", \"state\": " << tools::json_string(to_name(r.state))
-              << ", \"seq\": " << (r.state == write_state::committed ? r.seq : 0) << "}\n";
-  } else {
-    std::cout << to_name(r.state);
-    if (r.state == write_state::committed) std::cout << " " << r.seq;
-    std::cout << "\n";
-  }
-  switch (r.state) {
-    case write_state::committed:
-      return exit_ok;
-    case write_state::not_committed:
-      return exit_not_found;
-    case write_state::pending:
-      return exit_pending;
-    case write_state::unknown:
-      return exit_unknown;
-  }
-  return exit_unknown;
-}
-
-int cmd_scan(session& s, const std::vector<std::string>& p) {
-  auto sp = s.space(p[1]);
-  if (!sp) return exit_usage;
-  VSTORE_DECODE(prefix, p[2], "PREFIX");
-  uint64_t limit = 0;
-  if (s.args().limit && (!parse_u64(*s.args().limit, limit) || limit == 0))
-    return usage("--limit: a positive integer expected: " + *s.args().limit);
-  std::string after;
-  if (s.args().start_after) {
-    VSTORE_DECODE(k, *s.args().start_after, "--start-after");
-    after = *k;
-  }
-  constexpr uint64_t page_size = 1000;
-  uint64_t printed = 0;
-  for (;;) {
-    scan_request req;
-    req.space = *sp;
-    req.prefix = *prefix;
-    req.start_after = after;
-    req.limit =
-        static_cast<uint32_t>(limit == 0 ? page_size : std::min(page_size, limit - printed));
-    scan_reply page;
-    if (auto st = s.db().scan(std::move(req), page); !st) return fail(st);
-    for (const auto& kv : page.entries)
-      std::cout << s.render(kv.key) << '\t' << s.render(kv.value) << '\n';
-    printed += page.entries.size();
-    if (!page.more || page.entries.empty()) break;
-    after = page.entries.back().key;
-    if (limit != 0 && printed >= limit) {
-      std::cout.flush();
-      std::cerr << "vstore: more entries follow; continue with --start-after " << s.render(after)
-                << "\n";
-      break;
-    }
+    g.connect_from_env = !st.connect_given;
   }
   return exit_ok;
-}
-
-int cmd_stats(session& s, const std::vector<std::string>&) {
-  if (s.args().json && s.args().prometheus) return usage("stats: --json or --prometheus, not both");
-  stats_reply r;
-  if (auto st = s.db().stats(r); !st) return fail(st);
-  if (s.args().json)
-    std::cout << cli::stats_json(r);
-  else if (s.args().prometheus)
-    std::cout << cli::stats_prometheus(r);
-  else
-    std::cout << cli::stats_table(r);
-  return exit_ok;
-}
-
-int cmd_info(session& s, const std::vector<std::string>&) {
-  status_reply r;
-  if (auto st = s.db().info(r); !st) return fail(st);
-  std::cout << "backend: " << r.backend << "\nsequence: " << r.sequence
-            << "\nuptime_ms: " << r.uptime_ms
-            << "\nshutting_down: " << (r.shutting_down ? "true" : "false") << "\nspaces:\n";
-  for (size_t i = 0; i < r.spaces.size(); ++i)
-    std::cout << "  " << i << " " << r.spaces[i] << " " << (i < r.states.size() ? r.states[i] : "?")
-              << "\n";
-  std::cout << cli::health_text(r.health);
-  return exit_ok;
-}
-
-int cmd_flush(session& s, const std::vector<std::string>&) {
-  commit_ack ack;
-  if (auto st = s.db().flush(ack); !st) return fail(st);
-  return exit_ok;
-}
-
-/// Draws the bulk-load progress bar on stderr.
-void draw_progress(uint64_t ops, double seconds, uint64_t done_bytes, uint64_t total_bytes) {
-  constexpr int width = 30;
-  std::string bar;
-  if (total_bytes > 0) {
-    auto frac = std::min(1.0, static_cast<double>(done_bytes) / static_cast<double>(total_bytes));
-    auto filled = static_cast<int>(frac * width);
-    bar = "[" + std::string(static_cast<size_t>(filled), '#') +
-          std::string(static_cast<size_t>(width - filled), ' ') + "] " +
-          std::to_string(static_cast<int>(frac * 100)) + "% ";
-  }
-  auto rate = seconds > 0 ? static_cast<uint64_t>(static_cast<double>(ops) / seconds) : 0;
-  std::fprintf(stderr, "\r%s%llu ops, %llu ops/s   ", bar.c_str(),
-               static_cast<unsigned long long>(ops), static_cast<unsigned long long>(rate));
-  std::fflush(stderr);
-}
-
-int cmd_bulk_load(session& s, const std::vector<std::string>& p) {
-  auto sp = s.space(p[1]);
-  if (!sp) return exit_usage;
-  uint64_t batch = 1000;
-  if (s.args().batch && (!parse_u64(*s.args().batch, batch) || batch == 0 || batch > 100000))
-    return usage("--batch: 1..100000 expected: " + *s.args().batch);
-  const auto& file = p[2];
-  std::ifstream fin;
-  std::istream* in = &std::cin;
-  uint64_t total_bytes = 0;
-  if (file != "-") {
-    fin.open(file, std::ios::binary);
-    if (!fin) return usage("bulk-load: cannot read " + file);
-    in = &fin;
-    struct stat sb {};
-    if (::stat(file.c_str(), &sb) == 0 && S_ISREG(sb.st_mode))
-      total_bytes = static_cast<uint64_t>(sb.st_size);
-  }
-  bool progress = !s.args().no_progress && ::isatty(STDERR_FILENO) == 1;
-  constexpr size_t max_batch_bytes = 4u << 20;
-  auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  uint64_t loaded = 0, read_bytes = 0, lineno = 0;
-  write_request w;
-  size_t w_bytes = 0;
-  auto commit = [&]() -> status {
-    if (w.ops.empty()) return {};
-    auto n = w.ops.size();
-    w.flush_now = true;
-    commit_ack ack;
-    auto st = s.db().write(std::move(w), ack);
-    w = write_request{};
-    w_bytes = 0;
-    if (st) loaded += n;
-    if (progress) draw_progress(loaded, elapsed(), read_bytes, total_bytes);
-    return st;
-  };
-  auto stop = [&](int code, const std::string& msg) {
-    if (progress) std::fputc('\n', stderr);
-    std::cerr << "vstore: " << msg << " (" << loaded << " ops were committed before)\n";
-    return code;
-  };
-  std::string line;
-  while (std::getline(*in, line)) {
-    ++lineno;
-    read_bytes += line.size() + 1;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    auto tab = line.find('\t');
-    auto where = file + ":" + std::to_string(lineno) + ": ";
-    if (tab == std::string::npos) return stop(exit_usage, where + "expected KEY<TAB>VALUE");
-    auto key = s.decode(line.substr(0, tab));
-    auto value = s.decode(line.substr(tab + 1));
-    if (!key || !value) return stop(exit_usage, where + "not valid hex");
-    if (key->empty()) return stop(exit_usage, where + "empty key");
-    w_bytes += key->size() + value->size();
-    w.put(*sp, *key, *value);
-    if (w.ops.size() >= batch || w_bytes >= max_batch_bytes)
-      if (auto st = commit(); !st) return stop(exit_store, "error: " + st.to_string());
-  }
-  if (in->bad()) return stop(exit_store, "error reading " + file);
-  if (auto st = commit(); !st) return stop(exit_store, "error: " + st.to_string());
-  auto secs = elapsed();
-  if (progress) std::fputc('\n', stderr);
-  auto rate = secs > 0 ? static_cast<uint64_t>(static_cast<double>(loaded) / secs) : loaded;
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.3f", secs);
-  std::cout << "loaded " << loaded << " ops into " << p[1] << " in " << buf << " s (" << rate
-            << " ops/s)\n";
-  return exit_ok;
-}
-
-int cmd_checkpoint(session& s, const std::vector<std::string>& p) {
-  if (s.args().connect) {
-    std::cerr << "vstore: checkpoint works on an embedded store only (--data-dir or --config): "
-                 "the network protocol has no checkpoint message. Stop vstored and run "
-                 "'vstore --data-dir DIR checkpoint TARGET'.\n";
-    return exit_usage;
-  }
-  options o;
-  if (auto st = s.embedded_options(true, o); !st) return fail(st);
-  std::shared_ptr<store> backend;
-  if (auto st = open_store(o, backend); !st) return fail(st);
-  if (auto st = backend->checkpoint(p[1]); !st) return fail(st);
-  std::cout << "checkpoint written to " << p[1] << " (sequence " << backend->latest_sequence()
-            << ")\n";
-  return exit_ok;
-}
-
-using handler = int (*)(session&, const std::vector<std::string>&);
-
-handler handler_of(const std::string& name) {
-  static const std::map<std::string, handler> table = {{"get", cmd_get},
-                                                       {"put", cmd_put},
-                                                       {"delete", cmd_delete},
-                                                       {"scan", cmd_scan},
-                                                       {"stats", cmd_stats},
-                                                       {"info", cmd_info},
-                                                       {"outcome", cmd_outcome},
-                                                       {"flush", cmd_flush},
-                                                       {"bulk-load", cmd_bulk_load},
-                                                       {"checkpoint", cmd_checkpoint}};
-  return table.at(name);
-}
-
-bool is_read_only(const std::string& name) {
-  return name == "get" || name == "scan" || name == "stats" || name == "info" || name == "outcome";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  cli_args a;
-  if (auto err = parse_args(argc, argv, a)) return usage(err->what);
-  auto& p = a.positional;
-  if (!p.empty() && p[0] == "help") {
-    if (p.size() == 1) {
-      std::cout << main_help;
+  cli_state st;
+  CLI::App app{main_description, "vstore"};
+  app.set_version_flag("--version", std::string{"vstore "} + vstore::version_string,
+                       "Print the version and exit.");
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the command too
+  app.get_formatter()->column_width(34);
+  app.get_formatter()->label("REQUIRED", "");
+
+  auto& g = st.g;
+  const std::string where = "Where the store is (exactly one)";
+  auto* connect = app.add_option("--connect", g.connect, "A running vstored.")
+                      ->type_name("HOST:PORT")
+                      ->envname("VSTORE_CONNECT")
+                      ->group(where);
+  app.add_option("--data-dir", g.data_dir, "A RocksDB store in DIR, opened in this process.")
+      ->type_name("DIR")
+      ->group(where);
+  app.add_option("--config", g.config_file, "A vstore INI file (--data-dir overrides its path).")
+      ->type_name("FILE")
+      ->group(where);
+  const std::string remote = "Remote options";
+  std::vector<CLI::Option*> tls = {
+      app.add_option("--tls-cert", g.tls_cert, "Client certificate (PEM); the three go together.")
+          ->type_name("FILE")
+          ->envname("VSTORE_TLS_CERT")
+          ->group(remote),
+      app.add_option("--tls-key", g.tls_key, "Its private key (PEM).")
+          ->type_name("FILE")
+          ->envname("VSTORE_TLS_KEY")
+          ->group(remote),
+      app.add_option("--tls-ca", g.tls_ca, "CA (PEM) that signed the server's certificate.")
+          ->type_name("FILE")
+          ->envname("VSTORE_TLS_CA")
+          ->group(remote)};
+  app.add_option("--connect-timeout", g.connect_timeout,
+                 "Bound on connecting. Default: 5s, at most --timeout.")
+      ->type_name("DUR")
+      ->check(duration_validator())
+      ->group(remote);
+  const std::string common = "Common options";
+  app.add_flag("--hex", g.hex, "Keys, values, prefixes and tokens are hex, in and out.")
+      ->group(common);
+  app.add_option("--timeout", g.timeout, "Wait this long for each reply. Default: 10s.")
+      ->type_name("DUR")
+      ->check(duration_validator())
+      ->group(common);
+  // Accepted before the command as the old parser did; moved to the command.
+  app.add_flag("--json", st.json_before_command, "")->group("");
+
+  add_commands(app, st);
+  app.footer(main_footer);
+  // Note which location options came from the command line: each command's
+  // parse ends before CLI11 fills in the environment variables.
+  for (auto* cmd : app.get_subcommands([](CLI::App*) { return true; }))
+    cmd->parse_complete_callback([&st, connect, tls] {
+      st.connect_given = connect->count() > 0;
+      for (auto* t : tls) st.tls_given = st.tls_given || t->count() > 0;
+    });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return exit_ok;
+  } catch (const CLI::CallForVersion& e) {
+    std::cout << e.what() << "\n";
+    return exit_ok;
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    return parse_failure(app, e);
+  }
+
+  auto* cmd = app.get_subcommands().front();
+  if (cmd->get_name() == "help") {
+    if (st.help_topic.empty()) {
+      std::cout << app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal);
       return exit_ok;
     }
-    auto c = find_command(p[1]);
-    if (!c) return usage("unknown command '" + p[1] + "'");
-    std::cout << c->help;
+    CLI::App* topic = nullptr;
+    for (auto* c : app.get_subcommands([](CLI::App*) { return true; }))
+      if (c != cmd && c->get_name() == st.help_topic) topic = c;
+    if (topic == nullptr) return usage("unknown command '" + st.help_topic + "'");
+    std::cout << topic->help(app.get_name());
     return exit_ok;
   }
-  if (p.empty()) {
-    if (a.help) {
-      std::cout << main_help;
-      return exit_ok;
-    }
-    return usage("no command given");
-  }
-  auto cmd = find_command(p[0]);
-  if (!cmd) return usage("unknown command '" + p[0] + "'");
-  if (a.help) {
-    std::cout << cmd->help;
-    return exit_ok;
-  }
-  if (p.size() != cmd->args + 1)
-    return usage(std::string{cmd->name} + ": expected " + std::to_string(cmd->args) +
-                 " argument(s), got " + std::to_string(p.size() - 1) + "\n" + cmd->help);
-  int where = (a.connect ? 1 : 0) + ((a.data_dir || a.config_file) ? 1 : 0);
-  if (where != 1)
-    return usage("say where the store is: --connect HOST:PORT, or --data-dir DIR / --config FILE");
-  if (!a.connect && (!a.tls_cert.empty() || !a.tls_key.empty() || !a.tls_ca.empty()))
-    return usage("--tls-* options need --connect");
-  if (a.token && cmd->name != std::string{"put"} && cmd->name != std::string{"delete"})
-    return usage("--token works with put and delete only");
+  if (int rc = check_options(st, *cmd); rc != exit_ok) return rc;
   // The store's own log lines (embedded) go to stderr, warnings and errors only.
   spdlog::set_default_logger(spdlog::stderr_color_mt("vstore"));
   spdlog::set_level(spdlog::level::warn);
-  session s{a};
-  if (cmd->name != std::string{"checkpoint"})
-    if (int rc = s.open(is_read_only(cmd->name)); rc != exit_ok) return rc;
-  return handler_of(cmd->name)(s, p);
+  session s{st.g};
+  return st.run_of.at(cmd)(s);
 }

@@ -7,6 +7,15 @@
 // drains the manager (open batches committed, queued requests answered) and
 // exits 0; a second signal aborts at once with exit code 130.
 //
+// Roles (docs/operations.md, "Who may do what"): the peers of the main
+// listener get --role (default admin in plain TCP, write with TLS); optional
+// extra listeners (--admin-port, --read-port), each with its own client CA,
+// give their peers the admin or read role. A listener without the admin role
+// publishes a role guard (role_guard.hpp) instead of the manager; an extra
+// listener runs in an actor system of its own (CAF's OpenSSL options are per
+// system), and prints "vstored admin listener on HOST:PORT" (or read) before
+// the listening line.
+//
 // With --status-addr, an HTTP status server (status_http.hpp) serves /metrics,
 // /health and /ready and prints "vstored status on HOST:PORT" before the
 // listening line. Under systemd (Type=notify) vstored sends READY=1 once it
@@ -29,10 +38,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -43,9 +54,11 @@
 
 #include "config/config.hpp"
 #include "tools/vstored/notify.hpp"
+#include "tools/vstored/role_guard.hpp"
 #include "tools/vstored/status_http.hpp"
 #include "vstore/connect.hpp"
 #include "vstore/manager.hpp"
+#include "vstore/version.hpp"
 
 namespace {
 
@@ -77,6 +90,13 @@ struct server_args {
   std::optional<std::string> log_level;
   std::optional<std::string> status_addr;
   std::optional<std::string> status_timeout;
+  std::optional<std::string> role;
+  std::optional<std::string> admin_port;
+  std::optional<std::string> admin_host;
+  std::optional<std::string> admin_tls_ca;
+  std::optional<std::string> read_port;
+  std::optional<std::string> read_host;
+  std::optional<std::string> read_tls_ca;
 };
 
 /// A usage error: message for stderr.
@@ -88,14 +108,25 @@ constexpr const char* help_footer = R"(
 The config file is vstore's INI file (config/vstore.ini): [store],
 [space.NAME], [reader], [writer], [limits], [supervisor], [tokens], and
 [vstored], whose keys are the long options above without "--" (host, port,
-status-addr, ...). The command line overrides the file. CAF's own sections
-([scheduler], [middleman], ...) are refused: use the options above.
+status-addr, role, admin-port, ...). The command line overrides the file.
+CAF's own sections ([scheduler], [middleman], ...) are refused: use the
+options above.
 
 Status server (--status-addr HOST:PORT, off by default): HTTP GET /metrics
 (Prometheus text), /health and /ready. HOST is an IP address and must be
 given; 127.0.0.1:9464 (loopback) is the safe choice: the endpoints have no
 authentication. With port 0, the line "vstored status on HOST:PORT" on stdout
 names the bound port; it precedes "vstored listening on HOST:PORT".
+
+Roles: the peers of a listener may read (get, multi-get, scan, stats,
+status, outcome), write (also write and flush) or admin (also drain,
+checkpoint). Refused requests are answered "forbidden" (nothing applied).
+The main listener's peers get --role: admin by default in plain TCP
+(loopback only), write by default with TLS. --admin-port and --read-port add
+listeners whose peers get admin or read; with --admin-tls-ca / --read-tls-ca
+they use mutual TLS (the server's --tls-cert and --tls-key, and client
+certificates of that CA only), else plain TCP (loopback only). Each prints
+"vstored admin listener on HOST:PORT" (or read) before the listening line.
 
 Durations: an integer and a unit: ms, s, min, h (e.g. 500ms, 5s).
 Exit codes: 0 clean shutdown, 1 runtime error, 2 usage or configuration error,
@@ -140,6 +171,26 @@ std::optional<int> parse_args(int argc, char** argv, server_args& a) {
        "CA file (PEM) that client certificates must be signed by. The three TLS options go "
        "together and switch on mutual TLS: clients without a certificate of this CA are "
        "refused. Host names are not checked: use a CA dedicated to vstore.");
+  text("--role", a.role, "ROLE", "Roles",
+       "What the main listener's peers may do: read, write or admin. Default: admin "
+       "without TLS (plain TCP, loopback only), write with TLS.");
+  text("--admin-port", a.admin_port, "PORT", "Roles",
+       "An extra listener whose peers get the admin role (0 picks a free port). Default: "
+       "none.");
+  text("--admin-host", a.admin_host, "HOST", "Roles",
+       "Address of the admin listener. Default: 127.0.0.1. Anything but loopback requires "
+       "--admin-tls-ca.");
+  text("--admin-tls-ca", a.admin_tls_ca, "FILE", "Roles",
+       "CA file (PEM) of the admin listener's client certificates: mutual TLS with "
+       "--tls-cert and --tls-key (required). Default: unset (plain TCP).");
+  text("--read-port", a.read_port, "PORT", "Roles",
+       "An extra listener whose peers get the read role (0 picks a free port). Default: "
+       "none.");
+  text("--read-host", a.read_host, "HOST", "Roles",
+       "Address of the read listener. Default: 127.0.0.1. Anything but loopback requires "
+       "--read-tls-ca.");
+  text("--read-tls-ca", a.read_tls_ca, "FILE", "Roles",
+       "CA file (PEM) of the read listener's client certificates, as --admin-tls-ca.");
   text("--heartbeat-interval", a.heartbeat_interval, "DUR", "Network",
        "Heartbeats on idle connections (CAF middleman.heartbeat-interval). Default: 500ms; "
        "0 = off.");
@@ -166,7 +217,7 @@ std::optional<int> parse_args(int argc, char** argv, server_args& a) {
     return exit_usage;
   }
   if (version) {
-    std::cout << "vstored " << VSTORE_VERSION << "\n";
+    std::cout << "vstored " << vstore::version_string << "\n";
     return exit_ok;
   }
   return std::nullopt;
@@ -217,11 +268,27 @@ void signal_loop(sigset_t set) {
   }
 }
 
+using vstore::config::peer_role;
+
+/// An extra listener (--admin-port, --read-port).
+struct extra_listener {
+  /// "admin" or "read": the option prefix and the name in messages.
+  std::string name;
+  peer_role role = peer_role::read;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  /// The CA of its client certificates; empty = plain TCP.
+  std::string tls_ca;
+};
+
 struct resolved {
   vstore::options store;
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   vstore::remote_options net;
+  /// The main listener's role.
+  peer_role role = peer_role::admin;
+  std::vector<extra_listener> extras;
   milliseconds heartbeat{500};
   milliseconds conn_timeout{5000};
   size_t max_threads = 0;
@@ -230,6 +297,94 @@ struct resolved {
   std::optional<vstore::config::host_port> status_addr;
   milliseconds status_timeout{2000};
 };
+
+/// Resolves --role and the extra listeners (after the main listener and TLS).
+std::optional<usage_error> resolve_roles(const server_args& a,
+                                         const vstore::config::server_settings& file, resolved& r) {
+  if (a.role) {
+    auto role = vstore::config::parse_role(*a.role);
+    if (!role) return usage_error{"--role: one of read, write, admin: " + *a.role};
+    r.role = *role;
+  } else if (file.role) {
+    r.role = *file.role;
+  } else {
+    r.role = r.net.tls() ? peer_role::write : peer_role::admin;
+  }
+  struct source {
+    const char* name;
+    peer_role role;
+    const std::optional<std::string>& port;
+    const std::optional<std::string>& host;
+    const std::optional<std::string>& tls_ca;
+    const std::optional<uint16_t>& file_port;
+    const std::optional<std::string>& file_host;
+    const std::optional<std::string>& file_tls_ca;
+  };
+  const source sources[] = {
+      {"admin", peer_role::admin, a.admin_port, a.admin_host, a.admin_tls_ca, file.admin_port,
+       file.admin_host, file.admin_tls_ca},
+      {"read", peer_role::read, a.read_port, a.read_host, a.read_tls_ca, file.read_port,
+       file.read_host, file.read_tls_ca},
+  };
+  for (const auto& src : sources) {
+    std::string opt = std::string{"--"} + src.name;
+    auto host = src.host ? src.host : src.file_host;
+    auto tls_ca = src.tls_ca ? src.tls_ca : src.file_tls_ca;
+    std::optional<uint16_t> port = src.file_port;
+    if (src.port) {
+      uint64_t p = 0;
+      if (!parse_u64(*src.port, 65535, p))
+        return usage_error{opt + "-port: not a port number: " + *src.port};
+      port = static_cast<uint16_t>(p);
+    }
+    if (!port) {
+      if (host || tls_ca)
+        return usage_error{opt + "-host and " + opt + "-tls-ca need " + opt + "-port (the " +
+                           src.name + " listener is off without it)"};
+      continue;
+    }
+    extra_listener x;
+    x.name = src.name;
+    x.role = src.role;
+    x.port = *port;
+    if (host) x.host = *host;
+    if (x.host.empty()) return usage_error{opt + "-host: empty"};
+    if (tls_ca) {
+      if (tls_ca->empty()) return usage_error{opt + "-tls-ca: empty"};
+      if (!r.net.tls())
+        return usage_error{opt + "-tls-ca needs --tls-cert and --tls-key (and --tls-ca): the " +
+                           src.name + " listener presents the server's certificate"};
+      x.tls_ca = *tls_ca;
+      vstore::remote_options check = r.net;
+      check.tls_ca = x.tls_ca;
+      if (auto st = vstore::check_tls_files(check); !st)
+        return usage_error{opt + "-tls-ca: " + st.context()};
+    } else if (!vstore::config::is_loopback(x.host)) {
+      return usage_error{"refusing to bind the " + std::string{src.name} + " listener on " +
+                         x.host +
+                         " without TLS: only loopback may be served in plain text; "
+                         "pass " +
+                         opt + "-tls-ca (with --tls-cert and --tls-key)"};
+    }
+    r.extras.push_back(std::move(x));
+  }
+  // Each listener needs a port of its own (0 = a free one, never a clash).
+  struct used {
+    std::string what;
+    uint16_t port;
+  };
+  std::vector<used> ports{{"--port", r.port}};
+  if (r.status_addr) ports.push_back({"--status-addr", r.status_addr->port});
+  for (const auto& x : r.extras) ports.push_back({"--" + x.name + "-port", x.port});
+  for (size_t i = 0; i < ports.size(); ++i)
+    for (size_t j = i + 1; j < ports.size(); ++j)
+      if (ports[i].port != 0 && ports[i].port == ports[j].port)
+        return usage_error{ports[j].what + ": port " + std::to_string(ports[j].port) + " is also " +
+                           ports[i].what +
+                           "'s: each listener needs a port of "
+                           "its own"};
+  return std::nullopt;
+}
 
 /// Turns the arguments and the file's [vstored] section into settings; usage
 /// errors name the option (or the file, key and line).
@@ -331,12 +486,65 @@ std::optional<usage_error> resolve(server_args& a, resolved& r) {
     return usage_error{"refusing to bind " + r.host +
                        " without TLS: only loopback (127.0.0.0/8, ::1, localhost) may be served "
                        "in plain text; pass --tls-cert, --tls-key and --tls-ca"};
-  return std::nullopt;
+  return resolve_roles(a, file, r);
 }
 
 std::string endpoint(const std::string& host, uint16_t port) {
   auto h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   return h + ":" + std::to_string(port);
+}
+
+/// An extra listener's own actor system (CAF's OpenSSL options belong to a
+/// whole system) and the guard it publishes.
+struct listener_system {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  vstore::manager_actor guard;
+  uint16_t port = 0;
+};
+
+/// How long a guard waits for the manager (longer than the manager's own bounds).
+vstore::server::guard_timeouts guard_timeouts_for(const vstore::options& o) {
+  vstore::server::guard_timeouts t;
+  t.request = caf::timespan{o.supervisor.internal_timeout + 10s};
+  t.drain = caf::timespan{o.supervisor.shutdown_grace + 10s};
+  return t;
+}
+
+/// Starts the extra listener `x` in an actor system of its own: a guard
+/// spawned there forwards to `mgr`. Returns nothing (after logging) when the
+/// port cannot be published.
+std::unique_ptr<listener_system> start_listener(const resolved& r, const extra_listener& x,
+                                                const vstore::manager_actor& mgr) {
+  auto l = std::make_unique<listener_system>();
+  vstore::configure_actor_system(l->cfg);
+  vstore::remote_options net;
+  if (!x.tls_ca.empty()) {
+    net.tls_cert = r.net.tls_cert;
+    net.tls_key = r.net.tls_key;
+    net.tls_ca = x.tls_ca;
+  }
+  vstore::configure_network(l->cfg, net);
+  l->cfg.set("middleman.heartbeat-interval", caf::timespan{r.heartbeat});
+  l->cfg.set("middleman.connection-timeout", caf::timespan{r.conn_timeout});
+  // The guard only relays: two threads are plenty.
+  l->cfg.set("scheduler.max-threads", size_t{2});
+  l->sys = std::make_unique<caf::actor_system>(l->cfg);
+  l->guard = vstore::server::spawn_role_guard(*l->sys, mgr, x.role, x.name + " listener",
+                                              guard_timeouts_for(r.store));
+  auto port = net.tls() ? caf::openssl::publish(l->guard, x.port, x.host.c_str(), true)
+                        : l->sys->middleman().publish(l->guard, x.port, x.host.c_str(), true);
+  if (!port) {
+    spdlog::error("vstored: cannot listen on {} (the {} listener): {}", endpoint(x.host, x.port),
+                  x.name, l->sys->render(port.error()));
+    caf::anon_send_exit(l->guard, caf::exit_reason::kill);
+    return nullptr;
+  }
+  l->port = *port;
+  spdlog::info("vstored: {} listener on {}: role {}, {}", x.name, endpoint(x.host, *port),
+               vstore::config::to_name(x.role),
+               net.tls() ? "mutual TLS, client CA " + x.tls_ca : std::string{"plain TCP"});
+  return l;
 }
 
 /// Runs the server until a signal or the manager's end; returns the exit code.
@@ -356,7 +564,7 @@ int serve(const resolved& r) {
     ss.host = r.status_addr->host;
     ss.port = r.status_addr->port;
     ss.timeout = r.status_timeout;
-    ss.version = VSTORE_VERSION;
+    ss.version = vstore::version_string;
     status.emplace(sys, ss);
     std::string error;
     if (!status->start(error)) {
@@ -380,13 +588,30 @@ int serve(const resolved& r) {
     spdlog::error("vstored: cannot open the store: {}", st.to_string());
     return exit_runtime;
   }
-  auto port = r.net.tls() ? caf::openssl::publish(mgr, r.port, r.host.c_str(), true)
-                          : sys.middleman().publish(mgr, r.port, r.host.c_str(), true);
+  // The main listener publishes the manager itself for the admin role, else
+  // a guard with its role.
+  auto published = r.role == peer_role::admin
+                       ? mgr
+                       : vstore::server::spawn_role_guard(sys, mgr, r.role, "main listener",
+                                                          guard_timeouts_for(r.store));
+  auto port = r.net.tls() ? caf::openssl::publish(published, r.port, r.host.c_str(), true)
+                          : sys.middleman().publish(published, r.port, r.host.c_str(), true);
   if (!port) {
     spdlog::error("vstored: cannot listen on {}: {}", endpoint(r.host, r.port),
                   sys.render(port.error()));
     caf::anon_send_exit(mgr, caf::exit_reason::kill);
     return exit_runtime;
+  }
+  // Declared after `sys`: destroyed first (each waits for its guard, which
+  // quits when the manager goes down).
+  std::vector<std::unique_ptr<listener_system>> extras;
+  for (const auto& x : r.extras) {
+    auto l = start_listener(r, x, mgr);
+    if (!l) {
+      caf::anon_send_exit(mgr, caf::exit_reason::kill);
+      return exit_runtime;
+    }
+    extras.push_back(std::move(l));
   }
   caf::scoped_actor self{sys};
   self->monitor(mgr);
@@ -396,10 +621,13 @@ int serve(const resolved& r) {
     if (rt.count > 0) std::_Exit(exit_aborted);  // signalled during start-up
     rt.target = caf::actor_cast<caf::actor>(self);
   }
-  spdlog::info("vstored: {} on {}, heartbeat {} ms, connection timeout {} ms",
+  spdlog::info("vstored: {} on {}, role {}, heartbeat {} ms, connection timeout {} ms",
                r.net.tls() ? "mutual TLS" : "plain TCP", endpoint(r.host, *port),
-               r.heartbeat.count(), r.conn_timeout.count());
+               vstore::config::to_name(r.role), r.heartbeat.count(), r.conn_timeout.count());
   if (status) status->set_manager(mgr);
+  for (size_t i = 0; i < extras.size(); ++i)
+    std::cout << "vstored " << r.extras[i].name << " listener on "
+              << endpoint(r.extras[i].host, extras[i]->port) << std::endl;
   std::cout << "vstored listening on " << endpoint(r.host, *port) << std::endl;
   vstore::server::notify_ready("serving on " + endpoint(r.host, *port));
   // Nothing else goes to stdout: CAF itself prints some diagnostics to
@@ -472,6 +700,11 @@ int main(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("vstored");
   spdlog::set_default_logger(logger);
   spdlog::set_level(r.level);
+  // The store's own logger ("vstore") follows the server's level (both
+  // enumerations list spdlog's levels in the same order).
+  static_assert(static_cast<int>(vstore::log_level::warn) == spdlog::level::warn &&
+                static_cast<int>(vstore::log_level::off) == spdlog::level::off);
+  r.store.logging = static_cast<vstore::log_level>(static_cast<int>(r.level));
   // Block the termination signals in every thread (CAF's and the status
   // server's included) and take them on one thread with sigwait.
   sigset_t set;
