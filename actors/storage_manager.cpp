@@ -565,6 +565,7 @@ caf::result<stats_reply> collect_stats(manager_pointer self) {
               x.bytes = w.bytes;
               x.flushes = w.flushes;
               x.latency_us = w.latency_us;
+              x.latency_sum_us = w.latency_sum_us;
               done();
             },
             [done](caf::error&) { done(); });

@@ -20,6 +20,7 @@ size_t part_bytes(const batch_part& p) {
 
 void record_latency(space_stats& st, clock_type::duration d) {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  st.latency_sum_us += static_cast<uint64_t>(us);
   size_t bucket = 0;
   while (us > 1 && bucket + 1 < st.latency_us.size()) {
     us >>= 1;

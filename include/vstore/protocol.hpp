@@ -120,7 +120,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, space_stats& x) {
   return f(caf::meta::type_name("vstore::space_stats"), x.name, x.state, x.reads_queued,
            x.writes_queued, x.reads, x.writes, x.commits, x.ops, x.bytes, x.flushes, x.latency_us,
-           x.restarts, x.errors);
+           x.latency_sum_us, x.restarts, x.errors);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, health_report& x) {

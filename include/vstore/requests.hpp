@@ -316,6 +316,8 @@ struct space_stats {
   /// Commit latency of write commands (writer receipt to acknowledgement):
   /// latency_us[i] counts commands that took [2^i, 2^(i+1)) microseconds.
   std::vector<uint64_t> latency_us;
+  /// The sum of those commands' latencies, microseconds (the histogram's sum).
+  uint64_t latency_sum_us = 0;
   /// Restarts of this space's readers and writer.
   uint64_t restarts = 0;
   /// Errors answered for this space, indexed by errc value.

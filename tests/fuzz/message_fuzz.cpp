@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto p = reinterpret_cast<const char*>(data) + 1;
   auto n = size - 1;
   using namespace vstore;
-  switch (data[0] % 22) {
+  switch (data[0] % 24) {
     case 0:
       check<get_request>(p, n);
       break;
@@ -99,6 +99,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 21:
       check<outcome_reply>(p, n);
+      break;
+    case 22:
+      check<checkpoint_request>(p, n);
+      break;
+    case 23:
+      check<checkpoint_reply>(p, n);
       break;
     default:
       check<key_value>(p, n);

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   write_seed(dir, 6, w);
   write_seed(dir, 7, commit_ack{42});
   stats_reply st;
-  st.spaces.push_back(space_stats{"data", "ok", 1, 2, 3, 4, 5, 6, 7, {1, 2}, {3}, 1, {0, 1}});
+  st.spaces.push_back(space_stats{"data", "ok", 1, 2, 3, 4, 5, 6, 7, {1, 2}, {3}, 9, 1, {0, 1}});
   write_seed(dir, 8, st);
   write_seed(dir, 9, status_reply{"rocksdb", {"data"}, {"ok"}, false, 1, 2, health_report{}});
   write_seed(dir, 10, drain_reply{1, 2});
@@ -55,5 +55,7 @@ int main(int argc, char** argv) {
   write_seed(dir, 19, key_value{"k", "v"});
   write_seed(dir, 20, outcome_request{"token-1", 12});
   write_seed(dir, 21, outcome_reply{write_state::committed, 13});
+  write_seed(dir, 22, checkpoint_request{"/backup/ckpt-1"});
+  write_seed(dir, 23, checkpoint_reply{"/backup/ckpt-1", 99, 12, 4096, 37});
   return 0;
 }

@@ -203,6 +203,9 @@ TEST(StatusHttp, MetricsHealthAndReadyAnswer) {
   EXPECT_GE(count, 1);
   EXPECT_EQ(sample(after.body, "vstore_write_latency_seconds_bucket{space=\"data\",le=\"+Inf\"}"),
             count);
+  // The histogram's sum (seconds, fractional): present.
+  EXPECT_GE(sample(after.body, "vstore_write_latency_seconds_sum{space=\"data\"}"), 0)
+      << after.body;
   EXPECT_GE(sample(after.body, "vstore_sequence"), 1);
   c.reset();
 

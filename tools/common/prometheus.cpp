@@ -86,7 +86,7 @@ void latency_histogram(exposition& x, const stats_reply& s) {
   constexpr std::string_view name = "vstore_write_latency_seconds";
   x.family(name, "histogram",
            "Commit latency of write commands (writer receipt to acknowledgement), in "
-           "power-of-two buckets; no _sum (not reported by the manager).");
+           "power-of-two buckets.");
   for (const auto& sp : s.spaces) {
     auto space = space_label(sp);
     uint64_t cumulative = 0;
@@ -99,6 +99,7 @@ void latency_histogram(exposition& x, const stats_reply& s) {
     uint64_t total = 0;
     for (auto n : b) total += n;
     x.sample("vstore_write_latency_seconds_bucket", space + ",le=\"+Inf\"", total);
+    x.sample("vstore_write_latency_seconds_sum", space, seconds_from_us(sp.latency_sum_us));
     x.sample("vstore_write_latency_seconds_count", space, total);
   }
 }

@@ -11,8 +11,7 @@
 //   vstore_reads_total{space} ... vstore_restarts_total{space}   counters
 //   vstore_reads_queued{space}, vstore_writes_queued{space}      gauges
 //   vstore_write_latency_p50_microseconds{space}, ..._p99_...    gauges
-//   vstore_write_latency_seconds{space}   histogram (buckets and count; no
-//                                   _sum: the manager does not report one)
+//   vstore_write_latency_seconds{space}   histogram (buckets, sum, count)
 //   vstore_flushes_total{space,reason}, vstore_errors_total{space,code}
 //   vstore_commit_rounds_total ... vstore_tokens_forgotten_total,
 //   vstore_checkpoints_total                                     counters
