@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 
 #include "bench/proc.hpp"
+#include "tools/vstore-sim/driver.hpp"
 #include "vstore/connect.hpp"
 #include "vstore/manager.hpp"
 
@@ -352,6 +353,13 @@ status actor_side::counters(size_t slot, commit_counters& out) {
           },
           [&](caf::error& e) { result = to_status(e); });
   return result;
+}
+
+int actor_side::run_sim(size_t slot, sim::run_context& ctx) {
+  auto mgr = impl_->managers.at(slot);
+  if (!mgr) return sim::usage_error("the manager is closed");
+  sim::sync_client client{*impl_->sys, mgr, ctx.timeout};
+  return sim::drive(*impl_->sys, mgr, client, ctx);
 }
 
 status actor_side::close(size_t slot) {

@@ -18,6 +18,10 @@
 #include "vstore/errc.hpp"
 #include "vstore/options.hpp"
 
+namespace vstore::sim {
+struct run_context;
+}  // namespace vstore::sim
+
 namespace vstore::bench {
 
 /// How the vstore side issues one repetition.
@@ -81,6 +85,11 @@ class actor_side {
   /// the clock, starts them, and stops the clock when the last one reports
   /// (after its last reply; none sends after w.deadline). Blocks.
   rep_result run(size_t slot, const workload& w, const client_plan& plan);
+
+  /// Runs vstore-sim's workload `ctx` (after sim::shape_run) through the
+  /// manager in `slot` with the sim's driver (sim::drive: the genesis, the
+  /// scheduler actors, the verification). Returns the sim's exit code. Blocks.
+  int run_sim(size_t slot, sim::run_context& ctx);
 
   /// Asks the manager in `slot` for its counters. Blocks up to 10 s.
   status counters(size_t slot, commit_counters& out);

@@ -55,6 +55,19 @@ Scenarios (--list prints them with their client counts):
                                                                vs the same through the in-process manager
   empty_commit          one client, sequential flush_now writes of one put
                                                                vs one-put DB::Write, 1 thread
+  sim_chain             vstore-sim --chains 1 --pipeline 16 (one scheduler actor)
+                                                               vs the same workload, vstore-sim --raw: 1 thread
+  sim_lanes             vstore-sim's default shape (schedulers x 16 lanes)
+                                                               vs vstore-sim --raw: 1 thread per scheduler
+  remote_get            single gets through vstored, 4 client actors x 8 in flight
+                                                               vs redis-server, GET pipelined 8, 4 connections
+  remote_put            single puts through vstored (WAL, no fsync), 4 x 8 in flight
+                                                               vs redis-server (AOF, fsync every second),
+                                                                  SET pipelined 8, 4 connections
+  remote_rtt            p50 latency of one get at a time through vstored
+                                                               vs redis-server, sequential GET (lower is better)
+The remote_get/put/rtt rows start their own redis-server (from $PATH) on a free
+port of 127.0.0.1; without one installed they are skipped.
 
 Options:
   --quick               7 repetitions of 250 ms per side and scenario, about 40 s
@@ -65,20 +78,23 @@ Options:
   --rep-ms N            Duration of each repetition of each side: requests are
                         sent until it passed. Default: 250 (quick), 1000 (full).
   --ops N               Instead: exactly N requests per repetition (a multi_get
-                        or a commit_multi batch is one request), both sides.
+                        or a commit_multi batch is one request), both sides;
+                        sim rows: N forward batches per scheduler per run.
   --keys N              Keys loaded for the reads. Default: 100000.
   --json FILE           Also write every figure as JSON to FILE.
   --dir DIR             Parent of the temporary directory. Default: $TMPDIR or /tmp.
   --vstored PATH        The vstored binary. Default: vstored beside vstore-bench;
-                        without one, remote_multi_get is skipped.
+                        without one, the remote_* rows are skipped.
   --allocators          Add rows comparing jemalloc (vstore-bench) with glibc
                         malloc (vstore-bench-glibc) on raw get, multi_get and
                         put loops, in alternating child processes.
   --timed-requests      In-process clients give every request a 30 s CAF timeout
                         (default: untimed, as the README recommends; each CAF
                         0.17 timer costs ~1 us and ~250 B held for its length).
-  --clients N           Client actors of every scenario but empty_commit.
-  --window N            Requests in flight per client (same scenarios).
+  --clients N           Client actors of every scenario but empty_commit
+                        (sim_lanes: schedulers).
+  --window N            Requests in flight per client (same scenarios; sim_lanes:
+                        lanes per scheduler, sim_chain: batches in flight).
   --max-threads N       CAF scheduler threads. Default: the number of cores.
   --set SECTION.KEY=V   Change a vstore option (vstore.ini syntax, e.g.
                         writer.detached-committer=false or

@@ -25,7 +25,9 @@
 #include "bench/cli.hpp"
 #include "bench/proc.hpp"
 #include "bench/raw_side.hpp"
+#include "bench/redis_side.hpp"
 #include "bench/report.hpp"
+#include "bench/sim_side.hpp"
 #include "bench/workload.hpp"
 #include "config/config.hpp"
 #include "vstore/options.hpp"
@@ -47,6 +49,14 @@ enum class target_db : uint8_t {
   main,    ///< the loaded pair: a manager (vstore) and a raw database (raw)
   sync,    ///< a fresh pair opened with db.sync = true
   remote,  ///< vstored (vstore) against the in-process manager (baseline)
+  sim,     ///< vstore-sim runs, a fresh directory per repetition and side (sim_side.hpp)
+};
+
+/// What the raw column of a scenario measures.
+enum class baseline : uint8_t {
+  usual,          ///< raw RocksDB; for target_db::remote the in-process manager
+  redis,          ///< a redis-server the bench starts, pipelined (redis_side::run)
+  redis_latency,  ///< sequential p50 latency, vstored against redis-server (lower is better)
 };
 
 /// One row of perf.md's table and how the bench runs it.
@@ -66,6 +76,7 @@ struct scenario {
   uint64_t units_per_request;
   const char* vstore_what;
   const char* raw_what;
+  baseline against = baseline::usual;
 };
 
 constexpr size_t quick_reps = 7;
@@ -123,6 +134,29 @@ const std::vector<scenario>& scenarios() {
      target_db::main, 1, 1, 1, 1,
      "one client, sequential write_requests of one put with flush_now",
      "one-put DB::Write, 1 thread, sequential"},
+    // sim rows: clients = schedulers (0 = one per core), window = lanes per
+    // scheduler, or for sim_chain the batches in flight (sim_shape_of).
+    {"sim_chain", "batch", 0.5, workload_kind::multi_batch, workload_kind::multi_batch,
+     target_db::sim, 1, 16, 1, 1,
+     "vstore-sim --chains 1 --pipeline 16 --no-torn-reader (one scheduler actor, 16 in flight)",
+     "vstore-sim --raw --chains 1: one thread, one batch at a time"},
+    {"sim_lanes", "batch", 0.8, workload_kind::multi_batch, workload_kind::multi_batch,
+     target_db::sim, 0, 16, 0, 1,
+     "vstore-sim default shape, --no-torn-reader: a scheduler actor per core x 16 lanes",
+     "vstore-sim --raw: one thread per scheduler running its 16 lanes"},
+    {"remote_get", "get", 0.5, workload_kind::get, workload_kind::get, target_db::remote,
+     4, 8, 4, 1,
+     "single-key gets through vstored on 127.0.0.1, 4 client actors x 8 in flight",
+     "redis-server on 127.0.0.1, GET pipelined 8 on 4 connections", baseline::redis},
+    {"remote_put", "put", 0.5, workload_kind::put, workload_kind::put, target_db::remote,
+     4, 8, 4, 1,
+     "single puts through vstored (WAL, no fsync), 4 client actors x 8 in flight",
+     "redis-server, appendonly yes, appendfsync everysec, SET pipelined 8 on 4 connections",
+     baseline::redis},
+    {"remote_rtt", "p50 µs", 2, workload_kind::get, workload_kind::get, target_db::remote,
+     1, 1, 1, 1,
+     "one get at a time through vstored (blocking vstore::client), p50 latency",
+     "redis-server, one GET at a time, p50 latency", baseline::redis_latency},
   };
   return all;
 }
@@ -139,6 +173,10 @@ struct context {
   std::optional<size_t> remote_slot;
   std::string remote_skip;
   std::unique_ptr<child_process> vstored;
+  /// vstored's port on 127.0.0.1 (remote_rtt's blocking client connects to it).
+  uint16_t remote_port = 0;
+  /// The redis-server baselines of remote_get, remote_put and remote_rtt.
+  std::unique_ptr<redis_side> redis;
   /// Written keys so far (both sides write the same numbers in a repetition).
   uint64_t write_counter = 0;
 };
@@ -178,6 +216,24 @@ client_plan plan_of(const context& ctx, const scenario& sc) {
     if (ctx.args.window) p.window = *ctx.args.window;
   }
   return p;
+}
+
+/// The shape of a sim row: sim_chain is one chain `window` batches deep,
+/// sim_lanes `clients` schedulers (0 = one per core) x `window` lanes
+/// (--clients and --window override them); --ops sets the batches per
+/// scheduler.
+sim_shape sim_shape_of(const context& ctx, const scenario& sc, bool warm_up) {
+  sim_shape s;
+  auto window = static_cast<uint32_t>(ctx.args.window ? *ctx.args.window : sc.window);
+  if (std::string{sc.name} == "sim_chain") {
+    s.pipeline = window;
+  } else {
+    s.schedulers = static_cast<uint32_t>(ctx.args.clients ? *ctx.args.clients : sc.clients);
+    s.lanes = window;
+  }
+  s.batches = ctx.args.ops ? *ctx.args.ops : sim_batches(s, ctx.args.full);
+  if (warm_up) s.batches = std::max<uint64_t>(s.batches / 4, 1);
+  return s;
 }
 
 /// Starts vstored on a loaded copy of the data and connects to it; on
@@ -231,6 +287,7 @@ void start_remote(context& ctx) {
     return;
   }
   ctx.remote_slot = slot;
+  ctx.remote_port = port;
   progress("vstored (pid " + std::to_string(ctx.vstored->pid()) + ") listening on port " +
            std::to_string(port));
 }
@@ -247,6 +304,7 @@ row run_scenario(context& ctx, const scenario& sc) {
   r.name = sc.name;
   r.unit = sc.unit;
   r.target = sc.target;
+  r.lower_is_better = sc.against == baseline::redis_latency;
   r.vstore_what = sc.vstore_what;
   r.raw_what = sc.raw_what;
   auto started = clock_type::now();
@@ -261,13 +319,19 @@ row run_scenario(context& ctx, const scenario& sc) {
   std::unique_ptr<raw_db> sync_raw;
   std::optional<size_t> sync_slot;
   if (sc.where == target_db::remote) {
+    // Redis first: without it the row is skipped before vstored starts.
+    if (sc.against != baseline::usual) {
+      if (!ctx.redis) ctx.redis = std::make_unique<redis_side>(ctx.tmp->path());
+      r.skipped = ctx.redis->prepare(sc.raw_kind, ctx.args.keys);
+      if (!r.skipped.empty()) return r;
+    }
     if (!ctx.remote_slot && ctx.remote_skip.empty()) start_remote(ctx);
     if (!ctx.remote_slot) {
       r.skipped = ctx.remote_skip;
       return r;
     }
     vstore_slot = ctx.remote_slot;
-    baseline_slot = ctx.main_slot;
+    if (sc.against == baseline::usual) baseline_slot = ctx.main_slot;
   } else if (sc.where == target_db::sync) {
     auto o = ctx.base;
     o.db.sync = true;
@@ -306,7 +370,13 @@ row run_scenario(context& ctx, const scenario& sc) {
     }
     return w;
   };
+  auto sim_rep = [&](actor_side* actors, uint64_t seed, bool warm_up) {
+    auto dir =
+        ctx.tmp->path() + "/" + sc.name + (actors ? "-vstore-" : "-raw-") + std::to_string(seed);
+    return run_sim_rep(actors, ctx.base, dir, sim_shape_of(ctx, sc, warm_up), seed);
+  };
   auto vstore_rep = [&](uint64_t seed, bool warm_up) {
+    if (sc.where == target_db::sim) return sim_rep(ctx.actors.get(), seed, warm_up);
     auto w = make_workload(seed, sc.vstore_kind, warm_up);
     if (sc.where != target_db::remote || !ctx.vstored)
       return ctx.actors->run(*vstore_slot, w, plan);
@@ -317,22 +387,41 @@ row run_scenario(context& ctx, const scenario& sc) {
     return res;
   };
   auto raw_rep = [&](uint64_t seed, bool warm_up) {
+    if (sc.where == target_db::sim) return sim_rep(nullptr, seed, warm_up);
     auto w = make_workload(seed, sc.raw_kind, warm_up);
+    if (sc.against == baseline::redis) return ctx.redis->run(w, plan.clients, plan.window);
     if (baseline_slot) return ctx.actors->run(*baseline_slot, w, plan);
     return raw->run(w, sc.raw_threads);
   };
   auto units_of = [&](const rep_result& res) {
     return static_cast<double>(res.completed * sc.units_per_request);
   };
+  if (sc.against == baseline::redis_latency) {  // p50 latencies, not rates
+    latency_plan lp;
+    lp.vstored_port = ctx.remote_port;
+    lp.vstored_pid = ctx.vstored ? ctx.vstored->pid() : 0;
+    lp.reps = reps;
+    lp.run_vstore = run_vstore;
+    lp.run_redis = run_raw;
+    lp.make_workload = [&](uint64_t seed, bool warm_up) {
+      return make_workload(seed, sc.vstore_kind, warm_up);
+    };
+    ctx.redis->run_latency(r, lp);
+    r.peak_rss = peak_rss_bytes();
+    if (ctx.vstored) r.peer_peak_rss = peak_rss_bytes_of(ctx.vstored->pid());
+    r.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+    return r;
+  }
 
   // One unmeasured warm-up rep per side (block cache, allocator, threads).
   if (run_vstore) add_error(r, true, vstore_rep(1000, true));
   if (run_raw) add_error(r, false, raw_rep(1000, true));
   ctx.write_counter += write_numbers_per_rep;
   // The commit path's counters around the measured repetitions.
-  const bool local_writes =
-      run_vstore && sc.where != target_db::remote && sc.vstore_kind != workload_kind::get &&
-      sc.vstore_kind != workload_kind::multi_get && sc.vstore_kind != workload_kind::scan;
+  const bool local_writes = run_vstore && sc.where != target_db::remote &&
+                            sc.where != target_db::sim && sc.vstore_kind != workload_kind::get &&
+                            sc.vstore_kind != workload_kind::multi_get &&
+                            sc.vstore_kind != workload_kind::scan;
   commit_counters before;
   if (local_writes) static_cast<void>(ctx.actors->counters(*vstore_slot, before));
   for (size_t rep = 0; rep < reps; ++rep) {
@@ -357,7 +446,10 @@ row run_scenario(context& ctx, const scenario& sc) {
     ctx.write_counter += write_numbers_per_rep;
     if (v > 0 && b > 0) r.rep_ratios.values.push_back(v / b);
     progress("[" + r.name + "] rep " + std::to_string(rep + 1) + "/" + std::to_string(reps) +
-             ": vstore " + format_rate(v) + "/s, " + (baseline_slot ? "in-process " : "raw ") +
+             ": vstore " + format_rate(v) + "/s, " +
+             (sc.against == baseline::redis ? "redis "
+              : baseline_slot               ? "in-process "
+                                            : "raw ") +
              format_rate(b) + "/s");
   }
   commit_counters after;
@@ -549,8 +641,9 @@ int run(bench_args args) {
     }
   }
 
-  bool needs_main = std::any_of(selected.begin(), selected.end(),
-                                [](const scenario* s) { return s->where != target_db::sync; });
+  bool needs_main = std::any_of(selected.begin(), selected.end(), [](const scenario* s) {
+    return s->where != target_db::sync && s->where != target_db::sim;
+  });
   actor_settings as;
   as.max_threads = ctx.args.max_threads;
   as.caf_options = ctx.args.cafs;
@@ -599,6 +692,7 @@ int run(bench_args args) {
   // Shut down: drain the managers, stop vstored, close the raw database.
   const auto scheduler_threads = ctx.actors->scheduler_threads();
   ctx.actors.reset();
+  ctx.redis.reset();
   if (ctx.vstored) ctx.vstored->stop(std::chrono::seconds(15));
   ctx.main_raw.reset();
 
@@ -625,6 +719,8 @@ int run(bench_args args) {
   for (const auto& kv : ctx.args.cafs) out << ", --caf " << kv;
   out << "): " << info.rocksdb_settings << "\n";
   out << "remote_multi_get: the raw column is the same multi_get through the in-process manager";
+  out << "; remote_get, remote_put, remote_rtt: the raw column is redis-server on 127.0.0.1"
+      << " (remote_rtt: p50 latency in µs, lower is better)";
   if (ctx.args.allocators) out << "; alloc_*: vstore column = jemalloc, raw column = glibc malloc";
   out << "\n\n";
   print_table(out, rows);
@@ -662,7 +758,8 @@ int main(int argc, char** argv) {
   if (args.list) {
     for (const auto& s : scenarios())
       std::cout << s.name << ": vstore: " << s.vstore_what << "; raw: " << s.raw_what
-                << "; target >= " << s.target << "\n";
+                << (s.against == baseline::redis_latency ? "; target <= " : "; target >= ")
+                << s.target << "\n";
     return 0;
   }
   if (!args.raw_child.empty()) return raw_child_main(args);

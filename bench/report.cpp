@@ -35,9 +35,10 @@ std::string fixed(double x, int digits) {
   return buf;
 }
 
-std::string rate_cell(const samples& s) {
+std::string rate_cell(const samples& s, bool latency) {
   if (s.values.empty()) return "-";
-  return format_rate(s.median()) + " (" + format_rate(s.min()) + "–" + format_rate(s.max()) + ")";
+  return format_rate(s.median()) + (latency ? " µs" : "") + " (" + format_rate(s.min()) + "–" +
+         format_rate(s.max()) + ")";
 }
 
 std::string result_of(const row& r) {
@@ -58,7 +59,11 @@ std::string cpu_cell(const row& r) {
   return one(r.vstore_cpu_us) + ":" + one(r.raw_cpu_us);
 }
 
-std::string target_cell(const row& r) { return r.target > 0 ? "≥ " + fixed(r.target, 2) : "-"; }
+std::string target_text(const row& r) {
+  return (r.lower_is_better ? "≤ " : "≥ ") + fixed(r.target, 2);
+}
+
+std::string target_cell(const row& r) { return r.target > 0 ? target_text(r) : "-"; }
 
 std::string json_number(double x) {
   if (!std::isfinite(x)) return "null";
@@ -103,7 +108,13 @@ double row::ratio() const {
 
 bool row::pass() const {
   return skipped.empty() && vstore_errors + raw_errors == 0 && !raw.values.empty() &&
-         ratio() >= target;
+         (lower_is_better ? ratio() > 0 && ratio() <= target : ratio() >= target);
+}
+
+double row::score() const {
+  auto x = ratio();
+  if (!lower_is_better) return target > 0 ? x / target : 0;
+  return x > 0 ? target / x : 0;
 }
 
 std::string format_rate(double x) {
@@ -136,9 +147,9 @@ void print_table(std::ostream& out, const std::vector<row>& rows) {
       continue;
     }
     bool both = !r.vstore.values.empty() && !r.raw.values.empty();
-    cells.push_back({r.name, r.unit, rate_cell(r.vstore), rate_cell(r.raw),
-                     both ? fixed(r.ratio(), 2) : "-", target_cell(r), result_of(r), cpu_cell(r),
-                     rss});
+    cells.push_back({r.name, r.unit, rate_cell(r.vstore, r.lower_is_better),
+                     rate_cell(r.raw, r.lower_is_better), both ? fixed(r.ratio(), 2) : "-",
+                     target_cell(r), result_of(r), cpu_cell(r), rss});
   }
   std::vector<size_t> w(head.size());
   for (size_t i = 0; i < head.size(); ++i) w[i] = width(head[i]);
@@ -192,7 +203,7 @@ std::string summary_line(const std::vector<row>& rows) {
     ++ran;
     if (r.vstore_errors + r.raw_errors > 0) ++errors;
     if (r.pass()) ++passed;
-    if ((worst == nullptr || r.ratio() / r.target < worst->ratio() / worst->target)) worst = &r;
+    if ((worst == nullptr || r.score() < worst->score())) worst = &r;
   }
   std::ostringstream s;
   s << "summary: " << passed << "/" << ran << " targets met";
@@ -200,8 +211,8 @@ std::string summary_line(const std::vector<row>& rows) {
   if (errors > 0) s << ", " << errors << " with errors";
   if (worst != nullptr)
     s << "; worst: " << worst->name << " ratio " << fixed(worst->ratio(), 2) << " against target "
-      << fixed(worst->target, 2) << " (" << fixed(worst->ratio() / worst->target, 2)
-      << "× of target, " << result_of(*worst) << ")";
+      << (worst->lower_is_better ? target_text(*worst) : fixed(worst->target, 2)) << " ("
+      << fixed(worst->score(), 2) << "× of target, " << result_of(*worst) << ")";
   return s.str();
 }
 
@@ -229,13 +240,16 @@ status write_json(const std::string& path, const run_info& info, const std::vect
       f << ", \"skipped\": " << json_string(r.skipped) << ", \"target\": " << json_number(r.target)
         << ", \"result\": \"SKIP\"}";
     } else {
-      f << ",\n     \"vstore_per_s\": " << json_samples(r.vstore)
-        << ",\n     \"raw_per_s\": " << json_samples(r.raw)
+      // Rates per second, or (lower is better) latencies in microseconds.
+      const char* per = r.lower_is_better ? "_us" : "_per_s";
+      f << ",\n     \"vstore" << per << "\": " << json_samples(r.vstore) << ",\n     \"raw" << per
+        << "\": " << json_samples(r.raw)
         << ",\n     \"ratio_of_medians\": " << json_number(r.ratio())
         << ", \"rep_ratios\": " << json_samples(r.rep_ratios)
         << ",\n     \"vstore_cpu_us_per_unit\": " << json_samples(r.vstore_cpu_us)
         << ",\n     \"raw_cpu_us_per_unit\": " << json_samples(r.raw_cpu_us)
         << ",\n     \"target\": " << json_number(r.target)
+        << ", \"lower_is_better\": " << (r.lower_is_better ? "true" : "false")
         << ", \"result\": " << json_string(result_of(r))
         << ", \"vstore_errors\": " << r.vstore_errors << ", \"raw_errors\": " << r.raw_errors
         << ", \"first_error\": " << json_string(r.first_error)

@@ -13,7 +13,8 @@
 
 namespace vstore::bench {
 
-/// The per-repetition rates of one side, in units per second.
+/// The per-repetition figures of one side: rates in units per second, or
+/// latencies in microseconds in a row whose lower_is_better is set.
 struct samples {
   std::vector<double> values;
 
@@ -44,6 +45,11 @@ struct row {
   samples raw_cpu_us;
   /// The target ratio of medians (perf.md).
   double target = 0;
+  /// The figures are costs, not rates: latencies in microseconds (remote_rtt's
+  /// p50 per repetition), so lower is better and the row passes when
+  /// ratio() <= target. Otherwise (the default) they are units per second
+  /// and the row passes when ratio() >= target.
+  bool lower_is_better = false;
   /// Non-empty when the scenario did not run: why.
   std::string skipped;
   /// Errors seen on either side (failed requests, missing data).
@@ -67,6 +73,9 @@ struct row {
   double ratio() const;
   /// Returns whether the row ran without errors and met its target.
   bool pass() const;
+  /// Returns how the ratio stands against the target, higher is better and
+  /// 1 is the target: ratio / target, or target / ratio when lower is better.
+  double score() const;
 };
 
 /// What the header of the report says about the run.

@@ -35,6 +35,11 @@ status check(const sim_options& o) {
   if (o.memory && !o.data_dir.empty()) return bad("--memory and --data-dir exclude each other");
   if (o.remote() && (o.memory || !o.data_dir.empty() || !o.config_file.empty()))
     return bad("--connect excludes --memory, --data-dir and --config");
+  if (o.raw && (o.memory || o.remote() || o.verify_only || !o.ack_log.empty() ||
+                o.inject_corruption || o.split_commits))
+    return bad(
+        "--raw runs the workload against RocksDB directly: it excludes --memory, --connect, "
+        "--verify-only and --ack-log");
   if (o.verify_only && o.memory) return bad("--verify-only needs a persistent store, not --memory");
   if (o.verify_only && o.data_dir.empty() && !o.remote())
     return bad("--verify-only needs --data-dir DIR (or --connect)");
@@ -105,6 +110,8 @@ status parse_args(int argc, const char* const* argv, sim_options& out) {
       ok = flag(o.verify_only);
     } else if (arg == "--json") {
       ok = flag(o.json);
+    } else if (arg == "--raw") {
+      ok = flag(o.raw);
     } else if (arg == "--range-deletes") {
       ok = flag(o.range_deletes);
     } else if (arg == "--no-torn-reader") {
@@ -231,6 +238,15 @@ Workload:
                         with RocksDB: every scan re-fragments the tombstones)
   --seed S              random seed (default: 1)
   --timeout MS          timeout of every request (default: 30000)
+
+Baseline:
+  --raw                 run the same workload (same plans, seeds and checks)
+                        directly against RocksDB, opened with the store's
+                        settings, from plain threads: one per scheduler, each
+                        running its lanes one step at a time (--chains 1: one
+                        thread running the chain; no pipelining). Batch: one
+                        MultiGet of latest_ptr, one of data, one WriteBatch.
+                        No torn-state reader. For vstore-bench's sim rows
 
 Checks and output:
   --verify-only         open an existing store (--data-dir) and only verify it

@@ -68,6 +68,10 @@ struct sim_options {
   /// --ack-log FILE: the side log of the exact crash check ("intent TOKEN"
   /// before, "ack TOKEN" after each batch commit and rollback write).
   std::string ack_log;
+  /// --raw: run the same workload directly against RocksDB (opened with the
+  /// store's settings) from plain threads, one per scheduler, instead of
+  /// through a manager; the baseline of vstore-bench's sim rows.
+  bool raw = false;
   /// --json: print the results as one JSON object.
   bool json = false;
   /// --no-torn-reader: no concurrent torn-state reader (torn_reader.hpp).

@@ -9,7 +9,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -79,16 +78,11 @@ std::vector<std::optional<uint64_t>> run_workload(caf::actor_system& sys,
     cfg.params = p;
     cfg.spaces = spaces;
     cfg.batches = ctx.cli.batches;
-    cfg.transfers = ctx.cli.transfers;
     cfg.seed = ctx.cli.seed;
-    cfg.rollback_every = ctx.cli.rollback_every;
-    cfg.rollback_depth = ctx.cli.rollback_depth;
-    cfg.prune_window = ctx.cli.prune_window;
-    cfg.prune_step = std::max<uint64_t>(1, ctx.cli.prune_window / 10);
+    cfg.rules = rules_of(ctx);
     cfg.range_deletes = ctx.cli.range_deletes;
     cfg.split_commits = ctx.cli.split_commits;
     cfg.timeout = ctx.timeout;
-    cfg.pipeline = sum.pipeline;
     schedulers.push_back(sys.spawn(scheduler, std::move(cfg), manager, board, log));
   }
   std::optional<torn_reader> reader;
@@ -134,34 +128,7 @@ std::vector<std::optional<uint64_t>> run_workload(caf::actor_system& sys,
     sum.torn_states = torn.torn;
     sum.torn_abandoned = torn.abandoned;
   }
-  auto finished = board->last_finish();
-  if (finished < started) finished = clock_type::now();
-  sum.elapsed_s = std::chrono::duration<double>(finished - started).count();
-  const auto& c = board->counters;
-  sum.batches = c.batches.load();
-  sum.transfers = c.transfers.load();
-  sum.read_requests = c.read_requests.load();
-  sum.read_keys = c.read_keys.load();
-  sum.writes = c.writes.load();
-  sum.rollbacks = c.rollbacks.load();
-  sum.rolled_back_batches = c.rolled_back_batches.load();
-  sum.prunes = c.prunes.load();
-  sum.pruned_batches = c.pruned_batches.load();
-  sum.pruned_versions = c.pruned_versions.load();
-  sum.retries = c.retries.load();
-  sum.error = board->first_error();
-  sum.errors = board->errors();
-  std::vector<std::optional<uint64_t>> expected(p.chains());
-  std::vector<uint64_t> latencies;
-  for (auto& r : board->take_reports()) {
-    for (const auto& l : r.lanes)
-      if (l.clean && l.chain < expected.size()) expected[l.chain] = l.live;
-    latencies.insert(latencies.end(), r.write_latency_ns.begin(), r.write_latency_ns.end());
-  }
-  sum.latency_p50_us = percentile_us(latencies, 0.50);
-  sum.latency_p99_us = percentile_us(latencies, 0.99);
-  sum.latency_max_us = percentile_us(latencies, 1.0);
-  return expected;
+  return collect_run(*board, started, sum);
 }
 
 /// The exact crash check (ack_check.hpp): asks the store what became of every
@@ -212,39 +179,6 @@ status inject_corruption(sync_client& client, const space_set& spaces) {
 
 }  // namespace
 
-int usage_error(const std::string& what) {
-  std::fprintf(stderr, "vstore-sim: %s\n", what.c_str());
-  return exit_usage;
-}
-
-int shape_run(run_context& ctx) {
-  const auto& cli = ctx.cli;
-  auto& sum = ctx.summary;
-  sum.verify_only = cli.verify_only;
-  auto& p = sum.params;
-  if (cli.chains == 1) {
-    // One chain of batches, pipelined.
-    p.schedulers = 1;
-    p.lanes = 1;
-    sum.pipeline = cli.pipeline;
-  } else {
-    p.schedulers =
-        cli.schedulers > 0 ? cli.schedulers : std::max(1u, std::thread::hardware_concurrency());
-    p.lanes = cli.in_flight;
-  }
-  p.resources = cli.resources;
-  p.value_bytes = cli.value_bytes;
-  if (p.chains() > max_chains) return usage_error("too many chains (--schedulers x --in-flight)");
-  if (!cli.verify_only) {
-    sum.batches_per_scheduler = cli.batches;
-    sum.transfers_per_batch = cli.transfers;
-    sum.rollback_every = cli.rollback_every;
-    sum.rollback_depth = cli.rollback_depth;
-    sum.prune_window = cli.prune_window;
-  }
-  return exit_verified;
-}
-
 /// Runs the workload (unless --verify-only) and the verification; fills
 /// ctx.summary. Returns an exit code.
 int drive(caf::actor_system& sys, const manager_actor& manager, sync_client& client,
@@ -269,6 +203,7 @@ int drive(caf::actor_system& sys, const manager_actor& manager, sync_client& cli
     if (ctx.after_genesis) ctx.after_genesis();
     auto before = backend_commits(client);
     expected = run_workload(sys, manager, ctx, spaces, std::move(log));
+    if (ctx.after_workload) ctx.after_workload();
     auto after = backend_commits(client);
     sum.db_writes = after.first - before.first;
     sum.db_ops = after.second - before.second;

@@ -5,8 +5,10 @@
 // genesis, spawns K scheduler actors and the torn-state reader
 // (torn_reader.hpp, unless --no-torn-reader), waits for the schedulers'
 // reports while it draws the progress, stops the reader, then verifies the
-// store, drains the manager and prints the figures. Exit code: 0 VERIFIED,
-// 1 FAILED (also on a torn state), 2 usage or setup error.
+// store, drains the manager and prints the figures. With --raw the same
+// workload runs directly against RocksDB (raw_run.hpp), without actors.
+// Exit code: 0 VERIFIED, 1 FAILED (also on a torn state), 2 usage or setup
+// error.
 
 #include <chrono>
 #include <cstdio>
@@ -21,6 +23,7 @@
 #include "config/config.hpp"
 #include "tools/vstore-sim/cli.hpp"
 #include "tools/vstore-sim/driver.hpp"
+#include "tools/vstore-sim/raw_run.hpp"
 #include "tools/vstore-sim/remote.hpp"
 #include "tools/vstore-sim/report.hpp"
 #include "tools/vstore-sim/sync_client.hpp"
@@ -69,6 +72,17 @@ double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
+/// Prints the summary (unless setup failed, rc == exit_usage); returns rc.
+int print_summary(const run_context& ctx, int rc) {
+  if (rc != exit_usage) {
+    if (ctx.cli.json)
+      print_json(stdout, ctx.summary);
+    else
+      print_text(stdout, ctx.summary);
+  }
+  return rc;
+}
+
 /// Opens (or connects to) the store, drives the run, drains an embedded
 /// manager. Returns an exit code; prints the summary unless setup failed.
 int run(run_context& ctx) {
@@ -100,13 +114,7 @@ int run(run_context& ctx) {
       ctx.summary.drain_s = seconds_since(t0);
     }
   }
-  if (rc != exit_usage) {
-    if (ctx.cli.json)
-      print_json(stdout, ctx.summary);
-    else
-      print_text(stdout, ctx.summary);
-  }
-  return rc;
+  return print_summary(ctx, rc);
 }
 
 }  // namespace
@@ -145,6 +153,7 @@ int main(int argc, char** argv) {
     sum.backend = "remote";
     sum.location = cli.connect_host + ":" + std::to_string(cli.connect_port);
   } else if (ctx.store.backend == backend_kind::memory) {
+    if (cli.raw) return usage_error("--raw needs the RocksDB backend");
     if (cli.verify_only) return usage_error("--verify-only needs a persistent store");
     sum.backend = "memory";
   } else {
@@ -159,5 +168,6 @@ int main(int argc, char** argv) {
     sum.location = ctx.store.db.path;
   }
   if (auto rc = shape_run(ctx); rc != exit_verified) return rc;
+  if (cli.raw) return print_summary(ctx, drive_raw(ctx));
   return run(ctx);
 }

@@ -38,8 +38,9 @@ double percentile_us(std::vector<uint64_t>& ns, double p) {
 
 void print_text(std::FILE* out, const run_summary& s) {
   const auto& p = s.params;
-  std::fprintf(out, "vstore-sim: %s%s%s\n", s.backend.c_str(), s.location.empty() ? "" : " ",
-               s.location.c_str());
+  std::fprintf(out, "vstore-sim: %s%s%s%s\n", s.backend.c_str(), s.location.empty() ? "" : " ",
+               s.location.c_str(),
+               s.raw ? " (raw: RocksDB from plain threads, one per scheduler, no actors)" : "");
   if (!s.verify_only) {
     std::fprintf(out,
                  "workload:       %u schedulers x %u lanes, %" PRIu64 " resources and %" PRIu64
@@ -129,7 +130,8 @@ void print_json(std::FILE* out, const run_summary& s) {
       "\"lanes\":%u,\"resources_per_scheduler\":%" PRIu64 ",\"batches_per_scheduler\":%" PRIu64
       ",\"transfers_per_batch\":%u,\"rollback_every\":%" PRIu64
       ",\"rollback_depth\":%u,"
-      "\"prune_window\":%" PRIu64 ",\"pipeline\":%u,\"elapsed_s\":%.6f,\"batches\":%" PRIu64
+      "\"prune_window\":%" PRIu64
+      ",\"pipeline\":%u,\"raw\":%s,\"elapsed_s\":%.6f,\"batches\":%" PRIu64
       ",\"batches_per_s\":%.1f,\"transfers\":%" PRIu64
       ",\"transfers_per_s\":%.1f,"
       "\"read_requests\":%" PRIu64 ",\"read_keys\":%" PRIu64
@@ -147,8 +149,8 @@ void print_json(std::FILE* out, const run_summary& s) {
       json_escape(s.backend).c_str(), json_escape(s.location).c_str(),
       s.verify_only ? "true" : "false", p.schedulers, p.lanes, p.resources, s.batches_per_scheduler,
       s.transfers_per_batch, s.rollback_every, s.rollback_depth, s.prune_window, s.pipeline,
-      s.elapsed_s, s.batches, per_second(s.batches, s.elapsed_s), s.transfers,
-      per_second(s.transfers, s.elapsed_s), s.read_requests, s.read_keys,
+      s.raw ? "true" : "false", s.elapsed_s, s.batches, per_second(s.batches, s.elapsed_s),
+      s.transfers, per_second(s.transfers, s.elapsed_s), s.read_requests, s.read_keys,
       per_second(s.read_requests, s.elapsed_s), s.writes, s.latency_p50_us, s.latency_p99_us,
       s.latency_max_us, s.rollbacks, s.rolled_back_batches, s.prunes, s.pruned_batches,
       s.pruned_versions, s.retries, s.db_writes, s.db_ops, torn.c_str(), s.errors, s.genesis_s,

@@ -32,6 +32,10 @@ struct run_summary {
   /// Batches in flight in the single-chain pipelined mode (0 = the
   /// multi-chain shape, one request in flight per lane).
   uint32_t pipeline = 0;
+  /// --raw: the workload ran directly against RocksDB from plain threads,
+  /// one per scheduler running its lanes one step at a time (no actors, no
+  /// manager, no pipelining).
+  bool raw = false;
   /// Wall time of the workload (start of the schedulers to the last report), s.
   double elapsed_s = 0;
   uint64_t batches = 0;

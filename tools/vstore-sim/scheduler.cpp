@@ -12,19 +12,7 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-/// The largest scan page a lane asks for.
-constexpr uint32_t max_page = 4096;
-
 lane_state& lane_of(scheduler_pointer self, uint32_t lane) { return self->state.lanes[lane]; }
-
-uint32_t rollback_page(scheduler_pointer self) {
-  return std::min<uint32_t>(max_page, 2 * self->state.cfg.transfers + 1);
-}
-
-uint32_t prune_page(scheduler_pointer self, const lane_state& l) {
-  auto want = 2 * uint64_t{self->state.cfg.transfers} * l.prune.batches() + 1;
-  return static_cast<uint32_t>(std::min<uint64_t>(max_page, want));
-}
 
 std::string where(scheduler_pointer self, const lane_state& l) {
   return "scheduler " + std::to_string(self->state.cfg.id) + " lane " + std::to_string(l.lane) +
@@ -221,7 +209,7 @@ void on_data(scheduler_pointer self, uint32_t lane, multi_get_reply& r) {
   auto& l = lane_of(self, lane);
   count_read(self, r.found.size());
   if (auto err = l.batch.on_data(r.found, r.values)) return fail_lane(self, lane, *err);
-  if (self->state.cfg.pipeline > 0) return send_pipelined(self, lane);
+  if (self->state.cfg.rules.pipeline > 0) return send_pipelined(self, lane);
   enter(self, lane, lane_phase::commit);
 }
 
@@ -229,20 +217,12 @@ void on_committed(scheduler_pointer self, uint32_t lane, commit_ack&) {
   auto& s = self->state;
   auto& l = lane_of(self, lane);
   record_write(self, l);
-  ++l.commits;
-  ++l.live;
+  l.count_commit();
   auto& c = s.board->counters;
   c.batches.fetch_add(1, std::memory_order_relaxed);
   c.transfers.fetch_add(l.batch.transfer_count(), std::memory_order_relaxed);
   if (s.log) s.log->ack(l.token);
-  if (s.cfg.rollback_every > 0 && l.commits % s.cfg.rollback_every == 0) l.rollback_due = true;
   next_step(self, lane);
-}
-
-void begin_batch(scheduler_pointer self, uint32_t lane) {
-  auto& l = lane_of(self, lane);
-  l.batch.make(l.chain, l.live, self->state.cfg.transfers, l.rng);
-  enter(self, lane, lane_phase::read_latest);
 }
 
 // -- rollback ----------------------------------------------------------------------------
@@ -258,32 +238,14 @@ void on_rolled_back(scheduler_pointer self, uint32_t lane, commit_ack&) {
   auto& s = self->state;
   auto& l = lane_of(self, lane);
   record_write(self, l);
-  l.live -= l.rollback.batches();
-  l.rollback_due = false;
+  l.count_rollback();
   s.board->counters.rollbacks.fetch_add(1, std::memory_order_relaxed);
   s.board->counters.rolled_back_batches.fetch_add(l.rollback.batches(), std::memory_order_relaxed);
   if (s.log) s.log->ack(l.token);
   next_step(self, lane);
 }
 
-void begin_rollback(scheduler_pointer self, uint32_t lane) {
-  auto& l = lane_of(self, lane);
-  // Only unpruned batches can be rolled back.
-  auto depth = std::min<uint64_t>(self->state.cfg.rollback_depth, l.live - l.pruned);
-  if (depth == 0) {
-    l.rollback_due = false;
-    return next_step(self, lane);
-  }
-  l.rollback.reset(l.chain.chain, l.live - depth, l.live);
-  enter(self, lane, lane_phase::rollback_scan);
-}
-
 // -- prune -------------------------------------------------------------------------------
-
-bool prune_due(scheduler_pointer self, const lane_state& l) {
-  const auto& cfg = self->state.cfg;
-  return cfg.prune_window > 0 && l.live >= l.pruned + cfg.prune_window + cfg.prune_step;
-}
 
 void on_prune_page(scheduler_pointer self, uint32_t lane, scan_reply& r) {
   auto& l = lane_of(self, lane);
@@ -296,17 +258,11 @@ void on_pruned(scheduler_pointer self, uint32_t lane, commit_ack&) {
   auto& c = self->state.board->counters;
   auto& l = lane_of(self, lane);
   record_write(self, l);
-  l.pruned += l.prune.batches();
+  l.count_prune();
   c.prunes.fetch_add(1, std::memory_order_relaxed);
   c.pruned_batches.fetch_add(l.prune.batches(), std::memory_order_relaxed);
   c.pruned_versions.fetch_add(l.prune.versions(), std::memory_order_relaxed);
   next_step(self, lane);
-}
-
-void begin_prune(scheduler_pointer self, uint32_t lane) {
-  auto& l = lane_of(self, lane);
-  l.prune.reset(l.chain.chain, l.pruned, l.live - self->state.cfg.prune_window);
-  enter(self, lane, lane_phase::prune_scan);
 }
 
 // -- the pipelined chain -------------------------------------------------------------------
@@ -353,9 +309,7 @@ void send_pipelined(scheduler_pointer self, uint32_t lane) {
   l.pending.sent(l.batch);
   auto token = log_intent(self, l, false, number_of(l.batch.index()), 0);
   l.pipe.push_back(inflight_batch{l.batch, clock_type::now(), token});
-  ++l.commits;
-  ++l.live;
-  if (s.cfg.rollback_every > 0 && l.commits % s.cfg.rollback_every == 0) l.rollback_due = true;
+  l.count_commit();
   auto index = l.batch.index();
   auto w = l.batch.commit(s.cfg.spaces, s.cfg.id, l.lane, s.cfg.params.value_bytes);
   w.token = std::move(token);
@@ -366,51 +320,53 @@ void send_pipelined(scheduler_pointer self, uint32_t lane) {
   pipe_step(self, lane);
 }
 
-/// Starts the chain's next batch: what pending batches wrote comes from their
-/// record, only the rest is read from the store.
+/// Starts the chain's next batch (made by lane_plan::next): what pending
+/// batches wrote comes from their record, only the rest is read from the store.
 void begin_pipelined_batch(scheduler_pointer self, uint32_t lane) {
   auto& l = lane_of(self, lane);
-  l.batch.make(l.chain, l.live, self->state.cfg.transfers, l.rng);
   l.batch.use_pending(l.pending);
   if (l.batch.from_pending() == l.batch.touched().size()) return send_pipelined(self, lane);
   l.reading = true;
   enter(self, lane, lane_phase::read_latest);
 }
 
-/// Whether a due prune must stop the pipeline: a prune waits for an empty
-/// pipeline (as a rollback does) and otherwise runs at the next drain, but
-/// not later than max(prune_step, 4 x pipeline) batches after it became due.
-bool prune_forces_drain(scheduler_pointer self, const lane_state& l) {
-  const auto& cfg = self->state.cfg;
-  auto slack = std::max<uint64_t>(cfg.prune_step, 4 * uint64_t{cfg.pipeline});
-  return cfg.prune_window > 0 && l.live >= l.pruned + cfg.prune_window + slack;
-}
-
+/// Rollbacks and prunes wait for an empty pipeline (lane_plan::next).
 void pipe_step(scheduler_pointer self, uint32_t lane) {
   auto& s = self->state;
   auto& l = lane_of(self, lane);
   if (l.phase == lane_phase::done || l.reading) return;
   if (s.board->failed()) return finish_lane(self, lane);
-  if (l.pipe.empty()) {
-    if (l.rollback_due) return begin_rollback(self, lane);
-    if (prune_due(self, l)) return begin_prune(self, lane);
-    if (l.commits >= l.target) return finish_lane(self, lane);
+  switch (l.next(l.pipe.size())) {
+    case lane_step::rollback:
+      return enter(self, lane, lane_phase::rollback_scan);
+    case lane_step::prune:
+      return enter(self, lane, lane_phase::prune_scan);
+    case lane_step::batch:
+      return begin_pipelined_batch(self, lane);
+    case lane_step::done:
+      return finish_lane(self, lane);
+    case lane_step::wait:
+      return;  // draining, or the pipeline is full
   }
-  if (l.rollback_due || prune_forces_drain(self, l)) return;  // draining
-  if (l.commits < l.target && l.pipe.size() < s.cfg.pipeline)
-    return begin_pipelined_batch(self, lane);
 }
 
 // -- the lane loop -------------------------------------------------------------------------
 
 void next_step(scheduler_pointer self, uint32_t lane) {
-  if (self->state.cfg.pipeline > 0) return pipe_step(self, lane);
+  if (self->state.cfg.rules.pipeline > 0) return pipe_step(self, lane);
   auto& l = lane_of(self, lane);
   if (self->state.board->failed()) return finish_lane(self, lane);
-  if (l.rollback_due) return begin_rollback(self, lane);
-  if (prune_due(self, l)) return begin_prune(self, lane);
-  if (l.commits < l.target) return begin_batch(self, lane);
-  finish_lane(self, lane);
+  switch (l.next(0)) {
+    case lane_step::rollback:
+      return enter(self, lane, lane_phase::rollback_scan);
+    case lane_step::prune:
+      return enter(self, lane, lane_phase::prune_scan);
+    case lane_step::batch:
+      return enter(self, lane, lane_phase::read_latest);
+    case lane_step::done:
+    case lane_step::wait:  // never with nothing in flight
+      return finish_lane(self, lane);
+  }
 }
 
 /// Sends the request of the lane's current phase (again, after an overload).
@@ -434,7 +390,7 @@ void issue(scheduler_pointer self, uint32_t lane) {
       return ask<commit_ack>(self, lane, std::move(w), on_committed);
     }
     case lane_phase::rollback_scan:
-      return ask<scan_reply>(self, lane, l.rollback.next_scan(s.cfg.spaces, rollback_page(self)),
+      return ask<scan_reply>(self, lane, l.rollback.next_scan(s.cfg.spaces, l.rollback_page()),
                              on_rollback_page);
     case lane_phase::rollback_write: {
       auto w = l.rollback.commit(s.cfg.spaces, s.cfg.range_deletes);
@@ -445,7 +401,7 @@ void issue(scheduler_pointer self, uint32_t lane) {
       return ask<commit_ack>(self, lane, std::move(w), on_rolled_back);
     }
     case lane_phase::prune_scan:
-      return ask<scan_reply>(self, lane, l.prune.next_scan(s.cfg.spaces, prune_page(self, l)),
+      return ask<scan_reply>(self, lane, l.prune.next_scan(s.cfg.spaces, l.prune_page()),
                              on_prune_page);
     case lane_phase::prune_write:
       return ask<commit_ack>(self, lane, l.prune.commit(s.cfg.spaces, s.cfg.range_deletes),
@@ -498,13 +454,8 @@ scheduler_actor::behavior_type scheduler(scheduler_pointer self, scheduler_setti
   s.log = std::move(log);
   const auto& p = s.cfg.params;
   s.lanes.resize(p.lanes);
-  for (uint32_t i = 0; i < p.lanes; ++i) {
-    auto& l = s.lanes[i];
-    l.lane = i;
-    l.chain = chain_layout(p, uint64_t{s.cfg.id} * p.lanes + i);
-    l.target = lane_batches(s.cfg.batches, p.lanes, i);
-    l.rng.seed(chain_seed(s.cfg.seed, l.chain.chain));
-  }
+  for (uint32_t i = 0; i < p.lanes; ++i)
+    s.lanes[i].reset(p, s.cfg.rules, s.cfg.id, i, s.cfg.batches, s.cfg.seed);
   s.write_latency_ns.reserve(s.cfg.batches + s.cfg.batches / 8 + 16);
   self->monitor(s.manager);
   self->set_down_handler([self](caf::down_msg& dm) { on_manager_down(self, dm); });

@@ -45,9 +45,10 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "vstore/protocol.hpp"
+#include "tools/vstore-sim/lane.hpp"
 #include "tools/vstore-sim/run_board.hpp"
 #include "tools/vstore-sim/workload.hpp"
+#include "vstore/protocol.hpp"
 
 namespace vstore::sim {
 
@@ -70,17 +71,12 @@ struct scheduler_settings {
   space_set spaces;
   /// Forward batch commits of the whole scheduler, split across its lanes.
   uint64_t batches = 0;
-  /// Transfers per batch.
-  uint32_t transfers = 1;
   /// The run's seed; each chain derives its own.
   uint64_t seed = 1;
-  /// Roll back after every Nth commit of a lane (0 = never), M batches deep.
-  uint64_t rollback_every = 0;
-  uint32_t rollback_depth = 2;
-  /// Batches a lane keeps revertible (0 = never prune) and how many more
-  /// must accumulate before a prune runs.
-  uint64_t prune_window = 0;
-  uint64_t prune_step = 1;
+  /// Transfers per batch, rollbacks, prunes, and (rules.pipeline = N >= 1)
+  /// the single-chain pipelined mode (params.lanes must be 1), up to N
+  /// batches in flight; 0: every lane has one request in flight.
+  lane_rules rules;
   /// Range deletes in rollback_ptr instead of point deletes.
   bool range_deletes = false;
   /// Test only: send every batch commit as two writes (not with pipeline).
@@ -89,9 +85,6 @@ struct scheduler_settings {
   caf::timespan timeout = std::chrono::seconds(30);
   /// Retries of an overloaded request before the lane gives up.
   uint32_t max_retries = 200;
-  /// 0: every lane has one request in flight. N >= 1: the single-chain
-  /// pipelined mode (params.lanes must be 1), up to N batches in flight.
-  uint32_t pipeline = 0;
 };
 
 /// What a lane is waiting for.
@@ -116,20 +109,11 @@ struct inflight_batch {
   std::string token;
 };
 
-/// One lane: an independent chain of batches.
-struct lane_state {
-  uint32_t lane = 0;
-  chain_spec chain;
-  /// Forward commits to do and done.
-  uint64_t target = 0;
-  uint64_t commits = 0;
-  /// Batches 0..live-1 are in batch_metadata; 0..pruned-1 are pruned.
-  uint64_t live = 0;
-  uint64_t pruned = 0;
-  bool rollback_due = false;
+/// One lane: an independent chain of batches (lane_plan: its chain, its
+/// numbers and its next step) and the requests the actor has out for it.
+struct lane_state : lane_plan {
   /// False once a write failed (its outcome is unknown).
   bool clean = true;
-  std::mt19937_64 rng;
   lane_phase phase = lane_phase::idle;
   /// Attempts of the current request (for the overload backoff).
   uint32_t attempts = 0;
@@ -139,9 +123,6 @@ struct lane_state {
   /// retry sends it again), and the chain's next write ordinal.
   std::string token;
   uint64_t ordinal = 0;
-  batch_plan batch;
-  rollback_plan rollback;
-  prune_plan prune;
   /// Pipelined mode: the batches in flight, oldest first; the record of their
   /// writes; whether `batch` is reading (its write not sent yet).
   std::deque<inflight_batch> pipe;
