@@ -20,8 +20,8 @@
 
 #include <caf/fwd.hpp>
 
-#include "vstore/protocol.hpp"
 #include "vstore/errc.hpp"
+#include "vstore/protocol.hpp"
 #include "vstore/remote_options.hpp"
 
 namespace vstore {

@@ -6,9 +6,9 @@
 
 #include <caf/fwd.hpp>
 
-#include "vstore/protocol.hpp"
 #include "vstore/errc.hpp"
 #include "vstore/options.hpp"
+#include "vstore/protocol.hpp"
 
 namespace vstore {
 

@@ -8,8 +8,8 @@
 
 #include <caf/fwd.hpp>
 
-#include "vstore/protocol.hpp"
 #include "vstore/errc.hpp"
+#include "vstore/protocol.hpp"
 
 namespace vstore::sim {
 

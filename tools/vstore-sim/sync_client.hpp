@@ -10,9 +10,9 @@
 
 #include <caf/scoped_actor.hpp>
 
-#include "vstore/protocol.hpp"
 #include "tools/vstore-sim/verify.hpp"
 #include "tools/vstore-sim/workload.hpp"
+#include "vstore/protocol.hpp"
 
 namespace vstore::sim {
 

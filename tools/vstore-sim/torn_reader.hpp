@@ -16,10 +16,10 @@
 
 #include <caf/fwd.hpp>
 
-#include "vstore/protocol.hpp"
 #include "tools/vstore-sim/run_board.hpp"
 #include "tools/vstore-sim/verify.hpp"
 #include "tools/vstore-sim/workload.hpp"
+#include "vstore/protocol.hpp"
 
 namespace vstore::sim {
 
