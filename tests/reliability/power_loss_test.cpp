@@ -500,13 +500,8 @@ class PowerLossLoop : public actor_test {
 
   /// Kills the manager, waits for its down message and for the store to close.
   void close(const manager_actor& m, loop_figures& f) {
-    self_->monitor(m);
-    caf::anon_send_exit(m, caf::exit_reason::kill);
-    bool down = false;
-    self_->receive([&](caf::down_msg&) { down = true; }, caf::after(reply_timeout) >> [] {});
-    if (!down) f.problem("the killed manager sent no down message");
-    auto sig = std::move(closed_);
-    if (sig && !sig->wait(30s)) f.problem("the store was not closed 30 s after the kill");
+    if (auto p = kill_and_wait_closed(self_, m, std::move(closed_)); !p.empty())
+      f.problem(std::move(p));
   }
 
   /// Opens the store on the power-loss file system, checks what it holds

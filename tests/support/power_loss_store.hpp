@@ -16,6 +16,7 @@
 
 #include "backends/rocksdb/rocksdb_store.hpp"
 #include "backends/rocksdb/wal_report.hpp"
+#include "tests/support/actor_fixture.hpp"
 #include "tests/support/power_loss_fs.hpp"
 
 namespace vstore::test {
@@ -55,6 +56,21 @@ inline std::shared_ptr<store> signalling_store(std::unique_ptr<rocksdb_store> s,
                                   sig->set();
                                   (void)env;  // released after the store
                                 }};
+}
+
+/// Kills `m`, waits for its down message and for `sig` (the close of its
+/// store); returns what went wrong ("" if nothing). Bounded: reply_timeout for
+/// the down message, 30 s for the close.
+inline std::string kill_and_wait_closed(caf::scoped_actor& self, const manager_actor& m,
+                                        std::shared_ptr<close_signal> sig) {
+  self->monitor(m);
+  caf::anon_send_exit(m, caf::exit_reason::kill);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(reply_timeout) >> [] {});
+  if (!down) return "the killed manager sent no down message";
+  if (sig && !sig->wait(std::chrono::seconds(30)))
+    return "the store was not closed 30 s after the kill";
+  return {};
 }
 
 /// Checks that a reopen needed no repair: point-in-time recovery may only
