@@ -79,31 +79,30 @@ void answered(client_pointer self) {
     finish_if_idle(self);
 }
 
-write_request put_request(uint64_t n, bool flush_now) {
-  char key[key_size];
-  char value[value_size];
-  written_key(n, key);
-  make_value(n, value);
+/// Returns the put of written key number `n` to space `s`, its key and value
+/// made in place (w.key_bytes, w.value_bytes).
+write_op put_op(const workload& w, space_id s, uint64_t n) {
+  write_op op{op_kind::put, s, std::string(w.key_bytes, '\0'), std::string(w.value_bytes, '\0')};
+  written_key(n, op.key.data(), w.key_bytes);
+  make_value(n, op.value.data(), w.value_bytes);
+  return op;
+}
+
+write_request put_request(const workload& w, uint64_t n, bool flush_now) {
   write_request r;
-  r.put(bench_space, std::string_view{key, key_size}, std::string_view{value, value_size});
+  r.ops.push_back(put_op(w, bench_space, n));
   r.flush_now = flush_now;
   return r;
 }
 
 /// The write request of multi-space batch `b`: the operations the raw side
 /// puts in its WriteBatch.
-write_request multi_batch_request(uint64_t b) {
-  char key[key_size];
-  char value[value_size];
+write_request multi_batch_request(const workload& w, uint64_t b) {
   write_request r;
   r.ops.reserve(multi_batch_ops);
-  for (size_t op = 0; op < multi_batch_ops; ++op) {
-    auto n = b * multi_batch_ops + op;
-    written_key(n, key);
-    make_value(n, value);
-    r.put(multi_batch_space(b, op), std::string_view{key, key_size},
-          std::string_view{value, value_size});
-  }
+  for (size_t op = 0; op < multi_batch_ops; ++op)
+    r.ops.push_back(put_op(w, multi_batch_space(b, op, w.batch_spaces, w.schema_spaces),
+                           b * multi_batch_ops + op));
   return r;
 }
 
@@ -130,9 +129,10 @@ void issue(client_pointer self) {
   const auto& w = st.w;
   switch (w.kind) {
     case workload_kind::get: {
-      get_request req{bench_space, loaded_key(pick(w.seed, i, w.key_count))};
+      get_request req{bench_space, loaded_key(pick(w.seed, i, w.key_count), w.key_bytes)};
       send_request<get_reply>(self, std::move(req), [](client_pointer s, get_reply& r) {
-        if (!r.found || r.value.size() != value_size) note_error(s, "get: loaded key not found");
+        if (!r.found || r.value.size() != s->state.w.value_bytes)
+          note_error(s, "get: loaded key not found");
       });
       break;
     }
@@ -141,7 +141,8 @@ void issue(client_pointer self) {
       req.space = bench_space;
       req.keys.reserve(multi_get_keys);
       for (size_t j = 0; j < multi_get_keys; ++j)
-        req.keys.push_back(loaded_key(pick(w.seed, i * multi_get_keys + j, w.key_count)));
+        req.keys.push_back(
+            loaded_key(pick(w.seed, i * multi_get_keys + j, w.key_count), w.key_bytes));
       send_request<multi_get_reply>(self, std::move(req), [](client_pointer s, multi_get_reply& r) {
         if (r.found.size() != multi_get_keys || std::count(r.found.begin(), r.found.end(), 1) !=
                                                     static_cast<std::ptrdiff_t>(multi_get_keys))
@@ -163,11 +164,11 @@ void issue(client_pointer self) {
     case workload_kind::put_batched:
     case workload_kind::flush_put:
       send_request<commit_ack>(self,
-                               put_request(w.write_base + i, w.kind == workload_kind::flush_put),
+                               put_request(w, w.write_base + i, w.kind == workload_kind::flush_put),
                                [](client_pointer, commit_ack&) {});
       break;
     case workload_kind::multi_batch:
-      send_request<commit_ack>(self, multi_batch_request(w.write_base + i),
+      send_request<commit_ack>(self, multi_batch_request(w, w.write_base + i),
                                [](client_pointer, commit_ack&) {});
       break;
   }

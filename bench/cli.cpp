@@ -1,6 +1,9 @@
 #include "bench/cli.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+
+#include "bench/sweep.hpp"
 
 namespace vstore::bench {
 
@@ -67,13 +70,39 @@ Scenarios (--list prints them with their client counts):
   remote_rtt            p50 latency of one get at a time through vstored
                                                                vs redis-server, sequential GET (lower is better)
 The remote_get/put/rtt rows start their own redis-server (from $PATH) on a free
-port of 127.0.0.1; without one installed they are skipped.
+port of 127.0.0.1; without one installed they are skipped. They also measure
+CAF 0.17's own floor in the same run: the same clients against an echo server
+that only replies (vstore-hop-floor --serve-echo, its own process), one rep
+after each vstore/redis pair; a missed target that the floor misses too is
+FLOOR instead of MISS (out of reach on CAF 0.17), with the floor printed under
+the table.
+
+Sweeps (--sweep NAME): how both sides' rates change with one parameter, each
+point run like a row (warm-up, interleaved repetitions, medians, ratio; no
+target), in fresh databases; under a minute each with the defaults:
+  spaces       commit_multi's batches of 100 puts spread over 1, 2, 4, 8, 16
+               spaces of a 16-space schema (8 clients x 8 in flight)
+  in-flight    get and put_small with 1, 4, 16, 64, 256 requests in flight
+               (min(x,16) clients x the rest each; raw: min(x,2) threads)
+  key-size     get and put with keys of 16, 64, 256, 1024 B
+  value-size   get and put with values of 16, 256, 4096, 65536 B
+scripts/bench-plot turns their JSON into one PNG per sweep.
 
 Options:
   --quick               7 repetitions of 250 ms per side and scenario, about 40 s
                         in all (the default).
   --full                11 repetitions of 1 s per side and scenario (~4 min).
   --scenario NAME       Run only NAME; repeatable, or a comma list.
+  --sweep NAME          Run the sweep NAME (spaces, in-flight, key-size,
+                        value-size, or all); repeatable, or a comma list.
+                        Without --scenario, no scenario runs. Default: 3
+                        repetitions of 200 ms per side and point (--full: 5 of
+                        1 s; --reps, --rep-ms and --ops apply, --clients and
+                        --window do not). --json adds a "sweeps" member: per
+                        sweep its name, "x" (what x is), and "points", each
+                        with series, x, unit, vstore_median_per_s,
+                        raw_median_per_s, ratio_of_medians and the samples
+                        (bench/sweep.hpp).
   --reps N              Repetitions per side. Default: 7 (quick), 11 (full).
   --rep-ms N            Duration of each repetition of each side: requests are
                         sent until it passed. Default: 250 (quick), 1000 (full).
@@ -159,7 +188,7 @@ std::optional<std::string> parse_args(int argc, char** argv, bench_args& out) {
     }
     static const char* const valued[] = {
         "scenario", "reps",        "ops",  "keys",      "json", "dir", "vstored", "clients",
-        "window",   "max-threads", "only", "raw-child", "set",  "caf", "rep-ms"};
+        "window",   "max-threads", "only", "raw-child", "set",  "caf", "rep-ms",  "sweep"};
     bool known = false;
     for (auto* v : valued) known = known || name == v;
     if (!known) return "unknown option '--" + name + "'";
@@ -176,6 +205,20 @@ std::optional<std::string> parse_args(int argc, char** argv, bench_args& out) {
     };
     if (name == "scenario") {
       split_into(*value, out.scenarios);
+    } else if (name == "sweep") {
+      std::vector<std::string> names;
+      split_into(*value, names);
+      if (names.empty()) return std::string{"--sweep: expected a sweep name"};
+      for (const auto& s : names) {
+        if (s == "all") {
+          out.sweeps.insert(out.sweeps.end(), sweep_names().begin(), sweep_names().end());
+          continue;
+        }
+        if (std::find(sweep_names().begin(), sweep_names().end(), s) == sweep_names().end())
+          return "--sweep: unknown sweep '" + s +
+                 "' (spaces, in-flight, key-size, value-size, all)";
+        out.sweeps.push_back(s);
+      }
     } else if (name == "reps") {
       if (auto e = count(1000)) return e;
       out.reps = static_cast<size_t>(n);

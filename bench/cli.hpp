@@ -16,8 +16,12 @@ namespace vstore::bench {
 struct bench_args {
   /// --full: more repetitions and longer ones; otherwise --quick (default).
   bool full = false;
-  /// --scenario NAME (repeatable, or a comma list); empty = every scenario.
+  /// --scenario NAME (repeatable, or a comma list); empty = every scenario,
+  /// unless sweeps are asked for (then none).
   std::vector<std::string> scenarios;
+  /// --sweep NAME (repeatable, or a comma list): the sweeps to run
+  /// (bench/sweep.hpp); empty = none.
+  std::vector<std::string> sweeps;
   /// --reps N: repetitions per side; default 7 (quick) or 11 (full).
   std::optional<size_t> reps;
   /// --ops N: a fixed number of requests per repetition for every selected

@@ -12,6 +12,8 @@
 // Usage: vstore-hop-floor [ROUNDS [REPS [stealing|sharing]]]
 // (default 20000 rounds, 5 repetitions, CAF's work-stealing scheduler, 2
 // scheduler threads as vstore-bench uses on this machine).
+// vstore-hop-floor --serve-echo [...] instead serves the remote floor's echo
+// (bench/floor_echo.hpp) that vstore-bench's remote rows measure.
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +25,8 @@
 #include <vector>
 
 #include <caf/all.hpp>
+
+#include "bench/floor_echo.hpp"
 
 namespace {
 using clock_type = std::chrono::steady_clock;
@@ -83,6 +87,8 @@ double run_chain(caf::actor_system& sys, int relays, bool detached_end, int roun
 }
 }  // namespace
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string{argv[1]} == "--serve-echo")
+    return vstore::bench::serve_echo_main(argc, argv);
   int rounds = argc > 1 ? std::atoi(argv[1]) : 20000, reps = argc > 2 ? std::atoi(argv[2]) : 5;
   caf::actor_system_config cfg;
   if (argc > 3)

@@ -23,11 +23,13 @@
 
 #include "bench/actor_side.hpp"
 #include "bench/cli.hpp"
+#include "bench/floor_side.hpp"
 #include "bench/proc.hpp"
 #include "bench/raw_side.hpp"
 #include "bench/redis_side.hpp"
 #include "bench/report.hpp"
 #include "bench/sim_side.hpp"
+#include "bench/sweep.hpp"
 #include "bench/workload.hpp"
 #include "config/config.hpp"
 #include "vstore/options.hpp"
@@ -177,6 +179,8 @@ struct context {
   uint16_t remote_port = 0;
   /// The redis-server baselines of remote_get, remote_put and remote_rtt.
   std::unique_ptr<redis_side> redis;
+  /// CAF 0.17's floor of those rows: an echo server (floor_side.hpp).
+  std::unique_ptr<floor_side> floor;
   /// Written keys so far (both sides write the same numbers in a repetition).
   uint64_t write_counter = 0;
 };
@@ -318,6 +322,7 @@ row run_scenario(context& ctx, const scenario& sc) {
   raw_db* raw = ctx.main_raw.get();
   std::unique_ptr<raw_db> sync_raw;
   std::optional<size_t> sync_slot;
+  bool run_floor = false;
   if (sc.where == target_db::remote) {
     // Redis first: without it the row is skipped before vstored starts.
     if (sc.against != baseline::usual) {
@@ -332,6 +337,13 @@ row run_scenario(context& ctx, const scenario& sc) {
     }
     vstore_slot = ctx.remote_slot;
     if (sc.against == baseline::usual) baseline_slot = ctx.main_slot;
+    if (sc.against != baseline::usual && run_vstore) {  // CAF's floor as a third side
+      if (!ctx.floor)
+        ctx.floor = std::make_unique<floor_side>(executable_dir() + "/vstore-hop-floor",
+                                                 ctx.args.max_threads, ctx.tmp->path());
+      r.floor_skipped = ctx.floor->prepare(*ctx.actors);
+      run_floor = r.floor_skipped.empty();
+    }
   } else if (sc.where == target_db::sync) {
     auto o = ctx.base;
     o.db.sync = true;
@@ -400,6 +412,8 @@ row run_scenario(context& ctx, const scenario& sc) {
     latency_plan lp;
     lp.vstored_port = ctx.remote_port;
     lp.vstored_pid = ctx.vstored ? ctx.vstored->pid() : 0;
+    lp.floor_port = run_floor ? ctx.floor->port() : 0;
+    lp.floor_pid = run_floor ? ctx.floor->pid() : 0;
     lp.reps = reps;
     lp.run_vstore = run_vstore;
     lp.run_redis = run_raw;
@@ -416,6 +430,10 @@ row run_scenario(context& ctx, const scenario& sc) {
   // One unmeasured warm-up rep per side (block cache, allocator, threads).
   if (run_vstore) add_error(r, true, vstore_rep(1000, true));
   if (run_raw) add_error(r, false, raw_rep(1000, true));
+  auto floor_rep = [&](uint64_t seed, bool warm_up) {  // the same work as vstore_rep's
+    return ctx.floor->run(*ctx.actors, make_workload(seed, sc.vstore_kind, warm_up), plan);
+  };
+  if (run_floor) add_floor_rep(r, floor_rep(1000, true), sc.units_per_request, false);
   ctx.write_counter += write_numbers_per_rep;
   // The commit path's counters around the measured repetitions.
   const bool local_writes = run_vstore && sc.where != target_db::remote &&
@@ -443,6 +461,7 @@ row run_scenario(context& ctx, const scenario& sc) {
       r.raw.values.push_back(b);
       if (units > 0) r.raw_cpu_us.values.push_back(res.cpu_seconds * 1e6 / units);
     }
+    if (run_floor) add_floor_rep(r, floor_rep(rep + 1, false), sc.units_per_request, true);
     ctx.write_counter += write_numbers_per_rep;
     if (v > 0 && b > 0) r.rep_ratios.values.push_back(v / b);
     progress("[" + r.name + "] rep " + std::to_string(rep + 1) + "/" + std::to_string(reps) +
@@ -450,7 +469,8 @@ row run_scenario(context& ctx, const scenario& sc) {
              (sc.against == baseline::redis ? "redis "
               : baseline_slot               ? "in-process "
                                             : "raw ") +
-             format_rate(b) + "/s");
+             format_rate(b) + "/s" +
+             (run_floor ? ", CAF floor " + format_rate(r.floor.values.back()) + "/s" : ""));
   }
   commit_counters after;
   if (local_writes && ctx.actors->counters(*vstore_slot, after)) {
@@ -615,7 +635,7 @@ int run(bench_args args) {
       return 2;
     }
   }
-  bool all = ctx.args.scenarios.empty() ||
+  bool all = (ctx.args.scenarios.empty() && ctx.args.sweeps.empty()) ||
              std::find(ctx.args.scenarios.begin(), ctx.args.scenarios.end(), "all") !=
                  ctx.args.scenarios.end();
   for (const auto& s : scenarios())
@@ -688,12 +708,17 @@ int run(bench_args args) {
   std::vector<row> rows;
   for (const auto* s : selected) rows.push_back(results[s->name]);
   if (ctx.args.allocators) allocator_rows(ctx, rows);
+  // --sweep: after the rows, in databases of their own (bench/sweep.hpp).
+  std::vector<sweep_result> sweeps;
+  if (!ctx.args.sweeps.empty())
+    sweeps = run_sweeps(*ctx.actors, ctx.base, ctx.tmp->path(), ctx.args, progress);
 
   // Shut down: drain the managers, stop vstored, close the raw database.
   const auto scheduler_threads = ctx.actors->scheduler_threads();
   ctx.actors.reset();
   ctx.redis.reset();
   if (ctx.vstored) ctx.vstored->stop(std::chrono::seconds(15));
+  ctx.floor.reset();
   ctx.main_raw.reset();
 
   run_info info;
@@ -723,19 +748,22 @@ int run(bench_args args) {
       << " (remote_rtt: p50 latency in µs, lower is better)";
   if (ctx.args.allocators) out << "; alloc_*: vstore column = jemalloc, raw column = glibc malloc";
   out << "\n\n";
-  print_table(out, rows);
+  if (!rows.empty() || sweeps.empty()) print_table(out, rows);
+  print_sweeps(out, sweeps);
   out << "total " << std::fixed;
   out.precision(1);
   out << info.seconds << " s, lifetime peak RSS " << format_mib(info.lifetime_peak_rss) << "\n";
   out << summary_line(rows) << std::endl;
   if (!ctx.args.json.empty()) {
-    if (auto st = write_json(ctx.args.json, info, rows); !st) {
+    auto extra = ctx.args.sweeps.empty() ? std::string{} : sweeps_json(sweeps);
+    if (auto st = write_json(ctx.args.json, info, rows, extra); !st) {
       std::cerr << "vstore-bench: " << st.to_string() << '\n';
       return 1;
     }
   }
   bool errors = std::any_of(rows.begin(), rows.end(),
                             [](const row& r) { return r.vstore_errors + r.raw_errors > 0; });
+  errors = errors || sweep_errors(sweeps);
   return errors ? 1 : 0;
 }
 

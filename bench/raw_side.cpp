@@ -118,19 +118,20 @@ struct raw_db::impl {
 
   rep_result run_get(const workload& w, size_t threads) {
     return run_threads(w, threads, [&](uint64_t b, uint64_t e, thread_result& res) {
-      char key[key_size];
+      std::string key(w.key_bytes, '\0');
       rocksdb::PinnableSlice v;
       std::string value;
       rocksdb::ReadOptions ro;
       for (uint64_t i = b; more(w, i, e); ++i) {
-        loaded_key(pick(w.seed, i, w.key_count), key);
+        loaded_key(pick(w.seed, i, w.key_count), key.data(), w.key_bytes);
         v.Reset();
-        auto s = db->Get(ro, cf(bench_space), slice_of(key, key_size), &v);
+        auto s = db->Get(ro, cf(bench_space), rocksdb::Slice{key}, &v);
         ++res.completed;
         if (!s.ok()) {
           res.errors.add(s, "get");
           continue;
         }
+        if (v.size() != w.value_bytes) res.errors.add("get: loaded value has a wrong size");
         value.assign(v.data(), v.size());
       }
     });
@@ -138,7 +139,7 @@ struct raw_db::impl {
 
   rep_result run_multi_get(const workload& w, size_t threads) {
     return run_threads(w, threads, [&](uint64_t b, uint64_t e, thread_result& res) {
-      std::vector<std::string> keys(multi_get_keys, std::string(key_size, '\0'));
+      std::vector<std::string> keys(multi_get_keys, std::string(w.key_bytes, '\0'));
       std::vector<rocksdb::Slice> slices(multi_get_keys);
       std::vector<rocksdb::PinnableSlice> values(multi_get_keys);
       std::vector<rocksdb::Status> statuses(multi_get_keys);
@@ -146,7 +147,8 @@ struct raw_db::impl {
       rocksdb::ReadOptions ro;
       for (uint64_t i = b; more(w, i, e); ++i) {
         for (size_t j = 0; j < multi_get_keys; ++j) {
-          loaded_key(pick(w.seed, i * multi_get_keys + j, w.key_count), keys[j].data());
+          loaded_key(pick(w.seed, i * multi_get_keys + j, w.key_count), keys[j].data(),
+                     w.key_bytes);
           slices[j] = rocksdb::Slice{keys[j]};
           values[j].Reset();
         }
@@ -199,15 +201,15 @@ struct raw_db::impl {
   /// cut into writes of per_write consecutive indices.
   rep_result run_puts(const workload& w, size_t threads, size_t per_write) {
     return run_threads(w, threads, [&](uint64_t b, uint64_t e, thread_result& res) {
-      char key[key_size];
-      char value[value_size];
+      std::string key(w.key_bytes, '\0');
+      std::string value(w.value_bytes, '\0');
       for (uint64_t i = b; more(w, i, e); i += per_write) {
         rocksdb::WriteBatch batch;
         auto last = std::min(e, i + per_write);
         for (uint64_t j = i; j < last; ++j) {
-          written_key(w.write_base + j, key);
-          make_value(w.write_base + j, value);
-          batch.Put(cf(bench_space), slice_of(key, key_size), slice_of(value, value_size))
+          written_key(w.write_base + j, key.data(), w.key_bytes);
+          make_value(w.write_base + j, value.data(), w.value_bytes);
+          batch.Put(cf(bench_space), rocksdb::Slice{key}, rocksdb::Slice{value})
               .PermitUncheckedError();
         }
         auto s = db->Write(settings.write, &batch);
@@ -217,22 +219,20 @@ struct raw_db::impl {
     });
   }
 
-  /// Atomic batches of multi_batch_ops puts over multi_batch_spaces spaces,
-  /// one DB::Write each.
+  /// Atomic batches of multi_batch_ops puts over w.batch_spaces spaces, one
+  /// DB::Write each.
   rep_result run_multi_batch(const workload& w, size_t threads) {
     return run_threads(w, threads, [&](uint64_t b, uint64_t e, thread_result& res) {
-      char key[key_size];
-      char value[value_size];
+      std::string key(w.key_bytes, '\0');
+      std::string value(w.value_bytes, '\0');
       for (uint64_t i = b; more(w, i, e); ++i) {
         rocksdb::WriteBatch batch;
         for (size_t op = 0; op < multi_batch_ops; ++op) {
           auto n = (w.write_base + i) * multi_batch_ops + op;
-          written_key(n, key);
-          make_value(n, value);
-          batch
-              .Put(cf(multi_batch_space(w.write_base + i, op)), slice_of(key, key_size),
-                   slice_of(value, value_size))
-              .PermitUncheckedError();
+          written_key(n, key.data(), w.key_bytes);
+          make_value(n, value.data(), w.value_bytes);
+          auto space = multi_batch_space(w.write_base + i, op, w.batch_spaces, w.schema_spaces);
+          batch.Put(cf(space), rocksdb::Slice{key}, rocksdb::Slice{value}).PermitUncheckedError();
         }
         auto s = db->Write(settings.write, &batch);
         ++res.completed;
@@ -266,17 +266,17 @@ status raw_db::open(const options& opts, std::unique_ptr<raw_db>& out) {
   return {};
 }
 
-status raw_db::load(uint64_t count) {
+status raw_db::load(uint64_t count, size_t key_bytes, size_t value_bytes) {
   auto& x = *impl_;
   constexpr uint64_t per_batch = 1000;
-  char key[key_size];
-  char value[value_size];
+  std::string key(key_bytes, '\0');
+  std::string value(value_bytes, '\0');
   for (uint64_t i = 0; i < count; i += per_batch) {
     rocksdb::WriteBatch batch;
     for (uint64_t j = i; j < std::min(count, i + per_batch); ++j) {
-      loaded_key(j, key);
-      make_value(j, value);
-      batch.Put(x.cf(bench_space), slice_of(key, key_size), slice_of(value, value_size))
+      loaded_key(j, key.data(), key_bytes);
+      make_value(j, value.data(), value_bytes);
+      batch.Put(x.cf(bench_space), rocksdb::Slice{key}, rocksdb::Slice{value})
           .PermitUncheckedError();
     }
     rocksdb::WriteOptions wo;  // loading needs no fsync per batch
@@ -313,10 +313,11 @@ rep_result raw_db::run(const workload& w, size_t threads) {
   return r;
 }
 
-status create_loaded_database(const options& opts, uint64_t count) {
+status create_loaded_database(const options& opts, uint64_t count, size_t key_bytes,
+                              size_t value_bytes) {
   std::unique_ptr<raw_db> db;
   if (auto st = raw_db::open(opts, db); !st) return st;
-  return db->load(count);
+  return db->load(count, key_bytes, value_bytes);
 }
 
 }  // namespace vstore::bench

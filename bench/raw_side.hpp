@@ -43,10 +43,11 @@ class raw_db {
   raw_db(const raw_db&) = delete;
   raw_db& operator=(const raw_db&) = delete;
 
-  /// Writes loaded keys 0..count-1 (with their values) into bench_space in
-  /// WriteBatches of 1000, then flushes the memtables to SST files so that
-  /// reads go through the block cache. Blocks.
-  status load(uint64_t count);
+  /// Writes loaded keys 0..count-1 of key_bytes (with their values of
+  /// value_bytes, workload.hpp) into bench_space in WriteBatches of 1000, then
+  /// flushes the memtables to SST files so that reads go through the block
+  /// cache. Blocks.
+  status load(uint64_t count, size_t key_bytes = key_size, size_t value_bytes = value_size);
 
   /// Runs one repetition of `w` on `threads` threads, each issuing its own
   /// share of the requests (issuer_range) until the count or the deadline is
@@ -64,6 +65,7 @@ class raw_db {
 
 /// Creates a database at opts.db.path, loads `count` keys (raw_db::load) and
 /// closes it, so that a vstore manager or vstored can open it. Blocks.
-status create_loaded_database(const options& opts, uint64_t count);
+status create_loaded_database(const options& opts, uint64_t count, size_t key_bytes = key_size,
+                              size_t value_bytes = value_size);
 
 }  // namespace vstore::bench

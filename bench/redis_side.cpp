@@ -611,15 +611,37 @@ void redis_side::run_latency(row& r, const latency_plan& p) {
       run_redis = false;
     }
   }
-  auto vstore_rep = [&](uint64_t seed, bool warm_up) {
+  // CAF 0.17's floor: the same blocking client against the echo server.
+  bool run_floor = p.floor_port != 0;
+  auto note_floor = [&r](const issuer_result& res) {
+    if (res.errors == 0) return;
+    if (r.floor_errors == 0) r.floor_first_error = res.first_error;
+    r.floor_errors += res.errors;
+  };
+  std::unique_ptr<client> fc;
+  if (run_floor) {
+    remote_options ro;
+    ro.host = "127.0.0.1";
+    ro.port = p.floor_port;
+    if (auto st = client::connect(ro, fc); !st) {
+      issuer_result e;
+      e.error("cannot connect the blocking client to the echo server: " + st.to_string());
+      note_floor(e);
+      run_floor = false;
+    }
+  }
+  auto client_rep = [&](client& c, pid_t server, uint64_t seed, bool warm_up) {
     auto w = p.make_workload(seed, warm_up);
     std::optional<std::string> v;
-    return time_gets(w, p.vstored_pid, [&](uint64_t i) -> std::string {
-      auto st = vc->get(bench_space, loaded_key(pick(w.seed, i, w.key_count)), v);
+    return time_gets(w, server, [&](uint64_t i) -> std::string {
+      auto st = c.get(bench_space, loaded_key(pick(w.seed, i, w.key_count)), v);
       if (!st) return st.to_string();
       if (!v || v->size() != value_size) return "get: loaded key not found";
       return {};
     });
+  };
+  auto vstore_rep = [&](uint64_t seed, bool warm_up) {
+    return client_rep(*vc, p.vstored_pid, seed, warm_up);
   };
   auto redis_rep = [&](uint64_t seed, bool warm_up) {
     auto w = p.make_workload(seed, warm_up);
@@ -636,6 +658,7 @@ void redis_side::run_latency(row& r, const latency_plan& p) {
   // One unmeasured warm-up per side, then interleaved repetitions.
   if (run_vstore) note(true, vstore_rep(1000, true).result);
   if (run_redis) note(false, redis_rep(1000, true).result);
+  if (run_floor) note_floor(client_rep(*fc, p.floor_pid, 1000, true).result);
   for (size_t rep = 0; rep < p.reps; ++rep) {
     double v = 0;
     double b = 0;
@@ -653,10 +676,19 @@ void redis_side::run_latency(row& r, const latency_plan& p) {
       if (b > 0) r.raw.values.push_back(b);
       if (res.cpu_us_per_get > 0) r.raw_cpu_us.values.push_back(res.cpu_us_per_get);
     }
+    double f = 0;
+    if (run_floor) {
+      auto res = client_rep(*fc, p.floor_pid, rep + 1, false);
+      note_floor(res.result);
+      f = res.p50_us;
+      if (f > 0) r.floor.values.push_back(f);
+      if (res.cpu_us_per_get > 0) r.floor_cpu_us.values.push_back(res.cpu_us_per_get);
+    }
     if (v > 0 && b > 0) r.rep_ratios.values.push_back(v / b);
-    char text[160];
-    std::snprintf(text, sizeof(text), "[%s] rep %zu/%zu: vstore p50 %.1f us, redis p50 %.1f us",
-                  r.name.c_str(), rep + 1, p.reps, v, b);
+    char text[200];
+    std::snprintf(text, sizeof(text),
+                  "[%s] rep %zu/%zu: vstore p50 %.1f us, redis p50 %.1f us, CAF floor p50 %.1f us",
+                  r.name.c_str(), rep + 1, p.reps, v, b, f);
     std::cerr << text << std::endl;
   }
 }

@@ -142,6 +142,10 @@ struct latency_plan {
   /// time counts; 0 = not counted).
   uint16_t vstored_port = 0;
   pid_t vstored_pid = 0;
+  /// CAF 0.17's floor (floor_side.hpp): the echo server the same blocking
+  /// client reaches as a third side (0 = no floor), and its pid.
+  uint16_t floor_port = 0;
+  pid_t floor_pid = 0;
   /// Measured repetitions per side, after one unmeasured warm-up each.
   size_t reps = 1;
   bool run_vstore = true;
@@ -180,11 +184,12 @@ class redis_side {
 
   /// remote_rtt: for each repetition (after a warm-up on each side),
   /// sequential gets through vstored (one blocking vstore::client) and
-  /// sequential GETs on the memory-only server (one connection), interleaved;
-  /// fills r.vstore and r.raw with the p50 latency of each repetition in
-  /// microseconds, r.rep_ratios, the CPU µs per get (with the server's),
-  /// errors and r.lower_is_better. Needs prepare(get) first. Prints progress
-  /// to stderr. Blocks.
+  /// sequential GETs on the memory-only server (one connection), and with
+  /// p.floor_port sequential gets through another blocking client on the
+  /// echo server (r.floor), interleaved; fills r.vstore, r.raw (and r.floor)
+  /// with the p50 latency of each repetition in microseconds, r.rep_ratios,
+  /// the CPU µs per get (with the server's), errors and r.lower_is_better.
+  /// Needs prepare(get) first. Prints progress to stderr. Blocks.
   void run_latency(row& r, const latency_plan& p);
 
   /// Returns the server prepared for `kind` (nullptr if none).

@@ -46,7 +46,8 @@ std::string result_of(const row& r) {
   if (r.target <= 0) return "INFO";
   if (r.vstore.values.empty() || r.raw.values.empty()) return "n/a";  // --only
   if (r.vstore_errors + r.raw_errors > 0) return "ERROR";
-  return r.pass() ? "PASS" : "MISS";
+  if (r.pass()) return "PASS";
+  return r.floor_bounds() ? "FLOOR" : "MISS";
 }
 
 /// Median CPU microseconds per unit, vstore:raw ("-" for a side not run).
@@ -70,6 +71,48 @@ std::string json_number(double x) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.6g", x);
   return buf;
+}
+
+/// Prints, under the table, CAF 0.17's floor of each remote row that has one
+/// (bench/floor_side.hpp; only the rows against Redis): the floor, floor/redis
+/// against the row's target, and how close vstore came to the floor.
+void print_floor_lines(std::ostream& out, const std::vector<row>& rows) {
+  bool any = false;
+  size_t name_width = 0;
+  for (const auto& r : rows) name_width = std::max(name_width, width(r.name));
+  for (const auto& r : rows) {
+    if (r.floor.values.empty() && r.floor_skipped.empty() && r.floor_errors == 0) continue;
+    if (!any)
+      out << "\nCAF 0.17's floor, same run: the same clients against an echo server that only "
+             "replies (vstore-hop-floor --serve-echo, its own process), one rep after each "
+             "vstore/redis pair\n";
+    any = true;
+    out << "  " << pad(r.name, name_width) << "  ";
+    if (!r.floor_skipped.empty()) {
+      out << "floor not measured: " << r.floor_skipped << '\n';
+      continue;
+    }
+    const bool lat = r.lower_is_better;
+    out << "floor " << format_rate(r.floor.median()) << (lat ? " µs" : "/s") << " ("
+        << format_rate(r.floor.min()) << "–" << format_rate(r.floor.max()) << ")";
+    if (!r.raw.values.empty())
+      out << "  floor/redis " << fixed(r.floor_ratio(), 2) << " against " << target_text(r)
+          << (r.floor_errors > 0 ? ""
+              : r.floor_bounds() ? ": missed by CAF itself"
+                                 : ": CAF's floor meets it");
+    if (!r.vstore.values.empty() && r.floor.median() > 0)
+      out << "  vstore/floor " << fixed(r.vstore.median() / r.floor.median(), 2)
+          << (lat ? " (latency)" : "");
+    if (!r.floor_cpu_us.values.empty()) {
+      auto m = r.floor_cpu_us.median();
+      // remote_rtt's unit is its latency; its CPU is per get.
+      out << "  CPU µs/" << (lat ? std::string{"get"} : r.unit) << " " << fixed(m, m < 10 ? 2 : 1)
+          << " (with the echo's)";
+    }
+    if (r.floor_errors > 0)
+      out << "  " << r.floor_errors << " errors, not a valid floor; first: " << r.floor_first_error;
+    out << '\n';
+  }
 }
 
 std::string json_samples(const samples& s) {
@@ -115,6 +158,17 @@ double row::score() const {
   auto x = ratio();
   if (!lower_is_better) return target > 0 ? x / target : 0;
   return x > 0 ? target / x : 0;
+}
+
+double row::floor_ratio() const {
+  auto r = raw.median();
+  return r > 0 && !floor.values.empty() ? floor.median() / r : 0;
+}
+
+bool row::floor_bounds() const {
+  if (target <= 0 || floor.values.empty() || raw.values.empty() || floor_errors > 0) return false;
+  auto x = floor_ratio();
+  return lower_is_better ? x > target : x < target;
 }
 
 std::string format_rate(double x) {
@@ -185,6 +239,7 @@ void print_table(std::ostream& out, const std::vector<row>& rows) {
     out << "  " << r.name << ": " << r.vstore_errors << " vstore and " << r.raw_errors
         << " raw errors; first: " << r.first_error << '\n';
   }
+  print_floor_lines(out, rows);
 }
 
 std::string summary_line(const std::vector<row>& rows) {
@@ -192,6 +247,7 @@ std::string summary_line(const std::vector<row>& rows) {
   size_t passed = 0;
   size_t skipped = 0;
   size_t errors = 0;
+  size_t bounded = 0;  // missed, and so did CAF 0.17's floor (result FLOOR)
   const row* worst = nullptr;
   for (const auto& r : rows) {
     if (r.target <= 0) continue;  // informational rows have no target
@@ -203,20 +259,27 @@ std::string summary_line(const std::vector<row>& rows) {
     ++ran;
     if (r.vstore_errors + r.raw_errors > 0) ++errors;
     if (r.pass()) ++passed;
+    if (result_of(r) == "FLOOR") {
+      ++bounded;
+      continue;
+    }
     if ((worst == nullptr || r.score() < worst->score())) worst = &r;
   }
   std::ostringstream s;
   s << "summary: " << passed << "/" << ran << " targets met";
+  if (bounded > 0) s << ", " << bounded << " bounded by CAF 0.17's floor (measured)";
   if (skipped > 0) s << ", " << skipped << " skipped";
   if (errors > 0) s << ", " << errors << " with errors";
   if (worst != nullptr)
-    s << "; worst: " << worst->name << " ratio " << fixed(worst->ratio(), 2) << " against target "
+    s << (bounded > 0 ? "; worst other: " : "; worst: ") << worst->name << " ratio "
+      << fixed(worst->ratio(), 2) << " against target "
       << (worst->lower_is_better ? target_text(*worst) : fixed(worst->target, 2)) << " ("
       << fixed(worst->score(), 2) << "× of target, " << result_of(*worst) << ")";
   return s.str();
 }
 
-status write_json(const std::string& path, const run_info& info, const std::vector<row>& rows) {
+status write_json(const std::string& path, const run_info& info, const std::vector<row>& rows,
+                  const std::string& extra_members) {
   std::ofstream f{path};
   if (!f) return {errc::io_error, "cannot write " + path};
   f << "{\n  \"tool\": \"vstore-bench\",\n";
@@ -256,6 +319,17 @@ status write_json(const std::string& path, const run_info& info, const std::vect
         << ", \"peak_rss_bytes\": " << r.peak_rss
         << ", \"vstored_peak_rss_bytes\": " << r.peer_peak_rss
         << ", \"seconds\": " << json_number(r.seconds);
+      if (!r.floor.values.empty() || r.floor_errors > 0) {
+        // CAF 0.17's floor (floor_side.hpp): same unit as the vstore column.
+        f << ",\n     \"floor" << per << "\": " << json_samples(r.floor)
+          << ", \"floor_ratio_of_medians\": " << json_number(r.floor_ratio())
+          << ", \"floor_bounds_target\": " << (r.floor_bounds() ? "true" : "false")
+          << ",\n     \"floor_cpu_us_per_unit\": " << json_samples(r.floor_cpu_us)
+          << ", \"floor_errors\": " << r.floor_errors
+          << ", \"floor_first_error\": " << json_string(r.floor_first_error);
+      } else if (!r.floor_skipped.empty()) {
+        f << ", \"floor_skipped\": " << json_string(r.floor_skipped);
+      }
       if (r.db_writes > 0) {
         f << ",\n     \"vstore_db_writes\": " << r.db_writes << ", \"vstore_ops_per_db_write\": "
           << json_number(static_cast<double>(r.db_write_ops) / static_cast<double>(r.db_writes))
@@ -268,7 +342,9 @@ status write_json(const std::string& path, const run_info& info, const std::vect
     }
     f << (i + 1 < rows.size() ? ",\n" : "\n");
   }
-  f << "  ],\n  \"summary\": " << json_string(summary_line(rows)) << "\n}\n";
+  f << "  ],\n";
+  if (!extra_members.empty()) f << extra_members << ",\n";
+  f << "  \"summary\": " << json_string(summary_line(rows)) << "\n}\n";
   f.flush();
   if (!f) return {errc::io_error, "cannot write " + path};
   return {};

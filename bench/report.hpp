@@ -68,9 +68,25 @@ struct row {
   std::vector<std::pair<std::string, uint64_t>> seals;
   /// Wall time of the scenario, including set-up and warm-up, in seconds.
   double seconds = 0;
+  /// The remote rows against Redis: CAF 0.17's floor (bench/floor_side.hpp),
+  /// the same clients against an echo server that only replies, one
+  /// repetition after each vstore/raw pair, in the vstore column's unit
+  /// (rates, or p50 latencies in µs when lower_is_better); empty when not
+  /// measured. CPU per unit counts this process and the echo server.
+  samples floor;
+  samples floor_cpu_us;
+  uint64_t floor_errors = 0;
+  std::string floor_first_error;
+  /// Why the floor of a remote row was not measured ("" otherwise).
+  std::string floor_skipped;
 
   /// Returns median(vstore) / median(raw) (0 if raw has no samples).
   double ratio() const;
+  /// Returns median(floor) / median(raw) (0 without both).
+  double floor_ratio() const;
+  /// Returns whether the floor was measured without errors and itself
+  /// misses the target: the target is out of reach on CAF 0.17.
+  bool floor_bounds() const;
   /// Returns whether the row ran without errors and met its target.
   bool pass() const;
   /// Returns how the ratio stands against the target, higher is better and
@@ -93,11 +109,13 @@ struct run_info {
   uint64_t lifetime_peak_rss = 0;
 };
 
-/// Prints `rows` as the result table, with error notes below it.
+/// Prints `rows` as the result table, with error notes and the remote rows'
+/// CAF 0.17 floor lines below it.
 void print_table(std::ostream& out, const std::vector<row>& rows);
 
-/// Returns the one-line summary: how many targets were met and the worst
-/// ratio against its target.
+/// Returns the one-line summary: how many targets were met, how many missed
+/// ones CAF 0.17's measured floor misses too (result FLOOR), and the worst
+/// ratio against its target among the other rows.
 std::string summary_line(const std::vector<row>& rows);
 
 /// Formats a rate with k/M suffixes: 1234567 -> "1.23M".
@@ -106,7 +124,9 @@ std::string format_rate(double x);
 /// Formats a byte count in MiB: "183 MiB".
 std::string format_mib(uint64_t bytes);
 
-/// Writes the run and every row as JSON to `path`.
-status write_json(const std::string& path, const run_info& info, const std::vector<row>& rows);
+/// Writes the run and every row as JSON to `path`; `extra_members`, when not
+/// empty, is inserted as further top-level members (e.g. sweeps_json()).
+status write_json(const std::string& path, const run_info& info, const std::vector<row>& rows,
+                  const std::string& extra_members = {});
 
 }  // namespace vstore::bench

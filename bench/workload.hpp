@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,9 +16,9 @@
 
 namespace vstore::bench {
 
-/// Bytes of every key.
+/// Bytes of every key (the scenarios; a workload's key_bytes may be longer).
 inline constexpr size_t key_size = 16;
-/// Bytes of every value.
+/// Bytes of every value (the scenarios; see workload::value_bytes).
 inline constexpr size_t value_size = 100;
 /// Keys that share one 8-byte prefix (the `data` space's prefix extractor).
 inline constexpr uint64_t keys_per_prefix = 10;
@@ -30,6 +31,8 @@ inline constexpr size_t raw_batch_puts = 100;
 /// Operations per commit_multi batch, and the spaces it spans.
 inline constexpr size_t multi_batch_ops = 100;
 inline constexpr size_t multi_batch_spaces = 4;
+/// Spaces of the default schema, over which multi-space batches rotate.
+inline constexpr size_t default_schema_spaces = 8;
 /// The space every read and single-space write uses.
 inline constexpr space_id bench_space = spaces::data;
 
@@ -62,6 +65,15 @@ struct workload {
   /// Written key numbers start here: put request i writes key write_base + i,
   /// multi-space batch i writes keys (write_base + i) * 100 + op.
   uint64_t write_base = 0;
+  /// Bytes of every key read or written: key_size or more (longer keys are
+  /// padded, loaded_key). Reads need a database loaded with the same size.
+  size_t key_bytes = key_size;
+  /// Bytes of every value written, and expected of every value read.
+  size_t value_bytes = value_size;
+  /// multi_batch: spaces each batch spans (1..schema_spaces), and the spaces
+  /// of the schema the batches rotate over (multi_batch_space).
+  size_t batch_spaces = multi_batch_spaces;
+  size_t schema_spaces = default_schema_spaces;
 };
 
 /// Index ranges handed to concurrent issuers (threads, client actors) in a
@@ -96,39 +108,77 @@ inline void put_be64(uint64_t x, char* out) noexcept {
   }
 }
 
-/// Writes loaded key number `i`: be64(i / 10) + be64(i % 10), so every 8-byte
-/// prefix holds exactly keys_per_prefix keys (the last one possibly fewer).
-inline void loaded_key(uint64_t i, char* out) noexcept {
-  put_be64(i / keys_per_prefix, out);
-  put_be64(i % keys_per_prefix, out + 8);
+/// Bytes of filler_pool().
+inline constexpr size_t filler_pool_size = size_t{1} << 20;
+
+/// Returns filler_pool_size + 64 KiB pseudo-random bytes (made once), the
+/// source of long values and key padding: copying a slice costs far less than
+/// computing its bytes, which would otherwise dominate a 64 KiB put.
+inline const char* filler_pool() {
+  static const std::unique_ptr<char[]> pool = [] {
+    const size_t n = filler_pool_size + (size_t{64} << 10);
+    std::unique_ptr<char[]> p{new char[n]};
+    uint64_t x = 0x5eed;
+    for (size_t i = 0; i < n; i += 8) {
+      x = mix64(x);
+      put_be64(x, p.get() + i);
+    }
+    return p;
+  }();
+  return pool.get();
 }
 
-/// Returns loaded key number `i`.
-inline std::string loaded_key(uint64_t i) {
-  std::string k(key_size, '\0');
-  loaded_key(i, k.data());
+/// Copies `n` bytes (at most 64 KiB) of filler_pool() from an offset chosen
+/// by `seed` into `out`.
+inline void fill_from_pool(uint64_t seed, char* out, size_t n) noexcept {
+  std::memcpy(out, filler_pool() + mix64(seed) % filler_pool_size, n);
+}
+
+/// Writes loaded key number `i` of `bytes` bytes (at least key_size):
+/// be64(i / 10) + be64(i % 10), so every 8-byte prefix holds exactly
+/// keys_per_prefix keys (the last one possibly fewer), then for longer keys
+/// filler bytes chosen by i (the key-size sweep).
+inline void loaded_key(uint64_t i, char* out, size_t bytes = key_size) noexcept {
+  put_be64(i / keys_per_prefix, out);
+  put_be64(i % keys_per_prefix, out + 8);
+  if (bytes > key_size) fill_from_pool(i ^ 0x6b6579, out + key_size, bytes - key_size);
+}
+
+/// Returns loaded key number `i` of `bytes` bytes.
+inline std::string loaded_key(uint64_t i, size_t bytes = key_size) {
+  std::string k(bytes, '\0');
+  loaded_key(i, k.data(), bytes);
   return k;
 }
 
 /// Writes the 8-byte prefix of prefix group `p` (loaded keys 10p..10p+9).
 inline void group_prefix(uint64_t p, char* out) noexcept { put_be64(p, out); }
 
-/// Writes written key number `n`: be64(mix64(n) | 2^63) + be64(n); distinct
-/// for every n and never equal to a loaded key (their first byte is < 0x80).
-inline void written_key(uint64_t n, char* out) noexcept {
+/// Writes written key number `n` of `bytes` bytes (at least key_size):
+/// be64(mix64(n) | 2^63) + be64(n), then filler as loaded_key; distinct for
+/// every n and never equal to a loaded key (their first byte is < 0x80).
+inline void written_key(uint64_t n, char* out, size_t bytes = key_size) noexcept {
   put_be64(mix64(n) | (uint64_t{1} << 63), out);
   put_be64(n, out + 8);
+  if (bytes > key_size) fill_from_pool(n ^ 0x6b6579, out + key_size, bytes - key_size);
 }
 
-/// Writes a value_size-byte value derived from `n` (not all equal bytes, so
-/// compression does not make it trivially small).
-inline void make_value(uint64_t n, char* out) noexcept {
+/// Writes a value of `bytes` bytes derived from `n` (not all equal bytes, so
+/// compression does not make it trivially small): up to 256 bytes computed
+/// from n, longer ones (at most 64 KiB) be64(n) and then a slice of
+/// filler_pool() chosen by n.
+inline void make_value(uint64_t n, char* out, size_t bytes = value_size) noexcept {
+  if (bytes > 256) {
+    put_be64(n, out);
+    fill_from_pool(n, out + 8, bytes - 8);
+    return;
+  }
   uint64_t x = n;
-  for (size_t i = 0; i < value_size; i += 8) {
+  for (size_t i = 0; i < bytes; i += 8) {
     x = mix64(x);
     char buf[8];
     put_be64(x, buf);
-    std::memcpy(out + i, buf, value_size - i < 8 ? value_size - i : 8);
+    std::memcpy(out + i, buf, bytes - i < 8 ? bytes - i : 8);
   }
 }
 
@@ -143,10 +193,12 @@ constexpr uint64_t prefix_groups(uint64_t key_count) noexcept {
 }
 
 /// Returns the space of operation `op` (0..multi_batch_ops) of multi-space
-/// batch `b`: four consecutive spaces of the default schema starting at b % 8,
-/// 25 operations each.
-constexpr space_id multi_batch_space(uint64_t b, size_t op) noexcept {
-  return static_cast<space_id>((b + op / (multi_batch_ops / multi_batch_spaces)) % 8);
+/// batch `b`: `spans` consecutive spaces of a schema of `schema_spaces`
+/// starting at b % schema_spaces, an equal share of the operations each (by
+/// default four spaces of the default schema, 25 operations each).
+constexpr space_id multi_batch_space(uint64_t b, size_t op, size_t spans = multi_batch_spaces,
+                                     size_t schema_spaces = default_schema_spaces) noexcept {
+  return static_cast<space_id>((b + op * spans / multi_batch_ops) % schema_spaces);
 }
 
 }  // namespace vstore::bench
