@@ -1,8 +1,10 @@
 #include "actors/committer.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include <caf/all.hpp>
 
@@ -164,98 +166,232 @@ void on_recover(committer_pointer self, bool from_timer) {
   arm_recovery(self);
 }
 
-void commit_round_unguarded(committer_pointer self) {
+}  // namespace
+
+/// What the commit actor found before writing a round. Also the message to
+/// and from its I/O thread, which fills in the outcome.
+struct commit_job {
+  std::vector<commit_queue::round_part> round;
+  /// Batches left out: their token committed before (with its sequence
+  /// number, 0 = earlier in this round), or an earlier commit of it failed.
+  std::map<uint64_t, uint64_t> duplicates;
+  std::set<uint64_t> refused;
+  /// Tokens committed with this round, and their record.
+  std::vector<std::string> fresh;
+  token_index::entry rec;
+  uint64_t expected = 0;
+  size_t ops = 0;
+  std::unique_ptr<write_batch> batch;
+  uint64_t era = 0;
+  // -- the outcome ----------------------------------------------------------
+  status st;
+  uint64_t seq = 0;
+  std::chrono::steady_clock::duration took{};
+  /// The write (or a fault hook) threw this; the commit actor rethrows it.
+  std::exception_ptr thrown;
+};
+
+}  // namespace vstore
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<vstore::commit_job>)
+
+namespace vstore {
+
+namespace {
+
+/// Writes a prepared round under the gate, timing it: with `may_wait`
+/// blocking (store::commit), else only if the store can write it without
+/// waiting (store::try_commit; returns false, nothing written, when it
+/// cannot). A round of an era that has ended is dropped: its commit actor is
+/// gone and has answered it in doubt.
+bool write_round(store& backend, commit_gate& gate, fault_hooks* hooks, commit_job& job,
+                 bool may_wait) {
+  auto t0 = std::chrono::steady_clock::now();
+  bool waits = false;
+  bool ran = gate.run(job.era, [&] {
+    if (may_wait) {
+      job.st = backend.commit(*job.batch, job.seq);
+    } else if (auto st = backend.try_commit(*job.batch, job.seq)) {
+      job.st = std::move(*st);
+    } else {
+      waits = true;
+      return;
+    }
+    if (hooks) hooks->after_commit();
+  });
+  if (!ran)
+    job.st = status{errc::in_doubt, "a newer commit actor took over before this round was written"};
+  job.took = std::chrono::steady_clock::now() - t0;
+  return !waits;
+}
+
+/// The commit actor's I/O thread: writes the rounds it is handed, one at a
+/// time, and hands them back with their outcome. Whatever throws goes back
+/// to the commit actor with the round.
+caf::behavior commit_io(caf::event_based_actor*, std::shared_ptr<store> backend,
+                        std::shared_ptr<commit_gate> gate, std::shared_ptr<fault_hooks> hooks) {
+  return {
+      [backend, gate, hooks](std::shared_ptr<commit_job>& job) {
+        try {
+          write_round(*backend, *gate, hooks.get(), *job, true);
+        } catch (...) {
+          job->thrown = std::current_exception();
+        }
+        return job;
+      },
+  };
+}
+
+/// Takes the next round and decides, without writing, what becomes of it:
+/// returns nothing when there is nothing to write, or when the store is not
+/// ok (the round is then refused unwritten, not applied).
+std::shared_ptr<commit_job> prepare_round(committer_pointer self) {
   auto& s = self->state;
-  auto round = s.queue->take_round();
+  auto job = std::make_shared<commit_job>();
+  job->round = s.queue->take_round();
+  job->era = s.era;
   auto forgotten = s.tokens->forget(unix_ms_now());
   if (!forgotten.empty()) {
     s.forgotten_dirty = true;
     for (auto& t : forgotten) s.forgotten.push_back(std::move(t));
   }
   bool housekeeping = s.forgotten_dirty && !s.forgotten.empty();
-  if (!round.empty() || housekeeping) {
-    if (s.hooks) s.hooks->on_commit();
-    // Tokens in batch order: the first commit of a token wins, later batches
-    // with it (already committed, or earlier in this round) are duplicates.
-    std::vector<std::pair<uint64_t, const std::string*>> tokens;
-    for (const auto& rp : round)
-      if (!rp.part.token.empty()) tokens.emplace_back(rp.part.g, &rp.part.token);
-    std::sort(tokens.begin(), tokens.end());
-    std::map<uint64_t, uint64_t> duplicates;
-    std::set<uint64_t> refused;
-    std::vector<const std::string*> fresh;
-    bool dedup = !s.hooks || s.hooks->dedup_tokens();
-    for (const auto& [g, tok] : tokens) {
-      auto known = dedup ? s.tokens->find(*tok) : std::nullopt;
-      bool earlier = dedup && std::any_of(fresh.begin(), fresh.end(),
-                                          [tok = tok](const std::string* t) { return *t == *tok; });
-      if (known)
-        duplicates.emplace(g, known->seq);
-      else if (dedup && s.tokens->doubtful(*tok))
-        refused.insert(g);
-      else if (earlier)
-        duplicates.emplace(g, 0);
-      else
-        fresh.push_back(tok);
-    }
-    if (auto hs = s.backend->state(); hs != health_state::ok) {
-      // The store cannot write: refuse the round unwritten (not applied) and
-      // let the recovery timer bring the store back.
-      auto h = s.backend->health();
-      s.queue->refuse_round(
-          round, status{h.code, std::string{"the store is "} + to_name(hs) + ": " + h.message},
-          duplicates, refused);
-      arm_recovery(self);
-      answer_ready(self);
-      return;
-    }
-    auto batch = s.backend->make_batch();
-    size_t ops = 0;
-    for (const auto& rp : round) {
-      if (duplicates.count(rp.part.g) > 0 || refused.count(rp.part.g) > 0) continue;
-      apply(*batch, rp.space, rp.part.ops);
-      ops += rp.part.ops.size();
-    }
-    for (const auto& t : s.forgotten) batch->del(system_space, token_index::record_key(t));
-    if (s.forgotten_dirty)
-      batch->put(system_space, token_index::forgotten_key(),
-                 token_index::encode_seq(s.tokens->forgotten_through()));
-    // The token records about to be added carry the sequence number the
-    // commit will answer.
-    auto expected = s.backend->next_sequence(*batch, fresh.size());
-    token_index::entry rec{expected, unix_ms_now()};
-    for (const auto* t : fresh)
-      batch->put(system_space, token_index::record_key(*t), token_index::encode(rec));
-    uint64_t seq = 0;
-    auto st = s.backend->commit(*batch, seq);
-    if (st && !fresh.empty() && seq != expected)
-      logger().error("vstore: commit answered sequence {} but its token records say {}", seq,
-                     expected);
-    if (s.hooks) s.hooks->after_commit();
-    ++s.stats.rounds;
-    s.stats.round_ops += ops;
-    s.stats.duplicates += duplicates.size();
-    if (st) {
-      for (const auto* t : fresh) s.tokens->insert(*t, token_index::entry{seq, rec.unix_ms});
-      s.forgotten.clear();
-      s.forgotten_dirty = false;
-      s.queue->finish_round(round, st, seq, duplicates, refused);
-    } else if (st.code() == errc::no_space) {
-      // Refused before anything was written (store::commit's contract).
-      s.queue->refuse_round(round, st, duplicates, refused);
-    } else {
-      for (const auto* t : fresh) s.tokens->mark_doubtful(*t);
-      s.queue->finish_round(round, st, seq, duplicates, refused);
-    }
-    if (!st) arm_recovery(self);
+  if (job->round.empty() && !housekeeping) return nullptr;
+  // Tokens in batch order: the first commit of a token wins, later batches
+  // with it (already committed, or earlier in this round) are duplicates.
+  std::vector<std::pair<uint64_t, const std::string*>> tokens;
+  for (const auto& rp : job->round)
+    if (!rp.part.token.empty()) tokens.emplace_back(rp.part.g, &rp.part.token);
+  std::sort(tokens.begin(), tokens.end());
+  bool dedup = !s.hooks || s.hooks->dedup_tokens();
+  for (const auto& [g, tok] : tokens) {
+    auto known = dedup ? s.tokens->find(*tok) : std::nullopt;
+    bool earlier =
+        dedup && std::find(job->fresh.begin(), job->fresh.end(), *tok) != job->fresh.end();
+    if (known)
+      job->duplicates.emplace(g, known->seq);
+    else if (dedup && s.tokens->doubtful(*tok))
+      job->refused.insert(g);
+    else if (earlier)
+      job->duplicates.emplace(g, 0);
+    else
+      job->fresh.push_back(*tok);
   }
+  if (auto hs = s.backend->state(); hs != health_state::ok) {
+    // The store cannot write: refuse the round unwritten (not applied) and
+    // let the recovery timer bring the store back.
+    auto h = s.backend->health();
+    s.queue->refuse_round(
+        job->round, status{h.code, std::string{"the store is "} + to_name(hs) + ": " + h.message},
+        job->duplicates, job->refused);
+    arm_recovery(self);
+    return nullptr;
+  }
+  job->batch = s.backend->make_batch();
+  auto& batch = *job->batch;
+  for (const auto& rp : job->round) {
+    if (job->duplicates.count(rp.part.g) > 0 || job->refused.count(rp.part.g) > 0) continue;
+    apply(batch, rp.space, rp.part.ops);
+    job->ops += rp.part.ops.size();
+  }
+  for (const auto& t : s.forgotten) batch.del(system_space, token_index::record_key(t));
+  if (s.forgotten_dirty)
+    batch.put(system_space, token_index::forgotten_key(),
+              token_index::encode_seq(s.tokens->forgotten_through()));
+  // The token records about to be added carry the sequence number the
+  // commit will answer.
+  job->expected = s.backend->next_sequence(batch, job->fresh.size());
+  job->rec = token_index::entry{job->expected, unix_ms_now()};
+  for (const auto& t : job->fresh)
+    batch.put(system_space, token_index::record_key(t), token_index::encode(job->rec));
+  return job;
+}
+
+/// Records the outcome of a written round in the queue and the tokens.
+void settle(committer_pointer self, commit_job& job) {
+  auto& s = self->state;
+  const auto& st = job.st;
+  if (st && !job.fresh.empty() && job.seq != job.expected)
+    logger().error("vstore: commit answered sequence {} but its token records say {}", job.seq,
+                   job.expected);
+  ++s.stats.rounds;
+  s.stats.round_ops += job.ops;
+  s.stats.duplicates += job.duplicates.size();
+  if (st) {
+    for (const auto& t : job.fresh)
+      s.tokens->insert(t, token_index::entry{job.seq, job.rec.unix_ms});
+    s.forgotten.clear();
+    s.forgotten_dirty = false;
+    s.queue->finish_round(job.round, st, job.seq, job.duplicates, job.refused);
+  } else if (st.code() == errc::no_space) {
+    // Refused before anything was written (store::commit's contract).
+    s.queue->refuse_round(job.round, st, job.duplicates, job.refused);
+  } else {
+    for (const auto& t : job.fresh) s.tokens->mark_doubtful(t);
+    s.queue->finish_round(job.round, st, job.seq, job.duplicates, job.refused);
+  }
+  if (!st) arm_recovery(self);
+}
+
+/// Copies the queue's and the tokens' counters into the stats, then answers
+/// every sealed batch and fence that is finished.
+void answer_and_count(committer_pointer self) {
+  auto& s = self->state;
   s.stats.aborted_batches = s.queue->aborted_total();
   s.stats.tokens = s.tokens->size();
   s.stats.tokens_forgotten = s.tokens->forgotten_total();
   answer_ready(self);
 }
 
-void commit_round(committer_pointer self) { commit_round_unguarded(self); }
+void commit_round(committer_pointer self);
+
+/// Hands `job` to the I/O thread (started on first use; it ends with this
+/// actor) and settles it when it comes back.
+void offload(committer_pointer self, std::shared_ptr<commit_job> job) {
+  auto& s = self->state;
+  if (!s.io) {
+    s.io = self->spawn<caf::detached>(commit_io, s.backend, s.gate, s.hooks);
+    self->attach_functor([io = s.io] { caf::anon_send_exit(io, caf::exit_reason::user_shutdown); });
+  }
+  ++s.stats.offloaded_rounds;
+  s.writing = job;
+  // Untimed: the I/O thread answers every round; the manager's deadlines
+  // cover a stuck one.
+  self->request(s.io, caf::infinite, std::move(job))
+      .then(
+          [self](std::shared_ptr<commit_job>& done) {
+            auto& st = self->state;
+            st.writing.reset();
+            if (done->thrown) std::rethrow_exception(done->thrown);
+            if (done->took <= st.path.slow) st.slow_mode = false;
+            settle(self, *done);
+            answer_and_count(self);
+            if (st.queue->queued_parts() > 0) commit_round(self);
+          },
+          [](caf::error& e) {
+            // The I/O thread is gone (it never throws; it was killed): its
+            // round may or may not have been written.
+            throw std::runtime_error("the commit I/O thread went down (" +
+                                     to_status(e).to_string() + ")");
+          });
+}
+
+void commit_round(committer_pointer self) {
+  auto& s = self->state;
+  if (s.writing) return;  // the next round starts when this one comes back
+  if (auto job = prepare_round(self)) {
+    if (s.hooks) s.hooks->on_commit();
+    if (!s.path.inline_commits || s.slow_mode ||
+        !write_round(*s.backend, *s.gate, s.hooks.get(), *job, false))
+      return offload(self, std::move(job));
+    if (job->took > s.path.slow) {
+      s.slow_mode = true;
+      ++s.stats.slow_rounds;
+    }
+    settle(self, *job);
+  }
+  answer_and_count(self);
+}
 
 void maybe_commit(committer_pointer self) {
   auto& s = self->state;
@@ -275,9 +411,13 @@ void arm_sweep(committer_pointer self) {
 committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr<store> backend,
                                          size_t spaces, uint64_t min_g, supervisor_options sup,
                                          token_options tok, recovery_options recovery,
-                                         size_t round_ops_limit,
+                                         size_t round_ops_limit, commit_path path,
+                                         std::shared_ptr<commit_gate> gate,
                                          std::shared_ptr<fault_hooks> hooks) {
   auto& s = self->state;
+  s.path = path;
+  s.gate = std::move(gate);
+  s.era = s.gate->open_era();
   s.backend = std::move(backend);
   s.queue = std::make_unique<commit_queue>(spaces, min_g);
   s.tokens = std::make_unique<token_index>(tok.retain_count, tok.retain_age);

@@ -4,6 +4,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "actors/commit_gate.hpp"
 #include "actors/commit_queue.hpp"
 #include "actors/fault_hooks.hpp"
 #include "actors/token_index.hpp"
@@ -19,6 +20,19 @@ struct recovery_options {
   std::chrono::milliseconds backoff{100};
   std::chrono::milliseconds backoff_max{5000};
 };
+
+/// Where the commit actor writes its rounds (writer.inline-commits,
+/// writer.slow-commit).
+struct commit_path {
+  /// Write rounds the store can write without waiting (store::try_commit)
+  /// inline, on the commit actor's scheduler thread.
+  bool inline_commits = true;
+  /// An inline write slower than this sends the next rounds to the I/O
+  /// thread until one there is no slower.
+  std::chrono::microseconds slow{2000};
+};
+
+struct commit_job;
 
 /// The state of the commit actor: the commit queue and the writers' requests
 /// waiting for their sealed batches.
@@ -43,6 +57,16 @@ struct committer_state {
   std::chrono::steady_clock::time_point next_recovery;
   committer_stats stats;
   std::shared_ptr<fault_hooks> hooks;
+  commit_path path;
+  /// The manager's gate and this actor's era in it (commit_gate.hpp).
+  std::shared_ptr<commit_gate> gate;
+  uint64_t era = 0;
+  /// The I/O thread (a detached actor, started on first use) and the round
+  /// it is writing, if any: no other round is prepared until it answers.
+  caf::actor io;
+  std::shared_ptr<commit_job> writing;
+  /// An inline write was slow: write on the I/O thread until one is fast.
+  bool slow_mode = false;
   static inline const char* name = "vstore.committer";
 };
 
@@ -68,10 +92,24 @@ using committer_pointer = committer_actor::stateful_pointer<committer_state>;
 /// without writing (its batches answered not applied with the store's code),
 /// and a timer tries store::recover after `recovery.backoff`, doubling up to
 /// `recovery.backoff_max`, until the store is ok again.
+///
+/// Where a round is written (commit_path): inline, on the scheduler thread
+/// that runs this actor, when the store can write it without waiting
+/// (store::try_commit: RocksDB without fsync or write stall), so a
+/// sequential commit costs scheduled hops only; otherwise (an fsync, a
+/// stall, a store that cannot tell), after an inline write slower than
+/// `path.slow`, and with `path.inline_commits` off, on the actor's I/O
+/// thread, a detached actor, so that a blocking write holds that thread and
+/// not the scheduler. While the I/O thread writes,
+/// the actor keeps queueing (the next round is the group commit of all that
+/// arrived meanwhile). Every write runs under `gate` in this actor's era, so
+/// a round a dead predecessor handed to its I/O thread never lands after this
+/// actor's writes.
 committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr<store> backend,
                                          size_t spaces, uint64_t min_g, supervisor_options sup,
                                          token_options tok, recovery_options recovery,
-                                         size_t round_ops_limit,
+                                         size_t round_ops_limit, commit_path path,
+                                         std::shared_ptr<commit_gate> gate,
                                          std::shared_ptr<fault_hooks> hooks);
 
 }  // namespace vstore

@@ -84,14 +84,10 @@ committer_actor spawn_committer(manager_pointer self) {
   auto& st = self->state;
   const auto& o = st.setup.opts;
   auto round_limit = size_t{8} * o.writer.max_batch_commands;
-  committer_actor c;
   auto recovery = recovery_options{o.db.recovery_backoff, o.db.recovery_backoff_max};
-  if (o.writer.detached_committer)
-    c = self->spawn<caf::detached>(committer, st.setup.backend, o.schema.size(), st.next_g,
-                                   o.supervisor, o.tokens, recovery, round_limit, st.setup.hooks);
-  else
-    c = self->spawn(committer, st.setup.backend, o.schema.size(), st.next_g, o.supervisor, o.tokens,
-                    recovery, round_limit, st.setup.hooks);
+  auto path = commit_path{o.writer.inline_commits, o.writer.slow_commit};
+  auto c = self->spawn(committer, st.setup.backend, o.schema.size(), st.next_g, o.supervisor,
+                       o.tokens, recovery, round_limit, path, st.gate, st.setup.hooks);
   self->monitor<caf::message_priority::high>(c);
   watch(self, c.address(), child_role{child_role::committer, 0, 0});
   return c;

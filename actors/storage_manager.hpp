@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actors/commit_gate.hpp"
 #include "actors/fault_hooks.hpp"
 #include "actors/request_table.hpp"
 #include "messages/protocol.hpp"
@@ -70,6 +71,8 @@ struct manager_state {
   manager_setup setup;
   std::vector<space_slot> spaces;
   committer_actor committer;
+  /// Orders the writes of successive commit actors (commit_gate.hpp).
+  std::shared_ptr<commit_gate> gate = std::make_shared<commit_gate>();
   std::deque<std::chrono::steady_clock::time_point> committer_restart_times;
   uint64_t committer_restarts = 0;
   std::unordered_map<caf::actor_addr, child_role> roles;

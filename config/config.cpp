@@ -619,7 +619,8 @@ void for_each_field(Options& o, F&& f) {
   f("writer", "max-batch-bytes", wr.max_batch_bytes, bytes(1, gib));
   f("writer", "max-delay", wr.max_delay, duration(0, 10 * ms_per_second));
   f("writer", "max-queued", wr.max_queued, number(1, 10000000));
-  f("writer", "detached-committer", wr.detached_committer, flag_rule);
+  f("writer", "inline-commits", wr.inline_commits, flag_rule);
+  f("writer", "slow-commit", wr.slow_commit, duration(1, 10 * ms_per_second));
   auto& li = o.limits;
   f("limits", "max-key-size", li.max_key_bytes, bytes(1, 16 * mib));
   f("limits", "max-value-size", li.max_value_bytes, bytes(1, gib));
@@ -1027,6 +1028,10 @@ maybe_failure apply(const parsed& p, options& o, server_settings& server) {
             msg = assign(e.val, r, field);
           });
     }
+    if (!found && e.section == "writer" && e.key == "detached-committer")
+      return failure{where, e.line,
+                     "writer.detached-committer was replaced by writer.inline-commits (the "
+                     "commit actor now always keeps synced and slow writes on its own thread)"};
     if (!found) return failure{where, e.line, "unknown key in [" + e.section + "]"};
     if (msg) return failure{where, e.line, std::move(*msg)};
   }

@@ -92,6 +92,10 @@ struct committer_stats {
   uint64_t tokens_forgotten = 0;
   /// Calls of store::recover while the store was not ok.
   uint64_t recovery_attempts = 0;
+  /// Rounds written on the commit actor's I/O thread (synced, after a slow
+  /// write, or writer.inline-commits = false), and inline writes found slow.
+  uint64_t offloaded_rounds = 0;
+  uint64_t slow_rounds = 0;
 };
 
 }  // namespace vstore

@@ -52,7 +52,8 @@ typename Inspector::result_type inspect(Inspector& f, abort_space& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, committer_stats& x) {
   return f(caf::meta::type_name("vstore::committer_stats"), x.rounds, x.round_ops,
-           x.aborted_batches, x.duplicates, x.tokens, x.tokens_forgotten, x.recovery_attempts);
+           x.aborted_batches, x.duplicates, x.tokens, x.tokens_forgotten, x.recovery_attempts,
+           x.offloaded_rounds, x.slow_rounds);
 }
 
 /// A writer's timer: seal the open batch if it is still batch `epoch`.

@@ -63,6 +63,22 @@ class memory_store final : public store {
   status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
               scan_page& page) const override;
 
+  /// Memory never waits for a disk: the try_ reads are the reads.
+  std::optional<status> try_get(space_id space, std::string_view key, std::string& value,
+                                bool& found) const override {
+    return get(space, key, value, found);
+  }
+  std::optional<status> try_multi_get(
+      space_id space, const std::vector<std::string>& keys,
+      std::vector<std::optional<std::string>>& values) const override {
+    return multi_get(space, keys, values);
+  }
+  std::optional<status> try_scan(space_id space, std::string_view prefix,
+                                 std::string_view start_after, size_t limit,
+                                 scan_page& page) const override {
+    return scan(space, prefix, start_after, limit, page);
+  }
+
   /// Returns the schema the store was made with.
   const vstore::schema& schema() const noexcept override { return schema_; }
 
@@ -75,6 +91,11 @@ class memory_store final : public store {
   /// (errc::invalid_argument) without applying anything. Does not change the
   /// batch, which may be committed again.
   status commit(vstore::write_batch& batch, uint64_t& seq) override;
+
+  /// Memory never waits for a disk: the same as commit().
+  std::optional<status> try_commit(vstore::write_batch& batch, uint64_t& seq) override {
+    return commit(batch, seq);
+  }
 
   /// Returns the number of non-empty commits so far.
   uint64_t latest_sequence() const noexcept override;

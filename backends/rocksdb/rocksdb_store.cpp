@@ -682,14 +682,36 @@ status rocksdb_store::open(const options& opts, std::unique_ptr<rocksdb_store>& 
   });
 }
 
-status rocksdb_store::get(space_id space, std::string_view key, std::string& value,
-                          bool& found) const {
+namespace {
+
+/// ReadOptions for a read that may wait for the disk, or (cache_only) one
+/// that answers from memtables and the block cache or not at all.
+rocksdb::ReadOptions read_options(bool cache_only) {
+  rocksdb::ReadOptions ro;
+  if (cache_only) ro.read_tier = rocksdb::kBlockCacheTier;
+  return ro;
+}
+
+/// What a cache-only read answers when it would have to wait: nothing.
+std::optional<status> unless_incomplete(const status& st, bool incomplete) {
+  if (incomplete) return std::nullopt;
+  return st;
+}
+
+}  // namespace
+
+status rocksdb_store::read_one(space_id space, std::string_view key, std::string& value,
+                               bool& found, bool cache_only, bool& incomplete) const {
   found = false;
   if (auto st = check_op(impl_->schema, space, key); !st) return st;
   return guarded("get", [&]() -> status {
     rocksdb::PinnableSlice v;
-    auto s = impl_->db->Get(rocksdb::ReadOptions{}, impl_->handle_of(space), to_slice(key), &v);
+    auto s = impl_->db->Get(read_options(cache_only), impl_->handle_of(space), to_slice(key), &v);
     if (s.IsNotFound()) return {};
+    if (cache_only && s.IsIncomplete()) {
+      incomplete = true;
+      return {};
+    }
     if (!s.ok()) return to_status(s, "get from " + space_name(impl_->schema, space));
     value.assign(v.data(), v.size());
     found = true;
@@ -697,8 +719,22 @@ status rocksdb_store::get(space_id space, std::string_view key, std::string& val
   });
 }
 
-status rocksdb_store::multi_get(space_id space, const std::vector<std::string>& keys,
-                                std::vector<std::optional<std::string>>& values) const {
+status rocksdb_store::get(space_id space, std::string_view key, std::string& value,
+                          bool& found) const {
+  bool incomplete = false;
+  return read_one(space, key, value, found, false, incomplete);
+}
+
+std::optional<status> rocksdb_store::try_get(space_id space, std::string_view key,
+                                             std::string& value, bool& found) const {
+  bool incomplete = false;
+  auto st = read_one(space, key, value, found, true, incomplete);
+  return unless_incomplete(st, incomplete);
+}
+
+status rocksdb_store::read_many(space_id space, const std::vector<std::string>& keys,
+                                std::vector<std::optional<std::string>>& values, bool cache_only,
+                                bool& incomplete) const {
   values.clear();
   for (const auto& k : keys)
     if (auto st = check_op(impl_->schema, space, k); !st) return st;
@@ -710,12 +746,16 @@ status rocksdb_store::multi_get(space_id space, const std::vector<std::string>& 
     for (const auto& k : keys) slices.emplace_back(k);
     std::vector<rocksdb::PinnableSlice> results(n);
     std::vector<rocksdb::Status> statuses(n);
-    impl_->db->MultiGet(rocksdb::ReadOptions{}, impl_->handle_of(space), n, slices.data(),
+    impl_->db->MultiGet(read_options(cache_only), impl_->handle_of(space), n, slices.data(),
                         results.data(), statuses.data(), false);
     values.reserve(n);
     for (size_t i = 0; i < n; ++i) {
       if (statuses[i].IsNotFound()) {
         values.emplace_back(std::nullopt);
+      } else if (cache_only && statuses[i].IsIncomplete()) {
+        values.clear();
+        incomplete = true;
+        return {};
       } else if (!statuses[i].ok()) {
         values.clear();
         return to_status(statuses[i], "multi_get from " + space_name(impl_->schema, space));
@@ -727,8 +767,37 @@ status rocksdb_store::multi_get(space_id space, const std::vector<std::string>& 
   });
 }
 
+status rocksdb_store::multi_get(space_id space, const std::vector<std::string>& keys,
+                                std::vector<std::optional<std::string>>& values) const {
+  bool incomplete = false;
+  return read_many(space, keys, values, false, incomplete);
+}
+
+std::optional<status> rocksdb_store::try_multi_get(
+    space_id space, const std::vector<std::string>& keys,
+    std::vector<std::optional<std::string>>& values) const {
+  bool incomplete = false;
+  auto st = read_many(space, keys, values, true, incomplete);
+  return unless_incomplete(st, incomplete);
+}
+
 status rocksdb_store::scan(space_id space, std::string_view prefix, std::string_view start_after,
                            size_t limit, scan_page& page) const {
+  bool incomplete = false;
+  return read_page(space, prefix, start_after, limit, page, false, incomplete);
+}
+
+std::optional<status> rocksdb_store::try_scan(space_id space, std::string_view prefix,
+                                              std::string_view start_after, size_t limit,
+                                              scan_page& page) const {
+  bool incomplete = false;
+  auto st = read_page(space, prefix, start_after, limit, page, true, incomplete);
+  return unless_incomplete(st, incomplete);
+}
+
+status rocksdb_store::read_page(space_id space, std::string_view prefix,
+                                std::string_view start_after, size_t limit, scan_page& page,
+                                bool cache_only, bool& incomplete) const {
   page.entries.clear();
   page.more = false;
   if (!accepts_space(impl_->schema, space))
@@ -747,7 +816,7 @@ status rocksdb_store::scan(space_id space, std::string_view prefix, std::string_
     const uint32_t prefix_length =
         space == system_space ? 0 : impl_->schema.spaces[space].options.prefix_length;
     rocksdb::ManagedSnapshot snapshot{impl_->db};
-    rocksdb::ReadOptions ro;
+    auto ro = read_options(cache_only);
     ro.snapshot = snapshot.snapshot();
     // A prefix shorter than the extractor's length (or none at all) spans
     // several extracted prefixes: only a total-order seek finds all its keys.
@@ -775,6 +844,10 @@ status rocksdb_store::scan(space_id space, std::string_view prefix, std::string_
     if (auto s = it->status(); !s.ok()) {
       page.entries.clear();
       page.more = false;
+      if (cache_only && s.IsIncomplete()) {
+        incomplete = true;
+        return {};
+      }
       return to_status(s, "scan of " + space_name(impl_->schema, space));
     }
     return {};
@@ -787,7 +860,7 @@ std::unique_ptr<write_batch> rocksdb_store::make_batch() const {
   return std::make_unique<rocksdb_batch>(impl_.get());
 }
 
-status rocksdb_store::commit(write_batch& batch, uint64_t& seq) {
+status rocksdb_store::write(write_batch& batch, uint64_t& seq, bool no_wait, bool& would_wait) {
   auto* b = dynamic_cast<rocksdb_batch*>(&batch);
   if (b == nullptr || b->owner() != impl_.get())
     return {errc::invalid_argument, "batch was not made by this rocksdb store"};
@@ -796,11 +869,22 @@ status rocksdb_store::commit(write_batch& batch, uint64_t& seq) {
     seq = impl_->db->GetLatestSequenceNumber();
     return {};
   }
+  if (no_wait && impl_->write_options.sync) {
+    would_wait = true;  // an fsync always waits
+    return {};
+  }
   return guarded("commit", [&]() -> status {
     std::lock_guard<std::mutex> lock{impl_->commit_mutex};
     std::string why;
     if (!impl_->space_ok(b->rep().GetDataSize(), why)) return {errc::no_space, std::move(why)};
-    auto s = impl_->db->Write(impl_->write_options, &b->rep());
+    auto wo = impl_->write_options;
+    wo.no_slowdown = no_wait;
+    auto s = impl_->db->Write(wo, &b->rep());
+    if (no_wait && s.IsIncomplete()) {
+      // A write stall: RocksDB refused the write before writing anything.
+      would_wait = true;
+      return {};
+    }
     if (!s.ok()) {
       impl_->wal_failed.store(true);
       impl_->on_error(s, "write failed");
@@ -809,6 +893,18 @@ status rocksdb_store::commit(write_batch& batch, uint64_t& seq) {
     seq = impl_->db->GetLatestSequenceNumber();
     return {};
   });
+}
+
+status rocksdb_store::commit(write_batch& batch, uint64_t& seq) {
+  bool would_wait = false;
+  return write(batch, seq, false, would_wait);
+}
+
+std::optional<status> rocksdb_store::try_commit(write_batch& batch, uint64_t& seq) {
+  bool would_wait = false;
+  auto st = write(batch, seq, true, would_wait);
+  if (would_wait) return std::nullopt;
+  return st;
 }
 
 health_state rocksdb_store::state() const noexcept {

@@ -101,6 +101,18 @@ class rocksdb_store final : public store {
   status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
               scan_page& page) const override;
 
+  /// The same reads from memtables and the block cache only
+  /// (ReadOptions::read_tier = kBlockCacheTier): std::nullopt when a read
+  /// would need the disk.
+  std::optional<status> try_get(space_id space, std::string_view key, std::string& value,
+                                bool& found) const override;
+  std::optional<status> try_multi_get(
+      space_id space, const std::vector<std::string>& keys,
+      std::vector<std::optional<std::string>>& values) const override;
+  std::optional<status> try_scan(space_id space, std::string_view prefix,
+                                 std::string_view start_after, size_t limit,
+                                 scan_page& page) const override;
+
   /// Returns the schema the store was opened with (space ids follow it, not
   /// the order of the families on disk).
   const vstore::schema& schema() const noexcept override;
@@ -113,6 +125,10 @@ class rocksdb_store final : public store {
   /// DB's latest sequence number after it. Refuses an invalid batch (its
   /// error()) and a batch of another store (errc::invalid_argument). Blocks.
   status commit(vstore::write_batch& batch, uint64_t& seq) override;
+
+  /// The same write with WriteOptions::no_slowdown; std::nullopt (nothing
+  /// written) with store.sync on, or when RocksDB would stall the write.
+  std::optional<status> try_commit(vstore::write_batch& batch, uint64_t& seq) override;
 
   /// Returns the DB's latest sequence number.
   uint64_t latest_sequence() const noexcept override;
@@ -167,6 +183,17 @@ class rocksdb_store final : public store {
  private:
   /// Takes over an open database; only open() constructs stores.
   explicit rocksdb_store(std::unique_ptr<impl> p);
+
+  /// The reads and the write behind the public ones: `cache_only` / `no_wait`
+  /// set `incomplete` / `would_wait` instead of waiting for the disk.
+  status read_one(space_id space, std::string_view key, std::string& value, bool& found,
+                  bool cache_only, bool& incomplete) const;
+  status read_many(space_id space, const std::vector<std::string>& keys,
+                   std::vector<std::optional<std::string>>& values, bool cache_only,
+                   bool& incomplete) const;
+  status read_page(space_id space, std::string_view prefix, std::string_view start_after,
+                   size_t limit, scan_page& page, bool cache_only, bool& incomplete) const;
+  status write(vstore::write_batch& batch, uint64_t& seq, bool no_wait, bool& would_wait);
 
   /// The DB, its column family handles and options; never null.
   std::unique_ptr<impl> impl_;

@@ -69,6 +69,30 @@ class read_store {
   /// snapshot: a concurrent commit is either wholly in it or not at all.
   virtual status scan(space_id space, std::string_view prefix, std::string_view start_after,
                       size_t limit, scan_page& page) const = 0;
+
+  /// The same reads when they can be answered without waiting for the disk
+  /// (RocksDB: from memtables and the block cache only). Each answers like
+  /// its blocking twin, or returns std::nullopt, having read nothing that
+  /// counts, when it would have to wait: the caller then reads again where
+  /// blocking is allowed. Actors call these on the scheduler's threads. The
+  /// defaults never promise (a store that cannot tell, or a decorator).
+  virtual std::optional<status> try_get(space_id space, std::string_view key, std::string& value,
+                                        bool& found) const {
+    (void)space, (void)key, (void)value, (void)found;
+    return std::nullopt;
+  }
+  virtual std::optional<status> try_multi_get(
+      space_id space, const std::vector<std::string>& keys,
+      std::vector<std::optional<std::string>>& values) const {
+    (void)space, (void)keys, (void)values;
+    return std::nullopt;
+  }
+  virtual std::optional<status> try_scan(space_id space, std::string_view prefix,
+                                         std::string_view start_after, size_t limit,
+                                         scan_page& page) const {
+    (void)space, (void)prefix, (void)start_after, (void)limit, (void)page;
+    return std::nullopt;
+  }
 };
 
 /// Collects puts, deletes and range deletes over any state spaces (including
@@ -153,6 +177,18 @@ class store : public read_store {
   /// the configured reserve; the store is then degraded): it was not applied.
   /// Any other failure may have left the batch in the log: in doubt. Blocks.
   virtual status commit(vstore::write_batch& batch, uint64_t& seq) = 0;
+
+  /// Commits `batch` like commit() when that cannot wait: no fsync, no write
+  /// stall (RocksDB: an unsynced write with no_slowdown). Otherwise writes
+  /// nothing and returns std::nullopt; the caller then calls commit() where
+  /// blocking is allowed. The commit actor calls it on the scheduler. It
+  /// promises no wait it can see; a write(2) into the page cache may still
+  /// block in the kernel on a dying disk (the commit actor notices the slow
+  /// write and stops trying). The default never promises.
+  virtual std::optional<status> try_commit(vstore::write_batch& batch, uint64_t& seq) {
+    (void)batch, (void)seq;
+    return std::nullopt;
+  }
 
   /// Returns the sequence number of the last commit.
   virtual uint64_t latest_sequence() const noexcept = 0;

@@ -76,7 +76,8 @@ void expect_same(const options& a, const options& b) {
   EXPECT_EQ(a.writer.max_batch_bytes, b.writer.max_batch_bytes);
   EXPECT_EQ(a.writer.max_delay, b.writer.max_delay);
   EXPECT_EQ(a.writer.max_queued, b.writer.max_queued);
-  EXPECT_EQ(a.writer.detached_committer, b.writer.detached_committer);
+  EXPECT_EQ(a.writer.inline_commits, b.writer.inline_commits);
+  EXPECT_EQ(a.writer.slow_commit, b.writer.slow_commit);
   EXPECT_EQ(a.limits.max_key_bytes, b.limits.max_key_bytes);
   EXPECT_EQ(a.limits.max_value_bytes, b.limits.max_value_bytes);
   EXPECT_EQ(a.limits.max_batch_ops, b.limits.max_batch_ops);
@@ -133,7 +134,8 @@ options everything_changed() {
   o.writer.max_batch_bytes = 1;
   o.writer.max_delay = 0ms;
   o.writer.max_queued = 10000000;
-  o.writer.detached_committer = false;
+  o.writer.inline_commits = false;
+  o.writer.slow_commit = 10s;
   o.limits.max_key_bytes = 16u << 20;
   o.limits.max_value_bytes = 1u << 30;
   o.limits.max_batch_ops = 4294967295u;
@@ -288,7 +290,8 @@ max-batch-commands = 1
 max-batch-bytes = 1GiB
 max-delay = 10s
 max-queued = 1
-detached-committer = false
+inline-commits = false
+slow-commit = 10s
 
 [limits]
 max-key-size = 16MiB
@@ -341,7 +344,8 @@ retain-age = 1s
   EXPECT_EQ(o.writer.max_batch_bytes, 1u << 30);
   EXPECT_EQ(o.writer.max_delay, 10s);
   EXPECT_EQ(o.writer.max_queued, 1u);
-  EXPECT_FALSE(o.writer.detached_committer);
+  EXPECT_FALSE(o.writer.inline_commits);
+  EXPECT_EQ(o.writer.slow_commit, 10s);
   EXPECT_EQ(o.limits.max_key_bytes, 16u << 20);
   EXPECT_EQ(o.limits.max_value_bytes, 1u << 30);
   EXPECT_EQ(o.limits.max_batch_ops, 1u);
@@ -596,7 +600,8 @@ const std::vector<key_spec>& all_keys() {
       {"writer", "max-batch-bytes", key_type::bytes64, 1, 1ull << 30},
       {"writer", "max-delay", key_type::duration, 0, 10000},
       {"writer", "max-queued", key_type::u32, 1, 10000000},
-      {"writer", "detached-committer", key_type::flag, 0, 0},
+      {"writer", "inline-commits", key_type::flag, 0, 0},
+      {"writer", "slow-commit", key_type::duration, 1, 10000},
       {"limits", "max-key-size", key_type::bytes32, 1, 16 << 20},
       {"limits", "max-value-size", key_type::bytes32, 1, 1 << 30},
       {"limits", "max-batch-ops", key_type::u32, 1, u32_max},
@@ -806,6 +811,9 @@ std::vector<bad_case> structural_cases() {
   return {
       {"UnknownKey", "[writer]\nmax-batch-size = 5\n",
        "writer.max-batch-size (line 2): unknown key"},
+      {"ReplacedKey", "[writer]\ndetached-committer = true\n",
+       "writer.detached-committer (line 2): writer.detached-committer was replaced by "
+       "writer.inline-commits"},
       {"UnknownKeyInSpace", "[space.data]\nblock-size = 5\n",
        "space.data.block-size (line 2): unknown key"},
       {"DottedKey", "[store]\nspace.data = 5\n", "store.space.data (line 2): unknown key"},
