@@ -6,12 +6,33 @@
 
 namespace vstore {
 
+namespace {
+
+/// The error category of would_wait_error (internal to the manager and its
+/// readers, so not an errc).
+constexpr auto would_wait_category = caf::atom("vs_wait");
+
+/// Runs the blocking read, or for a cache-only reader its try_ twin
+/// (std::nullopt: it would wait).
+template <class Blocking, class Cached>
+std::optional<status> read_with(bool cache_only, Blocking&& blocking, Cached&& cached) {
+  if (cache_only) return cached();
+  return blocking();
+}
+
+}  // namespace
+
+caf::error would_wait_error() { return caf::error{uint8_t{1}, would_wait_category}; }
+
+bool is_would_wait(const caf::error& e) { return e && e.category() == would_wait_category; }
+
 reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> self,
                                    std::shared_ptr<const store> backend, space_id space,
-                                   std::shared_ptr<fault_hooks> hooks) {
+                                   std::shared_ptr<fault_hooks> hooks, bool cache_only) {
   self->state.backend = std::move(backend);
   self->state.space = space;
   self->state.hooks = std::move(hooks);
+  self->state.cache_only = cache_only;
   self->set_exception_handler(exception_to_error);
   auto before_read = [self] {
     if (self->state.hooks) self->state.hooks->on_read(self->state.space);
@@ -20,15 +41,23 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
       [=](get_request& req) -> caf::result<get_reply> {
         before_read();
         get_reply out;
-        auto st = self->state.backend->get(req.space, req.key, out.value, out.found);
-        if (!st) return to_error(st);
+        const auto& b = *self->state.backend;
+        auto st = read_with(
+            self->state.cache_only, [&] { return b.get(req.space, req.key, out.value, out.found); },
+            [&] { return b.try_get(req.space, req.key, out.value, out.found); });
+        if (!st) return would_wait_error();
+        if (!*st) return to_error(*st);
         return out;
       },
       [=](multi_get_request& req) -> caf::result<multi_get_reply> {
         before_read();
         std::vector<std::optional<std::string>> values;
-        auto st = self->state.backend->multi_get(req.space, req.keys, values);
-        if (!st) return to_error(st);
+        const auto& b = *self->state.backend;
+        auto st = read_with(
+            self->state.cache_only, [&] { return b.multi_get(req.space, req.keys, values); },
+            [&] { return b.try_multi_get(req.space, req.keys, values); });
+        if (!st) return would_wait_error();
+        if (!*st) return to_error(*st);
         multi_get_reply out;
         out.found.reserve(values.size());
         out.values.reserve(values.size());
@@ -41,9 +70,13 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
       [=](scan_request& req) -> caf::result<scan_reply> {
         before_read();
         scan_page page;
-        auto st =
-            self->state.backend->scan(req.space, req.prefix, req.start_after, req.limit, page);
-        if (!st) return to_error(st);
+        const auto& b = *self->state.backend;
+        auto st = read_with(
+            self->state.cache_only,
+            [&] { return b.scan(req.space, req.prefix, req.start_after, req.limit, page); },
+            [&] { return b.try_scan(req.space, req.prefix, req.start_after, req.limit, page); });
+        if (!st) return would_wait_error();
+        if (!*st) return to_error(*st);
         return scan_reply{std::move(page.entries), page.more};
       },
   };

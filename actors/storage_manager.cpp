@@ -57,15 +57,25 @@ void watch(manager_pointer self, const caf::actor_addr& addr, child_role role) {
   self->state.roles[addr] = role;
 }
 
-/// Spawns reader `index` of space `s`: detached (its own thread) with
-/// reader.detached, so that a read that blocks in the backend (a long scan, a
-/// block-cache miss) holds its own thread, never a scheduler thread.
+/// Returns whether reads go first to cache-only readers (reader.cache-first).
+/// Not with fault hooks: the tests' reader faults and gates act on the
+/// readers that may block, and a gate must never hold a scheduler thread.
+bool cache_first(const manager_state& st) {
+  return st.setup.opts.reader.cache_first && !st.setup.hooks;
+}
+
+/// Spawns reader `index` of space `s`. The first reader.pool-size readers
+/// may block: detached (their own thread) with reader.detached, so that a
+/// read that waits in the backend (a long scan, a block-cache miss) holds its
+/// own thread, never a scheduler thread. The next pool-size (with
+/// reader.cache-first) are cache-only readers on the scheduler.
 reader_actor spawn_reader(manager_pointer self, space_id s, size_t index) {
   auto& st = self->state;
   std::shared_ptr<const store> backend{st.setup.backend};
-  auto r = st.setup.opts.reader.detached
-               ? self->spawn<caf::detached>(reader, std::move(backend), s, st.setup.hooks)
-               : self->spawn(reader, std::move(backend), s, st.setup.hooks);
+  bool cache_only = index >= st.setup.opts.reader.pool_size;
+  auto r = st.setup.opts.reader.detached && !cache_only
+               ? self->spawn<caf::detached>(reader, std::move(backend), s, st.setup.hooks, false)
+               : self->spawn(reader, std::move(backend), s, st.setup.hooks, cache_only);
   self->monitor<caf::message_priority::high>(r);
   watch(self, r.address(), child_role{child_role::reader, s, index});
   return r;
@@ -314,8 +324,12 @@ void finish_read(manager_pointer self, uint64_t id, const caf::error& err, Reply
   check_drained(self);
 }
 
+/// Sends a read to a reader of its space: a cache-only one first (`cached`,
+/// with reader.cache-first), a reader that may block when that one would wait
+/// or without cache-first. A reader that died is replaced and the read
+/// retried, up to supervisor.read-retries times.
 template <class Reply, class Request>
-void forward_read(manager_pointer self, uint64_t id, Request req, uint32_t attempt) {
+void forward_read(manager_pointer self, uint64_t id, Request req, uint32_t attempt, bool cached) {
   auto& st = self->state;
   auto s = req.space;
   auto& slot = st.spaces[s];
@@ -323,31 +337,39 @@ void forward_read(manager_pointer self, uint64_t id, Request req, uint32_t attem
     finish_read<Reply>(self, id, make_error(errc::unavailable, space_name(self, s)), nullptr);
     return;
   }
-  auto index = slot.next_reader++ % slot.readers.size();
+  const size_t pool = st.setup.opts.reader.pool_size;
+  cached = cached && slot.readers.size() > pool;
+  auto index =
+      cached ? pool + slot.next_cached++ % (slot.readers.size() - pool) : slot.next_reader++ % pool;
   auto target = slot.readers[index];
   self->request(target, untimed, req)
-      .then([self, id](Reply& r) { finish_read<Reply>(self, id, caf::error{}, &r); },
-            [self, id, index, target, attempt, req = std::move(req)](caf::error& e) mutable {
-              auto& state = self->state;
-              if (!state.table->has_read(id)) {
-                state.table->take_read(id);  // answered at its deadline: free the slot
-                return;
-              }
-              if (!reader_died(e)) {
-                finish_read<Reply>(self, id, e, nullptr);
-                return;
-              }
-              auto sp = req.space;
-              auto& sl = state.spaces[sp];
-              // First sign of death: replace now rather than wait for the down message.
-              if (sl.readers[index] == target)
-                replace_reader(self, sp, index, self->system().render(e));
-              if (attempt >= state.setup.opts.supervisor.read_retries || state.draining) {
-                finish_read<Reply>(self, id, e, nullptr);
-                return;
-              }
-              forward_read<Reply>(self, id, std::move(req), attempt + 1);
-            });
+      .then(
+          [self, id](Reply& r) { finish_read<Reply>(self, id, caf::error{}, &r); },
+          [self, id, index, target, attempt, cached, req = std::move(req)](caf::error& e) mutable {
+            auto& state = self->state;
+            if (!state.table->has_read(id)) {
+              state.table->take_read(id);  // answered at its deadline: free the slot
+              return;
+            }
+            if (cached && is_would_wait(e)) {
+              forward_read<Reply>(self, id, std::move(req), attempt, false);
+              return;
+            }
+            if (!reader_died(e)) {
+              finish_read<Reply>(self, id, e, nullptr);
+              return;
+            }
+            auto sp = req.space;
+            auto& sl = state.spaces[sp];
+            // First sign of death: replace now rather than wait for the down message.
+            if (sl.readers[index] == target)
+              replace_reader(self, sp, index, self->system().render(e));
+            if (attempt >= state.setup.opts.supervisor.read_retries || state.draining) {
+              finish_read<Reply>(self, id, e, nullptr);
+              return;
+            }
+            forward_read<Reply>(self, id, std::move(req), attempt + 1, cached);
+          });
 }
 
 /// Common admission checks of a read; returns an error to answer, or nothing.
@@ -385,7 +407,7 @@ caf::result<Reply> start_read(manager_pointer self, Request&& req) {
   auto rp = self->make_response_promise<Reply>();
   auto id = st.table->add_read(req.space, rp, clock_type::now());
   arm_tick(self);
-  forward_read<Reply>(self, id, std::forward<Request>(req), 0);
+  forward_read<Reply>(self, id, std::forward<Request>(req), 0, true);
   return rp;
 }
 
@@ -569,6 +591,8 @@ caf::result<stats_reply> collect_stats(manager_pointer self) {
   auto fill = [](stats_reply& r, const committer_stats& c) {
     r.rounds = c.rounds;
     r.round_ops = c.round_ops;
+    r.rounds_offloaded = c.offloaded_rounds;
+    r.slow_rounds = c.slow_rounds;
     r.aborted_batches = c.aborted_batches;
     r.duplicates = c.duplicates;
     r.tokens = c.tokens;
@@ -1108,8 +1132,8 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
   for (space_id s = 0; s < o.schema.size(); ++s) {
     auto& slot = st.spaces[s];
     slot.errors.assign(errc_max + 1, 0);
-    for (size_t i = 0; i < o.reader.pool_size; ++i)
-      slot.readers.push_back(spawn_reader(self, s, i));
+    auto readers = size_t{o.reader.pool_size} * (cache_first(st) ? 2 : 1);
+    for (size_t i = 0; i < readers; ++i) slot.readers.push_back(spawn_reader(self, s, i));
     slot.writer = spawn_writer(self, s);
   }
   return {

@@ -28,8 +28,12 @@ struct manager_setup {
 
 /// The manager's view of one state space.
 struct space_slot {
+  /// reader.pool-size readers that may block, then (reader.cache-first) as
+  /// many cache-only readers on the scheduler; next_reader and next_cached
+  /// pick among each in turn.
   std::vector<reader_actor> readers;
   size_t next_reader = 0;
+  size_t next_cached = 0;
   writer_actor writer;
   /// The highest batch number sent to the current writer.
   uint64_t last_g_sent = 0;

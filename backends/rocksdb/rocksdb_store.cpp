@@ -739,6 +739,36 @@ status rocksdb_store::read_many(space_id space, const std::vector<std::string>& 
   for (const auto& k : keys)
     if (auto st = check_op(impl_->schema, space, k); !st) return st;
   if (keys.empty()) return {};
+  if (cache_only) {
+    // RocksDB 7.8's MultiGet does not honour kBlockCacheTier: it reads a
+    // missing data block from the file anyway (and may answer a key it
+    // skipped as found and empty). So a cache-only multi_get is one
+    // cache-only Get per key, all at one snapshot.
+    return guarded("multi_get", [&]() -> status {
+      rocksdb::ManagedSnapshot snapshot{impl_->db};
+      auto ro = read_options(true);
+      ro.snapshot = snapshot.snapshot();
+      values.reserve(keys.size());
+      rocksdb::PinnableSlice v;
+      for (const auto& k : keys) {
+        v.Reset();
+        auto s = impl_->db->Get(ro, impl_->handle_of(space), to_slice(k), &v);
+        if (s.IsNotFound()) {
+          values.emplace_back(std::nullopt);
+        } else if (s.IsIncomplete()) {
+          values.clear();
+          incomplete = true;
+          return {};
+        } else if (!s.ok()) {
+          values.clear();
+          return to_status(s, "multi_get from " + space_name(impl_->schema, space));
+        } else {
+          values.emplace_back(std::string{v.data(), v.size()});
+        }
+      }
+      return {};
+    });
+  }
   return guarded("multi_get", [&]() -> status {
     const size_t n = keys.size();
     std::vector<rocksdb::Slice> slices;
@@ -746,16 +776,12 @@ status rocksdb_store::read_many(space_id space, const std::vector<std::string>& 
     for (const auto& k : keys) slices.emplace_back(k);
     std::vector<rocksdb::PinnableSlice> results(n);
     std::vector<rocksdb::Status> statuses(n);
-    impl_->db->MultiGet(read_options(cache_only), impl_->handle_of(space), n, slices.data(),
+    impl_->db->MultiGet(rocksdb::ReadOptions{}, impl_->handle_of(space), n, slices.data(),
                         results.data(), statuses.data(), false);
     values.reserve(n);
     for (size_t i = 0; i < n; ++i) {
       if (statuses[i].IsNotFound()) {
         values.emplace_back(std::nullopt);
-      } else if (cache_only && statuses[i].IsIncomplete()) {
-        values.clear();
-        incomplete = true;
-        return {};
       } else if (!statuses[i].ok()) {
         values.clear();
         return to_status(statuses[i], "multi_get from " + space_name(impl_->schema, space));

@@ -93,6 +93,12 @@ struct reader_options {
   /// thread the manager, writers and timers need. Key: detached.
   /// Default: true.
   bool detached = true;
+  /// Send every read first to a reader on the scheduler that answers only
+  /// from memtables and the block cache (store::try_get and its twins), and
+  /// only a read that would wait for the disk on to the readers above: a
+  /// cached read then costs no thread hand-off. Key: cache-first.
+  /// Default: true.
+  bool cache_first = true;
 };
 
 /// Writers and group commit. Section [writer].

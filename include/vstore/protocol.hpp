@@ -132,7 +132,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stats_reply& x) {
   return f(caf::meta::type_name("vstore::stats_reply"), x.spaces, x.rounds, x.round_ops,
            x.aborted_batches, x.committer_restarts, x.duplicates, x.tokens, x.tokens_forgotten,
-           x.writes_not_applied, x.writes_in_doubt, x.health, x.checkpoints);
+           x.writes_not_applied, x.writes_in_doubt, x.health, x.checkpoints, x.rounds_offloaded,
+           x.slow_rounds);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_reply& x) {

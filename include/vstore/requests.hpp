@@ -360,6 +360,11 @@ struct stats_reply {
   /// Backend commits (one DB::Write each) and the operations they held.
   uint64_t rounds = 0;
   uint64_t round_ops = 0;
+  /// Of those, the commits written on the commit actor's I/O thread (an
+  /// fsync, a stall, after a slow write; writer.inline-commits), and the
+  /// inline writes that were slower than writer.slow-commit.
+  uint64_t rounds_offloaded = 0;
+  uint64_t slow_rounds = 0;
   /// Multi-space batches aborted because a part was lost.
   uint64_t aborted_batches = 0;
   /// Restarts of the commit actor.

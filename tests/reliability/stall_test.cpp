@@ -860,8 +860,13 @@ TEST_F(Stall, AdminRequestsDuringAStallAreBoundedAndAnswered) {
   // or timeout past supervisor.internal-timeout (3 s here).
   EXPECT_EQ(flush_codes["overloaded"], n - 8);
   EXPECT_EQ(flush_codes["ok"] + flush_codes["timeout"], 8);
-  EXPECT_EQ(outcome_codes["overloaded"], n - 8);
-  EXPECT_EQ(outcome_codes["answered"] + outcome_codes["timeout"], 8);
+  // Outcome lookups: the commit actor is not the one held (the stalled
+  // write waits on its I/O thread), so it answers lookups during the stall;
+  // at most reader.max-queued of them are in flight at once, the rest are
+  // refused. Every one is answered.
+  EXPECT_EQ(outcome_codes["answered"] + outcome_codes["overloaded"] + outcome_codes["timeout"], n);
+  EXPECT_GE(outcome_codes["answered"], 8);
+  EXPECT_EQ(outcome_codes["timeout"], 0);
   EXPECT_LT(refused_ms, 2000);
 }
 

@@ -145,6 +145,11 @@ void render_stats(exposition& x, const stats_reply& s) {
            s.rounds);
   x.single("vstore_commit_round_ops_total", "counter", "Operations in the backend commits.",
            s.round_ops);
+  x.single("vstore_commit_rounds_offloaded_total", "counter",
+           "Backend commits written on the commit actor's I/O thread (fsync, stall, slow).",
+           s.rounds_offloaded);
+  x.single("vstore_commit_slow_inline_total", "counter",
+           "Inline backend commits slower than writer.slow-commit.", s.slow_rounds);
   x.single("vstore_aborted_batches_total", "counter",
            "Multi-space batches aborted because a part was lost.", s.aborted_batches);
   x.single("vstore_committer_restarts_total", "counter", "Restarts of the commit actor.",

@@ -144,7 +144,9 @@ std::string stats_table(const stats_reply& s) {
     }
   }
   out += "commit rounds: " + std::to_string(s.rounds) + " (" + std::to_string(s.round_ops) +
-         " ops), aborted batches: " + std::to_string(s.aborted_batches) +
+         " ops; " + std::to_string(s.rounds_offloaded) + " on the I/O thread, " +
+         std::to_string(s.slow_rounds) +
+         " slow inline), aborted batches: " + std::to_string(s.aborted_batches) +
          ", committer restarts: " + std::to_string(s.committer_restarts) + "\n";
   out += "write errors: " + std::to_string(s.writes_not_applied) + " not applied, " +
          std::to_string(s.writes_in_doubt) + " in doubt; tokens: " + std::to_string(s.tokens) +
@@ -225,6 +227,8 @@ std::string stats_json(const stats_reply& s) {
   out += s.spaces.empty() ? "],\n" : "\n  ],\n";
   out += "  \"rounds\": " + std::to_string(s.rounds) + ",\n";
   out += "  \"round_ops\": " + std::to_string(s.round_ops) + ",\n";
+  out += "  \"rounds_offloaded\": " + std::to_string(s.rounds_offloaded) + ",\n";
+  out += "  \"slow_rounds\": " + std::to_string(s.slow_rounds) + ",\n";
   out += "  \"aborted_batches\": " + std::to_string(s.aborted_batches) + ",\n";
   out += "  \"committer_restarts\": " + std::to_string(s.committer_restarts) + ",\n";
   out += "  \"writes_not_applied\": " + std::to_string(s.writes_not_applied) + ",\n";
