@@ -93,11 +93,11 @@ struct reader_options {
   /// thread the manager, writers and timers need. Key: detached.
   /// Default: true.
   bool detached = true;
-  /// Send every read first to a reader on the scheduler that answers only
-  /// from memtables and the block cache (store::try_get and its twins), and
-  /// only a read that would wait for the disk on to the readers above: a
-  /// cached read then costs no thread hand-off. Key: cache-first.
-  /// Default: true.
+  /// Answer every read first from memtables and the block cache only
+  /// (store::try_get and its twins): a point get in the manager itself,
+  /// multi_get and scan in cache-only readers on the scheduler; only a read
+  /// that would wait for the disk goes on to the readers above. A cached
+  /// read then costs no thread hand-off. Key: cache-first. Default: true.
   bool cache_first = true;
 };
 
