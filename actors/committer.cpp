@@ -345,6 +345,22 @@ void answer_and_count(committer_pointer self) {
 
 void commit_round(committer_pointer self);
 
+/// After a round on the I/O thread: starts the next round now if as many
+/// operations as `done` held are queued (or gathering is off), else waits
+/// for them up to half of `done`'s duration (commit_path::gather).
+void gather_or_commit(committer_pointer self, const commit_job& done) {
+  auto& s = self->state;
+  if (!s.path.gather || s.queue->queued_ops() >= done.ops || done.ops < 2) {
+    if (s.queue->queued_parts() > 0) commit_round(self);
+    return;
+  }
+  auto wait =
+      std::min<std::chrono::steady_clock::duration>(done.took / 2, std::chrono::milliseconds(1));
+  s.gathering = true;
+  s.gather_ops = done.ops;
+  self->delayed_send(self, wait, gather_atom::value, ++s.gather_epoch);
+}
+
 /// Hands `job` to the I/O thread (started on first use; it ends with this
 /// actor) and settles it when it comes back.
 void offload(committer_pointer self, std::shared_ptr<commit_job> job) {
@@ -366,7 +382,7 @@ void offload(committer_pointer self, std::shared_ptr<commit_job> job) {
             if (done->took <= st.path.slow) st.slow_mode = false;
             settle(self, *done);
             answer_and_count(self);
-            if (st.queue->queued_parts() > 0) commit_round(self);
+            gather_or_commit(self, *done);
           },
           [](caf::error& e) {
             // The I/O thread is gone (it never throws; it was killed): its
@@ -379,6 +395,10 @@ void offload(committer_pointer self, std::shared_ptr<commit_job> job) {
 void commit_round(committer_pointer self) {
   auto& s = self->state;
   if (s.writing) return;  // the next round starts when this one comes back
+  if (s.gathering) {
+    if (s.queue->queued_ops() < s.gather_ops) return;  // the timer ends it
+    s.gathering = false;
+  }
   if (auto job = prepare_round(self)) {
     if (s.hooks) s.hooks->on_commit();
     if (!s.path.inline_commits || s.slow_mode ||
@@ -451,6 +471,12 @@ committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr
         commit_round(self);
       },
       [self](recover_atom, bool from_timer) { on_recover(self, from_timer); },
+      [self](gather_atom, uint64_t epoch) {
+        auto& st = self->state;
+        if (!st.gathering || epoch != st.gather_epoch) return;
+        st.gathering = false;
+        commit_round(self);
+      },
       [self](sweep_atom) {
         auto& st = self->state;
         st.sweep_armed = false;

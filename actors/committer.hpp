@@ -30,6 +30,10 @@ struct commit_path {
   /// An inline write slower than this sends the next rounds to the I/O
   /// thread until one there is no slower.
   std::chrono::microseconds slow{2000};
+  /// After a round written on the I/O thread, wait (at most half as long as
+  /// it took, at most 1 ms) for as many operations as it held before the next
+  /// round, unless they are queued already.
+  bool gather = true;
 };
 
 struct commit_job;
@@ -67,6 +71,11 @@ struct committer_state {
   std::shared_ptr<commit_job> writing;
   /// An inline write was slow: write on the I/O thread until one is fast.
   bool slow_mode = false;
+  /// Gathering after a round on the I/O thread: the next round waits until
+  /// `gather_ops` operations are queued or the timer of `gather_epoch` fires.
+  bool gathering = false;
+  size_t gather_ops = 0;
+  uint64_t gather_epoch = 0;
   static inline const char* name = "vstore.committer";
 };
 
@@ -102,7 +111,12 @@ using committer_pointer = committer_actor::stateful_pointer<committer_state>;
 /// thread, a detached actor, so that a blocking write holds that thread and
 /// not the scheduler. While the I/O thread writes,
 /// the actor keeps queueing (the next round is the group commit of all that
-/// arrived meanwhile). Every write runs under `gate` in this actor's era, so
+/// arrived meanwhile). A synced round answers its writers all at once, and
+/// their next writes come back together a few hops later: with
+/// `path.gather`, the round after one on the I/O thread waits for as many
+/// operations as that one held, at most half its duration (so 64 clients
+/// with one synced write each fill one fsync, not two alternating halves).
+/// Every write runs under `gate` in this actor's era, so
 /// a round a dead predecessor handed to its I/O thread never lands after this
 /// actor's writes.
 committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr<store> backend,

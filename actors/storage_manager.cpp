@@ -95,7 +95,7 @@ committer_actor spawn_committer(manager_pointer self) {
   const auto& o = st.setup.opts;
   auto round_limit = size_t{8} * o.writer.max_batch_commands;
   auto recovery = recovery_options{o.db.recovery_backoff, o.db.recovery_backoff_max};
-  auto path = commit_path{o.writer.inline_commits, o.writer.slow_commit};
+  auto path = commit_path{o.writer.inline_commits, o.writer.slow_commit, o.writer.gather_rounds};
   auto c = self->spawn(committer, st.setup.backend, o.schema.size(), st.next_g, o.supervisor,
                        o.tokens, recovery, round_limit, path, st.gate, st.setup.hooks);
   self->monitor<caf::message_priority::high>(c);

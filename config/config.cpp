@@ -622,6 +622,7 @@ void for_each_field(Options& o, F&& f) {
   f("writer", "max-queued", wr.max_queued, number(1, 10000000));
   f("writer", "inline-commits", wr.inline_commits, flag_rule);
   f("writer", "slow-commit", wr.slow_commit, duration(1, 10 * ms_per_second));
+  f("writer", "gather-rounds", wr.gather_rounds, flag_rule);
   auto& li = o.limits;
   f("limits", "max-key-size", li.max_key_bytes, bytes(1, 16 * mib));
   f("limits", "max-value-size", li.max_value_bytes, bytes(1, gib));

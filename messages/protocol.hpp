@@ -63,6 +63,9 @@ using sweep_atom = caf::atom_constant<caf::atom("vs_sweep")>;
 /// The commit actor's recovery timer (true), or the manager's hint that the
 /// store is not ok (false): see committer.hpp.
 using recover_atom = caf::atom_constant<caf::atom("vs_recov")>;
+/// The commit actor's gather timer (see committer.hpp): start the next round
+/// of gather epoch N now.
+using gather_atom = caf::atom_constant<caf::atom("vs_gathr")>;
 // -- typed actor interfaces of the internal actors -----------------------------
 
 /// A reader of one space (only the manager sends to it).
@@ -72,12 +75,13 @@ using reader_actor = caf::typed_actor<caf::replies_to<get_request>::with<get_rep
 
 /// The commit actor: the only caller of store::commit (only writers and the
 /// manager send to it).
-using committer_actor = caf::typed_actor<caf::replies_to<sealed_batch>::with<sealed_result>,
-                                         caf::reacts_to<abort_space>, caf::reacts_to<sweep_atom>,
-                                         caf::reacts_to<recover_atom, bool>,
-                                         caf::replies_to<stats_request>::with<committer_stats>,
-                                         caf::replies_to<fence_request>::with<commit_ack>,
-                                         caf::replies_to<outcome_request>::with<outcome_reply>>;
+using committer_actor =
+    caf::typed_actor<caf::replies_to<sealed_batch>::with<sealed_result>,
+                     caf::reacts_to<abort_space>, caf::reacts_to<sweep_atom>,
+                     caf::reacts_to<recover_atom, bool>, caf::reacts_to<gather_atom, uint64_t>,
+                     caf::replies_to<stats_request>::with<committer_stats>,
+                     caf::replies_to<fence_request>::with<commit_ack>,
+                     caf::replies_to<outcome_request>::with<outcome_reply>>;
 
 /// The writer of one space (only the manager sends to it).
 using writer_actor =

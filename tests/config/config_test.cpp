@@ -79,6 +79,7 @@ void expect_same(const options& a, const options& b) {
   EXPECT_EQ(a.writer.max_queued, b.writer.max_queued);
   EXPECT_EQ(a.writer.inline_commits, b.writer.inline_commits);
   EXPECT_EQ(a.writer.slow_commit, b.writer.slow_commit);
+  EXPECT_EQ(a.writer.gather_rounds, b.writer.gather_rounds);
   EXPECT_EQ(a.limits.max_key_bytes, b.limits.max_key_bytes);
   EXPECT_EQ(a.limits.max_value_bytes, b.limits.max_value_bytes);
   EXPECT_EQ(a.limits.max_batch_ops, b.limits.max_batch_ops);
@@ -138,6 +139,7 @@ options everything_changed() {
   o.writer.max_queued = 10000000;
   o.writer.inline_commits = false;
   o.writer.slow_commit = 10s;
+  o.writer.gather_rounds = false;
   o.limits.max_key_bytes = 16u << 20;
   o.limits.max_value_bytes = 1u << 30;
   o.limits.max_batch_ops = 4294967295u;
@@ -605,6 +607,7 @@ const std::vector<key_spec>& all_keys() {
       {"writer", "max-queued", key_type::u32, 1, 10000000},
       {"writer", "inline-commits", key_type::flag, 0, 0},
       {"writer", "slow-commit", key_type::duration, 1, 10000},
+      {"writer", "gather-rounds", key_type::flag, 0, 0},
       {"limits", "max-key-size", key_type::bytes32, 1, 16 << 20},
       {"limits", "max-value-size", key_type::bytes32, 1, 1 << 30},
       {"limits", "max-batch-ops", key_type::u32, 1, u32_max},
