@@ -126,7 +126,7 @@ Options:
                         lanes per scheduler, sim_chain: batches in flight).
   --max-threads N       CAF scheduler threads. Default: the number of cores.
   --set SECTION.KEY=V   Change a vstore option (vstore.ini syntax, e.g.
-                        writer.detached-committer=false or
+                        writer.inline-commits=false or
                         store.write-buffer-size=134217728) for both sides and
                         vstored. Repeatable. Default: vstore's defaults.
   --caf KEY=VALUE       Set a CAF option of the bench's actor system (e.g.

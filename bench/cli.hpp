@@ -45,7 +45,7 @@ struct bench_args {
   /// --max-threads N: CAF scheduler threads (default: configure_actor_system's).
   size_t max_threads = 0;
   /// --set SECTION.KEY=VALUE (repeatable): a vstore option in vstore.ini's
-  /// syntax (e.g. writer.detached-committer=false), applied to the options of
+  /// syntax (e.g. writer.inline-commits=false), applied to the options of
   /// both sides and of vstored.
   std::vector<std::string> sets;
   /// --caf KEY=VALUE (repeatable): a CAF option of the bench's actor system

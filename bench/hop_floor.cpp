@@ -6,8 +6,8 @@
 // microseconds per round trip of:
 //   echo, scheduled / detached                client -> E -> client
 //   commit path shape, detached / scheduled   client -> manager -> writer -> C
-// where C is the last actor on its own thread (writer.detached-committer =
-// true) or on the scheduler. No RocksDB: add one DB::Write (~7-15 us without
+// where C is the last actor on its own thread (a round on the commit actor's
+// I/O thread) or on the scheduler (a round written inline, try_commit). No RocksDB: add one DB::Write (~7-15 us without
 // fsync) for vstore's floor.
 // Usage: vstore-hop-floor [ROUNDS [REPS [stealing|sharing]]]
 // (default 20000 rounds, 5 repetitions, CAF's work-stealing scheduler, 2
