@@ -26,6 +26,17 @@ caf::error would_wait_error() { return caf::error{uint8_t{1}, would_wait_categor
 
 bool is_would_wait(const caf::error& e) { return e && e.category() == would_wait_category; }
 
+multi_get_reply to_reply(std::vector<std::optional<std::string>>&& values) {
+  multi_get_reply out;
+  out.found.reserve(values.size());
+  out.values.reserve(values.size());
+  for (auto& v : values) {
+    out.found.push_back(v ? 1 : 0);
+    out.values.push_back(v ? std::move(*v) : std::string{});
+  }
+  return out;
+}
+
 reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> self,
                                    std::shared_ptr<const store> backend, space_id space,
                                    std::shared_ptr<fault_hooks> hooks, bool cache_only) {
@@ -58,14 +69,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
             [&] { return b.try_multi_get(req.space, req.keys, values); });
         if (!st) return would_wait_error();
         if (!*st) return to_error(*st);
-        multi_get_reply out;
-        out.found.reserve(values.size());
-        out.values.reserve(values.size());
-        for (auto& v : values) {
-          out.found.push_back(v ? 1 : 0);
-          out.values.push_back(v ? std::move(*v) : std::string{});
-        }
-        return out;
+        return to_reply(std::move(values));
       },
       [=](scan_request& req) -> caf::result<scan_reply> {
         before_read();

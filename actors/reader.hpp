@@ -36,4 +36,7 @@ caf::error would_wait_error();
 /// Returns whether `e` is would_wait_error().
 bool is_would_wait(const caf::error& e);
 
+/// The reply to a multi_get whose backend read answered `values`.
+multi_get_reply to_reply(std::vector<std::optional<std::string>>&& values);
+
 }  // namespace vstore

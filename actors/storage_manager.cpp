@@ -429,6 +429,22 @@ caf::result<get_reply> cached_get(manager_pointer self, get_request&& req) {
   return out;
 }
 
+/// A multi_get of at most reader.inline-max-keys keys with
+/// reader.cache-first: answered here from the cache like cached_get, or
+/// sent on to a reader that may block.
+caf::result<multi_get_reply> cached_multi_get(manager_pointer self, multi_get_request&& req) {
+  auto& st = self->state;
+  std::vector<std::optional<std::string>> values;
+  auto answered = st.setup.backend->try_multi_get(req.space, req.keys, values);
+  if (!answered) return start_read<multi_get_reply>(self, std::move(req), false);
+  if (!*answered) {
+    count_error(self, req.space, answered->code());
+    return make_error(answered->code(), answered->context());
+  }
+  ++st.spaces[req.space].reads_ok;
+  return to_reply(std::move(values));
+}
+
 // -- writes ------------------------------------------------------------------------------
 
 caf::error validate_write(manager_pointer self, const write_request& req, uint64_t& mask) {
@@ -1169,6 +1185,9 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
         if (req.keys.empty()) return multi_get_reply{};
         for (const auto& k : req.keys)
           if (auto e = check_key(self, req.space, k, "key")) return e;
+        if (cache_first(self->state) &&
+            req.keys.size() <= self->state.setup.opts.reader.inline_max_keys)
+          return cached_multi_get(self, std::move(req));
         return start_read<multi_get_reply>(self, std::move(req));
       },
       [self](scan_request& req) -> caf::result<scan_reply> {

@@ -615,6 +615,7 @@ void for_each_field(Options& o, F&& f) {
   f("reader", "max-queued", rd.max_queued, number(1, 10000000));
   f("reader", "detached", rd.detached, flag_rule);
   f("reader", "cache-first", rd.cache_first, flag_rule);
+  f("reader", "inline-max-keys", rd.inline_max_keys, number(0, 1024));
   auto& wr = o.writer;
   f("writer", "max-batch-commands", wr.max_batch_commands, number(1, 1000000));
   f("writer", "max-batch-bytes", wr.max_batch_bytes, bytes(1, gib));

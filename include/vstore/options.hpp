@@ -99,6 +99,11 @@ struct reader_options {
   /// that would wait for the disk goes on to the readers above. A cached
   /// read then costs no thread hand-off. Key: cache-first. Default: true.
   bool cache_first = true;
+  /// With cache-first, the manager answers a multi_get of at most this many
+  /// keys itself, as it does a point get (two hops fewer; a larger one goes
+  /// to a cache-only reader, so that it does not hold up the manager).
+  /// Key: inline-max-keys. Default: 8. Range 0..1024 (0: none).
+  uint32_t inline_max_keys = 8;
 };
 
 /// Writers and group commit. Section [writer].

@@ -73,6 +73,7 @@ void expect_same(const options& a, const options& b) {
   EXPECT_EQ(a.reader.max_queued, b.reader.max_queued);
   EXPECT_EQ(a.reader.detached, b.reader.detached);
   EXPECT_EQ(a.reader.cache_first, b.reader.cache_first);
+  EXPECT_EQ(a.reader.inline_max_keys, b.reader.inline_max_keys);
   EXPECT_EQ(a.writer.max_batch_commands, b.writer.max_batch_commands);
   EXPECT_EQ(a.writer.max_batch_bytes, b.writer.max_batch_bytes);
   EXPECT_EQ(a.writer.max_delay, b.writer.max_delay);
@@ -133,6 +134,7 @@ options everything_changed() {
   o.reader.max_queued = 1;
   o.reader.detached = false;
   o.reader.cache_first = false;
+  o.reader.inline_max_keys = 1024;
   o.writer.max_batch_commands = 1000000;
   o.writer.max_batch_bytes = 1;
   o.writer.max_delay = 0ms;
@@ -601,6 +603,7 @@ const std::vector<key_spec>& all_keys() {
       {"reader", "max-queued", key_type::u32, 1, 10000000},
       {"reader", "detached", key_type::flag, 0, 0},
       {"reader", "cache-first", key_type::flag, 0, 0},
+      {"reader", "inline-max-keys", key_type::u32, 0, 1024},
       {"writer", "max-batch-commands", key_type::u32, 1, 1000000},
       {"writer", "max-batch-bytes", key_type::bytes64, 1, 1ull << 30},
       {"writer", "max-delay", key_type::duration, 0, 10000},
