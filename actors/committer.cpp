@@ -133,6 +133,8 @@ void arm_recovery(committer_pointer self) {
                      recover_atom::value, true);
 }
 
+void recover_on_io(committer_pointer self);
+
 /// The recovery timer fired (or, with `from_timer` false, the manager saw a
 /// store that is not ok).
 void on_recover(committer_pointer self, bool from_timer) {
@@ -157,7 +159,13 @@ void on_recover(committer_pointer self, bool from_timer) {
     return;
   }
   ++s.stats.recovery_attempts;
-  if (auto r = s.backend->recover(); r) {
+  recover_on_io(self);
+}
+
+/// What store::recover answered: the next attempt, or none.
+void on_recovered(committer_pointer self, const status& r) {
+  auto& s = self->state;
+  if (r) {
     s.recovery_delay = std::chrono::milliseconds{0};
     return;
   }
@@ -191,9 +199,17 @@ struct commit_job {
   std::exception_ptr thrown;
 };
 
+/// A call of store::recover on the I/O thread (it blocks: DB::Resume
+/// flushes), and its answer.
+struct recover_job {
+  status st;
+  std::exception_ptr thrown;
+};
+
 }  // namespace vstore
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<vstore::commit_job>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<vstore::recover_job>)
 
 namespace vstore {
 
@@ -234,6 +250,14 @@ caf::behavior commit_io(caf::event_based_actor*, std::shared_ptr<store> backend,
       [backend, gate, hooks](std::shared_ptr<commit_job>& job) {
         try {
           write_round(*backend, *gate, hooks.get(), *job, true);
+        } catch (...) {
+          job->thrown = std::current_exception();
+        }
+        return job;
+      },
+      [backend](std::shared_ptr<recover_job>& job) {
+        try {
+          job->st = backend->recover();
         } catch (...) {
           job->thrown = std::current_exception();
         }
@@ -361,19 +385,48 @@ void gather_or_commit(committer_pointer self, const commit_job& done) {
   self->delayed_send(self, wait, gather_atom::value, ++s.gather_epoch);
 }
 
-/// Hands `job` to the I/O thread (started on first use; it ends with this
-/// actor) and settles it when it comes back.
-void offload(committer_pointer self, std::shared_ptr<commit_job> job) {
+/// Returns the I/O thread, started on first use; it ends with this actor.
+caf::actor& io_thread(committer_pointer self) {
   auto& s = self->state;
   if (!s.io) {
     s.io = self->spawn<caf::detached>(commit_io, s.backend, s.gate, s.hooks);
     self->attach_functor([io = s.io] { caf::anon_send_exit(io, caf::exit_reason::user_shutdown); });
   }
+  return s.io;
+}
+
+/// The I/O thread is gone (it never throws; it was killed): whatever it was
+/// doing may or may not have happened. The commit actor ends in doubt.
+[[noreturn]] void io_thread_down(const caf::error& e) {
+  throw std::runtime_error("the commit I/O thread went down (" + to_status(e).to_string() + ")");
+}
+
+/// Calls store::recover on the I/O thread: it blocks (DB::Resume flushes the
+/// memtables), and it must not run during a commit, so no round starts
+/// until it answers.
+void recover_on_io(committer_pointer self) {
+  auto& s = self->state;
+  s.recovering = true;
+  self->request(io_thread(self), caf::infinite, std::make_shared<recover_job>())
+      .then(
+          [self](std::shared_ptr<recover_job>& done) {
+            auto& st = self->state;
+            st.recovering = false;
+            if (done->thrown) std::rethrow_exception(done->thrown);
+            on_recovered(self, done->st);
+            if (st.queue->queued_parts() > 0) commit_round(self);
+          },
+          [](caf::error& e) { io_thread_down(e); });
+}
+
+/// Hands `job` to the I/O thread and settles it when it comes back.
+void offload(committer_pointer self, std::shared_ptr<commit_job> job) {
+  auto& s = self->state;
   ++s.stats.offloaded_rounds;
   s.writing = job;
   // Untimed: the I/O thread answers every round; the manager's deadlines
   // cover a stuck one.
-  self->request(s.io, caf::infinite, std::move(job))
+  self->request(io_thread(self), caf::infinite, std::move(job))
       .then(
           [self](std::shared_ptr<commit_job>& done) {
             auto& st = self->state;
@@ -384,17 +437,13 @@ void offload(committer_pointer self, std::shared_ptr<commit_job> job) {
             answer_and_count(self);
             gather_or_commit(self, *done);
           },
-          [](caf::error& e) {
-            // The I/O thread is gone (it never throws; it was killed): its
-            // round may or may not have been written.
-            throw std::runtime_error("the commit I/O thread went down (" +
-                                     to_status(e).to_string() + ")");
-          });
+          [](caf::error& e) { io_thread_down(e); });
 }
 
 void commit_round(committer_pointer self) {
   auto& s = self->state;
-  if (s.writing) return;  // the next round starts when this one comes back
+  // The next round starts when the I/O thread's round or recovery is back.
+  if (s.writing || s.recovering) return;
   if (s.gathering) {
     if (s.queue->queued_ops() < s.gather_ops) return;  // the timer ends it
     s.gathering = false;

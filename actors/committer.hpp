@@ -71,6 +71,8 @@ struct committer_state {
   std::shared_ptr<commit_job> writing;
   /// An inline write was slow: write on the I/O thread until one is fast.
   bool slow_mode = false;
+  /// store::recover runs on the I/O thread: no round starts meanwhile.
+  bool recovering = false;
   /// Gathering after a round on the I/O thread: the next round waits until
   /// `gather_ops` operations are queued or the timer of `gather_epoch` fires.
   bool gathering = false;
@@ -99,7 +101,8 @@ using committer_pointer = committer_actor::stateful_pointer<committer_state>;
 ///
 /// Health: while the store is not ok (store::state) a round is refused
 /// without writing (its batches answered not applied with the store's code),
-/// and a timer tries store::recover after `recovery.backoff`, doubling up to
+/// and a timer tries store::recover (on the I/O thread: it blocks, and no
+/// round starts meanwhile) after `recovery.backoff`, doubling up to
 /// `recovery.backoff_max`, until the store is ok again.
 ///
 /// Where a round is written (commit_path): inline, on the scheduler thread
