@@ -7,10 +7,9 @@
 //   echo, scheduled / detached                client -> E -> client
 //   commit path shape, detached / scheduled   client -> manager -> writer -> C
 // where C is the last actor on its own thread (a round on the commit actor's
-// I/O thread) or on the scheduler (a round written inline, try_commit). No RocksDB: add one DB::Write (~7-15 us without
-// fsync) for vstore's floor.
-// Usage: vstore-hop-floor [ROUNDS [REPS [stealing|sharing]]]
-// (default 20000 rounds, 5 repetitions, CAF's work-stealing scheduler, 2
+// I/O thread) or on the scheduler (a round written inline, try_commit). No RocksDB: add one
+// DB::Write (~7-15 us without fsync) for vstore's floor. Usage: vstore-hop-floor [ROUNDS [REPS
+// [stealing|sharing]]] (default 20000 rounds, 5 repetitions, CAF's work-stealing scheduler, 2
 // scheduler threads as vstore-bench uses on this machine).
 // vstore-hop-floor --serve-echo [...] instead serves the remote floor's echo
 // (bench/floor_echo.hpp) that vstore-bench's remote rows measure.
