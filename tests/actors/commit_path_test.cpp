@@ -11,6 +11,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -362,6 +364,89 @@ TEST_F(CommitPath, UnsyncedRocksdbWritesInlineSyncedRocksdbOffloads) {
     EXPECT_EQ(s.rounds_offloaded, s.rounds);
     expect_written(m, 10, "k");
   }
+}
+
+}  // namespace
+}  // namespace vstore::test
+
+namespace vstore::test {
+namespace {
+
+/// Degraded until its recover() returns, and recover() blocks until the test
+/// releases it: DB::Resume flushing memtables on a slow disk.
+class blocking_recovery final : public counting_store {
+ public:
+  using counting_store::counting_store;
+
+  health_state state() const noexcept override {
+    return ok_ ? health_state::ok : health_state::degraded;
+  }
+  store_health health() const override {
+    store_health h;
+    h.state = state();
+    h.code = errc::io_error;
+    h.message = "test: degraded until recover() is released";
+    return h;
+  }
+  status recover() override {
+    std::unique_lock<std::mutex> g{mtx_};
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait_for(g, std::chrono::seconds(10), [&] { return released_; });
+    ok_ = true;
+    return {};
+  }
+  /// Waits (bounded) until recover() was entered.
+  bool wait_entered(std::chrono::milliseconds d) {
+    std::unique_lock<std::mutex> g{mtx_};
+    return cv_.wait_for(g, d, [&] { return entered_; });
+  }
+  void release() {
+    {
+      std::lock_guard<std::mutex> g{mtx_};
+      released_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool entered_ = false;
+  bool released_ = false;
+  std::atomic<bool> ok_{false};
+};
+
+// store::recover blocks (RocksDB's DB::Resume flushes the memtables), so it
+// runs on the commit actor's I/O thread: while it is held, the commit actor
+// still answers, and a stats request gets its fresh counters at once. Run on
+// the commit actor itself (as before), the stats request would wait for the
+// commit actor until supervisor.internal-timeout (3 s here) and the check
+// below (under 1 s, recovery_attempts counted) would fail.
+TEST_F(CommitPath, RecoveryRunsOnTheIoThreadAndTheCommitActorKeepsAnswering) {
+  auto o = opts();
+  o.db.recovery_backoff = std::chrono::milliseconds(10);
+  o.supervisor.internal_timeout = std::chrono::milliseconds(3000);
+  auto backend = std::make_shared<blocking_recovery>(memory(o));
+  auto m = start_over(o, backend);
+  ASSERT_TRUE(backend->wait_entered(std::chrono::milliseconds(5000)))
+      << "the commit actor never tried to recover the degraded store";
+  auto t0 = std::chrono::steady_clock::now();
+  auto s = stats(m);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, std::chrono::milliseconds(1000)) << "stats waited for a blocked commit actor";
+  EXPECT_GE(s.health.recovery_attempts, 1u) << "the commit actor's counters were not fresh";
+  // Writes are refused while degraded, and accepted once recover() returned.
+  auto refused = put(m, spaces::metas, "during", "v");
+  EXPECT_FALSE(refused);
+  backend->release();
+  status st;
+  for (int i = 0; i < 2000; ++i) {  // bounded: until the store is ok again
+    st = put(m, spaces::metas, "after", "v");
+    if (st) break;
+  }
+  EXPECT_TRUE(st) << st.to_string();
+  EXPECT_EQ(get(m, spaces::metas, "after"), std::optional<std::string>{"v"});
 }
 
 }  // namespace
