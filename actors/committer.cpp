@@ -144,6 +144,7 @@ void on_recover(committer_pointer self, bool from_timer) {
     return;
   }
   s.recovery_armed = false;
+  if (s.recovering) return;  // the running attempt re-arms the timer if it fails
   if (s.backend->state() == health_state::ok) {
     s.recovery_delay = std::chrono::milliseconds{0};
     return;
@@ -423,14 +424,14 @@ void recover_on_io(committer_pointer self) {
 void offload(committer_pointer self, std::shared_ptr<commit_job> job) {
   auto& s = self->state;
   ++s.stats.offloaded_rounds;
-  s.writing = job;
+  s.writing = true;
   // Untimed: the I/O thread answers every round; the manager's deadlines
   // cover a stuck one.
   self->request(io_thread(self), caf::infinite, std::move(job))
       .then(
           [self](std::shared_ptr<commit_job>& done) {
             auto& st = self->state;
-            st.writing.reset();
+            st.writing = false;
             if (done->thrown) std::rethrow_exception(done->thrown);
             if (done->took <= st.path.slow) st.slow_mode = false;
             settle(self, *done);

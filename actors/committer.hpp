@@ -36,8 +36,6 @@ struct commit_path {
   bool gather = true;
 };
 
-struct commit_job;
-
 /// The state of the commit actor: the commit queue and the writers' requests
 /// waiting for their sealed batches.
 struct committer_state {
@@ -65,10 +63,10 @@ struct committer_state {
   /// The manager's gate and this actor's era in it (commit_gate.hpp).
   std::shared_ptr<commit_gate> gate;
   uint64_t era = 0;
-  /// The I/O thread (a detached actor, started on first use) and the round
-  /// it is writing, if any: no other round is prepared until it answers.
+  /// The I/O thread (a detached actor, started on first use), and whether
+  /// it is writing a round: no other round is prepared until it answers.
   caf::actor io;
-  std::shared_ptr<commit_job> writing;
+  bool writing = false;
   /// An inline write was slow: write on the I/O thread until one is fast.
   bool slow_mode = false;
   /// store::recover runs on the I/O thread: no round starts meanwhile.

@@ -148,6 +148,21 @@ latency_rep time_gets(const workload& w, pid_t server, Get get) {
   return out;
 }
 
+/// Connects vstore's blocking client to `port` on 127.0.0.1 (`what` names the
+/// server); on failure returns nullptr and records the error in `failure`.
+std::unique_ptr<client> connect_local(uint16_t port, const char* what, issuer_result& failure) {
+  remote_options ro;
+  ro.host = "127.0.0.1";
+  ro.port = port;
+  std::unique_ptr<client> c;
+  if (auto st = client::connect(ro, c); !st) {
+    failure.error(std::string{"cannot connect the blocking client to "} + what + ": " +
+                  st.to_string());
+    return nullptr;
+  }
+  return c;
+}
+
 }  // namespace
 
 // -- resp_connection ----------------------------------------------------------------
@@ -587,12 +602,9 @@ void redis_side::run_latency(row& r, const latency_plan& p) {
   bool run_redis = p.run_redis;
   std::unique_ptr<client> vc;
   if (run_vstore) {
-    remote_options ro;
-    ro.host = "127.0.0.1";
-    ro.port = p.vstored_port;
-    if (auto st = client::connect(ro, vc); !st) {
-      issuer_result e;
-      e.error("cannot connect the blocking client to vstored: " + st.to_string());
+    issuer_result e;
+    vc = connect_local(p.vstored_port, "vstored", e);
+    if (!vc) {
       note(true, e);
       run_vstore = false;
     }
@@ -620,12 +632,9 @@ void redis_side::run_latency(row& r, const latency_plan& p) {
   };
   std::unique_ptr<client> fc;
   if (run_floor) {
-    remote_options ro;
-    ro.host = "127.0.0.1";
-    ro.port = p.floor_port;
-    if (auto st = client::connect(ro, fc); !st) {
-      issuer_result e;
-      e.error("cannot connect the blocking client to the echo server: " + st.to_string());
+    issuer_result e;
+    fc = connect_local(p.floor_port, "the echo server", e);
+    if (!fc) {
       note_floor(e);
       run_floor = false;
     }
