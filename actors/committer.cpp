@@ -370,19 +370,20 @@ void answer_and_count(committer_pointer self) {
 
 void commit_round(committer_pointer self);
 
-/// After a round on the I/O thread: starts the next round now if as many
-/// operations as `done` held are queued (or gathering is off), else waits
-/// for them up to half of `done`'s duration (commit_path::gather).
+/// After a round on the I/O thread: with gathering on, waits up to half of
+/// `done`'s duration until as many operations are queued as `done` held plus
+/// those queued now (the writers `done` answers come back, and those that
+/// queued during it are still there), else starts the next round now.
 void gather_or_commit(committer_pointer self, const commit_job& done) {
   auto& s = self->state;
-  if (!s.path.gather || s.queue->queued_ops() >= done.ops || done.ops < 2) {
+  if (!s.path.gather || done.ops < 2) {
     if (s.queue->queued_parts() > 0) commit_round(self);
     return;
   }
   auto wait =
       std::min<std::chrono::steady_clock::duration>(done.took / 2, std::chrono::milliseconds(1));
   s.gathering = true;
-  s.gather_ops = done.ops;
+  s.gather_ops = done.ops + s.queue->queued_ops();
   self->delayed_send(self, wait, gather_atom::value, ++s.gather_epoch);
 }
 

@@ -114,9 +114,10 @@ using committer_pointer = committer_actor::stateful_pointer<committer_state>;
 /// the actor keeps queueing (the next round is the group commit of all that
 /// arrived meanwhile). A synced round answers its writers all at once, and
 /// their next writes come back together a few hops later: with
-/// `path.gather`, the round after one on the I/O thread waits for as many
-/// operations as that one held, at most half its duration (so 64 clients
-/// with one synced write each fill one fsync, not two alternating halves).
+/// `path.gather`, the round after one on the I/O thread waits until the
+/// operations it held and those that queued while it ran are all queued again,
+/// at most half its duration (so 64 clients with one synced write each fill
+/// one fsync, not two alternating halves).
 /// Every write runs under `gate` in this actor's era, so
 /// a round a dead predecessor handed to its I/O thread never lands after this
 /// actor's writes.

@@ -345,6 +345,8 @@ status actor_side::counters(size_t slot, commit_counters& out) {
             out = commit_counters{};
             out.rounds = r.rounds;
             out.round_ops = r.round_ops;
+            out.rounds_offloaded = r.rounds_offloaded;
+            out.slow_rounds = r.slow_rounds;
             out.seals_by_reason.assign(flush_reason_count, 0);
             for (const auto& sp : r.spaces) {
               out.seals += sp.commits;

@@ -54,6 +54,11 @@ struct commit_counters {
   /// Backend commits (one DB::Write each) and the operations they held.
   uint64_t rounds = 0;
   uint64_t round_ops = 0;
+  /// Rounds written on the commit actor's I/O thread, and inline writes
+  /// slower than writer.slow-commit (stats_reply's rounds_offloaded and
+  /// slow_rounds).
+  uint64_t rounds_offloaded = 0;
+  uint64_t slow_rounds = 0;
   /// Batches the writers sealed, summed over spaces and by flush reason
   /// (indexed like vstore::flush_reason).
   uint64_t seals = 0;

@@ -485,7 +485,10 @@ row run_scenario(context& ctx, const scenario& sc) {
     for (const auto& [why, n] : r.seals) seals += " " + why + "=" + std::to_string(n);
     if (r.db_writes > 0)
       progress("[" + r.name + "] vstore: " + std::to_string(r.db_writes) + " DB::Write calls, " +
-               std::to_string(r.db_write_ops / r.db_writes) + " ops each; seals:" + seals);
+               std::to_string(r.db_write_ops / r.db_writes) + " ops each (" +
+               std::to_string(after.rounds_offloaded - before.rounds_offloaded) +
+               " on the I/O thread, " + std::to_string(after.slow_rounds - before.slow_rounds) +
+               " slow inline); seals:" + seals);
   }
   r.peak_rss = peak_rss_bytes();
   if (sc.where == target_db::remote && ctx.vstored)

@@ -133,8 +133,9 @@ struct writer_options {
   /// Default: 2ms. Range 1ms..10s.
   std::chrono::milliseconds slow_commit{2};
   /// After a round written on the I/O thread (an fsync), wait up to half as
-  /// long as it took (at most 1 ms) until as many operations as it held are
-  /// queued, so that the writes its answers release fill the next fsync
+  /// long as it took (at most 1 ms) until as many operations are queued as it
+  /// held plus those that queued while it ran, so that the writes its answers
+  /// release fill the next fsync
   /// instead of splitting into two alternating halves. Key: gather-rounds.
   /// Default: true.
   bool gather_rounds = true;
