@@ -245,20 +245,37 @@ bool write_round(store& backend, commit_gate& gate, fault_hooks* hooks, commit_j
 /// The commit actor's I/O thread: writes the rounds it is handed, one at a
 /// time, and hands them back with their outcome. Whatever throws goes back
 /// to the commit actor with the round.
-caf::behavior commit_io(caf::event_based_actor*, std::shared_ptr<store> backend,
+struct commit_io_state {
+  std::shared_ptr<store> backend;
+  std::shared_ptr<commit_gate> gate;
+  std::shared_ptr<fault_hooks> hooks;
+  static inline const char* name = "vstore.commit-io";
+};
+
+caf::behavior commit_io(caf::stateful_actor<commit_io_state>* self, std::shared_ptr<store> backend,
                         std::shared_ptr<commit_gate> gate, std::shared_ptr<fault_hooks> hooks) {
+  self->state.backend = std::move(backend);
+  self->state.gate = std::move(gate);
+  self->state.hooks = std::move(hooks);
+  // Lets go of the store before it goes down (see the commit actor's exit).
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    if (!m.reason) return;
+    self->state.backend.reset();
+    self->quit(m.reason);
+  });
   return {
-      [backend, gate, hooks](std::shared_ptr<commit_job>& job) {
+      [self](std::shared_ptr<commit_job>& job) {
+        auto& st = self->state;
         try {
-          write_round(*backend, *gate, hooks.get(), *job, true);
+          write_round(*st.backend, *st.gate, st.hooks.get(), *job, true);
         } catch (...) {
           job->thrown = std::current_exception();
         }
         return job;
       },
-      [backend](std::shared_ptr<recover_job>& job) {
+      [self](std::shared_ptr<recover_job>& job) {
         try {
-          job->st = backend->recover();
+          job->st = self->state.backend->recover();
         } catch (...) {
           job->thrown = std::current_exception();
         }
@@ -445,7 +462,7 @@ void offload(committer_pointer self, std::shared_ptr<commit_job> job) {
 void commit_round(committer_pointer self) {
   auto& s = self->state;
   // The next round starts when the I/O thread's round or recovery is back.
-  if (s.writing || s.recovering) return;
+  if (s.writing || s.recovering || s.stopping) return;
   if (s.gathering) {
     if (s.queue->queued_ops() < s.gather_ops) return;  // the timer ends it
     s.gathering = false;
@@ -503,6 +520,29 @@ committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr
     fail_everything(self, make_error(errc::in_doubt,
                                      "commit actor crashed (" + to_status(err).context() + ")"));
     return err;
+  });
+  // Told to exit (the manager drains or replaces it) while the I/O thread
+  // writes: wait for that write, so that the manager, which closes the store
+  // or opens a successor once this actor is down, sees no write after it.
+  // It lets go of the store before it goes down, and so does the I/O thread.
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    auto& st = self->state;
+    if (!m.reason || st.stopping) return;
+    if (!st.io) {
+      st.backend.reset();
+      self->quit(m.reason);
+      return;
+    }
+    st.stopping = true;
+    st.stop_reason = m.reason;
+    self->monitor(st.io);
+    self->send_exit(st.io, m.reason);
+  });
+  self->set_down_handler([self](caf::down_msg& d) {
+    auto& st = self->state;
+    if (!st.stopping || d.source != st.io.address()) return;
+    st.backend.reset();
+    self->quit(st.stop_reason);
   });
   load_tokens(self);
   arm_recovery(self);

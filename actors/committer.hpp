@@ -67,6 +67,12 @@ struct committer_state {
   /// it is writing a round: no other round is prepared until it answers.
   caf::actor io;
   bool writing = false;
+  /// Told to exit with an I/O thread: no round starts, and the actor ends
+  /// with `stop_reason` once the I/O thread (which may be writing) is down,
+  /// so that when the manager sees this actor down nothing writes any more
+  /// and nothing holds the store.
+  bool stopping = false;
+  caf::error stop_reason;
   /// An inline write was slow: write on the I/O thread until one is fast.
   bool slow_mode = false;
   /// store::recover runs on the I/O thread: no round starts meanwhile.

@@ -45,6 +45,13 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
   self->state.hooks = std::move(hooks);
   self->state.cache_only = cache_only;
   self->set_exception_handler(exception_to_error);
+  // Lets go of the store before it goes down: the manager closes the store
+  // once its children are down.
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    if (!m.reason) return;
+    self->state.backend.reset();
+    self->quit(m.reason);
+  });
   auto before_read = [self] {
     if (self->state.hooks) self->state.hooks->on_read(self->state.space);
   };

@@ -71,7 +71,7 @@ bool cache_first(const manager_state& st) {
 /// reader.cache-first) are cache-only readers on the scheduler.
 reader_actor spawn_reader(manager_pointer self, space_id s, size_t index) {
   auto& st = self->state;
-  std::shared_ptr<const store> backend{st.setup.backend};
+  std::shared_ptr<const store> backend{st.child_backend};
   bool cache_only = index >= st.setup.opts.reader.pool_size;
   auto r = st.setup.opts.reader.detached && !cache_only
                ? self->spawn<caf::detached>(reader, std::move(backend), s, st.setup.hooks, false)
@@ -96,7 +96,7 @@ committer_actor spawn_committer(manager_pointer self) {
   auto round_limit = size_t{8} * o.writer.max_batch_commands;
   auto recovery = recovery_options{o.db.recovery_backoff, o.db.recovery_backoff_max};
   auto path = commit_path{o.writer.inline_commits, o.writer.slow_commit, o.writer.gather_rounds};
-  auto c = self->spawn(committer, st.setup.backend, o.schema.size(), st.next_g, o.supervisor,
+  auto c = self->spawn(committer, st.child_backend, o.schema.size(), st.next_g, o.supervisor,
                        o.tokens, recovery, round_limit, path, st.gate, st.setup.hooks);
   self->monitor<caf::message_priority::high>(c);
   watch(self, c.address(), child_role{child_role::committer, 0, 0});
@@ -748,6 +748,8 @@ caf::result<checkpoint_reply> start_checkpoint(manager_pointer self, checkpoint_
                                             std::to_string(ms_since(st.checkpoint->started)) +
                                             " ms; retry when it has ended");
   if (!st.setup.backend) return make_error(errc::unavailable, "the store is closed");
+  // Not the children's lease: a checkpoint cut off by the drain goes on, and
+  // the store closes after it (checkpoint_request).
   auto worker = self->spawn<caf::detached>(checkpoint_worker, st.setup.backend);
   // Normal priority: the worker's down message comes after its reply.
   self->monitor(worker);
@@ -839,6 +841,14 @@ void finish_drain(manager_pointer self) {
   // Wait for the down messages of the children, and for the token lookups of
   // held writes (each ends by the commit actor's answer, bounce or timeout).
   if (!st.roles.empty() || st.table->held() > 0) return;
+  // Then until no child holds the store: a child killed past the grace
+  // period goes down at once, but a write its I/O thread runs ends only when
+  // the disk lets it (the drain tick looks again).
+  st.child_backend.reset();
+  if (!st.children_lease.expired()) {
+    arm_tick(self);
+    return;
+  }
   st.backend_closed = true;
   if (st.setup.backend) {
     auto sync = st.setup.backend->sync();
@@ -1119,6 +1129,8 @@ void on_tick(manager_pointer self) {
     cut_off(self);
     if (!st.roles.empty() && st.children_stopped) kill_children(self);
     finish_drain(self);
+  } else if (st.children_stopped) {
+    finish_drain(self);  // waiting for the children to let go of the store
   }
   if (st.backend_closed) return;
   maybe_sweep(self);
@@ -1142,6 +1154,11 @@ manager_state::~manager_state() {
 manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup setup) {
   auto& st = self->state;
   st.setup = std::move(setup);
+  {
+    auto lease = std::make_shared<std::shared_ptr<store>>(st.setup.backend);
+    st.child_backend = std::shared_ptr<store>(lease, lease->get());
+    st.children_lease = lease;
+  }
   const auto& o = st.setup.opts;
   self->set_exception_handler(exception_to_error);
   // A message outside the interface (a peer with other or unregistered types)

@@ -73,6 +73,14 @@ struct checkpoint_job {
 /// The state of the StorageManager.
 struct manager_state {
   manager_setup setup;
+  /// The backend as the children hold it: an aliasing pointer that shares
+  /// ownership with a lease, so that `children_lease` expires only once no
+  /// reader, commit actor or I/O thread of it holds the store any more,
+  /// whenever CAF destroys their state. The drain closes the store and
+  /// replies only then. (A checkpoint worker holds the store itself: a
+  /// checkpoint cut off by the drain goes on, and the store closes after it.)
+  std::shared_ptr<store> child_backend;
+  std::weak_ptr<const void> children_lease;
   std::vector<space_slot> spaces;
   committer_actor committer;
   /// Orders the writes of successive commit actors (commit_gate.hpp).

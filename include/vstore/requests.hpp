@@ -214,6 +214,11 @@ struct status_request {};
 
 /// Stops accepting work, commits open batches, answers every queued request,
 /// closes the backend, then replies with drain_reply and the manager quits.
+/// Past supervisor.shutdown-grace the requests still queued are answered
+/// (reads shutting_down, writes in_doubt) and the children are stopped, but
+/// the reply still waits for a write the disk holds, so that the store is
+/// closed when it arrives (a running checkpoint excepted: see
+/// checkpoint_request).
 /// Never an error of its own (a second drain gets the same reply); over a
 /// vstored listener without the admin role, errc::forbidden.
 struct drain_request {};

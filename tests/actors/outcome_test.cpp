@@ -299,6 +299,38 @@ TEST_P(Outcome, ShutdownCutOffIsInDoubtAndResolvedAfterReopen) {
   EXPECT_EQ(outcome(m2, "T1").state, write_state::committed);
 }
 
+// The drain promises to close the store before it replies. Past the grace
+// period it kills its children, but a write the commit actor's I/O thread
+// runs ends only when the disk lets it: the reply waits for that write and
+// for every child to let go of the store. (Replying at the kill, as before,
+// answered while the held write still ran: the store was still open, a
+// reopen of the directory failed on RocksDB's LOCK, and a new manager over
+// the memory store read tokens the old write then changed.)
+TEST_P(Outcome, DrainRepliesOnlyOnceNoChildHoldsTheStore) {
+  auto o = opts();
+  o.supervisor.shutdown_grace = std::chrono::milliseconds(100);
+  auto m = start_faulty(o);
+  disk_->block();
+  self_->send(m, tokened(spaces::data, "k1", "T1"));
+  ASSERT_TRUE(disk_->wait_held(1));
+  status_reply info;
+  ASSERT_TRUE(ask(m, status_request{}, info));
+  self_->send(m, drain_request{});
+  auto replies = collect(1);
+  EXPECT_EQ(replies[errc::in_doubt], 1);
+  // Past the grace period, with the write still held: no drain reply.
+  bool early = false;
+  self_->receive([&](drain_reply&) { early = true; },
+                 caf::after(std::chrono::milliseconds(300)) >> [] {});
+  EXPECT_FALSE(early) << "the drain replied while a write still held the store";
+  disk_->release();
+  drain_reply d;
+  if (!early)
+    self_->receive([&](drain_reply& r) { d = r; },
+                   caf::after(reply_timeout) >> [] { ADD_FAILURE() << "no drain reply"; });
+  EXPECT_EQ(disk_.use_count(), 1) << "a child of the drained manager still holds the store";
+}
+
 TEST_P(Outcome, RetryWithACommittedTokenIsAppliedOnce) {
   auto m = start_faulty(opts());
   EXPECT_EQ(check_applied_once(m, "T-once"), "");
