@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <thread>
 
+#include <sys/prctl.h>
+
 #include <caf/all.hpp>
 
 #include "actors/storage_manager.hpp"
@@ -13,6 +15,26 @@
 
 namespace vstore {
 
+namespace {
+
+/// Sets a CAF option unless the embedding program set it already.
+template <class T>
+void set_unless_chosen(caf::actor_system_config& cfg, const char* key, T value) {
+  if (!caf::get_if<T>(&cfg, key)) cfg.set(key, std::move(value));
+}
+
+/// Makes the short sleeps of CAF's threads as short as asked: Linux stretches
+/// every sleep of a thread by its timer slack (50 us by default), so a 10 us
+/// poll interval would be 60 us. 1 us of slack, for CAF's threads only.
+class timer_slack_hook : public caf::thread_hook {
+ public:
+  void init(caf::actor_system&) override {}
+  void thread_started() override { prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0); }
+  void thread_terminates() override {}
+};
+
+}  // namespace
+
 void configure_actor_system(caf::actor_system_config& cfg) {
   register_types(cfg);
   // One scheduler thread per core, unless the embedding program chose.
@@ -20,6 +42,20 @@ void configure_actor_system(caf::actor_system_config& cfg) {
     auto cores = std::max(1u, std::thread::hardware_concurrency());
     cfg.set("scheduler.max-threads", static_cast<size_t>(cores));
   }
+  // CAF 0.17's work-stealing scheduler puts an actor a worker wakes up on that
+  // worker's own queue; another worker only gets it by stealing. An idle worker
+  // steals at every 5th poll 50 us apart (every ~300 us), then every 10 ms, so
+  // a chain of actors (client, manager, writer, commit actor) ran on one core
+  // while the other slept: put_small 0.86 of raw, 45% of 2 cores busy.
+  // Stealing at every poll, 10 us apart (with 1 us of timer slack), then
+  // every 1 ms: 1.23-1.29 (docs/performance.md). A program that sets any of
+  // these keys keeps its value.
+  set_unless_chosen(cfg, "work-stealing.moderate-steal-interval", size_t{1});
+  set_unless_chosen(cfg, "work-stealing.moderate-sleep-duration",
+                    caf::timespan{std::chrono::microseconds(10)});
+  set_unless_chosen(cfg, "work-stealing.relaxed-sleep-duration",
+                    caf::timespan{std::chrono::milliseconds(1)});
+  cfg.add_thread_hook<timer_slack_hook>();
 }
 
 status spawn_manager(caf::actor_system& sys, const options& opts, manager_actor& out) {

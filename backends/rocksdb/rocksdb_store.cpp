@@ -841,9 +841,9 @@ status rocksdb_store::read_page(space_id space, std::string_view prefix,
     // system_space has no prefix extractor.
     const uint32_t prefix_length =
         space == system_space ? 0 : impl_->schema.spaces[space].options.prefix_length;
-    rocksdb::ManagedSnapshot snapshot{impl_->db};
+    // No explicit snapshot: an iterator reads at the sequence it was created
+    // at, one consistent view, and GetSnapshot would take the DB mutex.
     auto ro = read_options(cache_only);
-    ro.snapshot = snapshot.snapshot();
     // A prefix shorter than the extractor's length (or none at all) spans
     // several extracted prefixes: only a total-order seek finds all its keys.
     // From the extractor's length on, `from` lies in the extractor's domain

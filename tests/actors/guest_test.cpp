@@ -76,5 +76,30 @@ TEST(Guest, ConfigureActorSystemKeepsTheCallersSchedulerThreads) {
   EXPECT_GE(caf::get_or(unset, "scheduler.max-threads", size_t{0}), 1u);
 }
 
+TEST(Guest, ConfigureActorSystemTunesStealingUnlessTheCallerChose) {
+  caf::actor_system_config unset;
+  configure_actor_system(unset);
+  EXPECT_EQ(caf::get_or(unset, "work-stealing.moderate-steal-interval", size_t{0}), 1u);
+  EXPECT_EQ(caf::get_or(unset, "work-stealing.moderate-sleep-duration", caf::timespan{0}),
+            caf::timespan{std::chrono::microseconds(10)});
+  EXPECT_EQ(caf::get_or(unset, "work-stealing.relaxed-sleep-duration", caf::timespan{0}),
+            caf::timespan{std::chrono::milliseconds(1)});
+  caf::actor_system_config mine;
+  mine.set("work-stealing.moderate-steal-interval", size_t{7});
+  mine.set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds(20)});
+  configure_actor_system(mine);
+  EXPECT_EQ(caf::get_or(mine, "work-stealing.moderate-steal-interval", size_t{0}), 7u);
+  EXPECT_EQ(caf::get_or(mine, "work-stealing.relaxed-sleep-duration", caf::timespan{0}),
+            caf::timespan{std::chrono::milliseconds(20)});
+  // An actor system built from it runs (the hook sets each thread's slack).
+  caf::actor_system sys{unset};
+  caf::scoped_actor self{sys};
+  auto echo = sys.spawn([]() -> caf::behavior { return {[](int x) { return x + 1; }}; });
+  int got = 0;
+  self->request(echo, std::chrono::seconds(10), 41).receive([&](int x) { got = x; },
+                                                            [](caf::error&) {});
+  EXPECT_EQ(got, 42);
+}
+
 }  // namespace
 }  // namespace vstore::test
