@@ -55,6 +55,14 @@ class Outcome : public actor_test, public ::testing::WithParamInterface<backend_
     return start_over(o, inner_);
   }
 
+  /// Blocks the disk and sends {k1, token T1}; returns once its commit is
+  /// held in the disk.
+  bool hold_first_write(const manager_actor& m) {
+    disk_->block();
+    self_->send(m, tokened(spaces::data, "k1", "T1"));
+    return disk_->wait_held(1);
+  }
+
   static write_request tokened(space_id s, const std::string& key, const std::string& token) {
     write_request w;
     w.put(s, key, "v-" + key);
@@ -266,9 +274,7 @@ TEST_P(Outcome, ShutdownCutOffIsInDoubtAndResolvedAfterReopen) {
   auto o = opts();
   o.supervisor.shutdown_grace = std::chrono::milliseconds(100);
   auto m = start_faulty(o);
-  disk_->block();
-  self_->send(m, tokened(spaces::data, "k1", "T1"));
-  ASSERT_TRUE(disk_->wait_held(1));
+  ASSERT_TRUE(hold_first_write(m));
   self_->send(m, tokened(spaces::data, "k2", "T2"));
   self_->send(m, tokened(spaces::metas, "k3", "T3"));
   auto multi = tokened(spaces::data, "k4", "T4");
@@ -310,9 +316,7 @@ TEST_P(Outcome, DrainRepliesOnlyOnceNoChildHoldsTheStore) {
   auto o = opts();
   o.supervisor.shutdown_grace = std::chrono::milliseconds(100);
   auto m = start_faulty(o);
-  disk_->block();
-  self_->send(m, tokened(spaces::data, "k1", "T1"));
-  ASSERT_TRUE(disk_->wait_held(1));
+  ASSERT_TRUE(hold_first_write(m));
   status_reply info;
   ASSERT_TRUE(ask(m, status_request{}, info));
   self_->send(m, drain_request{});
