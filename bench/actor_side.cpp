@@ -230,12 +230,45 @@ status set_caf_option(caf::actor_system_config& cfg, const std::string& kv) {
 }  // namespace
 
 struct actor_side::impl {
+  /// In-process managers and their clients: vstore's defaults
+  /// (scheduler_polling::eager), no network.
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
+  /// The clients of remote managers (vstored, the floor's echo), started on
+  /// first use: a networked node on cores it shares, configured like vstored
+  /// (scheduler_polling::caf_default, CAF's middleman).
+  actor_settings settings;
+  caf::actor_system_config remote_cfg;
+  std::unique_ptr<caf::actor_system> remote_sys;
   /// Managers by slot; `local[i]` tells whether slot i was spawned here.
   std::vector<manager_actor> managers;
   std::vector<bool> local;
 };
+
+namespace {
+
+/// Starts an actor system from `cfg` with the bench's thread count and --caf
+/// options.
+status start_system(const actor_settings& s, caf::actor_system_config& cfg,
+                    std::unique_ptr<caf::actor_system>& sys) {
+  if (s.max_threads > 0) cfg.set("scheduler.max-threads", s.max_threads);
+  for (const auto& kv : s.caf_options)
+    if (auto st = set_caf_option(cfg, kv); !st) return st;
+  try {
+    sys = std::make_unique<caf::actor_system>(cfg);
+  } catch (const std::exception& e) {
+    return {errc::internal, std::string{"cannot start the actor system: "} + e.what()};
+  }
+  return {};
+}
+
+
+/// The actor system whose clients talk to the manager in `slot`.
+caf::actor_system& system_of(actor_side::impl& p, size_t slot) {
+  return p.local.at(slot) ? *p.sys : *p.remote_sys;
+}
+
+}  // namespace
 
 actor_side::actor_side(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
@@ -252,19 +285,13 @@ status actor_side::start(const actor_settings& s, std::unique_ptr<actor_side>& o
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::warn);
   auto p = std::make_unique<impl>();
+  p->settings = s;
   configure_actor_system(p->cfg);
-  configure_network(p->cfg, remote_options{});
-  if (s.max_threads > 0) p->cfg.set("scheduler.max-threads", s.max_threads);
-  for (const auto& kv : s.caf_options)
-    if (auto st = set_caf_option(p->cfg, kv); !st) return st;
-  try {
-    p->sys = std::make_unique<caf::actor_system>(p->cfg);
-  } catch (const std::exception& e) {
-    return {errc::internal, std::string{"cannot start the actor system: "} + e.what()};
-  }
+  if (auto st = start_system(s, p->cfg, p->sys); !st) return st;
   out.reset(new actor_side(std::move(p)));
   return {};
 }
+
 
 status actor_side::open_manager(const options& opts, size_t& slot) {
   manager_actor mgr;
@@ -279,8 +306,14 @@ status actor_side::connect(uint16_t port, size_t& slot) {
   remote_options r;
   r.host = "127.0.0.1";
   r.port = port;
+  if (!impl_->remote_sys) {
+    configure_actor_system(impl_->remote_cfg, scheduler_polling::caf_default);
+    configure_network(impl_->remote_cfg, remote_options{});
+    if (auto st = start_system(impl_->settings, impl_->remote_cfg, impl_->remote_sys); !st)
+      return st;
+  }
   manager_actor mgr;
-  if (auto st = connect_manager(*impl_->sys, r, mgr); !st) return st;
+  if (auto st = connect_manager(*impl_->remote_sys, r, mgr); !st) return st;
   slot = impl_->managers.size();
   impl_->managers.push_back(std::move(mgr));
   impl_->local.push_back(false);
@@ -289,7 +322,7 @@ status actor_side::connect(uint16_t port, size_t& slot) {
 
 rep_result actor_side::run(size_t slot, const workload& w, const client_plan& plan) {
   rep_result out;
-  auto& sys = *impl_->sys;
+  auto& sys = system_of(*impl_, slot);
   auto mgr = impl_->managers.at(slot);
   if (!mgr) {
     out.errors = 1;
@@ -338,7 +371,7 @@ status actor_side::counters(size_t slot, commit_counters& out) {
   auto& mgr = impl_->managers.at(slot);
   if (!mgr) return {errc::unavailable, "manager is closed"};
   status result;
-  caf::scoped_actor self{*impl_->sys};
+  caf::scoped_actor self{system_of(*impl_, slot)};
   self->request(mgr, std::chrono::seconds(10), stats_request{})
       .receive(
           [&](stats_reply& r) {
@@ -361,8 +394,9 @@ status actor_side::counters(size_t slot, commit_counters& out) {
 int actor_side::run_sim(size_t slot, sim::run_context& ctx) {
   auto mgr = impl_->managers.at(slot);
   if (!mgr) return sim::usage_error("the manager is closed");
-  sim::sync_client client{*impl_->sys, mgr, ctx.timeout};
-  return sim::drive(*impl_->sys, mgr, client, ctx);
+  auto& sys = system_of(*impl_, slot);
+  sim::sync_client client{sys, mgr, ctx.timeout};
+  return sim::drive(sys, mgr, client, ctx);
 }
 
 status actor_side::close(size_t slot) {

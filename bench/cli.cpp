@@ -129,10 +129,12 @@ Options:
                         writer.inline-commits=false or
                         store.write-buffer-size=134217728) for both sides and
                         vstored. Repeatable. Default: vstore's defaults.
-  --caf KEY=VALUE       Set a CAF option of the bench's actor system (e.g.
+  --caf KEY=VALUE       Set a CAF option of the bench's actor systems (e.g.
                         scheduler.policy=sharing,
-                        work-stealing.moderate-sleep-duration=10us); not
-                        passed to vstored. Repeatable.
+                        work-stealing.moderate-sleep-duration=10us): the
+                        in-process one (vstore's defaults, eager polling) and
+                        the one of the remote rows' clients (CAF's polling,
+                        as vstored); not passed to vstored. Repeatable.
   --only vstore|raw     Run one side only (for profiling; no ratios).
   --list                Print the scenarios and exit.
   --help                Print this help and exit.

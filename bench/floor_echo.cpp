@@ -93,7 +93,7 @@ int serve_echo_main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   // vstored's actor system settings (tools/vstored/main.cpp, serve()).
   caf::actor_system_config cfg;
-  configure_actor_system(cfg);
+  configure_actor_system(cfg, scheduler_polling::caf_default);
   configure_network(cfg, remote_options{});
   if (max_threads > 0) cfg.set("scheduler.max-threads", max_threads);
   caf::actor_system sys{cfg};

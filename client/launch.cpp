@@ -35,21 +35,17 @@ class timer_slack_hook : public caf::thread_hook {
 
 }  // namespace
 
-void configure_actor_system(caf::actor_system_config& cfg) {
+void configure_actor_system(caf::actor_system_config& cfg, scheduler_polling polling) {
   register_types(cfg);
   // One scheduler thread per core, unless the embedding program chose.
   if (!caf::get_if<size_t>(&cfg, "scheduler.max-threads")) {
     auto cores = std::max(1u, std::thread::hardware_concurrency());
     cfg.set("scheduler.max-threads", static_cast<size_t>(cores));
   }
-  // CAF 0.17's work-stealing scheduler puts an actor a worker wakes up on that
-  // worker's own queue; another worker only gets it by stealing. An idle worker
-  // steals at every 5th poll 50 us apart (every ~300 us), then every 10 ms, so
-  // a chain of actors (client, manager, writer, commit actor) ran on one core
-  // while the other slept: put_small 0.86 of raw, 45% of 2 cores busy.
-  // Stealing at every poll, 10 us apart (with 1 us of timer slack), then
-  // every 1 ms: 1.23-1.29 (docs/performance.md). A program that sets any of
-  // these keys keeps its value.
+  if (polling == scheduler_polling::caf_default) return;
+  // With CAF's defaults a chain of actors (client, manager, writer, commit
+  // actor) ran on one core while the other slept: put_small 0.86 of raw,
+  // 45% of 2 cores busy (scheduler_polling::eager).
   set_unless_chosen(cfg, "work-stealing.moderate-steal-interval", size_t{1});
   set_unless_chosen(cfg, "work-stealing.moderate-sleep-duration",
                     caf::timespan{std::chrono::microseconds(10)});

@@ -91,6 +91,9 @@ TEST(Guest, ConfigureActorSystemTunesStealingUnlessTheCallerChose) {
   EXPECT_EQ(caf::get_or(mine, "work-stealing.moderate-steal-interval", size_t{0}), 7u);
   EXPECT_EQ(caf::get_or(mine, "work-stealing.relaxed-sleep-duration", caf::timespan{0}),
             caf::timespan{std::chrono::milliseconds(20)});
+  caf::actor_system_config server;
+  configure_actor_system(server, scheduler_polling::caf_default);
+  EXPECT_FALSE(caf::get_if<size_t>(&server, "work-stealing.moderate-steal-interval"));
   // An actor system built from it runs (the hook sets each thread's slack).
   caf::actor_system sys{unset};
   caf::scoped_actor self{sys};
