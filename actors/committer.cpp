@@ -451,7 +451,7 @@ void offload(committer_pointer self, std::shared_ptr<commit_job> job) {
             auto& st = self->state;
             st.writing = false;
             if (done->thrown) std::rethrow_exception(done->thrown);
-            if (done->took <= st.path.slow) st.slow_mode = false;
+            if (!st.path.is_slow(done->took, done->ops)) st.slow_mode = false;
             settle(self, *done);
             answer_and_count(self);
             gather_or_commit(self, *done);
@@ -472,7 +472,7 @@ void commit_round(committer_pointer self) {
     if (!s.path.inline_commits || s.slow_mode ||
         !write_round(*s.backend, *s.gate, s.hooks.get(), *job, false))
       return offload(self, std::move(job));
-    if (job->took > s.path.slow) {
+    if (s.path.is_slow(job->took, job->ops)) {
       s.slow_mode = true;
       ++s.stats.slow_rounds;
     }

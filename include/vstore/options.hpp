@@ -128,9 +128,10 @@ struct writer_options {
   /// scheduler thread, and only until one write is seen to be slow.
   /// Key: inline-commits. Default: true.
   bool inline_commits = true;
-  /// An inline write that took longer than this sends the rounds after it to
-  /// the I/O thread, until one there takes no longer. Key: slow-commit.
-  /// Default: 2ms. Range 1ms..10s.
+  /// An inline write that took longer than this, plus 10 us for every
+  /// operation it held (a big round is slow by its memtable inserts, which is
+  /// work, not waiting), sends the rounds after it to the I/O thread, until
+  /// one there takes no longer. Key: slow-commit. Default: 2ms. Range 1ms..10s.
   std::chrono::milliseconds slow_commit{2};
   /// After a round written on the I/O thread (an fsync), wait up to half as
   /// long as it took (at most 1 ms) until as many operations are queued as it

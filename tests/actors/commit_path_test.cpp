@@ -92,6 +92,27 @@ class slow_first_inline final : public counting_store {
   bool slowed_ = false;  // guarded by commit_mtx_
 };
 
+/// Writes inline, taking `per_op` for every operation of the round plus
+/// `fixed`: a round that is slow because it is big (memtable inserts), or one
+/// that is slow whatever its size (a disk that blocks). The delay stands for
+/// that work; it synchronises nothing.
+class sized_inline final : public counting_store {
+ public:
+  sized_inline(std::shared_ptr<store> inner, std::chrono::microseconds per_op)
+      : counting_store(std::move(inner)), per_op_(per_op) {}
+  std::atomic<int64_t> fixed_us{0};
+
+ protected:
+  std::optional<status> try_commit_recorded(recording_batch& b, uint64_t& seq) override {
+    std::this_thread::sleep_for(per_op_ * static_cast<int64_t>(b.ops().size()) +
+                                std::chrono::microseconds(fixed_us.load()));
+    return counting_store::try_commit_recorded(b, seq);
+  }
+
+ private:
+  std::chrono::microseconds per_op_;
+};
+
 /// try_commit never writes; once armed, the next commit() (on the I/O thread)
 /// throws before writing anything, as a crashing backend call would.
 class throw_once_offloaded final : public counting_store {
@@ -260,6 +281,37 @@ TEST_F(CommitPath, AfterASlowInlineWriteRoundsGoToTheIoThreadUntilOneIsFast) {
   EXPECT_EQ(get(m, spaces::metas, "k0"), std::optional<std::string>{"v0"});
   EXPECT_EQ(get(m, spaces::metas, "k1"), std::optional<std::string>{"v1"});
   expect_written(m, more, "later");
+}
+
+// (b2) A round slow only by its size is not a slow disk: writer.slow-commit
+// allows 10 us per operation on top. 1,000 operations at 6 us each (6 ms,
+// three times slow-commit) stay inline; one operation held 6 ms is slow. With
+// the old rule (took > slow-commit) the big round counted as slow and the
+// next round went to the I/O thread.
+TEST_F(CommitPath, ARoundSlowOnlyByItsSizeStaysInline) {
+  auto o = opts();
+  o.writer.slow_commit = 2ms;
+  auto backend = std::make_shared<sized_inline>(memory(o), 6us);
+  auto m = start_over(o, backend);
+  write_request big;
+  for (int i = 0; i < 1000; ++i) big.put(spaces::metas, "big" + std::to_string(i), "v");
+  big.flush_now = true;
+  commit_ack ack;
+  ASSERT_TRUE(ask(m, big, ack));
+  ASSERT_TRUE(put(m, spaces::metas, "after-big", "v"));
+  auto s1 = stats(m);
+  EXPECT_EQ(s1.slow_rounds, 0u) << "a big round counted as a slow disk";
+  EXPECT_EQ(s1.rounds_offloaded, 0u);
+  // The control: one operation held 6 ms is slow, and the round after it
+  // goes to the I/O thread.
+  backend->fixed_us = 6000;
+  ASSERT_TRUE(put(m, spaces::metas, "slow-one", "v"));
+  backend->fixed_us = 0;
+  ASSERT_TRUE(put(m, spaces::metas, "after-slow", "v"));
+  auto s2 = stats(m);
+  EXPECT_EQ(s2.slow_rounds, 1u);
+  EXPECT_EQ(s2.rounds_offloaded, 1u);
+  EXPECT_EQ(get(m, spaces::metas, "big999"), std::optional<std::string>{"v"});
 }
 
 // (c) writer.inline-commits off: every round is written on the I/O thread,
