@@ -361,6 +361,8 @@ row run_scenario(context& ctx, const scenario& sc) {
       return r;
     }
     raw = sync_raw.get();
+    run_floor = run_vstore && run_raw;
+    r.floor_is_disk = true;
   }
 
   const auto plan = plan_of(ctx, sc);
@@ -431,6 +433,9 @@ row run_scenario(context& ctx, const scenario& sc) {
   if (run_vstore) add_error(r, true, vstore_rep(1000, true));
   if (run_raw) add_error(r, false, raw_rep(1000, true));
   auto floor_rep = [&](uint64_t seed, bool warm_up) {  // the same work as vstore_rep's
+    if (r.floor_is_disk)  // every write in flight in one synced WriteBatch
+      return raw->run(make_workload(seed, workload_kind::put_batched, warm_up), 1,
+                      plan.clients * plan.window);
     return ctx.floor->run(*ctx.actors, make_workload(seed, sc.vstore_kind, warm_up), plan);
   };
   if (run_floor) add_floor_rep(r, floor_rep(1000, true), sc.units_per_request, false);

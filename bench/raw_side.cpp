@@ -290,7 +290,7 @@ status raw_db::load(uint64_t count, size_t key_bytes, size_t value_bytes) {
   return {};
 }
 
-rep_result raw_db::run(const workload& w, size_t threads) {
+rep_result raw_db::run(const workload& w, size_t threads, size_t batch_puts) {
   auto& x = *impl_;
   switch (w.kind) {
     case workload_kind::get:
@@ -303,7 +303,7 @@ rep_result raw_db::run(const workload& w, size_t threads) {
     case workload_kind::flush_put:
       return x.run_puts(w, threads, 1);
     case workload_kind::put_batched:
-      return x.run_puts(w, threads, raw_batch_puts);
+      return x.run_puts(w, threads, batch_puts);
     case workload_kind::multi_batch:
       return x.run_multi_batch(w, threads);
   }

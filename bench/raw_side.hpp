@@ -52,8 +52,8 @@ class raw_db {
   /// Runs one repetition of `w` on `threads` threads, each issuing its own
   /// share of the requests (issuer_range) until the count or the deadline is
   /// reached, and times it from the start signal to the last thread's end.
-  /// put_batched groups each thread's puts in WriteBatches of raw_batch_puts.
-  rep_result run(const workload& w, size_t threads);
+  /// put_batched groups each thread's puts in WriteBatches of `batch_puts`.
+  rep_result run(const workload& w, size_t threads, size_t batch_puts = raw_batch_puts);
 
   /// Implementation details; defined in raw_side.cpp.
   struct impl;

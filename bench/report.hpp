@@ -79,6 +79,12 @@ struct row {
   std::string floor_first_error;
   /// Why the floor of a remote row was not measured ("" otherwise).
   std::string floor_skipped;
+  /// put_small_sync: the disk's ceiling instead, in the floor's fields: raw
+  /// RocksDB from one thread writing synced WriteBatches of as many puts as
+  /// the row has writes in flight (every write in flight in one fsync, and
+  /// nothing between fsyncs), one repetition after each vstore/raw pair. No
+  /// design with that many writes in flight can beat it.
+  bool floor_is_disk = false;
 
   /// Returns median(vstore) / median(raw) (0 if raw has no samples).
   double ratio() const;
