@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "actors/committer.hpp"
 #include "tests/support/actor_fixture.hpp"
 #include "tests/support/broken_stores.hpp"
 
@@ -284,17 +285,35 @@ TEST_F(CommitPath, AfterASlowInlineWriteRoundsGoToTheIoThreadUntilOneIsFast) {
 }
 
 // (b2) A round slow only by its size is not a slow disk: writer.slow-commit
-// allows 10 us per operation on top. 1,000 operations at 6 us each (6 ms,
-// three times slow-commit) stay inline; one operation held 6 ms is slow. With
-// the old rule (took > slow-commit) the big round counted as slow and the
-// next round went to the I/O thread.
+// allows 10 us per operation on top. 2,000 operations at 2 us each (4 ms,
+// twice slow-commit, with 18 ms of the allowance left for the real work under
+// a sanitizer) stay inline; one operation held 6 ms is slow. With the old
+// rule (took > slow-commit) the big round counted as slow and the next round
+// went to the I/O thread.
+TEST(CommitPathRule, SlowMeansSlowerThanSlowCommitPlusTenMicrosecondsPerOperation) {
+  commit_path p;
+  p.slow = std::chrono::milliseconds(2);
+  EXPECT_FALSE(p.is_slow(std::chrono::milliseconds(2), 0));
+  EXPECT_TRUE(p.is_slow(std::chrono::microseconds(2001), 0));
+  EXPECT_TRUE(p.is_slow(std::chrono::milliseconds(6), 1));
+  // 2,000 operations: 2 ms + 20 ms allowed.
+  EXPECT_FALSE(p.is_slow(std::chrono::milliseconds(4), 2000));
+  EXPECT_FALSE(p.is_slow(std::chrono::milliseconds(22), 2000));
+  EXPECT_TRUE(p.is_slow(std::chrono::microseconds(22001), 2000));
+}
+
 TEST_F(CommitPath, ARoundSlowOnlyByItsSizeStaysInline) {
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+  // Under a sanitizer the real work of 2,000 operations alone can pass the
+  // allowance; the rule itself is checked above (CommitPathRule).
+  GTEST_SKIP() << "timing-based: the sanitizer slows the real work beyond the allowance";
+#endif
   auto o = opts();
   o.writer.slow_commit = 2ms;
-  auto backend = std::make_shared<sized_inline>(memory(o), 6us);
+  auto backend = std::make_shared<sized_inline>(memory(o), 2us);
   auto m = start_over(o, backend);
   write_request big;
-  for (int i = 0; i < 1000; ++i) big.put(spaces::metas, "big" + std::to_string(i), "v");
+  for (int i = 0; i < 2000; ++i) big.put(spaces::metas, "big" + std::to_string(i), "v");
   big.flush_now = true;
   commit_ack ack;
   ASSERT_TRUE(ask(m, big, ack));
@@ -311,7 +330,7 @@ TEST_F(CommitPath, ARoundSlowOnlyByItsSizeStaysInline) {
   auto s2 = stats(m);
   EXPECT_EQ(s2.slow_rounds, 1u);
   EXPECT_EQ(s2.rounds_offloaded, 1u);
-  EXPECT_EQ(get(m, spaces::metas, "big999"), std::optional<std::string>{"v"});
+  EXPECT_EQ(get(m, spaces::metas, "big1999"), std::optional<std::string>{"v"});
 }
 
 // (c) writer.inline-commits off: every round is written on the I/O thread,
