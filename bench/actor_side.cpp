@@ -262,7 +262,6 @@ status start_system(const actor_settings& s, caf::actor_system_config& cfg,
   return {};
 }
 
-
 /// The actor system whose clients talk to the manager in `slot`.
 caf::actor_system& system_of(actor_side::impl& p, size_t slot) {
   return p.local.at(slot) ? *p.sys : *p.remote_sys;
@@ -291,7 +290,6 @@ status actor_side::start(const actor_settings& s, std::unique_ptr<actor_side>& o
   out.reset(new actor_side(std::move(p)));
   return {};
 }
-
 
 status actor_side::open_manager(const options& opts, size_t& slot) {
   manager_actor mgr;

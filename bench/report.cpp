@@ -83,7 +83,8 @@ void print_floor_lines(std::ostream& out, const std::vector<row>& rows) {
   for (const auto& r : rows) {
     if (r.floor.values.empty() && r.floor_skipped.empty() && r.floor_errors == 0) continue;
     if (r.floor_is_disk) {
-      out << "\n" << r.name << ": the disk's ceiling, same run: raw RocksDB, one thread, synced "
+      out << "\n"
+          << r.name << ": the disk's ceiling, same run: raw RocksDB, one thread, synced "
           << "WriteBatches of as many puts as there are writes in flight (all of them in one "
           << "fsync, nothing between fsyncs), one rep after each vstore/raw pair\n  ceiling "
           << format_rate(r.floor.median()) << "/s (" << format_rate(r.floor.min()) << "–"
@@ -95,8 +96,8 @@ void print_floor_lines(std::ostream& out, const std::vector<row>& rows) {
       if (!r.vstore.values.empty() && r.floor.median() > 0)
         out << "  vstore/ceiling " << fixed(r.vstore.median() / r.floor.median(), 2);
       if (r.floor_errors > 0)
-        out << "  " << r.floor_errors << " errors, not a valid ceiling; first: "
-            << r.floor_first_error;
+        out << "  " << r.floor_errors
+            << " errors, not a valid ceiling; first: " << r.floor_first_error;
       out << '\n';
       continue;
     }

@@ -99,8 +99,8 @@ TEST(Guest, ConfigureActorSystemTunesStealingUnlessTheCallerChose) {
   caf::scoped_actor self{sys};
   auto echo = sys.spawn([]() -> caf::behavior { return {[](int x) { return x + 1; }}; });
   int got = 0;
-  self->request(echo, std::chrono::seconds(10), 41).receive([&](int x) { got = x; },
-                                                            [](caf::error&) {});
+  self->request(echo, std::chrono::seconds(10), 41)
+      .receive([&](int x) { got = x; }, [](caf::error&) {});
   EXPECT_EQ(got, 42);
 }
 
