@@ -38,10 +38,8 @@ class timer_slack_hook : public caf::thread_hook {
 void configure_actor_system(caf::actor_system_config& cfg, scheduler_polling polling) {
   register_types(cfg);
   // One scheduler thread per core, unless the embedding program chose.
-  if (!caf::get_if<size_t>(&cfg, "scheduler.max-threads")) {
-    auto cores = std::max(1u, std::thread::hardware_concurrency());
-    cfg.set("scheduler.max-threads", static_cast<size_t>(cores));
-  }
+  set_unless_chosen(cfg, "scheduler.max-threads",
+                    static_cast<size_t>(std::max(1u, std::thread::hardware_concurrency())));
   if (polling == scheduler_polling::caf_default) return;
   // With CAF's defaults a chain of actors (client, manager, writer, commit
   // actor) ran on one core while the other slept: put_small 0.86 of raw,
