@@ -269,6 +269,112 @@ void replace_committer(manager_pointer self, const std::string& why) {
 
 void on_checkpoint_worker_down(manager_pointer self, const caf::error& reason);
 
+// -- replication (docs/replication.md) ----------------------------------------------
+
+bool is_replica(const manager_state& st) { return st.setup.replica.has_value(); }
+
+caf::error refuse_on_replica(manager_pointer self, const char* what) {
+  return make_error(errc::read_only, std::string{what} + ": this node is a read replica of " +
+                                         self->state.setup.replica->primary +
+                                         "; send writes to the primary");
+}
+
+void spawn_follower_child(manager_pointer self) {
+  auto& st = self->state;
+  st.follower = spawn_follower(self->system(), st.child_backend, *st.setup.replica,
+                               st.setup.opts.replication, st.board);
+  self->monitor<caf::message_priority::high>(st.follower);
+  watch(self, st.follower.address(), child_role{child_role::follower, 0, 0});
+}
+
+void replace_follower(manager_pointer self, const std::string& why) {
+  auto& st = self->state;
+  if (st.roles.erase(st.follower.address()) == 0) return;
+  st.follower = follower_actor{};
+  if (st.draining) return;
+  logger().warn("vstore: restarting the follower: {}", why);
+  if (!note_restart(self, st.follower_restarts)) {
+    st.board->set_state("failed", "the follower keeps failing: " + why);
+    logger().error("vstore: the follower keeps failing ({}): this replica stops following", why);
+    return;
+  }
+  spawn_follower_child(self);
+}
+
+/// The primary's log shipper, spawned on first use.
+log_shipper_actor& shipper(manager_pointer self) {
+  auto& st = self->state;
+  if (!st.shipper) {
+    st.shipper = spawn_log_shipper(self->system(), st.child_backend, st.setup.opts.db.path,
+                                   st.setup.opts.replication, st.board);
+    self->monitor<caf::message_priority::high>(st.shipper);
+    watch(self, st.shipper.address(), child_role{child_role::shipper, 0, 0});
+  }
+  return st.shipper;
+}
+
+/// Checks a replication request: an error to answer, or none (delegate it).
+caf::error admit_replication(manager_pointer self) {
+  auto& st = self->state;
+  if (st.draining) return make_error(errc::shutting_down, "no replication while draining");
+  if (is_replica(st))
+    return make_error(errc::read_only, "this node is itself a read replica of " +
+                                           st.setup.replica->primary +
+                                           ": follow the primary (no chained replication)");
+  return {};
+}
+
+void arm_min_seq(manager_pointer self) {
+  auto& st = self->state;
+  if (st.min_seq_armed || st.min_seq_reads.empty()) return;
+  st.min_seq_armed = true;
+  self->delayed_send(self, std::chrono::milliseconds(1), min_seq_atom::value);
+}
+
+/// Answers the held reads whose sequence is applied (sent again to this
+/// manager, now without min_seq) or whose wait ended (lagging).
+void on_min_seq(manager_pointer self) {
+  auto& st = self->state;
+  st.min_seq_armed = false;
+  std::vector<std::function<void(bool)>> ready;
+  std::vector<std::function<void(bool)>> expired;
+  st.min_seq_reads.release(st.board->applied(), clock_type::now(), ready, expired);
+  for (auto& f : ready) f(true);
+  for (auto& f : expired) f(false);
+  arm_min_seq(self);
+}
+
+/// On a replica, holds a read whose min_seq is not applied yet and returns
+/// the promise it will be answered through; nothing when it may go on now.
+template <class Reply, class Request>
+std::optional<caf::result<Reply>> hold_for_min_seq(manager_pointer self, Request& req) {
+  auto& st = self->state;
+  if (req.min_seq == 0 || !is_replica(st)) return std::nullopt;
+  auto applied = st.board->applied();
+  if (applied >= req.min_seq) return std::nullopt;
+  auto wait = st.setup.opts.replication.min_seq_wait;
+  auto why =
+      "sequence " + std::to_string(req.min_seq) + " asked, " + std::to_string(applied) + " applied";
+  if (wait.count() == 0) return caf::result<Reply>{make_error(errc::lagging, why)};
+  auto rp = self->make_response_promise<Reply>();
+  auto min_seq = req.min_seq;
+  req.min_seq = 0;
+  st.min_seq_reads.hold(
+      min_seq, clock_type::now() + wait,
+      [self, rp, req = std::move(req), min_seq, wait](bool applied_now) mutable {
+        if (applied_now) {
+          rp.delegate(caf::actor_cast<manager_actor>(self), std::move(req));
+          return;
+        }
+        rp.deliver(make_error(
+            errc::lagging, "sequence " + std::to_string(min_seq) + " not applied within " +
+                               std::to_string(wait.count()) + " ms (replication.min-seq-wait); " +
+                               std::to_string(self->state.board->applied()) + " applied"));
+      });
+  arm_min_seq(self);
+  return caf::result<Reply>{rp};
+}
+
 void on_child_down(manager_pointer self, const caf::actor_addr& who, const caf::error& reason) {
   auto& st = self->state;
   if (st.checkpoint && who == st.checkpoint->worker) {
@@ -291,6 +397,15 @@ void on_child_down(manager_pointer self, const caf::actor_addr& who, const caf::
       break;
     case child_role::committer:
       replace_committer(self, why);
+      break;
+    case child_role::shipper:
+      // Spawned again by the next replication request.
+      st.roles.erase(who);
+      st.shipper = log_shipper_actor{};
+      if (!st.draining) logger().warn("vstore: the log shipper went down: {}", why);
+      break;
+    case child_role::follower:
+      replace_follower(self, why);
       break;
   }
   check_drained(self);
@@ -715,6 +830,7 @@ status_reply make_status(manager_pointer self) {
           .count());
   r.sequence = st.setup.backend ? st.setup.backend->latest_sequence() : 0;
   r.health = make_health(self);
+  r.replication = st.board->status();
   return r;
 }
 
@@ -827,6 +943,8 @@ void stop_children(manager_pointer self) {
     stop_child(slot.writer);
   }
   stop_child(st.committer);
+  stop_child(st.shipper);
+  stop_child(st.follower);
 }
 
 void finish_drain(manager_pointer self) {
@@ -872,6 +990,7 @@ void start_drain(manager_pointer self) {
   if (st.draining) return;
   st.draining = true;
   answer_waiters(self, true);
+  for (auto& f : st.min_seq_reads.take_all()) f(false);
   st.drain_deadline = clock_type::now() + st.setup.opts.supervisor.shutdown_grace;
   logger().info("vstore: draining: {} reads and {} writes queued", st.table->reads_in_flight(),
                 st.table->unanswered_writes());
@@ -1118,6 +1237,8 @@ void kill_children(manager_pointer self) {
     if (slot.writer) caf::anon_send_exit(slot.writer, caf::exit_reason::kill);
   }
   if (st.committer) caf::anon_send_exit(st.committer, caf::exit_reason::kill);
+  if (st.shipper) caf::anon_send_exit(st.shipper, caf::exit_reason::kill);
+  if (st.follower) caf::anon_send_exit(st.follower, caf::exit_reason::kill);
 }
 
 void on_tick(manager_pointer self) {
@@ -1149,6 +1270,8 @@ manager_state::~manager_state() {
     stop_child(slot.writer);
   }
   stop_child(committer);
+  stop_child(shipper);
+  stop_child(follower);
 }
 
 manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup setup) {
@@ -1187,15 +1310,24 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
     for (size_t i = 0; i < readers; ++i) slot.readers.push_back(spawn_reader(self, s, i));
     slot.writer = spawn_writer(self, s);
   }
+  if (is_replica(st)) {
+    uint64_t applied = 0;
+    if (auto s = st.setup.backend->applied_log(applied); !s)
+      logger().error("vstore: cannot read the applied replication sequence: {}", s.to_string());
+    st.board->start_replica(st.setup.replica->primary, applied);
+    spawn_follower_child(self);
+  }
   return {
       [self](get_request& req) -> caf::result<get_reply> {
         if (auto e = admit_read(self, req.space)) return e;
+        if (auto held = hold_for_min_seq<get_reply>(self, req)) return std::move(*held);
         if (auto e = check_key(self, req.space, req.key, "key")) return e;
         if (cache_first(self->state)) return cached_get(self, std::move(req));
         return start_read<get_reply>(self, std::move(req));
       },
       [self](multi_get_request& req) -> caf::result<multi_get_reply> {
         if (auto e = admit_read(self, req.space)) return e;
+        if (auto held = hold_for_min_seq<multi_get_reply>(self, req)) return std::move(*held);
         if (req.keys.size() > self->state.setup.opts.limits.max_multi_get)
           return make_error(errc::too_large,
                             std::to_string(req.keys.size()) + " keys exceed limits.max-multi-get");
@@ -1217,10 +1349,17 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
         if (req.prefix.size() > lim.max_key_bytes || req.start_after.size() > lim.max_key_bytes)
           return make_error(errc::too_large,
                             "scan prefix or start key exceeds limits.max-key-size");
+        if (auto held = hold_for_min_seq<scan_reply>(self, req)) return std::move(*held);
         return start_read<scan_reply>(self, std::move(req));
       },
-      [self](write_request& req) -> caf::result<commit_ack> { return start_write(self, req); },
-      [self](flush_request) -> caf::result<commit_ack> { return flush_all(self); },
+      [self](write_request& req) -> caf::result<commit_ack> {
+        if (is_replica(self->state)) return refuse_on_replica(self, "write");
+        return start_write(self, req);
+      },
+      [self](flush_request) -> caf::result<commit_ack> {
+        if (is_replica(self->state)) return refuse_on_replica(self, "flush");
+        return flush_all(self);
+      },
       [self](stats_request) -> caf::result<stats_reply> { return collect_stats(self); },
       [self](status_request) -> status_reply { return make_status(self); },
       [self](drain_request) -> caf::result<drain_reply> {
@@ -1230,12 +1369,30 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
         return rp;
       },
       [self](outcome_request& req) -> caf::result<outcome_reply> {
+        if (is_replica(self->state)) return refuse_on_replica(self, "outcome");
         return find_outcome(self, req);
       },
       [self](checkpoint_request& req) -> caf::result<checkpoint_reply> {
         return start_checkpoint(self, req);
       },
+      [self](log_request& req) -> caf::result<log_reply> {
+        if (auto e = admit_replication(self)) return e;
+        return self->delegate(shipper(self), std::move(req));
+      },
+      [self](snapshot_request& req) -> caf::result<snapshot_reply> {
+        if (auto e = admit_replication(self)) return e;
+        return self->delegate(shipper(self), req);
+      },
+      [self](chunk_request& req) -> caf::result<chunk_reply> {
+        if (auto e = admit_replication(self)) return e;
+        return self->delegate(shipper(self), std::move(req));
+      },
+      [self](snapshot_release& req) -> caf::result<release_reply> {
+        if (auto e = admit_replication(self)) return e;
+        return self->delegate(shipper(self), req);
+      },
       [self](tick_atom) { on_tick(self); },
+      [self](min_seq_atom) { on_min_seq(self); },
   };
 }
 

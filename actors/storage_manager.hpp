@@ -9,8 +9,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include <functional>
+
 #include "actors/commit_gate.hpp"
 #include "actors/fault_hooks.hpp"
+#include "actors/follower.hpp"
+#include "actors/log_shipper.hpp"
+#include "actors/min_seq_gate.hpp"
+#include "actors/replication_board.hpp"
 #include "actors/request_table.hpp"
 #include "messages/protocol.hpp"
 #include "vstore/options.hpp"
@@ -19,11 +25,15 @@
 namespace vstore {
 
 /// What a manager needs: its configuration, the opened backend and, in tests,
-/// fault hooks.
+/// fault hooks; for a read replica, how to reach its primary.
 struct manager_setup {
   options opts;
   std::shared_ptr<store> backend;
   std::shared_ptr<fault_hooks> hooks;
+  /// Set: the manager is a read replica (docs/replication.md). It refuses
+  /// writes with errc::read_only and runs a follower that applies the
+  /// primary's log.
+  std::optional<replica_setup> replica = std::nullopt;
 };
 
 /// The manager's view of one state space.
@@ -53,7 +63,7 @@ struct outcome_waiter {
 
 /// Which child an actor address belongs to.
 struct child_role {
-  enum kind_t : uint8_t { reader, writer, committer } kind;
+  enum kind_t : uint8_t { reader, writer, committer, shipper, follower } kind;
   space_id space;
   size_t index;
 };
@@ -69,6 +79,8 @@ struct checkpoint_job {
   /// The requester's promise, until it is answered.
   std::optional<caf::typed_response_promise<checkpoint_reply>> rp;
 };
+
+using clock_type_alias = std::chrono::steady_clock::time_point;
 
 /// The state of the StorageManager.
 struct manager_state {
@@ -116,6 +128,16 @@ struct manager_state {
   /// The running checkpoint, if any, and the checkpoints written so far.
   std::optional<checkpoint_job> checkpoint;
   uint64_t checkpoints = 0;
+  /// Replication: what the shipper or the follower report (status and the
+  /// applied sequence), the primary's log shipper (spawned on the first
+  /// replication request), the replica's follower, and the reads a replica
+  /// holds for their min_seq (min_seq_atom looks at them while any is held).
+  std::shared_ptr<replication_board> board = std::make_shared<replication_board>();
+  log_shipper_actor shipper;
+  follower_actor follower;
+  std::deque<clock_type_alias> follower_restarts;
+  min_seq_gate<std::function<void(bool applied)>> min_seq_reads;
+  bool min_seq_armed = false;
   bool children_stopped = false;
   bool backend_closed = false;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

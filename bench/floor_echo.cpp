@@ -58,7 +58,12 @@ manager_actor::behavior_type echo(echo_pointer self) {
       [](drain_request&) { return refuse<drain_reply>(); },
       [](outcome_request&) { return refuse<outcome_reply>(); },
       [](checkpoint_request&) { return refuse<checkpoint_reply>(); },
+      [](log_request&) { return refuse<log_reply>(); },
+      [](snapshot_request&) { return refuse<snapshot_reply>(); },
+      [](chunk_request&) { return refuse<chunk_reply>(); },
+      [](snapshot_release&) { return refuse<release_reply>(); },
       [](tick_atom) {},
+      [](min_seq_atom) {},
   };
 }
 

@@ -53,6 +53,10 @@ status client::multi_get(space_id space, std::vector<std::string> keys, multi_ge
   return impl_->call(multi_get_request{space, std::move(keys)}, out);
 }
 
+status client::multi_get(multi_get_request req, multi_get_reply& out) {
+  return impl_->call(std::move(req), out);
+}
+
 status client::scan(scan_request req, scan_reply& out) { return impl_->call(std::move(req), out); }
 
 status client::write(write_request req, commit_ack& out) {

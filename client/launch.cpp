@@ -57,7 +57,7 @@ status spawn_manager(caf::actor_system& sys, const options& opts, manager_actor&
   set_log_level(opts.logging);
   std::shared_ptr<store> backend;
   if (auto st = open_store(opts, backend); !st) return st;
-  return spawn_manager(sys, manager_setup{opts, std::move(backend), nullptr}, out);
+  return spawn_manager(sys, manager_setup{opts, std::move(backend), nullptr, std::nullopt}, out);
 }
 
 }  // namespace vstore

@@ -93,7 +93,17 @@ manager_actor::behavior_type remote_link(link_pointer self, manager_actor remote
       [self](checkpoint_request& r) {
         return forward<checkpoint_reply>(self, std::move(r), checkpoint_timeout);
       },
+      [self](log_request& r) {
+        return forward<log_reply>(
+            self, r, std::max<caf::timespan>(self->state.timeout, std::chrono::seconds(61)));
+      },
+      [self](snapshot_request& r) { return forward<snapshot_reply>(self, r, checkpoint_timeout); },
+      [self](chunk_request& r) {
+        return forward<chunk_reply>(self, std::move(r), self->state.timeout);
+      },
+      [self](snapshot_release& r) { return forward<release_reply>(self, r, self->state.timeout); },
       [](tick_atom) {},
+      [](min_seq_atom) {},
   };
 }
 

@@ -18,6 +18,7 @@ namespace vstore::config {
 namespace {
 
 using std::chrono::milliseconds;
+using std::chrono::seconds;
 
 constexpr uint64_t kib = 1024;
 constexpr uint64_t mib = kib * 1024;
@@ -283,7 +284,7 @@ std::string describe(const value& v) {
 
 bool is_vstore_section(std::string_view s) {
   return s == "store" || s == "reader" || s == "writer" || s == "limits" || s == "supervisor" ||
-         s == "tokens" || s == "vstored";
+         s == "tokens" || s == "replication" || s == "vstored";
 }
 
 constexpr std::string_view space_prefix = "space.";
@@ -336,7 +337,7 @@ class ini_reader {
         }
         return failure{"[" + name + "]", hline,
                        "unknown section (vstore reads [store], [space.NAME], [reader], [writer], "
-                       "[limits], [supervisor], [tokens] and [vstored])"};
+                       "[limits], [supervisor], [tokens], [replication] and [vstored])"};
       }
       auto where_section = in_section ? section : std::string("global");
       auto start = pos_;
@@ -642,6 +643,13 @@ void for_each_field(Options& o, F&& f) {
   f("tokens", "max-token-size", to.max_token_bytes, bytes(1, 1024));
   f("tokens", "retain-count", to.retain_count, number(1, 100000000));
   f("tokens", "retain-age", to.retain_age, duration(ms_per_second, 30 * 24 * ms_per_hour));
+  auto& re = o.replication;
+  f("replication", "wal-keep-age", re.wal_keep_age, duration(0, 30 * 24 * ms_per_hour));
+  f("replication", "wal-keep-size", re.wal_keep_bytes, bytes(0, u64_max));
+  f("replication", "max-log-bytes", re.max_log_bytes, bytes(64 * kib, 256 * mib));
+  f("replication", "chunk-size", re.chunk_bytes, bytes(64 * kib, 64 * mib));
+  f("replication", "poll-wait", re.poll_wait, duration(1, 60 * ms_per_second));
+  f("replication", "min-seq-wait", re.min_seq_wait, duration(0, 60 * ms_per_second));
 }
 
 /// Calls f(key, field, rule) for the numeric per-space options (compression is
@@ -752,6 +760,17 @@ maybe_message assign(const value& v, const rule& r, milliseconds& field) {
   return std::nullopt;
 }
 
+/// A duration kept in whole seconds (its rule is in milliseconds like every
+/// other duration's).
+maybe_message assign(const value& v, const rule& r, seconds& field) {
+  milliseconds x{0};
+  if (auto msg = assign(v, r, x)) return msg;
+  if (x.count() % static_cast<milliseconds::rep>(ms_per_second) != 0)
+    return printable(v.text) + " is not a whole number of seconds";
+  field = std::chrono::duration_cast<seconds>(x);
+  return std::nullopt;
+}
+
 /// Checks a field of an options struct built in code.
 maybe_message check(bool, const rule&) { return std::nullopt; }
 
@@ -764,6 +783,14 @@ maybe_message check(uint32_t x, const rule& r) { return check_range(x, r); }
 maybe_message check(milliseconds x, const rule& r) {
   if (x.count() < 0) return std::to_string(x.count()) + "ms is negative";
   return check_range(static_cast<uint64_t>(x.count()), r);
+}
+
+maybe_message check(seconds x, const rule& r) {
+  if (x.count() < 0) return std::to_string(x.count()) + "s is negative";
+  if (static_cast<uint64_t>(x.count()) > ms_max / ms_per_second)
+    return std::to_string(x.count()) + "s is out of range " + render(r.min, r.k) + ".." +
+           render(r.max, r.k);
+  return check_range(static_cast<uint64_t>(x.count()) * ms_per_second, r);
 }
 
 maybe_message to_string_list(const value& v, std::vector<std::string>& out) {
@@ -1084,6 +1111,14 @@ void put_field(std::string& out, std::string_view key, milliseconds x, const rul
   put(out, key, format_duration(x));
 }
 
+void put_field(std::string& out, std::string_view key, seconds x, const rule& r) {
+  if (x.count() < 0 || static_cast<uint64_t>(x.count()) > ms_max / ms_per_second) {
+    put(out, key, std::to_string(x.count()) + "s");  // out of range: validate() refuses it
+    return;
+  }
+  put_field(out, key, std::chrono::duration_cast<milliseconds>(x), r);
+}
+
 }  // namespace
 
 status parse_ini(std::string_view text, options& out) {
@@ -1189,6 +1224,7 @@ std::string to_ini(const options& o) {
   section("limits");
   section("supervisor");
   section("tokens");
+  section("replication");
   return out;
 }
 

@@ -25,8 +25,8 @@
 // plain integers so that the file stays in CAF's dialect.
 //
 // Sections: [store], [space.NAME], [reader], [writer], [limits], [supervisor],
-// [tokens] (the store's options) and [vstored] (the server's, see
-// server_settings); every key inside them must be known and appear once per
+// [tokens], [replication] (the store's options) and [vstored] (the server's,
+// see server_settings); every key inside them must be known and appear once per
 // section. [cli] and its subsections are skipped (their lines must still be
 // well formed). CAF's own sections ([scheduler], [middleman], [openssl],
 // [logger], [stream], [caf] and their subsections) are refused with an error
@@ -67,7 +67,10 @@ vstore::status parse_ini(std::string_view text, vstore::options& out);
 /// non-empty, at most 255 characters of [A-Za-z0-9_.-] and not "default";
 /// prefix-length 0..1024 and bloom-bits 0..64 per space; the limits are at
 /// least 1; shutdown-grace is 100ms..24h; tokens.max-token-size is 1..1024,
-/// tokens.retain-count 1..100,000,000 and tokens.retain-age 1s..30d.
+/// tokens.retain-count 1..100,000,000 and tokens.retain-age 1s..30d;
+/// replication.wal-keep-age is 0..30d in whole seconds, max-log-bytes
+/// 64 KiB..256 MiB, chunk-size 64 KiB..64 MiB, poll-wait 1ms..60s and
+/// min-seq-wait 0..60s.
 /// vstore additionally requires restart-window, internal-timeout and
 /// stall-abort to be 1ms..24h (no overflow when the actors convert them to
 /// nanoseconds), and stall-abort to be strictly less than internal-timeout (a

@@ -23,6 +23,8 @@ struct rocksdb_settings {
   /// max_background_jobs, bytes_per_sync, paranoid_checks and
   /// create_if_missing from opts.db; create_missing_column_families is false
   /// (rocksdb_store sets it when the schema allows creating families).
+  /// WAL_ttl_seconds and WAL_size_limit_MB from opts.replication (the WAL
+  /// kept for read replicas; the size rounded up to a whole MiB).
   rocksdb::DBOptions db;
   /// "default" first, then one family per space in schema order (space id i
   /// is families[i + 1]): write_buffer_size, dynamic level bytes, the space's
@@ -36,7 +38,8 @@ struct rocksdb_settings {
   std::shared_ptr<rocksdb::Cache> cache;
 };
 
-/// Builds the settings of `opts` (only opts.db and opts.schema are read). Each
+/// Builds the settings of `opts` (only opts.db, opts.schema and
+/// opts.replication are read). Each
 /// call makes a new block cache, so two databases opened with the settings of
 /// two calls share nothing. Does not validate the schema (rocksdb_store::open
 /// does).

@@ -16,6 +16,7 @@
 #include <rocksdb/status.h>
 #include <rocksdb/table.h>
 #include <rocksdb/table_properties.h>
+#include <rocksdb/transaction_log.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
@@ -358,6 +359,56 @@ struct rocksdb_store::impl {
     return true;
   }
 
+  /// Writes `wb` with the commit options (no_slowdown when `no_wait`) after
+  /// the free-space check; a failed write marks the WAL writer failed and
+  /// sets the health (on_error). Sets `would_wait` instead, having written
+  /// nothing, when RocksDB would stall a no_wait write. `what` names the
+  /// write in an error. The one write path of commits, apply_log and
+  /// set_applied_log; called under commit_mutex.
+  status write_locked(rocksdb::WriteBatch& wb, bool no_wait, bool& would_wait,
+                      std::string_view what) {
+    std::string why;
+    if (!space_ok(wb.GetDataSize(), why)) return {errc::no_space, std::move(why)};
+    auto wo = write_options;
+    wo.no_slowdown = no_wait;
+    auto s = db->Write(wo, &wb);
+    if (no_wait && s.IsIncomplete()) {
+      // A write stall: RocksDB refused the write before writing anything.
+      would_wait = true;
+      return {};
+    }
+    if (!s.ok()) {
+      wal_failed.store(true);
+      on_error(s, "write failed");
+      return to_status(s, what);
+    }
+    return {};
+  }
+
+  /// The primary's sequence number through which this store applied its log
+  /// (the record at rocksdb_store::applied_log_key(), 0 when absent): loaded
+  /// at open, stored after each write of the record (under commit_mutex).
+  std::atomic<uint64_t> applied_log{0};
+
+  /// Reads the applied-log record into applied_log; a record that is not 8
+  /// bytes is errc::corruption.
+  status load_applied_log() {
+    rocksdb::PinnableSlice v;
+    auto key = rocksdb_store::applied_log_key();
+    auto s = db->Get(rocksdb::ReadOptions{}, default_handle, to_slice(key), &v);
+    if (s.IsNotFound()) {
+      applied_log.store(0);
+      return {};
+    }
+    if (!s.ok()) return to_status(s, "read the applied-log record of " + path);
+    uint64_t x = 0;
+    if (v.size() != 8 || !read_be(std::string_view{v.data(), v.size()}, 0, x))
+      return {errc::corruption, "applied-log record of " + std::to_string(v.size()) +
+                                    " bytes (expected 8) in " + path};
+    applied_log.store(x);
+    return {};
+  }
+
   /// What the last open replayed from each WAL file; its filter is referenced
   /// by the DB's options, so it is destroyed after close().
   wal_recovery wal;
@@ -652,6 +703,13 @@ rocksdb_settings make_rocksdb_settings(const options& opts) {
   dbo.create_missing_column_families = false;
   dbo.max_log_file_size = static_cast<size_t>(opts.db.info_log_max_bytes);
   dbo.keep_log_file_num = std::max<size_t>(opts.db.info_log_keep, 1);
+  // The WAL a read replica may still need (both 0: deleted as soon as the
+  // store itself no longer needs it).
+  const auto& repl = opts.replication;
+  dbo.WAL_ttl_seconds = static_cast<uint64_t>(std::max<int64_t>(repl.wal_keep_age.count(), 0));
+  constexpr uint64_t mib_bytes = 1u << 20;
+  dbo.WAL_size_limit_MB =
+      repl.wal_keep_bytes / mib_bytes + (repl.wal_keep_bytes % mib_bytes != 0 ? 1 : 0);
   if (opts.db.block_cache_bytes > 0)
     out.cache = rocksdb::NewLRUCache(static_cast<size_t>(opts.db.block_cache_bytes));
   out.families.emplace_back(rocksdb::kDefaultColumnFamilyName,
@@ -677,6 +735,7 @@ status rocksdb_store::open(const options& opts, std::unique_ptr<rocksdb_store>& 
   return guarded("open rocksdb store", [&]() -> status {
     auto p = std::make_unique<impl>();
     if (auto st = open_db(opts, *p, env); !st) return st;
+    if (auto st = p->load_applied_log(); !st) return st;
     out.reset(new rocksdb_store(std::move(p)));
     return {};
   });
@@ -901,21 +960,8 @@ status rocksdb_store::write(write_batch& batch, uint64_t& seq, bool no_wait, boo
   }
   return guarded("commit", [&]() -> status {
     std::lock_guard<std::mutex> lock{impl_->commit_mutex};
-    std::string why;
-    if (!impl_->space_ok(b->rep().GetDataSize(), why)) return {errc::no_space, std::move(why)};
-    auto wo = impl_->write_options;
-    wo.no_slowdown = no_wait;
-    auto s = impl_->db->Write(wo, &b->rep());
-    if (no_wait && s.IsIncomplete()) {
-      // A write stall: RocksDB refused the write before writing anything.
-      would_wait = true;
-      return {};
-    }
-    if (!s.ok()) {
-      impl_->wal_failed.store(true);
-      impl_->on_error(s, "write failed");
-      return to_status(s, "write batch");
-    }
+    auto st = impl_->write_locked(b->rep(), no_wait, would_wait, "write batch");
+    if (!st || would_wait) return st;
     seq = impl_->db->GetLatestSequenceNumber();
     return {};
   });
@@ -1003,13 +1049,244 @@ uint64_t rocksdb_store::next_sequence(const write_batch& batch, size_t pending_o
 }
 
 status rocksdb_store::checkpoint(const std::string& dir) {
+  uint64_t seq = 0;
+  return checkpoint(dir, seq);
+}
+
+status rocksdb_store::checkpoint(const std::string& dir, uint64_t& seq) {
   return guarded("checkpoint", [&]() -> status {
     rocksdb::Checkpoint* raw = nullptr;
     auto s = rocksdb::Checkpoint::Create(impl_->db, &raw);
     std::unique_ptr<rocksdb::Checkpoint> cp{raw};
     if (!s.ok()) return to_status(s, "checkpoint");
-    s = cp->CreateCheckpoint(dir);
+    // Flush while commits still run, so that the flush under the commit
+    // mutex below has little left to write.
+    if (!impl_->read_only) {
+      auto families = impl_->handles;
+      families.push_back(impl_->default_handle);
+      s = impl_->db->Flush(rocksdb::FlushOptions{}, families);
+      if (!s.ok()) return to_status(s, "flush memtables for a checkpoint to " + dir);
+    }
+    // CreateCheckpoint reads the latest sequence number before it lists the
+    // files and WAL it links or copies: a commit in between would be in the
+    // copy without being counted.
+    std::lock_guard<std::mutex> lock{impl_->commit_mutex};
+    uint64_t at = 0;
+    s = cp->CreateCheckpoint(dir, 0 /* flush the memtables */, &at);
     if (!s.ok()) return to_status(s, "checkpoint to " + dir);
+    seq = at;
+    return {};
+  });
+}
+
+namespace {
+
+/// Reads a varint32 (RocksDB's encoding) from the front of `in`.
+bool take_varint32(std::string_view& in, uint32_t& out) noexcept {
+  uint32_t x = 0;
+  for (uint32_t shift = 0; shift <= 28 && !in.empty(); shift += 7) {
+    auto byte = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    x |= static_cast<uint32_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      out = x;
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Skips a length-prefixed string at the front of `in`.
+bool skip_string(std::string_view& in) noexcept {
+  uint32_t n = 0;
+  if (!take_varint32(in, n) || n > in.size()) return false;
+  in.remove_prefix(n);
+  return true;
+}
+
+/// Reads a little-endian fixed-width integer at `p`.
+template <class T>
+T fixed_le(const char* p) noexcept {
+  T x = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) x |= static_cast<T>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return x;
+}
+
+/// Checks that `data` is a WriteBatch as a vstore store writes it: a
+/// 12-byte header (sequence number and count, little-endian) naming `seq`
+/// and `count`, then exactly `count` records, each a put, delete or range
+/// delete of the default family or of a family id in `families`. Returns
+/// what is wrong, or nothing.
+///
+/// Parsed here rather than by WriteBatch::Iterate: RocksDB 7.8 (built with
+/// assertions) aborts on some malformed records (2PC markers, a commit
+/// record with an empty timestamp) before a Handler could refuse them. The
+/// record tags are RocksDB's ValueType (db/dbformat.h), part of the WAL's
+/// on-disk format.
+std::optional<std::string> check_log_data(std::string_view data, uint64_t seq, uint64_t count,
+                                          const std::vector<uint32_t>& families) {
+  constexpr size_t header = 12;
+  constexpr uint8_t deletion = 0x0, value = 0x1, cf_deletion = 0x4, cf_value = 0x5,
+                    cf_range_deletion = 0xE, range_deletion = 0xF;
+  if (data.size() < header)
+    return "data of " + std::to_string(data.size()) + " bytes is no WriteBatch (header: 12 bytes)";
+  auto header_seq = fixed_le<uint64_t>(data.data());
+  auto header_count = fixed_le<uint32_t>(data.data() + 8);
+  if (header_seq != seq)
+    return "the data's header names sequence " + std::to_string(header_seq) + ", not " +
+           std::to_string(seq);
+  if (header_count != count)
+    return "the data's header counts " + std::to_string(header_count) + " operations, not " +
+           std::to_string(count);
+  if (count == 0) return std::string{"an empty batch"};
+  std::string_view in = data.substr(header);
+  uint64_t found = 0;
+  while (!in.empty()) {
+    auto at = data.size() - in.size();
+    auto tag = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    uint32_t family = 0;
+    bool ok = true;
+    switch (tag) {
+      case cf_value:
+      case cf_deletion:
+      case cf_range_deletion:
+        ok = take_varint32(in, family);
+        break;
+      case value:
+      case deletion:
+      case range_deletion:
+        break;
+      default:
+        return "record " + std::to_string(found + 1) + " (at byte " + std::to_string(at) +
+               ") has tag " + std::to_string(tag) + ", not a put, delete or range delete";
+    }
+    // A put and a range delete hold two strings, a delete one.
+    ok = ok && skip_string(in);
+    if (ok && tag != deletion && tag != cf_deletion) ok = skip_string(in);
+    if (!ok)
+      return "record " + std::to_string(found + 1) + " (at byte " + std::to_string(at) +
+             ") is truncated";
+    if (family != 0 && std::find(families.begin(), families.end(), family) == families.end())
+      return "record " + std::to_string(found + 1) + " names column family id " +
+             std::to_string(family) + ", which this store does not have";
+    ++found;
+  }
+  if (found != count)
+    return "the data holds " + std::to_string(found) + " operations, its header counts " +
+           std::to_string(count);
+  return std::nullopt;
+}
+
+/// Returns the resync_needed answer of read_log.
+status resync(uint64_t from_seq, const std::string& why) {
+  return {errc::resync_needed, "read_log from sequence " + std::to_string(from_seq) + ": " + why};
+}
+
+}  // namespace
+
+status rocksdb_store::read_log(uint64_t from_seq, size_t max_bytes,
+                               std::vector<log_batch>& out) const {
+  if (from_seq == 0) return {errc::invalid_argument, "read_log from sequence 0 (the first is 1)"};
+  return guarded("read_log", [&]() -> status {
+    const uint64_t latest = impl_->db->GetLatestSequenceNumber();
+    if (from_seq == latest + 1) return {};  // nothing new
+    if (from_seq > latest + 1)
+      return resync(from_seq, "this store's log ends at " + std::to_string(latest) +
+                                  " (the caller holds another history)");
+    std::unique_ptr<rocksdb::TransactionLogIterator> it;
+    auto s = impl_->db->GetUpdatesSince(from_seq, &it);
+    if (s.IsNotFound())
+      return resync(from_seq, "the WAL no longer holds it (" + s.ToString() + ")");
+    if (!s.ok()) return to_status(s, "read_log from sequence " + std::to_string(from_seq));
+    const size_t first = out.size();
+    size_t bytes = 0;
+    uint64_t next = from_seq;  // the sequence the next batch must start at
+    for (; it->Valid(); it->Next()) {
+      auto r = it->GetBatch();
+      if (r.writeBatchPtr == nullptr) break;
+      const uint64_t count = r.writeBatchPtr->Count();
+      if (r.sequence != next) {
+        if (out.size() > first) break;  // a gap: answer what came before it
+        if (r.sequence > from_seq)
+          return resync(from_seq,
+                        "the WAL no longer holds it (deleted past the [replication] "
+                        "retention); its oldest batch starts at " +
+                            std::to_string(r.sequence));
+        return resync(from_seq, "it lies inside the batch " + std::to_string(r.sequence) + ".." +
+                                    std::to_string(r.sequence + count - 1) +
+                                    ", not at a batch's start (the caller holds another "
+                                    "history)");
+      }
+      if (r.sequence > latest) break;  // committed after the call began
+      if (count == 0) continue;        // changes nothing (vstore writes no such batch)
+      const auto& data = r.writeBatchPtr->Data();
+      if (out.size() > first && bytes + data.size() > max_bytes) break;
+      bytes += data.size();
+      out.push_back(log_batch{r.sequence, count, data});
+      next = r.sequence + count;
+      if (next > latest) break;  // all there was at the start
+    }
+    if (out.size() > first) return {};
+    // Nothing although from_seq <= latest: the WAL lacks it.
+    auto is = it->status();
+    if (is.IsIOError()) return to_status(is, "read_log from sequence " + std::to_string(from_seq));
+    return resync(from_seq,
+                  "the WAL no longer holds it (deleted past the [replication] "
+                  "retention; the oldest sequence still held is not known)" +
+                      (is.ok() ? std::string{} : ": " + is.ToString()));
+  });
+}
+
+status rocksdb_store::apply_log(const log_batch& b) {
+  if (impl_->read_only) return {errc::not_supported, "apply_log on a store opened read-only"};
+  return guarded("apply_log", [&]() -> status {
+    auto what = [&] {
+      return "apply_log of the batch " + std::to_string(b.seq) + ".." +
+             std::to_string(b.last_seq());
+    };
+    std::vector<uint32_t> families;
+    families.reserve(impl_->handles.size() + 1);
+    families.push_back(impl_->default_handle->GetID());
+    for (auto* h : impl_->handles) families.push_back(h->GetID());
+    if (auto bad = check_log_data(b.data, b.seq, b.count, families))
+      return {errc::invalid_argument, what() + ": " + *bad + "; nothing applied"};
+    rocksdb::WriteBatch wb{b.data};
+    auto s =
+        wb.Put(impl_->default_handle, to_slice(applied_log_key()), to_slice(be_u64(b.last_seq())));
+    if (!s.ok()) return to_status(s, what());
+    std::lock_guard<std::mutex> lock{impl_->commit_mutex};
+    const uint64_t applied = impl_->applied_log.load();
+    if (b.seq != applied + 1)
+      return {errc::invalid_argument, what() + ": this store applied the log through " +
+                                          std::to_string(applied) +
+                                          ", so the next batch starts at " +
+                                          std::to_string(applied + 1) + "; nothing applied"};
+    bool would_wait = false;
+    if (auto st = impl_->write_locked(wb, false, would_wait, what()); !st) return st;
+    impl_->applied_log.store(b.last_seq());
+    return {};
+  });
+}
+
+status rocksdb_store::applied_log(uint64_t& seq) const {
+  seq = impl_->applied_log.load();
+  return {};
+}
+
+status rocksdb_store::set_applied_log(uint64_t seq) {
+  if (impl_->read_only) return {errc::not_supported, "set_applied_log on a store opened read-only"};
+  return guarded("set_applied_log", [&]() -> status {
+    rocksdb::WriteBatch wb;
+    auto s = wb.Put(impl_->default_handle, to_slice(applied_log_key()), to_slice(be_u64(seq)));
+    if (!s.ok()) return to_status(s, "set_applied_log");
+    std::lock_guard<std::mutex> lock{impl_->commit_mutex};
+    bool would_wait = false;
+    if (auto st =
+            impl_->write_locked(wb, false, would_wait, "set_applied_log " + std::to_string(seq));
+        !st)
+      return st;
+    impl_->applied_log.store(seq);
     return {};
   });
 }

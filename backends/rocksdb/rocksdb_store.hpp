@@ -54,6 +54,10 @@ struct rocksdb_space_info {
 /// default column family options: no prefix extractor, no bloom filter,
 /// RocksDB's default compression.
 ///
+/// The WAL is also the log read replicas replay (read_log, apply_log): WAL
+/// files the store no longer needs move to the data directory's archive/ and
+/// stay there per opts.replication (wal_keep_age, wal_keep_bytes).
+///
 /// No RocksDB error ends the process: every failed call, including iterator
 /// errors, is answered as a vstore::status.
 class rocksdb_store final : public store {
@@ -143,8 +147,59 @@ class rocksdb_store final : public store {
   using store::next_sequence;
 
   /// Writes a RocksDB checkpoint (hard links where possible) to `dir`, which
-  /// must not exist; it opens as a store with the same contents. Blocks.
+  /// must not exist; it opens as a store with the same contents. Same as
+  /// checkpoint(dir, seq) without the sequence. Blocks.
   status checkpoint(const std::string& dir) override;
+
+  /// Writes a checkpoint to `dir` as above and sets `seq` to the sequence
+  /// number it holds: the store's latest sequence, and the latest_sequence()
+  /// of the copy once opened. The memtables are flushed first; then
+  /// RocksDB's Checkpoint::CreateCheckpoint runs under the commit mutex (its
+  /// sequence number is exact only while nothing is written: commits wait
+  /// for it, for as long as linking the SST files and flushing what was
+  /// committed since the first flush takes). Blocks.
+  status checkpoint(const std::string& dir, uint64_t& seq) override;
+
+  // -- replication (see store): the log is RocksDB's WAL ---------------------
+
+  /// Reads the WAL with DB::GetUpdatesSince: each batch is one commit of
+  /// this store, `seq` its first sequence number, `count` its operations
+  /// (RocksDB's WriteBatch::Count), `data` its WriteBatch::Data(). Batches are
+  /// appended while their data stays within `max_bytes` (the first one
+  /// always), and none past the latest sequence at the call's start.
+  /// from_seq 0 is errc::invalid_argument; from_seq = latest_sequence() + 1
+  /// answers nothing. errc::resync_needed when from_seq is beyond
+  /// latest_sequence() + 1, when the WAL no longer holds it (deleted past
+  /// [replication] wal-keep-age / wal-keep-size, the context naming the
+  /// oldest sequence still held when known), or when from_seq lies inside a
+  /// batch rather than at its start (another history than the caller's).
+  /// Reads the WAL files from the one holding from_seq on. Blocks.
+  status read_log(uint64_t from_seq, size_t max_bytes, std::vector<log_batch>& out) const override;
+
+  /// Checks `b` (its data must decode as a WriteBatch whose header names
+  /// b.seq, holding exactly b.count operations, each a put, delete or range
+  /// delete in a column family this store has), then writes it with one put
+  /// of the applied-log record (system_space, key applied_log_key, b.last_seq()
+  /// as 8 bytes big-endian) in one DB::Write, under the commit mutex, with
+  /// the write options and failure handling of commit(): the store's own
+  /// sequence advances by b.count + 1. errc::invalid_argument, nothing written,
+  /// when b.seq is not applied_log() + 1 or the data does not decode;
+  /// errc::not_supported on a store opened read-only. Blocks.
+  status apply_log(const log_batch& b) override;
+
+  /// Answers the applied-log record as loaded at open and kept by
+  /// apply_log() and set_applied_log() (an atomic load: no I/O, never fails).
+  status applied_log(uint64_t& seq) const override;
+
+  /// Writes the applied-log record alone, like a commit() of one put.
+  /// errc::not_supported on a store opened read-only. Blocks.
+  status set_applied_log(uint64_t seq) override;
+
+  /// The system_space key of the applied-log record: "m.applied-log". The
+  /// other system_space keys are the commit actor's (actors/token_index.hpp):
+  /// "t" + token and "m.forgotten-through"; keys under "m." name one record
+  /// each.
+  static std::string_view applied_log_key() noexcept { return "m.applied-log"; }
 
   /// Writes and fsyncs the WAL (FlushWAL(true)), then flushes the memtables
   /// of every space, system_space included, to SST files. Blocks.

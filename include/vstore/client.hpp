@@ -85,6 +85,9 @@ class client {
   status get(space_id space, std::string_view key, std::optional<std::string>& value);
   /// Reads several keys with one batched read.
   status multi_get(space_id space, std::vector<std::string> keys, multi_get_reply& out);
+  /// The same with every field of the request (min_seq: read your writes on
+  /// a read replica, docs/replication.md).
+  status multi_get(multi_get_request req, multi_get_reply& out);
   /// Reads one page of a prefix scan.
   status scan(scan_request req, scan_reply& out);
   /// Commits a write atomically; returns after it is committed. A write

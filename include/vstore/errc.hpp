@@ -76,10 +76,22 @@ enum class errc : uint8_t {
   /// role allows the request (docs/operations.md, "Who may do what"), or ask
   /// the operator for a certificate of its CA. Write: not applied.
   forbidden,
+  /// This node is a read replica (vstored --follow): it serves reads and
+  /// refuses every write; the context names its primary. Send writes to the
+  /// primary. Write: not applied.
+  read_only,
+  /// A read asked for min_seq (read your writes) and the replica had not
+  /// applied the primary's log that far within the wait: nothing was read.
+  /// Retry, read from another node, or from the primary.
+  lagging,
+  /// A replica asked the primary for its log from a sequence the primary no
+  /// longer holds (past its [replication] retention), or beyond its end: the
+  /// replica must copy a fresh checkpoint (it does so by itself).
+  resync_needed,
 };
 
 /// The highest errc value (for iteration in tests and stats).
-inline constexpr uint8_t errc_max = static_cast<uint8_t>(errc::forbidden);
+inline constexpr uint8_t errc_max = static_cast<uint8_t>(errc::resync_needed);
 
 /// Whether a write answered with an error was applied.
 enum class write_outcome : uint8_t {
@@ -108,6 +120,7 @@ constexpr write_outcome write_outcome_of(errc x) noexcept {
     case errc::not_supported:
     case errc::no_space:
     case errc::forbidden:
+    case errc::read_only:
       return write_outcome::not_applied;
     case errc::timeout:
     case errc::io_error:
@@ -115,6 +128,8 @@ constexpr write_outcome write_outcome_of(errc x) noexcept {
     case errc::disconnected:
     case errc::internal:
     case errc::in_doubt:
+    case errc::lagging:
+    case errc::resync_needed:
       return write_outcome::maybe;
   }
   return write_outcome::maybe;
@@ -166,6 +181,12 @@ constexpr const char* to_name(errc x) noexcept {
       return "no_space";
     case errc::forbidden:
       return "forbidden";
+    case errc::read_only:
+      return "read_only";
+    case errc::lagging:
+      return "lagging";
+    case errc::resync_needed:
+      return "resync_needed";
   }
   return "unknown_error";
 }
@@ -214,6 +235,12 @@ constexpr const char* to_message(errc x) noexcept {
     case errc::forbidden:
       return "not allowed for this connection's role (read, write or admin): nothing was "
              "applied; use a listener whose role allows it";
+    case errc::read_only:
+      return "this node is a read replica: writes go to its primary (nothing was applied)";
+    case errc::lagging:
+      return "the replica has not applied the asked sequence yet: retry, or read elsewhere";
+    case errc::resync_needed:
+      return "the primary no longer holds the log from that sequence: copy a fresh checkpoint";
   }
   return "unknown error";
 }

@@ -201,6 +201,45 @@ struct token_options {
   std::chrono::milliseconds retain_age{3600000};
 };
 
+/// Read replicas: how long a primary keeps its log for them, and how the log
+/// and checkpoints travel. Section [replication]. The WAL retention applies to
+/// every RocksDB store (a replica may connect at any time); the memory backend
+/// keeps no log and ignores the section.
+struct replication_options {
+  /// A WAL file no longer needed by the store itself is kept (moved to the
+  /// data directory's archive/ folder, RocksDB's DBOptions::WAL_ttl_seconds)
+  /// this long, so that a replica that fell behind can read the log from it
+  /// instead of copying a whole checkpoint. RocksDB deletes expired files
+  /// when it next checks (every 10 minutes, or every wal-keep-age / 2 when
+  /// wal-keep-size is 0), so a file may stay that much longer. With
+  /// wal-keep-size also 0, old WAL files are deleted at once and a replica
+  /// that is behind the memtables needs a fresh checkpoint. Key: wal-keep-age.
+  /// Default: 600s. Range: 0..30 days, whole seconds.
+  std::chrono::seconds wal_keep_age{600};
+  /// The archived WAL files are trimmed, oldest first, to this total
+  /// (RocksDB's DBOptions::WAL_size_limit_MB, rounded up to a whole MiB;
+  /// RocksDB checks the limit only every 10 minutes, so the archive may
+  /// exceed it by what is written in between). 0: no size limit (the age
+  /// alone decides). Key: wal-keep-size. Default: 1 GiB. Range: 0..2^64-1.
+  uint64_t wal_keep_bytes = 1ull << 30;
+  /// The most log data (whole batches of the primary's WAL) one reply to a
+  /// replica carries; a single larger batch is sent alone. Key: max-log-bytes.
+  /// Default: 4 MiB. Range: 64 KiB..256 MiB.
+  uint64_t max_log_bytes = 4u << 20;
+  /// The size of the pieces a checkpoint's files are sent in when a replica
+  /// bootstraps. Key: chunk-size. Default: 1 MiB. Range: 64 KiB..64 MiB.
+  uint64_t chunk_bytes = 1u << 20;
+  /// How long the primary holds a replica's log request that finds nothing
+  /// new before answering it empty. Key: poll-wait. Default: 200ms. Range:
+  /// 1ms..60s.
+  std::chrono::milliseconds poll_wait{200};
+  /// How long a replica holds a read that carries min_seq (read your writes)
+  /// while it has not applied the primary's log that far; past it the read is
+  /// answered errc::lagging. 0 answers lagging at once. Key: min-seq-wait.
+  /// Default: 1s. Range: 0..60s.
+  std::chrono::milliseconds min_seq_wait{1000};
+};
+
 /// How much vstore writes to its own spdlog logger, named "vstore" (a program
 /// may register its own logger under that name before the first store opens
 /// to route vstore's lines; otherwise vstore's logger writes to the sinks of
@@ -221,6 +260,7 @@ struct options {
   limit_options limits;
   supervisor_options supervisor;
   token_options tokens;
+  replication_options replication;
   /// Key [store] log-level: "trace", "debug", "info", "warn", "error",
   /// "critical" or "off": the level of the "vstore" logger, set by
   /// spawn_manager. Default: warn (restarts, health changes, lost WAL records

@@ -33,7 +33,7 @@ typename Inspector::result_type inspect(Inspector& f, key_value& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, get_request& x) {
-  return f(caf::meta::type_name("vstore::get_request"), x.space, x.key);
+  return f(caf::meta::type_name("vstore::get_request"), x.space, x.key, x.min_seq);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, get_reply& x) {
@@ -41,7 +41,7 @@ typename Inspector::result_type inspect(Inspector& f, get_reply& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, multi_get_request& x) {
-  return f(caf::meta::type_name("vstore::multi_get_request"), x.space, x.keys);
+  return f(caf::meta::type_name("vstore::multi_get_request"), x.space, x.keys, x.min_seq);
 }
 /// `found` travels as a std::string of 0/1 bytes: CAF 0.17 resizes a byte
 /// vector to the length a peer announces before it checks the input (a 24-byte
@@ -61,7 +61,8 @@ typename Inspector::result_type inspect(Inspector& f, multi_get_reply& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scan_request& x) {
-  return f(caf::meta::type_name("vstore::scan_request"), x.space, x.prefix, x.start_after, x.limit);
+  return f(caf::meta::type_name("vstore::scan_request"), x.space, x.prefix, x.start_after, x.limit,
+           x.min_seq);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scan_reply& x) {
@@ -136,31 +137,96 @@ typename Inspector::result_type inspect(Inspector& f, stats_reply& x) {
            x.slow_rounds);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_view& x) {
+  return f(caf::meta::type_name("vstore::replica_view"), x.primary, x.state, x.applied_seq,
+           x.primary_seq, x.lag_seq, x.lag_ms, x.last_contact_ms, x.batches, x.bytes, x.reconnects,
+           x.resyncs, x.last_error);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replica_seen& x) {
+  return f(caf::meta::type_name("vstore::replica_seen"), x.node, x.applied_seq, x.last_seen_ms,
+           x.bytes_sent);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replication_status& x) {
+  return f(caf::meta::type_name("vstore::replication_status"), x.role, x.replica, x.replicas,
+           x.snapshots);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_reply& x) {
   return f(caf::meta::type_name("vstore::status_reply"), x.backend, x.spaces, x.states,
-           x.shutting_down, x.uptime_ms, x.sequence, x.health);
+           x.shutting_down, x.uptime_ms, x.sequence, x.health, x.replication);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, log_batch& x) {
+  return f(caf::meta::type_name("vstore::log_batch"), x.seq, x.count, x.data);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, log_request& x) {
+  return f(caf::meta::type_name("vstore::log_request"), x.from_seq, x.max_bytes, x.wait_ms,
+           x.replica);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, log_reply& x) {
+  return f(caf::meta::type_name("vstore::log_reply"), x.batches, x.latest);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot_request&) {
+  return f(caf::meta::type_name("vstore::snapshot_request"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot_file& x) {
+  return f(caf::meta::type_name("vstore::snapshot_file"), x.name, x.size);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot_reply& x) {
+  return f(caf::meta::type_name("vstore::snapshot_reply"), x.id, x.sequence, x.files, x.bytes);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chunk_request& x) {
+  return f(caf::meta::type_name("vstore::chunk_request"), x.id, x.name, x.offset, x.max_bytes);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chunk_reply& x) {
+  return f(caf::meta::type_name("vstore::chunk_reply"), x.data);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot_release& x) {
+  return f(caf::meta::type_name("vstore::snapshot_release"), x.id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, release_reply& x) {
+  return f(caf::meta::type_name("vstore::release_reply"), x.released);
 }
 
 /// The manager's timer: expires overdue requests, and paces a drain.
 using tick_atom = caf::atom_constant<caf::atom("vs_tick")>;
 
+/// A read replica's manager's timer: answers the reads it holds for their
+/// min_seq once applied (or lagging once their wait ends).
+using min_seq_atom = caf::atom_constant<caf::atom("vs_minseq")>;
+
 // -- typed actor interfaces ----------------------------------------------------
 
 /// The public API: the StorageManager. Any actor, local or remote, may send
 /// these. Every request gets exactly one reply or a vstore error (errc).
-using manager_actor =
-    caf::typed_actor<caf::replies_to<get_request>::with<get_reply>,
-                     caf::replies_to<multi_get_request>::with<multi_get_reply>,
-                     caf::replies_to<scan_request>::with<scan_reply>,
-                     caf::replies_to<write_request>::with<commit_ack>,
-                     caf::replies_to<flush_request>::with<commit_ack>,
-                     caf::replies_to<stats_request>::with<stats_reply>,
-                     caf::replies_to<status_request>::with<status_reply>,
-                     caf::replies_to<drain_request>::with<drain_reply>,
-                     caf::replies_to<outcome_request>::with<outcome_reply>,
-                     caf::replies_to<checkpoint_request>::with<checkpoint_reply>,
-                     /// The manager's own timer (see tick_atom); harmless if others send it.
-                     caf::reacts_to<tick_atom>>;
+using manager_actor = caf::typed_actor<caf::replies_to<get_request>::with<get_reply>,
+                                       caf::replies_to<multi_get_request>::with<multi_get_reply>,
+                                       caf::replies_to<scan_request>::with<scan_reply>,
+                                       caf::replies_to<write_request>::with<commit_ack>,
+                                       caf::replies_to<flush_request>::with<commit_ack>,
+                                       caf::replies_to<stats_request>::with<stats_reply>,
+                                       caf::replies_to<status_request>::with<status_reply>,
+                                       caf::replies_to<drain_request>::with<drain_reply>,
+                                       caf::replies_to<outcome_request>::with<outcome_reply>,
+                                       caf::replies_to<checkpoint_request>::with<checkpoint_reply>,
+                                       caf::replies_to<log_request>::with<log_reply>,
+                                       caf::replies_to<snapshot_request>::with<snapshot_reply>,
+                                       caf::replies_to<chunk_request>::with<chunk_reply>,
+                                       caf::replies_to<snapshot_release>::with<release_reply>,
+                                       /// The manager's own timers (see tick_atom, min_seq_atom);
+                                       /// harmless if others send them.
+                                       caf::reacts_to<tick_atom>, caf::reacts_to<min_seq_atom>>;
 
 // -- errors ---------------------------------------------------------------------
 

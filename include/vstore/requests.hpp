@@ -28,7 +28,16 @@ namespace vstore {
 /// - errc::unavailable: the space failed past its restart limit;
 /// - errc::overloaded: reader.max-queued reads of the space are queued;
 /// - errc::io_error / errc::corruption and the backend's other codes: the
-///   backend read failed.
+///   backend read failed;
+/// - errc::lagging: the read carries min_seq and the node, a read replica,
+///   had not applied the primary's log through it within
+///   replication.min-seq-wait (nothing was read).
+///
+/// Every read may carry `min_seq` (0 = none): the read is answered only once
+/// the node holds the primary's state through that sequence number (a
+/// commit_ack.seq the caller got). A primary holds every sequence it
+/// answered, so there it changes nothing; a read replica holds the read
+/// until it has applied that far, which gives read-your-writes on any node.
 
 /// Reads one key. Reply: get_reply, or a read error (above), or
 /// errc::empty_key (an empty key), errc::too_large (a key over
@@ -36,6 +45,7 @@ namespace vstore {
 struct get_request {
   space_id space = 0;
   std::string key;
+  uint64_t min_seq = 0;
 };
 
 /// The value of a key, or its absence (found == false; not an error).
@@ -51,6 +61,7 @@ struct get_reply {
 struct multi_get_request {
   space_id space = 0;
   std::vector<std::string> keys;
+  uint64_t min_seq = 0;
 };
 
 /// found[i] tells whether keys[i] exists; values[i] is its value (empty if not).
@@ -70,6 +81,7 @@ struct scan_request {
   std::string prefix;
   std::string start_after;
   uint32_t limit = 100;
+  uint64_t min_seq = 0;
 };
 
 /// One page of a scan. When `more` is true, the next page starts after
@@ -265,6 +277,87 @@ struct checkpoint_reply {
   uint64_t elapsed_ms = 0;
 };
 
+// -- replication (docs/replication.md) -----------------------------------------
+// A read replica (vstored --follow) copies a snapshot of its primary, then
+// asks for its log in order. These requests need the read role on vstored's
+// listeners: they reveal every key, as reads do.
+
+/// Asks for the primary's log from `from_seq` on. Reply: log_reply, or
+/// errc::resync_needed (the primary no longer keeps that log, or from_seq is
+/// past its end), errc::not_supported (the memory backend keeps no log),
+/// errc::read_only (the node asked is itself a replica).
+struct log_request {
+  /// The first sequence number wanted: the replica's applied sequence + 1.
+  uint64_t from_seq = 1;
+  /// The most bytes of batch data in the reply (at least one batch is sent);
+  /// 0 = the primary's replication.max-log-bytes, which also caps it.
+  uint64_t max_bytes = 0;
+  /// With nothing new, how long the primary may hold the request until a
+  /// commit arrives (capped by its replication.poll-wait); 0 = answer at once.
+  uint32_t wait_ms = 0;
+  /// How the replica names itself in the primary's status (its listen
+  /// address, or its data directory); empty = "unnamed".
+  std::string replica;
+};
+
+/// A run of the primary's log: whole batches in order, the first starting
+/// at the request's from_seq (empty when nothing new arrived in the wait).
+struct log_reply {
+  std::vector<log_batch> batches;
+  /// The primary's latest sequence number when it answered.
+  uint64_t latest = 0;
+};
+
+/// Asks the primary for a consistent copy of its store to bootstrap a
+/// replica from. Reply: snapshot_reply, or errc::not_supported (memory
+/// backend), errc::read_only (asked a replica), errc::overloaded (another
+/// snapshot is being made), or the backend's error. The primary keeps the
+/// copy until snapshot_release or until no chunk was asked for
+/// replication.snapshot-idle (then chunk_request answers invalid_argument).
+struct snapshot_request {};
+
+/// One file of a snapshot: its path relative to the snapshot and its size.
+struct snapshot_file {
+  std::string name;
+  uint64_t size = 0;
+};
+
+/// A snapshot ready to copy.
+struct snapshot_reply {
+  /// Names the snapshot in chunk_request and snapshot_release.
+  uint64_t id = 0;
+  /// The exact primary sequence number the copy holds: the replica then asks
+  /// for the log from sequence + 1.
+  uint64_t sequence = 0;
+  std::vector<snapshot_file> files;
+  uint64_t bytes = 0;
+};
+
+/// Reads bytes [offset, offset + max_bytes) of one file of a snapshot
+/// (max_bytes 0 or above replication.chunk-size = chunk-size). Reply:
+/// chunk_reply (shorter at the end of the file, empty past it), or
+/// errc::invalid_argument (unknown or released snapshot, a name not in it).
+struct chunk_request {
+  uint64_t id = 0;
+  std::string name;
+  uint64_t offset = 0;
+  uint32_t max_bytes = 0;
+};
+
+struct chunk_reply {
+  std::string data;
+};
+
+/// Tells the primary that the replica has copied snapshot `id`: it deletes
+/// the copy. Reply: release_reply (released false when it was unknown).
+struct snapshot_release {
+  uint64_t id = 0;
+};
+
+struct release_reply {
+  bool released = false;
+};
+
 /// How a drain ended.
 struct drain_reply {
   /// Requests answered during the drain (reads and writes).
@@ -390,6 +483,57 @@ struct stats_reply {
   uint64_t checkpoints = 0;
 };
 
+/// A read replica's view of its primary (replication_status::replica).
+struct replica_view {
+  /// The primary it follows, as configured ("host:port").
+  std::string primary;
+  /// "connecting", "bootstrapping", "following", "primary down",
+  /// "resync needed" (the primary no longer holds the log it needs).
+  std::string state;
+  /// The primary's sequence number this node has applied through.
+  uint64_t applied_seq = 0;
+  /// The primary's latest sequence number as last heard, and the lag in
+  /// sequence numbers (primary_seq - applied_seq).
+  uint64_t primary_seq = 0;
+  uint64_t lag_seq = 0;
+  /// Milliseconds since the replica last held everything the primary had
+  /// (0 = caught up at the last contact).
+  uint64_t lag_ms = 0;
+  /// Milliseconds since the last answer from the primary.
+  uint64_t last_contact_ms = 0;
+  /// Log batches and bytes applied since start, reconnects, re-syncs.
+  uint64_t batches = 0;
+  uint64_t bytes = 0;
+  uint64_t reconnects = 0;
+  uint64_t resyncs = 0;
+  /// The last error from the primary (empty when none).
+  std::string last_error;
+};
+
+/// A primary's view of one replica that asked for its log recently.
+struct replica_seen {
+  /// The name the replica gave (log_request::replica).
+  std::string node;
+  /// The sequence it asked for last, minus one: what it has applied.
+  uint64_t applied_seq = 0;
+  /// Milliseconds since its last log request.
+  uint64_t last_seen_ms = 0;
+  /// Log bytes sent to it since this node started.
+  uint64_t bytes_sent = 0;
+};
+
+/// The replication part of status_reply.
+struct replication_status {
+  /// "primary" or "replica".
+  std::string role = "primary";
+  /// On a replica: its view of the primary.
+  replica_view replica;
+  /// On a primary: replicas seen within the last minute, and snapshots
+  /// (bootstrap copies) served since start.
+  std::vector<replica_seen> replicas;
+  uint64_t snapshots = 0;
+};
+
 /// The manager's state.
 struct status_reply {
   /// "rocksdb" or "memory".
@@ -404,6 +548,8 @@ struct status_reply {
   uint64_t sequence = 0;
   /// The store's health.
   health_report health;
+  /// Replication: this node's role and its view of the other side.
+  replication_status replication = {};
 };
 
 /// Returns the latency percentile `p` (0..1) of a latency_us histogram, as the

@@ -160,6 +160,19 @@ struct store_health {
   uint64_t free_bytes = UINT64_MAX;
 };
 
+/// One committed batch of a store's log, as a read replica replays it.
+struct log_batch {
+  /// The sequence number of the batch's first operation.
+  uint64_t seq = 0;
+  /// How many sequence numbers it spans (RocksDB: its operation count).
+  uint64_t count = 0;
+  /// The backend's encoding of the whole batch (RocksDB: WriteBatch::Data()).
+  std::string data;
+  /// The store's sequence number once the batch is applied: what the commit
+  /// that wrote it answered.
+  uint64_t last_seq() const noexcept { return count == 0 ? seq : seq + count - 1; }
+};
+
 /// A store: reads, atomic commits and prefix iteration over a fixed schema.
 class store : public read_store {
  public:
@@ -214,6 +227,49 @@ class store : public read_store {
   /// exist). Backends without persistence answer errc::not_supported.
   virtual status checkpoint(const std::string& dir) {
     return {errc::not_supported, "checkpoint to " + dir};
+  }
+
+  /// Like checkpoint(dir), and sets `seq` to the exact sequence number the
+  /// copy holds: replaying this store's log from seq + 1 onto the copy gives
+  /// this store's state.
+  virtual status checkpoint(const std::string& dir, uint64_t& seq) {
+    seq = 0;
+    return checkpoint(dir);
+  }
+
+  // -- replication: a primary's log, replayed on a replica ------------------
+
+  /// Appends to `out` the committed batches that follow sequence
+  /// `from_seq - 1`, oldest first, whole, while their data stays within
+  /// `max_bytes` (the first batch is always sent, however large). Nothing is
+  /// appended when the store has no commit past from_seq - 1.
+  /// errc::resync_needed when the log no longer holds from_seq (pruned past
+  /// the retention), when from_seq falls inside a batch (another history),
+  /// or when it is beyond latest_sequence() + 1. Blocks (reads log files).
+  virtual status read_log(uint64_t from_seq, size_t max_bytes, std::vector<log_batch>& out) const {
+    (void)from_seq, (void)max_bytes, (void)out;
+    return {errc::not_supported, "read_log: this backend keeps no log"};
+  }
+  /// Commits `b`, read by read_log() from another store with the same
+  /// schema and the same history up to b.seq - 1, atomically with the record
+  /// that this store has applied that log through b.last_seq() (see
+  /// applied_log()). Blocks. errc::invalid_argument when b.seq is not
+  /// applied_log() + 1 or its data does not decode; nothing is applied then.
+  virtual status apply_log(const log_batch& b) {
+    (void)b;
+    return {errc::not_supported, "apply_log"};
+  }
+  /// Returns (in `seq`) the primary's sequence number through which this
+  /// store applied its log: 0 when it never applied one.
+  virtual status applied_log(uint64_t& seq) const {
+    seq = 0;
+    return {errc::not_supported, "applied_log"};
+  }
+  /// Records that this store holds the primary's state through `seq` (after
+  /// a checkpoint of the primary was copied here). Blocks.
+  virtual status set_applied_log(uint64_t seq) {
+    (void)seq;
+    return {errc::not_supported, "set_applied_log"};
   }
 
   /// Flushes buffered data to durable storage (memtables and WAL). Blocks.

@@ -70,6 +70,13 @@ class gated_store final : public forwarding_store {
     gate_->set(&gate::returned);
     return st;
   }
+  status checkpoint(const std::string& dir, uint64_t& seq) override {
+    gate_->set(&gate::entered);
+    gate_->wait(&gate::open, 30s);
+    auto st = inner_->checkpoint(dir, seq);
+    gate_->set(&gate::returned);
+    return st;
+  }
 
  private:
   std::shared_ptr<gate> gate_;

@@ -197,7 +197,7 @@ TEST_F(ManagerSpawn, RefusesInvalidOptionsWithTheValidatorsMessage) {
     auto o = base;
     c.set(o);
     manager_actor m;
-    auto st = spawn_manager(sys_, manager_setup{o, backend, nullptr}, m);
+    auto st = spawn_manager(sys_, manager_setup{o, backend, nullptr, std::nullopt}, m);
     EXPECT_EQ(st.code(), errc::invalid_config) << c.key;
     EXPECT_NE(st.context().find(c.key), std::string::npos) << st.to_string();
     EXPECT_FALSE(m) << c.key;
@@ -206,7 +206,7 @@ TEST_F(ManagerSpawn, RefusesInvalidOptionsWithTheValidatorsMessage) {
   for (int i = 0; i < 65; ++i)
     o.schema.spaces.push_back(space_def{"extra" + std::to_string(i), {}});
   manager_actor m;
-  EXPECT_EQ(spawn_manager(sys_, manager_setup{o, backend, nullptr}, m).code(),
+  EXPECT_EQ(spawn_manager(sys_, manager_setup{o, backend, nullptr, std::nullopt}, m).code(),
             errc::invalid_config);
   EXPECT_FALSE(m);
 }

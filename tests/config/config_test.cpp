@@ -96,6 +96,12 @@ void expect_same(const options& a, const options& b) {
   EXPECT_EQ(a.tokens.max_token_bytes, b.tokens.max_token_bytes);
   EXPECT_EQ(a.tokens.retain_count, b.tokens.retain_count);
   EXPECT_EQ(a.tokens.retain_age, b.tokens.retain_age);
+  EXPECT_EQ(a.replication.wal_keep_age, b.replication.wal_keep_age);
+  EXPECT_EQ(a.replication.wal_keep_bytes, b.replication.wal_keep_bytes);
+  EXPECT_EQ(a.replication.max_log_bytes, b.replication.max_log_bytes);
+  EXPECT_EQ(a.replication.chunk_bytes, b.replication.chunk_bytes);
+  EXPECT_EQ(a.replication.poll_wait, b.replication.poll_wait);
+  EXPECT_EQ(a.replication.min_seq_wait, b.replication.min_seq_wait);
 }
 
 /// Options with every field away from its default.
@@ -157,6 +163,12 @@ options everything_changed() {
   o.tokens.max_token_bytes = 1024;
   o.tokens.retain_count = 1;
   o.tokens.retain_age = 720h;
+  o.replication.wal_keep_age = 720h;
+  o.replication.wal_keep_bytes = 0;
+  o.replication.max_log_bytes = 256u << 20;
+  o.replication.chunk_bytes = 64u << 10;
+  o.replication.poll_wait = 1ms;
+  o.replication.min_seq_wait = 0ms;
   return o;
 }
 
@@ -256,6 +268,13 @@ TEST(Config, ToIniRendersReadableValues) {
   text = to_ini(o);
   EXPECT_NE(text.find("max-token-size = 1024  ; 1KiB\n"), std::string::npos) << text;
   EXPECT_NE(text.find("retain-age = 720h\n"), std::string::npos) << text;
+  EXPECT_NE(to_ini(base()).find("retain-age = 1h\n\n[replication]\nwal-keep-age = 10min\n"
+                                "wal-keep-size = 1073741824  ; 1GiB\n"
+                                "max-log-bytes = 4194304  ; 4MiB\n"
+                                "chunk-size = 1048576  ; 1MiB\n"
+                                "poll-wait = 200ms\nmin-seq-wait = 1s\n"),
+            std::string::npos)
+      << to_ini(base());
 }
 
 // -- setting keys ----------------------------------------------------------------
@@ -319,6 +338,14 @@ shutdown-grace = 100ms
 max-token-size = 1KiB
 retain-count = 100000000
 retain-age = 1s
+
+[replication]
+wal-keep-age = 90s
+wal-keep-size = 3MiB
+max-log-bytes = 64KiB
+chunk-size = 64MiB
+poll-wait = 1min
+min-seq-wait = 0ms
 )";
   options o;
   auto st = parse_ini(text, o);
@@ -367,6 +394,12 @@ retain-age = 1s
   EXPECT_EQ(o.tokens.max_token_bytes, 1024u);
   EXPECT_EQ(o.tokens.retain_count, 100000000u);
   EXPECT_EQ(o.tokens.retain_age, 1s);
+  EXPECT_EQ(o.replication.wal_keep_age, 90s);
+  EXPECT_EQ(o.replication.wal_keep_bytes, 3u << 20);
+  EXPECT_EQ(o.replication.max_log_bytes, 64u << 10);
+  EXPECT_EQ(o.replication.chunk_bytes, 64u << 20);
+  EXPECT_EQ(o.replication.poll_wait, 1min);
+  EXPECT_EQ(o.replication.min_seq_wait, 0ms);
 }
 
 TEST(Config, OnlyTheKeysInTheTextChange) {
@@ -626,6 +659,12 @@ const std::vector<key_spec>& all_keys() {
       {"tokens", "max-token-size", key_type::bytes32, 1, 1024},
       {"tokens", "retain-count", key_type::u64, 1, 100000000},
       {"tokens", "retain-age", key_type::duration, 1000, 30 * ms_24h},
+      {"replication", "wal-keep-age", key_type::duration, 0, 30 * ms_24h},
+      {"replication", "wal-keep-size", key_type::bytes64, 0, u64_max},
+      {"replication", "max-log-bytes", key_type::bytes64, 64 << 10, 256 << 20},
+      {"replication", "chunk-size", key_type::bytes64, 64 << 10, 64 << 20},
+      {"replication", "poll-wait", key_type::duration, 1, 60000},
+      {"replication", "min-seq-wait", key_type::duration, 0, 60000},
   };
   return keys;
 }
@@ -1027,6 +1066,19 @@ TEST(Config, ValidateChecksEveryRange) {
       {"tokens.retain-age", [](options& o) { o.tokens.retain_age = 0ms; }},
       {"tokens.retain-age", [](options& o) { o.tokens.retain_age = 999ms; }},
       {"tokens.retain-age", [](options& o) { o.tokens.retain_age = 720h + 1ms; }},
+      {"replication.wal-keep-age", [](options& o) { o.replication.wal_keep_age = -1s; }},
+      {"replication.wal-keep-age", [](options& o) { o.replication.wal_keep_age = 720h + 1s; }},
+      {"replication.wal-keep-age",
+       [](options& o) { o.replication.wal_keep_age = std::chrono::seconds::max(); }},
+      {"replication.max-log-bytes", [](options& o) { o.replication.max_log_bytes = 65535; }},
+      {"replication.max-log-bytes",
+       [](options& o) { o.replication.max_log_bytes = (256u << 20) + 1; }},
+      {"replication.chunk-size", [](options& o) { o.replication.chunk_bytes = 65535; }},
+      {"replication.chunk-size", [](options& o) { o.replication.chunk_bytes = (64u << 20) + 1; }},
+      {"replication.poll-wait", [](options& o) { o.replication.poll_wait = 0ms; }},
+      {"replication.poll-wait", [](options& o) { o.replication.poll_wait = 60001ms; }},
+      {"replication.min-seq-wait", [](options& o) { o.replication.min_seq_wait = -1ms; }},
+      {"replication.min-seq-wait", [](options& o) { o.replication.min_seq_wait = 60001ms; }},
   };
   for (const auto& r : rows) {
     auto o = base();
@@ -1234,6 +1286,101 @@ TEST(Config, TokenOptionsRoundTripThroughToIni) {
     o.tokens.retain_count = count;
     o.tokens.retain_age = age;
     ASSERT_TRUE(validate(o));
+    auto text = to_ini(o);
+    options parsed;
+    auto st = parse_ini(text, parsed);
+    ASSERT_TRUE(st) << st.to_string() << "\n" << text;
+    expect_same(parsed, o);
+    EXPECT_EQ(to_ini(parsed), text);
+  }
+}
+
+// -- [replication] -------------------------------------------------------------------
+
+TEST(Config, ReplicationDefaults) {
+  options o;
+  EXPECT_EQ(o.replication.wal_keep_age, 600s);
+  EXPECT_EQ(o.replication.wal_keep_bytes, 1ull << 30);
+  EXPECT_EQ(o.replication.max_log_bytes, 4u << 20);
+  EXPECT_EQ(o.replication.chunk_bytes, 1u << 20);
+  EXPECT_EQ(o.replication.poll_wait, 200ms);
+  EXPECT_EQ(o.replication.min_seq_wait, 1s);
+  // The section is optional, and may be empty.
+  o = base();
+  ASSERT_TRUE(parse_ini("[store]\nsync = true\n[replication]\n", o));
+  EXPECT_EQ(o.replication.wal_keep_age, 600s);
+  EXPECT_EQ(o.replication.poll_wait, 200ms);
+}
+
+TEST(Config, ReplicationKeysParse) {
+  auto o = base();
+  auto st = parse_ini(
+      "[replication]\nwal-keep-age = 0s\nwal-keep-size = 0\nmax-log-bytes = \"256MiB\"\n"
+      "chunk-size = 65536\npoll-wait = 1000us\nmin-seq-wait = 1min\n",
+      o);
+  ASSERT_TRUE(st) << st.to_string();
+  EXPECT_EQ(o.replication.wal_keep_age, 0s);
+  EXPECT_EQ(o.replication.wal_keep_bytes, 0u);
+  EXPECT_EQ(o.replication.max_log_bytes, 256u << 20);
+  EXPECT_EQ(o.replication.chunk_bytes, 64u << 10);
+  EXPECT_EQ(o.replication.poll_wait, 1ms);
+  EXPECT_EQ(o.replication.min_seq_wait, 1min);
+  auto expected = base();
+  expected.replication = o.replication;
+  expect_same(o, expected);  // nothing else changed
+  // wal-keep-age takes any unit that makes whole seconds.
+  for (auto [text, want] : {std::pair{"720h", std::chrono::seconds(720h)},
+                            std::pair{"1500000ms", std::chrono::seconds(1500)},
+                            std::pair{"2000000000ns", std::chrono::seconds(2)}}) {
+    st = parse_ini(std::string{"[replication]\nwal-keep-age = "} + text + "\n", o);
+    ASSERT_TRUE(st) << text << ": " << st.to_string();
+    EXPECT_EQ(o.replication.wal_keep_age, want) << text;
+  }
+}
+
+TEST(Config, ReplicationRangeErrorsNameTheKey) {
+  struct row {
+    const char* text;
+    const char* context;
+  };
+  for (auto [text, context] : {
+           row{"[replication]\nwal-keep-age = 1500ms\n",
+               "replication.wal-keep-age (line 2): 1500ms is not a whole number of seconds"},
+           row{"[replication]\nwal-keep-age = 721h\n",
+               "replication.wal-keep-age (line 2): 721h is out of range 0ms..720h"},
+           row{"[replication]\nwal-keep-age = 600\n",
+               "replication.wal-keep-age (line 2): 600 has no unit"},
+           row{"[replication]\nmax-log-bytes = 65535\n",
+               "replication.max-log-bytes (line 2): 65535 is out of range 64KiB..256MiB"},
+           row{"[replication]\nmax-log-bytes = 257MiB\n",
+               "replication.max-log-bytes (line 2): 257MiB is out of range 64KiB..256MiB"},
+           row{"[replication]\nchunk-size = 1KiB\n",
+               "replication.chunk-size (line 2): 1KiB is out of range 64KiB..64MiB"},
+           row{"[replication]\npoll-wait = 0ms\n",
+               "replication.poll-wait (line 2): 0ms is out of range 1ms..1min"},
+           row{"[replication]\nmin-seq-wait = 61s\n",
+               "replication.min-seq-wait (line 2): 61s is out of range 0ms..1min"},
+           row{"[replication]\nwal-keep-bytes = 1\n",
+               "replication.wal-keep-bytes (line 2): unknown key in [replication]"},
+       }) {
+    auto o = base();
+    auto st = parse_ini(text, o);
+    ASSERT_FALSE(st) << text;
+    EXPECT_EQ(st.code(), errc::invalid_config);
+    EXPECT_EQ(st.context().rfind(context, 0), 0u) << "context: " << st.context();
+    expect_same(o, base());
+  }
+}
+
+TEST(Config, ReplicationOptionsRoundTripThroughToIni) {
+  for (auto [age, keep, poll] : {std::tuple{std::chrono::seconds(0), uint64_t{0}, 1ms},
+                                 std::tuple{std::chrono::seconds(720h), UINT64_MAX, 60000ms},
+                                 std::tuple{std::chrono::seconds(61), uint64_t{12345}, 1500ms}}) {
+    auto o = base();
+    o.replication.wal_keep_age = age;
+    o.replication.wal_keep_bytes = keep;
+    o.replication.poll_wait = poll;
+    ASSERT_TRUE(validate(o)) << validate(o).to_string();
     auto text = to_ini(o);
     options parsed;
     auto st = parse_ini(text, parsed);
@@ -1560,6 +1707,7 @@ TEST(Config, RandomInputNeverCrashes) {
                                            "[limits]",
                                            "[supervisor]",
                                            "[tokens]",
+                                           "[replication]",
                                            "[scheduler]",
                                            "[bogus]",
                                            "\n",
@@ -1586,6 +1734,7 @@ TEST(Config, RandomInputNeverCrashes) {
                                            "shutdown-grace",
                                            "retain-age",
                                            "max-token-size",
+                                           "wal-keep-age",
                                            "bloom-bits",
                                            "compression",
                                            "\"lz4\"",

@@ -31,8 +31,15 @@ TEST(Errc, CodeZeroIsReservedAndUnknown) {
   EXPECT_STREQ(to_name(static_cast<errc>(errc_max + 1)), "unknown_error");
 }
 
-TEST(Errc, ForbiddenIsTheLastCodeAndNothingWasApplied) {
-  EXPECT_EQ(static_cast<uint8_t>(errc::forbidden), errc_max);
+TEST(Errc, ReplicationCodesComeLast) {
+  EXPECT_EQ(static_cast<uint8_t>(errc::resync_needed), errc_max);
+  EXPECT_EQ(static_cast<int>(errc::read_only), static_cast<int>(errc::forbidden) + 1);
+  EXPECT_EQ(static_cast<int>(errc::lagging), static_cast<int>(errc::read_only) + 1);
+  EXPECT_EQ(write_outcome_of(errc::read_only), write_outcome::not_applied);
+  EXPECT_STREQ(to_name(errc::lagging), "lagging");
+}
+
+TEST(Errc, ForbiddenNothingWasApplied) {
   EXPECT_EQ(static_cast<int>(errc::forbidden), static_cast<int>(errc::no_space) + 1);
   EXPECT_STREQ(to_name(errc::forbidden), "forbidden");
   EXPECT_EQ(write_outcome_of(errc::forbidden), write_outcome::not_applied);

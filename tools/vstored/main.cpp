@@ -58,6 +58,7 @@
 #include "tools/vstored/status_http.hpp"
 #include "vstore/connect.hpp"
 #include "vstore/manager.hpp"
+#include "vstore/replica.hpp"
 #include "vstore/version.hpp"
 
 namespace {
@@ -97,6 +98,7 @@ struct server_args {
   std::optional<std::string> read_port;
   std::optional<std::string> read_host;
   std::optional<std::string> read_tls_ca;
+  std::optional<std::string> follow;
 };
 
 /// A usage error: message for stderr.
@@ -191,6 +193,12 @@ std::optional<int> parse_args(int argc, char** argv, server_args& a) {
        "--read-tls-ca.");
   text("--read-tls-ca", a.read_tls_ca, "FILE", "Roles",
        "CA file (PEM) of the read listener's client certificates, as --admin-tls-ca.");
+  text("--follow", a.follow, "HOST:PORT", "Replication",
+       "Run as a read replica of the vstored at HOST:PORT (docs/replication.md): with an "
+       "absent or empty data directory, first copy a snapshot of it; then apply its log and "
+       "serve reads; writes are refused (read_only). Connects with this server's TLS "
+       "options (--tls-cert, --tls-key, --tls-ca) when they are set. Needs the rocksdb "
+       "backend.");
   text("--heartbeat-interval", a.heartbeat_interval, "DUR", "Network",
        "Heartbeats on idle connections (CAF middleman.heartbeat-interval). Default: 500ms; "
        "0 = off.");
@@ -296,6 +304,8 @@ struct resolved {
   /// The status server's address; unset = off.
   std::optional<vstore::config::host_port> status_addr;
   milliseconds status_timeout{2000};
+  /// --follow: the primary this server replicates; unset = a primary.
+  std::optional<vstore::remote_options> follow;
 };
 
 /// Resolves --role and the extra listeners (after the main listener and TLS).
@@ -486,6 +496,20 @@ std::optional<usage_error> resolve(server_args& a, resolved& r) {
     return usage_error{"refusing to bind " + r.host +
                        " without TLS: only loopback (127.0.0.0/8, ::1, localhost) may be served "
                        "in plain text; pass --tls-cert, --tls-key and --tls-ca"};
+  if (a.follow) {
+    std::string error;
+    auto hp = vstore::config::parse_host_port(*a.follow, &error);
+    if (!hp || hp->port == 0) return usage_error{"--follow: HOST:PORT expected: " + *a.follow};
+    if (r.store.backend != vstore::backend_kind::rocksdb)
+      return usage_error{"--follow needs the rocksdb backend (--data-dir), not --memory"};
+    vstore::remote_options f = r.net;
+    f.host = hp->host;
+    f.port = hp->port;
+    if (r.conn_timeout.count() > 0) f.connect_timeout = r.conn_timeout;
+    if (r.heartbeat.count() > 0) f.heartbeat_interval = r.heartbeat;
+    if (auto st = vstore::validate(f); !st) return usage_error{"--follow: " + st.context()};
+    r.follow = f;
+  }
   return resolve_roles(a, file, r);
 }
 
@@ -586,7 +610,24 @@ int serve(const resolved& r) {
   vstore::manager_actor mgr;
   spdlog::info("vstored: opening the {} store{}", vstore::config::to_name(r.store.backend),
                r.store.backend == vstore::backend_kind::rocksdb ? " at " + r.store.db.path : "");
-  if (auto st = vstore::spawn_manager(sys, r.store, mgr); !st) {
+  if (r.follow) {
+    auto primary = endpoint(r.follow->host, r.follow->port);
+    if (vstore::needs_bootstrap(r.store)) {
+      spdlog::info("vstored: {} is empty: copying a snapshot of {}", r.store.db.path, primary);
+      auto st = vstore::bootstrap_replica(sys, r.store, *r.follow, [](const std::string& line) {
+        spdlog::info("vstored: {}", line);
+      });
+      if (!st) {
+        spdlog::error("vstored: cannot bootstrap from {}: {}", primary, st.to_string());
+        return exit_runtime;
+      }
+    }
+    if (auto st = vstore::spawn_replica(sys, r.store, *r.follow, r.store.db.path, mgr); !st) {
+      spdlog::error("vstored: cannot open the replica's store: {}", st.to_string());
+      return exit_runtime;
+    }
+    spdlog::info("vstored: read replica of {}", primary);
+  } else if (auto st = vstore::spawn_manager(sys, r.store, mgr); !st) {
     spdlog::error("vstored: cannot open the store: {}", st.to_string());
     return exit_runtime;
   }

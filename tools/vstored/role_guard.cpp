@@ -33,6 +33,8 @@ const char* to_name(request_kind x) noexcept {
       return "drain";
     case request_kind::checkpoint:
       return "checkpoint";
+    case request_kind::replicate:
+      return "replication";
   }
   return "?";
 }
@@ -45,6 +47,7 @@ peer_role required_role(request_kind x) noexcept {
     case request_kind::stats:
     case request_kind::status:
     case request_kind::outcome:
+    case request_kind::replicate:
       return peer_role::read;
     case request_kind::write:
     case request_kind::flush:
@@ -141,8 +144,22 @@ manager_actor::behavior_type role_guard(guard_pointer self, manager_actor manage
         return forward<checkpoint_reply>(self, k::checkpoint, std::move(r),
                                          self->state.timeouts.checkpoint);
       },
+      [self](log_request& r) {
+        // The primary holds it up to replication.poll-wait (at most 60 s).
+        return forward<log_reply>(self, k::replicate, r, self->state.timeouts.request);
+      },
+      [self](snapshot_request& r) {
+        return forward<snapshot_reply>(self, k::replicate, r, self->state.timeouts.checkpoint);
+      },
+      [self](chunk_request& r) {
+        return forward<chunk_reply>(self, k::replicate, std::move(r), self->state.timeouts.request);
+      },
+      [self](snapshot_release& r) {
+        return forward<release_reply>(self, k::replicate, r, self->state.timeouts.request);
+      },
       // The manager's own timer: never forwarded.
       [](tick_atom) {},
+      [](min_seq_atom) {},
   };
 }
 

@@ -40,13 +40,16 @@ enum class request_kind : uint8_t {
   flush,
   drain,
   checkpoint,
+  /// A read replica's log_request, snapshot_request, chunk_request and
+  /// snapshot_release: they reveal every key, as reads do.
+  replicate,
 };
 
 /// Returns the request's name as the error context shows it ("drain", ...).
 const char* to_name(request_kind x) noexcept;
 
 /// Returns the least role that may send `x`: read for get, multi_get, scan,
-/// stats, status and outcome; write for write and flush; admin for drain,
+/// stats, status, outcome and replicate; write for write and flush; admin for drain,
 /// checkpoint and every other (future) request.
 peer_role required_role(request_kind x) noexcept;
 

@@ -1,0 +1,250 @@
+// Read replicas end to end (docs/replication.md): vstored processes on
+// 127.0.0.1, a primary under vstore-sim's write load and a replica started
+// with --follow that bootstraps from the primary's snapshot while the load
+// runs, then follows its log. Checks: every space identical once the load
+// stops (a digest of every key and value), writes refused with read_only,
+// min_seq read-your-writes, a replica SIGKILLed during streaming resumes
+// from the sequence it recorded, and a replica keeps serving while its
+// primary is down and catches up when it returns. Every wait is bounded in
+// count and time; nothing sleeps to synchronise.
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tests/net/subprocess.hpp"
+#include "vstore/client.hpp"
+
+namespace vstore {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using test::local;
+using test::subprocess;
+using test::temp_dir;
+using test::vstored_process;
+
+const std::string vstored_bin = VSTORE_VSTORED;
+const std::string sim_bin = VSTORE_SIM;
+
+std::unique_ptr<client> connect_to(uint16_t port) {
+  std::unique_ptr<client> c;
+  client::settings cs;
+  cs.max_threads = 2;
+  auto st = client::connect(local(port), c, cs);
+  EXPECT_TRUE(st) << st.to_string();
+  return c;
+}
+
+status_reply info_of(client& c) {
+  status_reply s;
+  auto st = c.info(s);
+  EXPECT_TRUE(st) << st.to_string();
+  return s;
+}
+
+/// Every key and value of every space, in order (bounded pages).
+std::map<std::string, std::string> dump(client& c) {
+  std::map<std::string, std::string> out;
+  auto s = info_of(c);
+  for (space_id sp = 0; sp < s.spaces.size(); ++sp) {
+    scan_request req;
+    req.space = sp;
+    req.limit = 10000;
+    for (int page = 0; page < 100000; ++page) {
+      scan_reply r;
+      auto st = c.scan(req, r);
+      EXPECT_TRUE(st) << st.to_string();
+      if (!st) return out;
+      for (auto& kv : r.entries) out[s.spaces[sp] + "/" + kv.key] = kv.value;
+      if (!r.more || r.entries.empty()) break;
+      req.start_after = r.entries.back().key;
+    }
+  }
+  return out;
+}
+
+/// Waits (bounded) until the replica has applied the primary's sequence.
+bool caught_up(client& replica, uint64_t seq, std::chrono::milliseconds timeout = 60s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < deadline; ++i) {
+    status_reply s;
+    if (replica.info(s) && s.replication.replica.applied_seq >= seq) return true;
+  }
+  return false;
+}
+
+/// Waits (bounded) until the primary's sequence passes `seq`.
+uint64_t wait_for_sequence(client& c, uint64_t seq, std::chrono::milliseconds timeout = 60s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  uint64_t last = 0;
+  for (int i = 0; i < 200000 && std::chrono::steady_clock::now() < deadline; ++i) {
+    status_reply s;
+    if (!c.info(s)) return last;
+    last = s.sequence;
+    if (last >= seq) break;
+  }
+  return last;
+}
+
+TEST(Replication, ReplicaBootstrappedUnderLoadEndsIdentical) {
+  temp_dir dir{"repl"};
+  vstored_process primary{vstored_bin, {"--data-dir", dir / "primary"}};
+  ASSERT_NE(primary.port(), 0) << primary.proc().stderr_text();
+  subprocess sim{{sim_bin, "--connect", primary.endpoint(), "--schedulers", "2", "--batches",
+                  "10000000", "--no-progress", "--timeout", "30000"}};
+  auto p = connect_to(primary.port());
+  ASSERT_TRUE(p);
+  ASSERT_GE(wait_for_sequence(*p, 5000), 5000u) << sim.stderr_text();
+  vstored_process replica{
+      vstored_bin, {"--data-dir", dir / "replica", "--follow", primary.endpoint()}, 60s};
+  ASSERT_NE(replica.port(), 0) << replica.proc().stderr_text();
+  auto r = connect_to(replica.port());
+  ASSERT_TRUE(r);
+  // It follows while the load goes on.
+  auto seq = wait_for_sequence(*p, info_of(*p).sequence + 5000);
+  ASSERT_TRUE(caught_up(*r, seq)) << replica.proc().stderr_text();
+  auto ri = info_of(*r);
+  EXPECT_EQ(ri.replication.role, "replica");
+  EXPECT_EQ(ri.replication.replica.primary, primary.endpoint());
+  EXPECT_EQ(ri.replication.replica.state, "following");
+  EXPECT_GT(ri.replication.replica.batches, 0u);
+  auto pi = info_of(*p);
+  EXPECT_EQ(pi.replication.role, "primary");
+  EXPECT_EQ(pi.replication.snapshots, 1u);
+  ASSERT_EQ(pi.replication.replicas.size(), 1u);
+  // Writes are refused, naming the primary; nothing is applied.
+  write_request w;
+  w.ops.push_back(write_op{op_kind::put, 0, "replica-write", "x"});
+  commit_ack ack;
+  auto ws = r->write(w, ack);
+  EXPECT_EQ(ws.code(), errc::read_only) << ws.to_string();
+  EXPECT_NE(ws.context().find(primary.endpoint()), std::string::npos) << ws.context();
+  // Stop the load; the replica ends with every space identical.
+  sim.signal(SIGKILL);
+  ASSERT_TRUE(sim.wait(10s));
+  auto last = info_of(*p).sequence;
+  ASSERT_TRUE(caught_up(*r, last)) << replica.proc().stderr_text();
+  auto a = dump(*p);
+  auto b = dump(*r);
+  EXPECT_GT(a.size(), 1000u);
+  EXPECT_EQ(a.size(), b.size());
+  EXPECT_TRUE(a == b) << "the replica differs from the primary";
+  EXPECT_EQ(info_of(*r).replication.replica.applied_seq, last);
+  // The snapshot was released on the primary.
+  EXPECT_FALSE(fs::exists(fs::path{dir / "primary"} / "replication-snapshots" / "1"));
+}
+
+TEST(Replication, MinSeqReadsSeeTheirOwnWrites) {
+  temp_dir dir{"repl-minseq"};
+  vstored_process primary{vstored_bin, {"--data-dir", dir / "primary"}};
+  ASSERT_NE(primary.port(), 0) << primary.proc().stderr_text();
+  vstored_process replica{
+      vstored_bin, {"--data-dir", dir / "replica", "--follow", primary.endpoint()}, 60s};
+  ASSERT_NE(replica.port(), 0) << replica.proc().stderr_text();
+  auto p = connect_to(primary.port());
+  auto r = connect_to(replica.port());
+  ASSERT_TRUE(p && r);
+  int seen = 0;
+  for (int i = 0; i < 200; ++i) {
+    write_request w;
+    auto key = "rw-" + std::to_string(i);
+    w.ops.push_back(write_op{op_kind::put, 0, key, "v" + std::to_string(i)});
+    commit_ack ack;
+    ASSERT_TRUE(p->write(w, ack));
+    multi_get_request mg;
+    mg.space = 0;
+    mg.keys = {key};
+    mg.min_seq = ack.seq;
+    multi_get_reply got;
+    auto st = r->multi_get(mg, got);
+    ASSERT_TRUE(st) << st.to_string();
+    ASSERT_EQ(got.found.size(), 1u);
+    EXPECT_TRUE(got.found[0]) << key << " not visible at sequence " << ack.seq;
+    seen += got.found[0] ? 1 : 0;
+  }
+  EXPECT_EQ(seen, 200);
+  // A sequence the primary never reaches: lagging after the wait.
+  multi_get_request far;
+  far.space = 0;
+  far.keys = {"rw-0"};
+  far.min_seq = info_of(*p).sequence + 1000000;
+  multi_get_reply got;
+  EXPECT_EQ(r->multi_get(far, got).code(), errc::lagging);
+}
+
+TEST(Replication, KilledReplicaResumesAndPrimaryOutageIsSurvived) {
+  temp_dir dir{"repl-kill"};
+  const auto pdir = dir / "primary";
+  auto primary =
+      std::make_unique<vstored_process>(vstored_bin, std::vector<std::string>{"--data-dir", pdir});
+  ASSERT_NE(primary->port(), 0) << primary->proc().stderr_text();
+  const auto port = std::to_string(primary->port());
+  subprocess sim{{sim_bin, "--connect", primary->endpoint(), "--schedulers", "2", "--batches",
+                  "10000000", "--no-progress", "--timeout", "30000"}};
+  auto p = connect_to(primary->port());
+  ASSERT_TRUE(p);
+  ASSERT_GE(wait_for_sequence(*p, 2000), 2000u) << sim.stderr_text();
+  const std::vector<std::string> rargs{"--data-dir", dir / "replica", "--follow",
+                                       primary->endpoint()};
+  uint64_t applied_before = 0;
+  for (int round = 0; round < 4; ++round) {
+    vstored_process replica{vstored_bin, rargs, 60s};
+    ASSERT_NE(replica.port(), 0) << replica.proc().stderr_text();
+    auto r = connect_to(replica.port());
+    ASSERT_TRUE(r);
+    auto ri = info_of(*r);
+    EXPECT_GE(ri.replication.replica.applied_seq, applied_before)
+        << "round " << round << ": the replica went back";
+    auto target = info_of(*p).sequence + 2000;
+    ASSERT_TRUE(caught_up(*r, target)) << replica.proc().stderr_text();
+    applied_before = info_of(*r).replication.replica.applied_seq;
+    r.reset();
+    replica.proc().signal(SIGKILL);
+    ASSERT_TRUE(replica.proc().wait(10s));
+  }
+  // The primary goes away: the replica keeps serving reads and says so.
+  vstored_process replica{vstored_bin, rargs, 60s};
+  ASSERT_NE(replica.port(), 0) << replica.proc().stderr_text();
+  auto r = connect_to(replica.port());
+  ASSERT_TRUE(r);
+  sim.signal(SIGKILL);
+  ASSERT_TRUE(sim.wait(10s));
+  auto last = info_of(*p).sequence;
+  ASSERT_TRUE(caught_up(*r, last));
+  auto before = dump(*r);
+  p.reset();
+  primary->proc().signal(SIGKILL);
+  ASSERT_TRUE(primary->proc().wait(10s));
+  primary.reset();
+  bool reported = false;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < deadline && !reported; ++i)
+    reported = info_of(*r).replication.replica.state != "following";
+  EXPECT_TRUE(reported) << "the replica did not notice its primary's death";
+  EXPECT_TRUE(dump(*r) == before) << "reads changed while the primary was down";
+  // It returns on the same port with more writes: the replica catches up.
+  primary = std::make_unique<vstored_process>(
+      vstored_bin, std::vector<std::string>{"--data-dir", pdir, "--port", port});
+  ASSERT_NE(primary->port(), 0) << primary->proc().stderr_text();
+  p = connect_to(primary->port());
+  ASSERT_TRUE(p);
+  write_request w;
+  w.ops.push_back(write_op{op_kind::put, 0, "after-return", "yes"});
+  commit_ack ack;
+  ASSERT_TRUE(p->write(w, ack));
+  ASSERT_TRUE(caught_up(*r, ack.seq)) << replica.proc().stderr_text();
+  EXPECT_TRUE(dump(*p) == dump(*r));
+  EXPECT_GE(info_of(*r).replication.replica.reconnects, 1u);
+}
+
+}  // namespace
+}  // namespace vstore
