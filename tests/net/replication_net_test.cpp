@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -141,6 +142,31 @@ TEST(Replication, ReplicaBootstrappedUnderLoadEndsIdentical) {
   EXPECT_EQ(info_of(*r).replication.replica.applied_seq, last);
   // The snapshot was released on the primary.
   EXPECT_FALSE(fs::exists(fs::path{dir / "primary"} / "replication-snapshots" / "1"));
+}
+
+TEST(Replication, TornStateReaderOnTheReplicaNeverSeesPartOfABatch) {
+  temp_dir dir{"repl-torn"};
+  vstored_process primary{vstored_bin, {"--data-dir", dir / "primary"}};
+  ASSERT_NE(primary.port(), 0) << primary.proc().stderr_text();
+  vstored_process replica{
+      vstored_bin, {"--data-dir", dir / "replica", "--follow", primary.endpoint()}, 60s};
+  ASSERT_NE(replica.port(), 0) << replica.proc().stderr_text();
+  // The sim writes to the primary; its torn-state reader probes each newest
+  // multi-space batch on the replica while the replica applies the log.
+  auto r =
+      test::run({sim_bin, "--connect", primary.endpoint(), "--torn-reader-at", replica.endpoint(),
+                 "--schedulers", "2", "--batches", "2000", "--no-progress"},
+                std::nullopt, 180s);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("\nVERIFIED\n"), std::string::npos) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      r.out, m,
+      std::regex{"torn reader: +([0-9]+) batches probed: ([0-9]+) consistent, [0-9]+ "
+                 "inconclusive, ([0-9]+) torn"}))
+      << r.out;
+  EXPECT_GT(std::stoull(m[2].str()), 0u) << "no probe was conclusive: " << r.out;
+  EXPECT_EQ(m[3].str(), "0") << r.out;
 }
 
 TEST(Replication, MinSeqReadsSeeTheirOwnWrites) {

@@ -21,13 +21,14 @@ bool parse_uint(std::string_view text, T& out, uint64_t lo, uint64_t hi) {
   return true;
 }
 
-status parse_connect(std::string_view text, sim_options& out) {
+status parse_endpoint(const char* option, std::string_view text, std::string& host,
+                      uint16_t& port) {
   auto colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0)
-    return bad("--connect: expected HOST:PORT, got '" + std::string{text} + "'");
-  if (!parse_uint(text.substr(colon + 1), out.connect_port, 1, 65535))
-    return bad("--connect: invalid port in '" + std::string{text} + "'");
-  out.connect_host = std::string{text.substr(0, colon)};
+    return bad(std::string{option} + ": expected HOST:PORT, got '" + std::string{text} + "'");
+  if (!parse_uint(text.substr(colon + 1), port, 1, 65535))
+    return bad(std::string{option} + ": invalid port in '" + std::string{text} + "'");
+  host = std::string{text.substr(0, colon)};
   return {};
 }
 
@@ -40,6 +41,8 @@ status check(const sim_options& o) {
     return bad(
         "--raw runs the workload against RocksDB directly: it excludes --memory, --connect, "
         "--verify-only and --ack-log");
+  if (o.torn_port != 0 && (!o.remote() || o.no_torn_reader))
+    return bad("--torn-reader-at needs --connect and the torn-state reader");
   if (o.verify_only && o.memory) return bad("--verify-only needs a persistent store, not --memory");
   if (o.verify_only && o.data_dir.empty() && !o.remote())
     return bad("--verify-only needs --data-dir DIR (or --connect)");
@@ -131,7 +134,11 @@ status parse_args(int argc, const char* const* argv, sim_options& out) {
     } else if (arg == "--connect") {
       std::string v;
       st = text(v);
-      if (st) st = parse_connect(v, o);
+      if (st) st = parse_endpoint("--connect", v, o.connect_host, o.connect_port);
+    } else if (arg == "--torn-reader-at") {
+      std::string v;
+      st = text(v);
+      if (st) st = parse_endpoint("--torn-reader-at", v, o.torn_host, o.torn_port);
     } else if (arg == "--schedulers") {
       st = number(o.schedulers, 1, 4096);
       schedulers_given = true;
@@ -208,6 +215,9 @@ Store:
   --config FILE         vstore.ini applied on top of the defaults (its [store]
                         path is ignored: use --data-dir)
   --connect HOST:PORT   use a running vstored instead of an embedded store
+  --torn-reader-at HOST:PORT
+                        run the torn-state reader against this vstored (a
+                        read replica of the --connect one) instead
 
 Workload:
   --schedulers K        scheduler actors (default: one per core)

@@ -28,6 +28,10 @@ struct sim_options {
   /// --connect HOST:PORT: a running vstored instead of an embedded store.
   std::string connect_host;
   uint16_t connect_port = 0;
+  /// --torn-reader-at HOST:PORT: the torn-state reader reads from this
+  /// vstored (a read replica of the --connect one) instead.
+  std::string torn_host;
+  uint16_t torn_port = 0;
   /// --schedulers K: scheduler actors. Default: 0 = one per core.
   uint32_t schedulers = 0;
   /// --resources R: resources per scheduler. Default: 1000.

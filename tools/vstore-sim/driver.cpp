@@ -67,7 +67,8 @@ std::pair<uint64_t, uint64_t> backend_commits(sync_client& client) {
 std::vector<std::optional<uint64_t>> run_workload(caf::actor_system& sys,
                                                   const manager_actor& manager, run_context& ctx,
                                                   const space_set& spaces,
-                                                  std::shared_ptr<ack_log> log) {
+                                                  std::shared_ptr<ack_log> log,
+                                                  const manager_actor* torn_target) {
   auto& sum = ctx.summary;
   const auto& p = sum.params;
   auto board = std::make_shared<run_board>();
@@ -87,7 +88,7 @@ std::vector<std::optional<uint64_t>> run_workload(caf::actor_system& sys,
   }
   std::optional<torn_reader> reader;
   if (!ctx.cli.no_torn_reader) {
-    reader.emplace(sys, manager, spaces, ctx.timeout, board);
+    reader.emplace(sys, torn_target ? *torn_target : manager, spaces, ctx.timeout, board);
     reader->start();
   }
   progress_meter meter{uint64_t{p.schedulers} * ctx.cli.batches, !ctx.cli.no_progress};
@@ -182,7 +183,7 @@ status inject_corruption(sync_client& client, const space_set& spaces) {
 /// Runs the workload (unless --verify-only) and the verification; fills
 /// ctx.summary. Returns an exit code.
 int drive(caf::actor_system& sys, const manager_actor& manager, sync_client& client,
-          run_context& ctx) {
+          run_context& ctx, const manager_actor* torn_target) {
   auto& sum = ctx.summary;
   status_reply info;
   if (auto st = client.ask(status_request{}, info); !st)
@@ -202,7 +203,7 @@ int drive(caf::actor_system& sys, const manager_actor& manager, sync_client& cli
     sum.genesis_s = seconds_since(t0);
     if (ctx.after_genesis) ctx.after_genesis();
     auto before = backend_commits(client);
-    expected = run_workload(sys, manager, ctx, spaces, std::move(log));
+    expected = run_workload(sys, manager, ctx, spaces, std::move(log), torn_target);
     if (ctx.after_workload) ctx.after_workload();
     auto after = backend_commits(client);
     sum.db_writes = after.first - before.first;

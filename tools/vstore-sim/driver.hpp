@@ -15,8 +15,9 @@ namespace vstore::sim {
 
 /// Runs the workload (unless --verify-only) and the verification; with
 /// --verify-only and --ack-log also the exact crash check. Fills ctx.summary.
-/// Returns an exit code.
+/// The torn-state reader reads from `torn_target` when given (a read replica
+/// of `manager`), else from `manager`. Returns an exit code.
 int drive(caf::actor_system& sys, const manager_actor& manager, sync_client& client,
-          run_context& ctx);
+          run_context& ctx, const manager_actor* torn_target = nullptr);
 
 }  // namespace vstore::sim

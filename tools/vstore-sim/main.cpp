@@ -91,16 +91,21 @@ int run(run_context& ctx) {
   if (ctx.cli.remote()) prepare_remote(cfg, ctx.cli.connect_host, ctx.cli.connect_port);
   caf::actor_system sys{cfg};
   manager_actor manager;
+  manager_actor torn;
   if (ctx.cli.remote()) {
     if (auto st = connect_remote(sys, ctx.cli.connect_host, ctx.cli.connect_port, manager); !st)
       return usage_error(st.to_string());
+    if (ctx.cli.torn_port != 0) {
+      if (auto st = connect_remote(sys, ctx.cli.torn_host, ctx.cli.torn_port, torn); !st)
+        return usage_error("--torn-reader-at: " + st.to_string());
+    }
   } else if (auto st = spawn_manager(sys, ctx.store, manager); !st) {
     return usage_error("cannot open the store: " + st.to_string());
   }
   int rc = exit_usage;
   {
     sync_client client{sys, manager, ctx.timeout};
-    rc = drive(sys, manager, client, ctx);
+    rc = drive(sys, manager, client, ctx, torn ? &torn : nullptr);
     if (!ctx.cli.remote()) {
       auto t0 = clock_type::now();
       drain_reply drained;
