@@ -19,8 +19,9 @@ client::~client() {
     drain_reply r;
     if (auto st = drain(r); !st) caf::anon_send_exit(mgr, caf::exit_reason::kill);
   }
-  if (!impl_->embedded && impl_->mgr)  // remote: stop the link actor
+  if (!impl_->embedded && impl_->mgr)  // remote: stop the link actors
     caf::anon_send_exit(impl_->mgr, caf::exit_reason::user_shutdown);
+  if (impl_->replica) caf::anon_send_exit(impl_->replica, caf::exit_reason::user_shutdown);
   impl_->mgr = manager_actor{};
 }
 
@@ -44,20 +45,22 @@ status client::open_embedded(const options& opts, std::unique_ptr<client>& out,
 
 status client::get(space_id space, std::string_view key, std::optional<std::string>& value) {
   get_reply r;
-  auto st = impl_->call(get_request{space, std::string{key}}, r);
+  auto st = impl_->read_call(get_request{space, std::string{key}}, r);
   if (st) value = r.found ? std::optional<std::string>{std::move(r.value)} : std::nullopt;
   return st;
 }
 
 status client::multi_get(space_id space, std::vector<std::string> keys, multi_get_reply& out) {
-  return impl_->call(multi_get_request{space, std::move(keys)}, out);
+  return impl_->read_call(multi_get_request{space, std::move(keys)}, out);
 }
 
 status client::multi_get(multi_get_request req, multi_get_reply& out) {
-  return impl_->call(std::move(req), out);
+  return impl_->read_call(std::move(req), out);
 }
 
-status client::scan(scan_request req, scan_reply& out) { return impl_->call(std::move(req), out); }
+status client::scan(scan_request req, scan_reply& out) {
+  return impl_->read_call(std::move(req), out);
+}
 
 status client::write(write_request req, commit_ack& out) {
   auto& x = *impl_;

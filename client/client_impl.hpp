@@ -38,6 +38,12 @@ struct client::impl {
   /// deadline; reconnects when the connection was lost, bounded by that
   /// deadline and by connect_timeout. Empty when embedded.
   std::function<status(impl&, clock::time_point)> reconnect;
+  /// Remote with read replicas (remote_options::read_replicas): the link to
+  /// the replica that serves reads, and how to (re)open it under `mtx`;
+  /// empty without replicas.
+  manager_actor replica;
+  std::function<status(impl&, clock::time_point)> reconnect_replica;
+  bool read_your_writes = true;
   /// Automatic retries of an in-doubt write (settings::write_retries).
   uint32_t write_retries = 3;
   /// The highest sequence number this client has seen the store reach: the
@@ -79,21 +85,28 @@ struct client::impl {
   /// With `close`, the client is closed afterwards (drain), unless the
   /// request was refused (errc::forbidden: the store goes on serving).
   template <class Reply, class Request>
-  status call_until(Request&& req, Reply& out, clock::time_point deadline, bool close = false) {
+  status call_until(Request&& req, Reply& out, clock::time_point deadline, bool close = false,
+                    bool on_replica = false) {
     std::unique_lock<std::timed_mutex> guard{mtx, std::defer_lock};
     if (!guard.try_lock_until(deadline))
       return {errc::timeout,
               "another call of this client did not finish within this call's timeout"};
     if (closed || !mgr) return {errc::unavailable, "the client is closed"};
     status result;
-    if (reconnect) result = reconnect(*this, deadline);
+    auto target = mgr;
+    if (on_replica) {
+      result = reconnect_replica(*this, deadline);
+      target = replica;
+    } else if (reconnect) {
+      result = reconnect(*this, deadline);
+    }
     if (result) {
       auto t = left(deadline);
       if (t <= caf::timespan{0}) {
         result = {errc::timeout, "the call's timeout ran out before the request was sent"};
       } else {
         caf::scoped_actor self{*sys};
-        self->request(mgr, t, std::forward<Request>(req))
+        self->request(target, t, std::forward<Request>(req))
             .receive([&](Reply& r) { out = std::move(r); },
                      [&](caf::error& e) { result = to_status(e); });
       }
@@ -111,6 +124,24 @@ struct client::impl {
   template <class Reply, class Request>
   status call(Request&& req, Reply& out) {
     return call_until(std::forward<Request>(req), out, clock::now() + timeout);
+  }
+  /// A read: to the read replica when there is one (with min_seq for read
+  /// your writes), else, or when the replica cannot answer it, to the server.
+  template <class Reply, class Request>
+  status read_call(Request req, Reply& out) {
+    const auto deadline = clock::now() + timeout;
+    if (reconnect_replica) {
+      auto r = req;
+      if (read_your_writes && r.min_seq == 0) r.min_seq = known_seq.load();
+      auto st = call_until(std::move(r), out, deadline, false, true);
+      if (st || !replica_falls_back(st.code())) return st;
+    }
+    return call_until(std::move(req), out, deadline);
+  }
+  /// Whether a read the replica answered with `c` goes to the server.
+  static bool replica_falls_back(errc c) {
+    return c == errc::lagging || c == errc::disconnected || c == errc::unavailable ||
+           c == errc::shutting_down || c == errc::read_only;
   }
 };
 

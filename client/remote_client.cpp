@@ -11,6 +11,7 @@
 
 #include "client/client_impl.hpp"
 #include "client/remote.hpp"
+#include "config/config.hpp"
 
 namespace vstore {
 
@@ -59,6 +60,48 @@ status client::connect(const remote_options& remote, std::unique_ptr<client>& ou
     if (flag->up) return {};
     return open_link(x, flag, std::min(call_deadline, steady::now() + connect_timeout));
   };
+  if (!remote.read_replicas.empty()) {
+    p->read_your_writes = remote.read_your_writes;
+    std::vector<remote_options> replicas;
+    for (const auto& r : remote.read_replicas) {
+      auto hp = config::parse_host_port(r);
+      if (!hp || hp->port == 0)
+        return {errc::invalid_config, "read_replicas: HOST:PORT expected: " + r};
+      auto o = remote;
+      o.read_replicas.clear();
+      o.host = hp->host;
+      o.port = hp->port;
+      replicas.push_back(std::move(o));
+    }
+    // Tries the replicas in order, at most once a second while none
+    // answers, each try bounded by a quarter of the call's time left (the
+    // read then still has time on the server).
+    auto rflag = std::make_shared<link_flag>();
+    rflag->up = false;
+    auto last_try = std::make_shared<steady::time_point>();
+    p->reconnect_replica = [replicas, rflag, last_try](
+                               impl& x, steady::time_point call_deadline) mutable -> status {
+      if (rflag->up) return {};
+      auto now = steady::now();
+      if (now - *last_try < std::chrono::seconds(1))
+        return {errc::disconnected, "no read replica answered within the last second"};
+      *last_try = now;
+      status st;
+      for (const auto& r : replicas) {
+        auto until = std::min(now + (call_deadline - now) / 4, now + r.connect_timeout);
+        manager_actor mgr;
+        st = connect_until(*x.sys, r, until, mgr, nullptr);
+        if (!st) continue;
+        rflag = std::make_shared<link_flag>();
+        auto old = x.replica;
+        x.replica = spawn_remote_link(*x.sys, std::move(mgr), rflag, x.timeout, x.drain_timeout,
+                                      endpoint(r));
+        if (old) caf::anon_send_exit(old, caf::exit_reason::user_shutdown);
+        return {};
+      }
+      return st;
+    };
+  }
   out.reset(new client(std::move(p)));
   return {};
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace vstore {
 
@@ -37,6 +38,18 @@ struct remote_options {
   /// connect_timeout (exclusive).
   std::chrono::milliseconds heartbeat_interval{500};
 
+  /// Read replicas of this server ("host:port" each, docs/replication.md),
+  /// reached with the same TLS settings and bounds. The blocking client sends
+  /// get, multi_get and scan to the first that answers and everything else to
+  /// the server above; a read the replica cannot answer (down, draining, or
+  /// lagging past its replication.min-seq-wait) goes to the server instead.
+  /// Default: none (every request goes to the server).
+  std::vector<std::string> read_replicas;
+  /// With read_replicas: each read carries min_seq = the highest sequence
+  /// this client has seen the server reach (its own acknowledged writes
+  /// included), so it sees its own writes and never reads older state than
+  /// it read before. Default: true.
+  bool read_your_writes = true;
   /// Returns whether any TLS field is set (then all three must be).
   bool tls() const noexcept { return !tls_cert.empty() || !tls_key.empty() || !tls_ca.empty(); }
 };

@@ -207,6 +207,50 @@ TEST(Replication, MinSeqReadsSeeTheirOwnWrites) {
   EXPECT_EQ(r->multi_get(far, got).code(), errc::lagging);
 }
 
+TEST(Replication, ClientReadsFromTheReplicaAndFallsBackToThePrimary) {
+  temp_dir dir{"repl-client"};
+  vstored_process primary{vstored_bin, {"--data-dir", dir / "primary"}};
+  ASSERT_NE(primary.port(), 0) << primary.proc().stderr_text();
+  vstored_process replica{
+      vstored_bin, {"--data-dir", dir / "replica", "--follow", primary.endpoint()}, 60s};
+  ASSERT_NE(replica.port(), 0) << replica.proc().stderr_text();
+  auto opts = local(primary.port());
+  opts.read_replicas = {replica.endpoint()};
+  std::unique_ptr<client> c;
+  client::settings cs;
+  cs.max_threads = 2;
+  ASSERT_TRUE(client::connect(opts, c, cs));
+  auto on_replica = connect_to(replica.port());
+  ASSERT_TRUE(on_replica);
+  // Writes go to the primary; each read of the client's own write is
+  // answered (by the replica, once it applied it: read your writes).
+  for (int i = 0; i < 100; ++i) {
+    write_request w;
+    w.ops.push_back(write_op{op_kind::put, 0, "c-" + std::to_string(i), std::to_string(i)});
+    commit_ack ack;
+    ASSERT_TRUE(c->write(w, ack));
+    std::optional<std::string> v;
+    ASSERT_TRUE(c->get(0, "c-" + std::to_string(i), v));
+    ASSERT_TRUE(v.has_value()) << "c-" << i << " not read back";
+    EXPECT_EQ(*v, std::to_string(i));
+  }
+  // The reads were served by the replica: its reads counter moved.
+  stats_reply st;
+  ASSERT_TRUE(on_replica->stats(st));
+  uint64_t reads = 0;
+  for (const auto& sp : st.spaces) reads += sp.reads;
+  EXPECT_GE(reads, 100u) << "the replica served " << reads << " reads";
+  // The replica dies: reads go to the primary.
+  on_replica.reset();
+  replica.proc().signal(SIGKILL);
+  ASSERT_TRUE(replica.proc().wait(10s));
+  std::optional<std::string> v;
+  auto gs = c->get(0, "c-99", v);
+  ASSERT_TRUE(gs) << gs.to_string();
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(*v, "99");
+}
+
 TEST(Replication, KilledReplicaResumesAndPrimaryOutageIsSurvived) {
   temp_dir dir{"repl-kill"};
   const auto pdir = dir / "primary";
