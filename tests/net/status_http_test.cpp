@@ -64,10 +64,11 @@ http_reply http_get(uint16_t port, const std::string& path) {
 /// A vstored with a status server on a free port of 127.0.0.1.
 class status_vstored {
  public:
-  explicit status_vstored(std::vector<std::string> args = {"--memory"}) {
+  explicit status_vstored(std::vector<std::string> args = {"--memory"},
+                          std::chrono::milliseconds timeout = 20s) {
     args.push_back("--status-addr");
     args.push_back("127.0.0.1:0");
-    server_ = std::make_unique<vstored_process>(vstored_bin, args);
+    server_ = std::make_unique<vstored_process>(vstored_bin, args, timeout);
     if (auto line = server_->proc().wait_for_line("vstored status on 127.0.0.1:", 1s)) {
       status_port_ = static_cast<uint16_t>(std::stoul(line->substr(line->rfind(':') + 1)));
     }
@@ -162,6 +163,18 @@ TEST(StatusHttp, MetricsHealthAndReadyAnswer) {
   EXPECT_EQ(sample(m.body, "vstore_write_latency_seconds_count{space=\"data\"}"), 0);
   // The memory backend has no file system to measure.
   EXPECT_EQ(m.body.find("vstore_free_bytes"), std::string::npos);
+  // A primary without replicas: its role, no replica seen, no snapshot
+  // served, and none of a replica's metrics.
+  EXPECT_EQ(sample(m.body, "vstore_replication_role{role=\"primary\"}"), 1) << m.body;
+  EXPECT_EQ(sample(m.body, "vstore_replication_role{role=\"replica\"}"), 0);
+  EXPECT_EQ(sample(m.body, "vstore_replication_replicas"), 0);
+  EXPECT_EQ(sample(m.body, "vstore_replication_snapshots_total"), 0);
+  EXPECT_NE(m.body.find("# TYPE vstore_replication_replica_applied_sequence gauge\n"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("# TYPE vstore_replication_replica_bytes_sent_total counter\n"),
+            std::string::npos);
+  EXPECT_EQ(m.body.find("vstore_replication_replica_applied_sequence{"), std::string::npos);
+  EXPECT_EQ(m.body.find("vstore_replica_"), std::string::npos);
 
   auto h = http_get(v.status_port(), "/health");
   EXPECT_EQ(h.code, 200) << h.body;
@@ -211,6 +224,84 @@ TEST(StatusHttp, MetricsHealthAndReadyAnswer) {
 
   v.server().proc().signal(SIGTERM);
   EXPECT_EQ(v.server().proc().wait(30s), 0);
+}
+
+// A primary (RocksDB: the memory backend serves no snapshot) and a replica
+// following it, both with a status server: each /metrics shows its side of
+// replication once the replica has applied a write.
+TEST(StatusHttp, ReplicationMetricsOnPrimaryAndReplica) {
+  if (!have_curl()) GTEST_SKIP() << "curl is not installed";
+  temp_dir dir{"status"};
+  status_vstored primary{{"--data-dir", dir / "primary"}};
+  ASSERT_NE(primary.status_port(), 0) << primary.server().proc().stderr_text();
+  std::unique_ptr<client> c;
+  client::settings cs;
+  cs.timeout = 20s;
+  cs.max_threads = 2;
+  auto st = client::connect(local(primary.server().port()), c, cs);
+  ASSERT_TRUE(st) << st.to_string();
+  write_request w;
+  w.put(0, "k1", "v1");
+  w.flush_now = true;
+  commit_ack ack;
+  ASSERT_TRUE(c->write(std::move(w), ack));
+  status_reply pi;
+  ASSERT_TRUE(c->info(pi));
+  const auto seq = static_cast<long long>(pi.sequence);
+  ASSERT_GE(seq, 1);
+
+  const auto primary_at = "127.0.0.1:" + std::to_string(primary.server().port());
+  status_vstored replica{{"--data-dir", dir / "replica", "--follow", primary_at}, 60s};
+  ASSERT_NE(replica.server().port(), 0) << replica.server().proc().stderr_text();
+  ASSERT_NE(replica.status_port(), 0) << replica.server().proc().stdout_text();
+  // Scrape until the replica follows and holds the write (bounded: 500
+  // scrapes of at most 5 s each).
+  http_reply r;
+  for (int i = 0; i < 500; ++i) {
+    r = http_get(replica.status_port(), "/metrics");
+    ASSERT_EQ(r.code, 200) << r.body;
+    if (sample(r.body, "vstore_replica_primary_up") == 1 &&
+        sample(r.body, "vstore_replica_applied_sequence") >= seq)
+      break;
+  }
+  expect_well_formed(r.body);
+  EXPECT_EQ(sample(r.body, "vstore_replication_role{role=\"replica\"}"), 1) << r.body;
+  EXPECT_EQ(sample(r.body, "vstore_replication_role{role=\"primary\"}"), 0);
+  EXPECT_EQ(sample(r.body, "vstore_replica_primary_up"), 1);
+  EXPECT_GE(sample(r.body, "vstore_replica_applied_sequence"), seq);
+  EXPECT_GE(sample(r.body, "vstore_replica_primary_sequence"), seq);
+  EXPECT_GE(sample(r.body, "vstore_replica_lag_sequences"), 0);
+  EXPECT_NE(r.body.find("\nvstore_replica_lag_seconds "), std::string::npos);
+  EXPECT_NE(r.body.find("\nvstore_replica_last_contact_seconds "), std::string::npos);
+  EXPECT_GE(sample(r.body, "vstore_replica_batches_total"), 0);
+  EXPECT_GE(sample(r.body, "vstore_replica_bytes_total"), 0);
+  EXPECT_GE(sample(r.body, "vstore_replica_reconnects_total"), 0);
+  EXPECT_EQ(sample(r.body, "vstore_replica_resyncs_total"), 0);
+  EXPECT_EQ(r.body.find("vstore_replication_replicas"), std::string::npos);
+
+  // The primary saw the replica's log requests and served one snapshot.
+  http_reply p;
+  for (int i = 0; i < 500; ++i) {
+    p = http_get(primary.status_port(), "/metrics");
+    ASSERT_EQ(p.code, 200) << p.body;
+    if (sample(p.body, "vstore_replication_replicas") == 1) break;
+  }
+  expect_well_formed(p.body);
+  EXPECT_EQ(sample(p.body, "vstore_replication_role{role=\"primary\"}"), 1) << p.body;
+  EXPECT_EQ(sample(p.body, "vstore_replication_replicas"), 1) << p.body;
+  EXPECT_EQ(sample(p.body, "vstore_replication_snapshots_total"), 1);
+  EXPECT_NE(p.body.find("\nvstore_replication_replica_applied_sequence{replica=\""),
+            std::string::npos)
+      << p.body;
+  EXPECT_NE(p.body.find("\nvstore_replication_replica_bytes_sent_total{replica=\""),
+            std::string::npos);
+  EXPECT_NE(p.body.find("\nvstore_replication_replica_last_seen_seconds{replica=\""),
+            std::string::npos);
+  c.reset();
+  replica.server().proc().signal(SIGTERM);
+  EXPECT_EQ(replica.server().proc().wait(30s), 0);
+  primary.server().proc().signal(SIGTERM);
+  EXPECT_EQ(primary.server().proc().wait(30s), 0);
 }
 
 TEST(StatusHttp, ReadyFailsOnceTheDrainBegins) {

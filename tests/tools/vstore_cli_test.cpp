@@ -339,6 +339,19 @@ TEST(Cli, RemoteAgainstVstored) {
   EXPECT_NE(prom.out.find("vstore_reads_total{space=\"data\"} "), std::string::npos);
   EXPECT_NE(prom.out.find("vstore_writes_total{space=\"data\"} "), std::string::npos);
   EXPECT_EQ(vstore(remote, {"stats", "--json", "--prometheus"}).code, 2);
+  // A primary without replicas: its role, no replica seen, no snapshot served.
+  auto info = vstore(remote, {"info"});
+  EXPECT_EQ(info.code, 0) << info.err;
+  EXPECT_NE(info.out.find("\nrole: primary\n  snapshots_served: 0\n  replicas: 0\n"),
+            std::string::npos)
+      << info.out;
+  auto info_json = vstore(remote, {"info", "--json"});
+  EXPECT_EQ(info_json.code, 0) << info_json.err;
+  EXPECT_TRUE(is_json(info_json.out)) << info_json.out;
+  EXPECT_NE(info_json.out.find(
+                "\"replication\": {\"role\": \"primary\", \"snapshots\": 0, \"replicas\": []}"),
+            std::string::npos)
+      << info_json.out;
 
   // Checkpoint runs online, on the server's file system: an absolute target.
   auto ck = vstore(remote, {"checkpoint", dir / "ckpt"});
@@ -551,8 +564,9 @@ TEST(Cli, JsonOutputsParse) {
   auto info = vstore(db, {"info", "--json"});
   EXPECT_EQ(info.code, 0) << info.err;
   EXPECT_TRUE(is_json(info.out)) << info.out;
-  for (auto field : {"\"backend\": \"rocksdb\"", "\"sequence\": ", "\"uptime_ms\": ",
-                     "\"name\": \"proof_receipt\"", "\"health\": {\"state\": \"ok\""})
+  for (auto field : {"\"backend\": \"rocksdb\"",
+                     "\"sequence\": ", "\"uptime_ms\": ", "\"name\": \"proof_receipt\"",
+                     "\"health\": {\"state\": \"ok\"", "\"replication\": {\"role\": \"primary\""})
     EXPECT_NE(info.out.find(field), std::string::npos) << field << " in " << info.out;
 
   auto mg = vstore(db, {"multi-get", "data", "k2", "nope", "--json"});

@@ -69,6 +69,10 @@ class exposition {
 
 std::string space_label(const space_stats& sp) { return "space=\"" + escape_label(sp.name) + "\""; }
 
+std::string replica_label(const replica_seen& r) {
+  return "replica=\"" + escape_label(r.node) + "\"";
+}
+
 /// A family with one sample per space.
 template <class F>
 void per_space(exposition& x, const stats_reply& s, std::string_view name, std::string_view type,
@@ -184,12 +188,73 @@ void render_stats(exposition& x, const stats_reply& s) {
            h.oldest_write_ms);
 }
 
+/// A gauge in seconds from whole milliseconds ("1.5").
+void seconds_gauge(exposition& x, std::string_view name, std::string_view help, uint64_t ms) {
+  x.family(name, "gauge", help);
+  x.sample(name, {}, seconds_from_us(ms * 1000));
+}
+
+/// The replication part of status_reply: the role, then a replica's view of
+/// its primary or a primary's view of its replicas.
+void render_replication(exposition& x, const replication_status& r) {
+  x.family("vstore_replication_role", "gauge",
+           "1 for this node's replication role (primary, replica), 0 for the other.");
+  for (const char* role : {"primary", "replica"})
+    x.sample("vstore_replication_role", std::string{"role=\""} + role + "\"",
+             r.role == role ? 1 : 0);
+  if (r.role == "replica") {
+    const auto& v = r.replica;
+    x.single("vstore_replica_primary_up", "gauge",
+             "1 while the replica follows its primary's log (state following), else 0.",
+             v.state == "following" ? 1 : 0);
+    x.single("vstore_replica_applied_sequence", "gauge",
+             "The primary's sequence number this replica has applied through.", v.applied_seq);
+    x.single("vstore_replica_primary_sequence", "gauge",
+             "The primary's latest sequence number as last heard.", v.primary_seq);
+    x.single("vstore_replica_lag_sequences", "gauge",
+             "Sequence numbers the replica is behind its primary, as last heard.", v.lag_seq);
+    seconds_gauge(x, "vstore_replica_lag_seconds",
+                  "Seconds since the replica last held everything its primary had (0: caught up).",
+                  v.lag_ms);
+    seconds_gauge(x, "vstore_replica_last_contact_seconds",
+                  "Seconds since the last answer from the primary.", v.last_contact_ms);
+    x.single("vstore_replica_batches_total", "counter", "Log batches applied from the primary.",
+             v.batches);
+    x.single("vstore_replica_bytes_total", "counter", "Log bytes applied from the primary.",
+             v.bytes);
+    x.single("vstore_replica_reconnects_total", "counter", "Reconnects to the primary.",
+             v.reconnects);
+    x.single("vstore_replica_resyncs_total", "counter",
+             "Re-syncs from a new snapshot (the primary no longer held the log needed).",
+             v.resyncs);
+    return;
+  }
+  x.single("vstore_replication_replicas", "gauge",
+           "Replicas that asked for this primary's log within the last minute.", r.replicas.size());
+  x.family("vstore_replication_replica_applied_sequence", "gauge",
+           "The sequence number a replica has applied through, as its last log request said.");
+  for (const auto& n : r.replicas)
+    x.sample("vstore_replication_replica_applied_sequence", replica_label(n), n.applied_seq);
+  x.family("vstore_replication_replica_last_seen_seconds", "gauge",
+           "Seconds since a replica's last log request.");
+  for (const auto& n : r.replicas)
+    x.sample("vstore_replication_replica_last_seen_seconds", replica_label(n),
+             seconds_from_us(n.last_seen_ms * 1000));
+  x.family("vstore_replication_replica_bytes_sent_total", "counter",
+           "Log bytes sent to a replica since this node started.");
+  for (const auto& n : r.replicas)
+    x.sample("vstore_replication_replica_bytes_sent_total", replica_label(n), n.bytes_sent);
+  x.single("vstore_replication_snapshots_total", "counter",
+           "Snapshots (replica bootstrap copies) served since this node started.", r.snapshots);
+}
+
 void render_status(exposition& x, const status_reply& s) {
   x.single("vstore_draining", "gauge", "1 while the manager drains (shuts down), else 0.",
            s.shutting_down ? 1 : 0);
   x.family("vstore_uptime_seconds", "gauge", "Seconds since the manager started.");
   x.sample("vstore_uptime_seconds", {}, seconds_from_us(s.uptime_ms * 1000));
   x.single("vstore_sequence", "gauge", "The backend's latest sequence number.", s.sequence);
+  render_replication(x, s.replication);
 }
 
 }  // namespace

@@ -20,6 +20,18 @@
 //   vstore_recoveries_total, vstore_recovery_attempts_total     counters
 //   vstore_draining, vstore_uptime_seconds, vstore_sequence     gauges (only
 //                                   with a status_reply)
+//   vstore_replication_role{role}   gauge (with a status_reply; the rest of
+//                                   replication by role)
+//   on a replica: vstore_replica_primary_up, ..._applied_sequence,
+//     ..._primary_sequence, ..._lag_sequences, ..._lag_seconds,
+//     ..._last_contact_seconds                                  gauges
+//     vstore_replica_batches_total, ..._bytes_total, ..._reconnects_total,
+//     ..._resyncs_total                                         counters
+//   on a primary: vstore_replication_replicas                   gauge
+//     vstore_replication_replica_applied_sequence{replica},
+//     vstore_replication_replica_last_seen_seconds{replica}     gauges
+//     vstore_replication_replica_bytes_sent_total{replica},
+//     vstore_replication_snapshots_total                        counters
 
 #include <string>
 #include <string_view>

@@ -224,17 +224,7 @@ int run_info(session& s, const info_args& a) {
   if (int rc = s.open(access::read_only); rc != exit_ok) return rc;
   status_reply r;
   if (auto st = s.db().info(r); !st) return fail(st);
-  if (a.json) {
-    std::cout << info_json(r);
-    return exit_ok;
-  }
-  std::cout << "backend: " << r.backend << "\nsequence: " << r.sequence
-            << "\nuptime_ms: " << r.uptime_ms
-            << "\nshutting_down: " << (r.shutting_down ? "true" : "false") << "\nspaces:\n";
-  for (size_t i = 0; i < r.spaces.size(); ++i)
-    std::cout << "  " << i << " " << r.spaces[i] << " " << (i < r.states.size() ? r.states[i] : "?")
-              << "\n";
-  std::cout << health_text(r.health);
+  std::cout << (a.json ? info_json(r) : info_text(r));
   return exit_ok;
 }
 

@@ -261,7 +261,79 @@ std::string info_json(const status_reply& r) {
     out += "{\"id\": " + std::to_string(i) + ", \"name\": " + json_string(r.spaces[i]) +
            ", \"state\": " + json_string(i < r.states.size() ? r.states[i] : "unknown") + "}";
   }
-  out += "], \"health\": " + health_json(r.health) + "}\n";
+  out += "], \"health\": " + health_json(r.health) +
+         ", \"replication\": " + replication_json(r.replication) + "}\n";
+  return out;
+}
+
+std::string info_text(const status_reply& r) {
+  std::string out = "backend: " + r.backend + "\nsequence: " + std::to_string(r.sequence) +
+                    "\nuptime_ms: " + std::to_string(r.uptime_ms) +
+                    "\nshutting_down: " + (r.shutting_down ? "true" : "false") + "\nspaces:\n";
+  for (size_t i = 0; i < r.spaces.size(); ++i)
+    out += "  " + std::to_string(i) + " " + r.spaces[i] + " " +
+           (i < r.states.size() ? r.states[i] : "?") + "\n";
+  out += health_text(r.health);
+  out += replication_text(r.replication);
+  return out;
+}
+
+std::string replication_text(const replication_status& r) {
+  std::string out = "role: " + r.role + "\n";
+  if (r.role == "replica") {
+    const auto& v = r.replica;
+    out += "  primary: " + escape(v.primary) + "\n";
+    out += "  state: " + v.state + "\n";
+    out += "  applied_seq: " + std::to_string(v.applied_seq) + "\n";
+    out += "  primary_seq: " + std::to_string(v.primary_seq) + "\n";
+    out +=
+        "  lag: " + std::to_string(v.lag_seq) + " sequences, " + std::to_string(v.lag_ms) + " ms\n";
+    out += "  last_contact_ms: " + std::to_string(v.last_contact_ms) + "\n";
+    out += "  applied: " + std::to_string(v.batches) + " batches, " + std::to_string(v.bytes) +
+           " bytes\n";
+    out += "  reconnects: " + std::to_string(v.reconnects) +
+           ", resyncs: " + std::to_string(v.resyncs) + "\n";
+    out += "  last_error: " + (v.last_error.empty() ? std::string{"none"} : escape(v.last_error)) +
+           "\n";
+    return out;
+  }
+  out += "  snapshots_served: " + std::to_string(r.snapshots) + "\n";
+  out += "  replicas: " + std::to_string(r.replicas.size()) + "\n";
+  for (const auto& x : r.replicas)
+    out += "    " + escape(x.node) + " applied_seq=" + std::to_string(x.applied_seq) +
+           " last_seen_ms=" + std::to_string(x.last_seen_ms) +
+           " bytes_sent=" + std::to_string(x.bytes_sent) + "\n";
+  return out;
+}
+
+std::string replication_json(const replication_status& r) {
+  std::string out = "{\"role\": " + json_string(r.role);
+  if (r.role == "replica") {
+    const auto& v = r.replica;
+    out += ", \"replica\": {\"primary\": " + json_string(v.primary) +
+           ", \"state\": " + json_string(v.state) +
+           ", \"applied_seq\": " + std::to_string(v.applied_seq) +
+           ", \"primary_seq\": " + std::to_string(v.primary_seq) +
+           ", \"lag_seq\": " + std::to_string(v.lag_seq) +
+           ", \"lag_ms\": " + std::to_string(v.lag_ms) +
+           ", \"last_contact_ms\": " + std::to_string(v.last_contact_ms) +
+           ", \"batches\": " + std::to_string(v.batches) +
+           ", \"bytes\": " + std::to_string(v.bytes) +
+           ", \"reconnects\": " + std::to_string(v.reconnects) +
+           ", \"resyncs\": " + std::to_string(v.resyncs) +
+           ", \"last_error\": " + json_string(v.last_error) + "}}";
+    return out;
+  }
+  out += ", \"snapshots\": " + std::to_string(r.snapshots) + ", \"replicas\": [";
+  for (size_t i = 0; i < r.replicas.size(); ++i) {
+    const auto& x = r.replicas[i];
+    if (i > 0) out += ", ";
+    out += "{\"node\": " + json_string(x.node) +
+           ", \"applied_seq\": " + std::to_string(x.applied_seq) +
+           ", \"last_seen_ms\": " + std::to_string(x.last_seen_ms) +
+           ", \"bytes_sent\": " + std::to_string(x.bytes_sent) + "}";
+  }
+  out += "]}";
   return out;
 }
 

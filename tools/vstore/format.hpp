@@ -1,7 +1,8 @@
 #pragma once
 
 // Rendering for the vstore CLI: byte strings (escaped or hex, and back), the
-// info reply as JSON and the stats reply as a table, JSON or Prometheus text.
+// info reply as text or JSON and the stats reply as a table, JSON or
+// Prometheus text.
 // Plain C++, no CAF.
 
 #include <optional>
@@ -43,9 +44,31 @@ std::string health_text(const health_report& h);
 /// "code": "", "message": "", "since_unix_ms": 0, ..., "oldest_write_ms": 0}.
 std::string health_json(const health_report& h);
 
+/// Renders the info reply as lines for humans: backend, sequence, uptime_ms,
+/// shutting_down, the spaces, health_text() and replication_text().
+std::string info_text(const status_reply& r);
+
+/// Renders a node's replication part as lines for humans, "role: primary" or
+/// "role: replica" followed by indented lines. A primary: snapshots_served,
+/// then "replicas: N" and one line per replica seen ("<node> applied_seq=N
+/// last_seen_ms=N bytes_sent=N"). A replica: its primary, state, applied_seq,
+/// primary_seq, lag (sequences and ms), last_contact_ms, batches and bytes,
+/// reconnects and resyncs, last_error ("none" when empty). Names and errors
+/// are escaped as escape() does.
+std::string replication_text(const replication_status& r);
+
+/// Renders a node's replication part as one JSON object (no newline). A
+/// primary: {"role": "primary", "snapshots": N, "replicas": [{"node": ...,
+/// "applied_seq": N, "last_seen_ms": N, "bytes_sent": N}, ...]}. A replica:
+/// {"role": "replica", "replica": {"primary": ..., "state": ..., "applied_seq":
+/// N, "primary_seq": N, "lag_seq": N, "lag_ms": N, "last_contact_ms": N,
+/// "batches": N, "bytes": N, "reconnects": N, "resyncs": N, "last_error": ""}}.
+std::string replication_json(const replication_status& r);
+
 /// Renders the info reply as one JSON object followed by a newline:
 /// {"backend": ..., "sequence": N, "uptime_ms": N, "shutting_down": false,
-/// "spaces": [{"id": 0, "name": "data", "state": "ok"}, ...], "health": {...}}.
+/// "spaces": [{"id": 0, "name": "data", "state": "ok"}, ...], "health": {...},
+/// "replication": {...}} (replication_json()).
 std::string info_json(const status_reply& r);
 
 /// Renders the stats as one JSON object: {"spaces": [...], "rounds": ...}.
