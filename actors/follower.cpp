@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/epoch_record.hpp"
 #include "actors/exceptions.hpp"
 #include "log/log.hpp"
 
@@ -91,8 +92,16 @@ void step(follower_pointer self) {
     retry_later(self);
     return;
   }
+  epoch_record epoch;
+  if (auto s = epoch_record::read(*st.backend, epoch); !s) {
+    st.board->set_state("apply failed", s.to_string());
+    retry_later(self);
+    return;
+  }
+  st.board->set_epoch(epoch.epoch);
   log_request req;
   req.from_seq = applied + 1;
+  req.epoch = epoch.epoch;
   req.wait_ms = static_cast<uint32_t>(st.opts.poll_wait.count());
   req.replica = st.setup.name;
   auto bound = std::chrono::duration_cast<caf::timespan>(st.opts.poll_wait + request_margin);

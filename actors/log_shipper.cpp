@@ -211,6 +211,23 @@ log_shipper_actor::behavior_type log_shipper(shipper_pointer self, std::shared_p
       [self](log_request& req) -> caf::result<log_reply> {
         auto& s = self->state;
         if (req.from_seq == 0) return make_error(errc::invalid_argument, "log from sequence 0");
+        auto own = s.board->epoch();
+        if (req.epoch < own)
+          return make_error(errc::resync_needed,
+                            "the replica is of epoch " + std::to_string(req.epoch) +
+                                " and this primary of epoch " + std::to_string(own) +
+                                " (promoted since): its sequence numbers mean nothing here");
+        if (req.epoch > own) {
+          if (s.board->superseded_by() < req.epoch)
+            logger().error(
+                "vstore: a replica of epoch {} asked this primary (epoch {}): another node was "
+                "promoted; this node refuses writes from now on",
+                req.epoch, own);
+          s.board->supersede(req.epoch);
+          return make_error(errc::read_only, "this node was superseded by epoch " +
+                                                 std::to_string(req.epoch) +
+                                                 ": follow the promoted primary");
+        }
         auto wait = std::min<std::chrono::milliseconds>(std::chrono::milliseconds{req.wait_ms},
                                                         s.opts.poll_wait);
         if (wait.count() == 0 || s.backend->latest_sequence() >= req.from_seq) {

@@ -5,6 +5,7 @@
 // follower that writes it and the manager that reads it. Thread-safe: the
 // follower and the shipper run on threads of their own.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -94,6 +95,26 @@ class replication_board {
     return v;
   }
 
+  /// The replica became a primary with `epoch`.
+  void promoted(uint64_t epoch) {
+    std::lock_guard<std::mutex> lock{mutex_};
+    replica_ = false;
+    view_.state = "promoted";
+    epoch_.store(epoch);
+  }
+
+  // -- both sides: the epoch ------------------------------------------------------
+
+  void set_epoch(uint64_t e) { epoch_.store(e); }
+  uint64_t epoch() const { return epoch_.load(); }
+  /// A replica of a newer epoch asked: another node was promoted.
+  void supersede(uint64_t newer) {
+    auto cur = superseded_by_.load();
+    while (newer > cur && !superseded_by_.compare_exchange_weak(cur, newer)) {
+    }
+  }
+  uint64_t superseded_by() const { return superseded_by_.load(); }
+
   // -- a primary's side ----------------------------------------------------------
 
   /// Replica `node` asked for the log from `from_seq` and got `bytes` bytes.
@@ -118,6 +139,8 @@ class replication_board {
       std::lock_guard<std::mutex> lock{mutex_};
       out.role = replica_ ? "replica" : "primary";
       out.snapshots = snapshots_;
+      out.epoch = epoch_.load();
+      out.superseded_by = superseded_by_.load();
       for (const auto& [node, r] : seen_) {
         if (now - r.last > seen_window) continue;
         out.replicas.push_back(replica_seen{node, r.applied, ms(now - r.last), r.bytes});
@@ -152,6 +175,8 @@ class replication_board {
   clock::time_point caught_up_ = clock::now();
   std::map<std::string, seen> seen_;
   uint64_t snapshots_ = 0;
+  std::atomic<uint64_t> epoch_{0};
+  std::atomic<uint64_t> superseded_by_{0};
 };
 
 }  // namespace vstore

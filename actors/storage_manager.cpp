@@ -6,6 +6,7 @@
 
 #include "actors/checkpoint_worker.hpp"
 #include "actors/committer.hpp"
+#include "actors/epoch_record.hpp"
 #include "actors/exceptions.hpp"
 #include "actors/reader.hpp"
 #include "actors/writer.hpp"
@@ -287,10 +288,16 @@ void spawn_follower_child(manager_pointer self) {
   watch(self, st.follower.address(), child_role{child_role::follower, 0, 0});
 }
 
+void write_epoch(manager_pointer self);
+
 void replace_follower(manager_pointer self, const std::string& why) {
   auto& st = self->state;
   if (st.roles.erase(st.follower.address()) == 0) return;
   st.follower = follower_actor{};
+  if (st.promoting) {
+    write_epoch(self);
+    return;
+  }
   if (st.draining) return;
   logger().warn("vstore: restarting the follower: {}", why);
   if (!note_restart(self, st.follower_restarts)) {
@@ -299,6 +306,90 @@ void replace_follower(manager_pointer self, const std::string& why) {
     return;
   }
   spawn_follower_child(self);
+}
+
+/// Ends a promotion: answers its promise.
+void end_promotion(manager_pointer self, caf::error err, promote_reply* r) {
+  auto& st = self->state;
+  if (!st.promoting) return;
+  auto rp = std::move(*st.promoting);
+  st.promoting.reset();
+  if (err) {
+    rp.deliver(err);
+    return;
+  }
+  rp.deliver(*r);
+}
+
+/// The follower is down: records epoch + 1 (a commit of the system space's
+/// epoch record, on a one-shot detached worker: it blocks), then turns this
+/// manager into a primary with a fresh commit actor, which reads the
+/// idempotency tokens the replica received with the log.
+void write_epoch(manager_pointer self) {
+  auto& st = self->state;
+  if (st.draining) {
+    end_promotion(self, make_error(errc::shutting_down, "draining"), nullptr);
+    return;
+  }
+  auto backend = st.child_backend;
+  auto worker = self->spawn<caf::detached>([backend](caf::event_based_actor* a) -> caf::behavior {
+    return {[a, backend](promote_request) -> caf::result<promote_reply> {
+      a->quit();
+      epoch_record rec;
+      if (auto s = epoch_record::read(*backend, rec); !s) return to_error(s);
+      promote_reply r;
+      if (auto s = backend->applied_log(r.applied_seq); !s) return to_error(s);
+      rec.epoch += 1;
+      rec.promoted_at = r.applied_seq;
+      auto b = backend->make_batch();
+      b->put(system_space, epoch_record::key(), rec.encode());
+      if (auto s = backend->commit(*b, r.sequence); !s) return to_error(s);
+      r.epoch = rec.epoch;
+      return r;
+    }};
+  });
+  self->request(worker, caf::infinite, promote_request{})
+      .then(
+          [self](promote_reply& r) {
+            auto& s = self->state;
+            s.setup.replica.reset();
+            s.board->promoted(r.epoch);
+            logger().warn("vstore: promoted to primary at epoch {} (applied {}, sequence {})",
+                          r.epoch, r.applied_seq, r.sequence);
+            if (s.committer) {
+              s.roles.erase(s.committer.address());
+              stop_child(s.committer);
+            }
+            s.committer = spawn_committer(self);
+            for (auto& slot : s.spaces)
+              if (slot.writer) self->send(slot.writer, s.committer);
+            end_promotion(self, caf::error{}, &r);
+          },
+          [self](caf::error& e) {
+            logger().error(
+                "vstore: promotion failed: {}; this node stays a replica that no "
+                "longer follows",
+                to_status(e).to_string());
+            self->state.board->set_state("stopped",
+                                         "promotion failed: " + to_status(e).to_string());
+            end_promotion(self, e, nullptr);
+          });
+}
+
+caf::result<promote_reply> start_promotion(manager_pointer self) {
+  auto& st = self->state;
+  if (st.draining) return make_error(errc::shutting_down, "no promotion while draining");
+  if (!is_replica(st)) return make_error(errc::invalid_argument, "this node is a primary already");
+  if (st.promoting) return make_error(errc::overloaded, "a promotion is running");
+  auto rp = self->make_response_promise<promote_reply>();
+  st.promoting = rp;
+  if (st.follower) {
+    // Its down message (after the batch it may be applying) goes on.
+    stop_child(st.follower);
+  } else {
+    write_epoch(self);
+  }
+  return rp;
 }
 
 /// The primary's log shipper, spawned on first use.
@@ -1310,6 +1401,12 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
     for (size_t i = 0; i < readers; ++i) slot.readers.push_back(spawn_reader(self, s, i));
     slot.writer = spawn_writer(self, s);
   }
+  {
+    epoch_record rec;
+    if (auto s = epoch_record::read(*st.setup.backend, rec); !s)
+      logger().error("vstore: cannot read the replication epoch: {}", s.to_string());
+    st.board->set_epoch(rec.epoch);
+  }
   if (is_replica(st)) {
     uint64_t applied = 0;
     if (auto s = st.setup.backend->applied_log(applied); !s)
@@ -1354,6 +1451,10 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
       },
       [self](write_request& req) -> caf::result<commit_ack> {
         if (is_replica(self->state)) return refuse_on_replica(self, "write");
+        if (auto e = self->state.board->superseded_by(); e > 0)
+          return make_error(errc::read_only, "this node was superseded by epoch " +
+                                                 std::to_string(e) +
+                                                 ": send writes to the promoted primary");
         return start_write(self, req);
       },
       [self](flush_request) -> caf::result<commit_ack> {
@@ -1391,6 +1492,7 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
         if (auto e = admit_replication(self)) return e;
         return self->delegate(shipper(self), req);
       },
+      [self](promote_request) -> caf::result<promote_reply> { return start_promotion(self); },
       [self](tick_atom) { on_tick(self); },
       [self](min_seq_atom) { on_min_seq(self); },
   };

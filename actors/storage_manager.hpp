@@ -138,6 +138,9 @@ struct manager_state {
   std::deque<clock_type_alias> follower_restarts;
   min_seq_gate<std::function<void(bool applied)>> min_seq_reads;
   bool min_seq_armed = false;
+  /// A promote_request waiting for the follower to stop and the epoch to be
+  /// written.
+  std::optional<caf::typed_response_promise<promote_reply>> promoting;
   bool children_stopped = false;
   bool backend_closed = false;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

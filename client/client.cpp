@@ -129,6 +129,8 @@ status client::checkpoint(const std::string& dir, checkpoint_reply& out,
   return st;
 }
 
+status client::promote(promote_reply& out) { return impl_->call(promote_request{}, out); }
+
 status client::drain(drain_reply& out) {
   // Closes the client unless the drain was refused (forbidden: a peer
   // without the admin role; the store goes on serving).

@@ -93,13 +93,12 @@ struct client::impl {
               "another call of this client did not finish within this call's timeout"};
     if (closed || !mgr) return {errc::unavailable, "the client is closed"};
     status result;
-    auto target = mgr;
-    if (on_replica) {
+    // The reconnect replaces the link: take the handle after it.
+    if (on_replica)
       result = reconnect_replica(*this, deadline);
-      target = replica;
-    } else if (reconnect) {
+    else if (reconnect)
       result = reconnect(*this, deadline);
-    }
+    auto target = on_replica ? replica : mgr;
     if (result) {
       auto t = left(deadline);
       if (t <= caf::timespan{0}) {

@@ -102,6 +102,7 @@ manager_actor::behavior_type remote_link(link_pointer self, manager_actor remote
         return forward<chunk_reply>(self, std::move(r), self->state.timeout);
       },
       [self](snapshot_release& r) { return forward<release_reply>(self, r, self->state.timeout); },
+      [self](promote_request& r) { return forward<promote_reply>(self, r, self->state.timeout); },
       [](tick_atom) {},
       [](min_seq_atom) {},
   };

@@ -142,6 +142,9 @@ class client {
   /// period: remote, settings::timeout + 60 s; embedded,
   /// supervisor.shutdown_grace + 5 s; it returns within that plus 100 ms.
   status drain(drain_reply& out);
+  /// Makes the read replica this client is connected to a primary
+  /// (promote_request; docs/replication.md, "Promotion").
+  status promote(promote_reply& out);
 
   struct impl;
 

@@ -150,7 +150,7 @@ typename Inspector::result_type inspect(Inspector& f, replica_seen& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replication_status& x) {
   return f(caf::meta::type_name("vstore::replication_status"), x.role, x.replica, x.replicas,
-           x.snapshots);
+           x.snapshots, x.epoch, x.superseded_by);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_reply& x) {
@@ -164,7 +164,7 @@ typename Inspector::result_type inspect(Inspector& f, log_batch& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, log_request& x) {
   return f(caf::meta::type_name("vstore::log_request"), x.from_seq, x.max_bytes, x.wait_ms,
-           x.replica);
+           x.replica, x.epoch);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, log_reply& x) {
@@ -198,6 +198,14 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, release_reply& x) {
   return f(caf::meta::type_name("vstore::release_reply"), x.released);
 }
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, promote_request&) {
+  return f(caf::meta::type_name("vstore::promote_request"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, promote_reply& x) {
+  return f(caf::meta::type_name("vstore::promote_reply"), x.epoch, x.applied_seq, x.sequence);
+}
 
 /// The manager's timer: expires overdue requests, and paces a drain.
 using tick_atom = caf::atom_constant<caf::atom("vs_tick")>;
@@ -224,6 +232,7 @@ using manager_actor = caf::typed_actor<caf::replies_to<get_request>::with<get_re
                                        caf::replies_to<snapshot_request>::with<snapshot_reply>,
                                        caf::replies_to<chunk_request>::with<chunk_reply>,
                                        caf::replies_to<snapshot_release>::with<release_reply>,
+                                       caf::replies_to<promote_request>::with<promote_reply>,
                                        /// The manager's own timers (see tick_atom, min_seq_atom);
                                        /// harmless if others send them.
                                        caf::reacts_to<tick_atom>, caf::reacts_to<min_seq_atom>>;

@@ -298,6 +298,11 @@ struct log_request {
   /// How the replica names itself in the primary's status (its listen
   /// address, or its data directory); empty = "unnamed".
   std::string replica;
+  /// The replica's epoch (replication_status::epoch). An older one than the
+  /// primary's is answered resync_needed (the replica followed a primary
+  /// that was replaced: its sequence numbers mean nothing here); a newer one
+  /// tells the primary it was superseded (it then refuses writes).
+  uint64_t epoch = 0;
 };
 
 /// A run of the primary's log: whole batches in order, the first starting
@@ -356,6 +361,23 @@ struct snapshot_release {
 
 struct release_reply {
   bool released = false;
+};
+
+/// Makes a read replica a primary (docs/replication.md, "Promotion"): it
+/// stops following, records epoch + 1 in its store, and accepts writes.
+/// Needs the admin role. Reply: promote_reply, or errc::invalid_argument (the
+/// node is a primary already), errc::shutting_down, or the backend's error
+/// (the epoch could not be written; the node stays a replica that no longer
+/// follows).
+struct promote_request {};
+
+struct promote_reply {
+  /// The node's new epoch.
+  uint64_t epoch = 0;
+  /// The primary's sequence the node had applied (the end of the old
+  /// history) and its own sequence number where its history goes on.
+  uint64_t applied_seq = 0;
+  uint64_t sequence = 0;
 };
 
 /// How a drain ended.
@@ -532,6 +554,12 @@ struct replication_status {
   /// (bootstrap copies) served since start.
   std::vector<replica_seen> replicas;
   uint64_t snapshots = 0;
+  /// The epoch: 0 for a store that was never promoted, + 1 at each
+  /// promotion. Replicas carry it from their primary's log.
+  uint64_t epoch = 0;
+  /// On a primary: a newer epoch heard from a replica (0 = none): another
+  /// node was promoted, and this one refuses writes (read_only).
+  uint64_t superseded_by = 0;
 };
 
 /// The manager's state.

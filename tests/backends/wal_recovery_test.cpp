@@ -11,15 +11,17 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/dist_sink.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "backends/rocksdb/rocksdb_store.hpp"
 #include "backends/rocksdb/wal_report.hpp"
+#include "log/log.hpp"
 #include "tests/backends/temp_dir.hpp"
 #include "vstore/options.hpp"
 #include "vstore/schema.hpp"
@@ -55,31 +57,48 @@ std::string value(int i, char space, size_t filler) {
   return marker + std::string(filler, 'x');
 }
 
-/// Sends spdlog's default logger's lines to a string while it lives.
+/// Returns the sink every log_capture hangs its own sink on: a dist_sink added
+/// to vstore::logger() at first use and kept there for the rest of the process.
+/// spdlog does not guard a logger's sink vector against a thread that logs
+/// meanwhile (RocksDB's background threads do, through info_log), so that
+/// vector changes once, here, before the first capture's store opens; a
+/// dist_sink adds and removes its sinks under its own mutex.
+std::shared_ptr<spdlog::sinks::dist_sink_mt> capture_hub() {
+  static const auto hub = [] {
+    auto h = std::make_shared<spdlog::sinks::dist_sink_mt>();
+    logger().sinks().push_back(h);
+    return h;
+  }();
+  return hub;
+}
+
+/// Keeps the "vstore" logger's lines, as "<level> <message>", while it lives:
+/// its sink joins capture_hub() on construction and leaves on destruction, so
+/// no logger writes to it afterwards. The lines live in the sink itself.
 class log_capture {
  public:
-  log_capture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-    auto logger = std::make_shared<spdlog::logger>("wal-test", sink);
-    logger->set_pattern("%l %v");
-    spdlog::set_default_logger(logger);
+  log_capture() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(max_lines)) {
+    sink_->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+        "%l %v", spdlog::pattern_time_type::local, std::string{}));
+    capture_hub()->add_sink(sink_);
   }
-  ~log_capture() { spdlog::set_default_logger(previous_); }
+  ~log_capture() { capture_hub()->remove_sink(sink_); }
   log_capture(const log_capture&) = delete;
   log_capture& operator=(const log_capture&) = delete;
 
   /// Returns the captured lines of level "error" that name a WAL.
   std::vector<std::string> wal_errors() const {
     std::vector<std::string> out;
-    std::istringstream in{out_.str()};
-    for (std::string line; std::getline(in, line);)
+    for (const std::string& line : sink_->last_formatted())
       if (line.rfind("error vstore: WAL ", 0) == 0) out.push_back(line.substr(6));
     return out;
   }
 
  private:
-  std::shared_ptr<spdlog::logger> previous_;
-  std::ostringstream out_;
+  /// Far more lines than a test here logs (the oldest go first).
+  static constexpr size_t max_lines = 10'000;
+
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
 };
 
 /// The check the intact WAL must pass and every damaged one must fail.

@@ -316,5 +316,99 @@ TEST(Replication, KilledReplicaResumesAndPrimaryOutageIsSurvived) {
   EXPECT_GE(info_of(*r).replication.replica.reconnects, 1u);
 }
 
+TEST(Replication, PromotionMakesAReplicaPrimaryAndFencesTheOldOne) {
+  temp_dir dir{"repl-promote"};
+  const auto pdir = dir / "primary";
+  auto old_primary =
+      std::make_unique<vstored_process>(vstored_bin, std::vector<std::string>{"--data-dir", pdir});
+  ASSERT_NE(old_primary->port(), 0) << old_primary->proc().stderr_text();
+  const auto old_port = std::to_string(old_primary->port());
+  const auto old_endpoint = old_primary->endpoint();
+  vstored_process a{vstored_bin, {"--data-dir", dir / "a", "--follow", old_endpoint}, 60s};
+  vstored_process b{vstored_bin, {"--data-dir", dir / "b", "--follow", old_endpoint}, 60s};
+  ASSERT_NE(a.port(), 0) << a.proc().stderr_text();
+  ASSERT_NE(b.port(), 0) << b.proc().stderr_text();
+  auto p = connect_to(old_primary->port());
+  ASSERT_TRUE(p);
+  commit_ack ack;
+  for (int i = 0; i < 50; ++i) {
+    write_request w;
+    w.ops.push_back(write_op{op_kind::put, 0, "before-" + std::to_string(i), "1"});
+    ASSERT_TRUE(p->write(w, ack));
+  }
+  auto ca = connect_to(a.port());
+  auto cb = connect_to(b.port());
+  ASSERT_TRUE(ca && cb);
+  ASSERT_TRUE(caught_up(*ca, ack.seq));
+  ASSERT_TRUE(caught_up(*cb, ack.seq));
+  // A primary refuses a promotion.
+  promote_reply pr;
+  EXPECT_EQ(p->promote(pr).code(), errc::invalid_argument);
+  // The primary dies; replica a is promoted and takes writes.
+  p.reset();
+  old_primary->proc().signal(SIGKILL);
+  ASSERT_TRUE(old_primary->proc().wait(10s));
+  old_primary.reset();
+  auto ps = ca->promote(pr);
+  ASSERT_TRUE(ps) << ps.to_string() << a.proc().stderr_text();
+  EXPECT_EQ(pr.epoch, 1u);
+  EXPECT_EQ(pr.applied_seq, ack.seq);
+  write_request w;
+  w.ops.push_back(write_op{op_kind::put, 0, "after", "promoted"});
+  auto ws = ca->write(w, ack);
+  ASSERT_TRUE(ws) << ws.to_string();
+  auto ai = info_of(*ca);
+  EXPECT_EQ(ai.replication.role, "primary");
+  EXPECT_EQ(ai.replication.epoch, 1u);
+  std::optional<std::string> v;
+  ASSERT_TRUE(ca->get(0, "before-49", v));
+  EXPECT_TRUE(v.has_value()) << "the old history is gone";
+  // Replica b (epoch 0) follows the new primary: its sequence numbers mean
+  // nothing there, so it is told to re-sync, and applies nothing.
+  cb.reset();
+  b.proc().signal(SIGTERM);
+  ASSERT_EQ(b.proc().finish(30s), std::optional<int>{0}) << b.proc().stderr_text();
+  vstored_process b2{vstored_bin, {"--data-dir", dir / "b", "--follow", a.endpoint()}, 60s};
+  ASSERT_NE(b2.port(), 0) << b2.proc().stderr_text();
+  auto cb2 = connect_to(b2.port());
+  ASSERT_TRUE(cb2);
+  bool resync = false;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < deadline && !resync; ++i)
+    resync = info_of(*cb2).replication.replica.state == "resync needed";
+  EXPECT_TRUE(resync) << info_of(*cb2).replication.replica.state;
+  std::optional<std::string> absent;
+  ASSERT_TRUE(cb2->get(0, "after", absent));
+  EXPECT_FALSE(absent.has_value()) << "a write of the new epoch reached an old-epoch replica";
+  // A fresh replica of the new primary (epoch 1), pointed at the returning
+  // old primary, tells it that it was superseded: it refuses writes.
+  vstored_process c{vstored_bin, {"--data-dir", dir / "c", "--follow", a.endpoint()}, 60s};
+  ASSERT_NE(c.port(), 0) << c.proc().stderr_text();
+  {
+    auto cc = connect_to(c.port());
+    ASSERT_TRUE(cc);
+    ASSERT_TRUE(caught_up(*cc, ack.seq));
+    EXPECT_EQ(info_of(*cc).replication.epoch, 1u);
+  }
+  c.proc().signal(SIGTERM);
+  ASSERT_EQ(c.proc().finish(30s), std::optional<int>{0}) << c.proc().stderr_text();
+  old_primary = std::make_unique<vstored_process>(
+      vstored_bin, std::vector<std::string>{"--data-dir", pdir, "--port", old_port});
+  ASSERT_NE(old_primary->port(), 0) << old_primary->proc().stderr_text();
+  vstored_process c2{vstored_bin, {"--data-dir", dir / "c", "--follow", old_endpoint}, 60s};
+  ASSERT_NE(c2.port(), 0) << c2.proc().stderr_text();
+  p = connect_to(old_primary->port());
+  ASSERT_TRUE(p);
+  bool fenced = false;
+  const auto deadline2 = std::chrono::steady_clock::now() + 30s;
+  for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < deadline2 && !fenced; ++i)
+    fenced = info_of(*p).replication.superseded_by == 1;
+  ASSERT_TRUE(fenced) << old_primary->proc().stderr_text();
+  write_request late;
+  late.ops.push_back(write_op{op_kind::put, 0, "late", "x"});
+  auto ls = p->write(late, ack);
+  EXPECT_EQ(ls.code(), errc::read_only) << ls.to_string();
+}
+
 }  // namespace
 }  // namespace vstore

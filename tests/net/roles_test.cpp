@@ -52,7 +52,7 @@ TEST(RoleGuard, TableGrantsEachRoleItsRequests) {
     EXPECT_TRUE(allows(peer_role::write, k)) << to_name(k);
     EXPECT_TRUE(allows(peer_role::admin, k)) << to_name(k);
   }
-  for (auto k : {request_kind::drain, request_kind::checkpoint}) {
+  for (auto k : {request_kind::drain, request_kind::checkpoint, request_kind::promote}) {
     EXPECT_FALSE(allows(peer_role::read, k)) << to_name(k);
     EXPECT_FALSE(allows(peer_role::write, k)) << to_name(k);
     EXPECT_TRUE(allows(peer_role::admin, k)) << to_name(k);

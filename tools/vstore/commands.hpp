@@ -125,6 +125,10 @@ struct drain_args {
   bool json = false;
 };
 
+struct promote_args {
+  bool json = false;
+};
+
 struct checkpoint_args {
   std::string target;
 };
@@ -212,6 +216,7 @@ int run_bulk_load(session& s, const bulk_load_args& a);
 
 // Administration (commands_admin.cpp).
 int run_drain(session& s, const drain_args& a);
+int run_promote(session& s, const promote_args& a);
 int run_checkpoint(session& s, const checkpoint_args& a);
 
 }  // namespace vstore::cli

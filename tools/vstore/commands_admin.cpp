@@ -1,4 +1,4 @@
-// The administrative commands of the vstore CLI: drain and checkpoint.
+// The administrative commands of the vstore CLI: drain, promote and checkpoint.
 
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +19,22 @@ int run_drain(session& s, const drain_args& a) {
     std::cout << "{\"answered\": " << r.answered << ", \"cut_off\": " << r.cut_off << "}\n";
   else
     std::cout << "drained: " << r.answered << " requests answered, " << r.cut_off << " cut off\n";
+  return exit_ok;
+}
+
+// PROMOTE: makes the read replica at --connect a primary (promote_request).
+// Output: "promoted: epoch E, applied sequence A, sequence S"; exit codes 0,
+// 3 (a primary already: invalid_argument; the epoch could not be written).
+int run_promote(session& s, const promote_args& a) {
+  if (int rc = s.open(access::read_write); rc != exit_ok) return rc;
+  promote_reply r;
+  if (auto st = s.db().promote(r); !st) return fail(st);
+  if (a.json)
+    std::cout << "{\"epoch\": " << r.epoch << ", \"applied_seq\": " << r.applied_seq
+              << ", \"sequence\": " << r.sequence << "}\n";
+  else
+    std::cout << "promoted: epoch " << r.epoch << ", applied sequence " << r.applied_seq
+              << ", sequence " << r.sequence << "\n";
   return exit_ok;
 }
 

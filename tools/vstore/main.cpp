@@ -82,6 +82,7 @@ struct cli_state {
   info_args info;
   bulk_load_args bulk_load;
   drain_args drain;
+  promote_args promote;
   checkpoint_args checkpoint;
   std::string help_topic;
   /// --json given before the command (kept from the old parser).
@@ -281,6 +282,17 @@ void add_commands(CLI::App& app, cli_state& st) {
           "this is a clean remote shutdown. With --json: {\"answered\": N, \"cut_off\": N}.",
           [&st](session& s) { return run_drain(s, st.drain); });
   json_flag(st, drain, st.drain.json, "Print a JSON object.");
+
+  auto* promote =
+      add("promote", "Make the read replica a primary (docs/replication.md).",
+          "Makes the read replica at --connect (a vstored --follow) a primary: it stops\n"
+          "following, records the next epoch in its store and accepts writes. Use it only\n"
+          "when the old primary is gone for good: its other replicas must copy a fresh\n"
+          "snapshot of the new primary (they get resync_needed), and an old primary that\n"
+          "returns refuses writes once a replica of the new epoch reaches it. Needs the admin\n"
+          "role. With --json: {\"epoch\": N, \"applied_seq\": N, \"sequence\": N}.",
+          [&st](session& s) { return run_promote(s, st.promote); });
+  json_flag(st, promote, st.promote.json, "Print a JSON object.");
 
   auto* ckpt =
       add("checkpoint", "Copy the store consistently to TARGET, online.",

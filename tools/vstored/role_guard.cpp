@@ -35,6 +35,8 @@ const char* to_name(request_kind x) noexcept {
       return "checkpoint";
     case request_kind::replicate:
       return "replication";
+    case request_kind::promote:
+      return "promote";
   }
   return "?";
 }
@@ -54,6 +56,7 @@ peer_role required_role(request_kind x) noexcept {
       return peer_role::write;
     case request_kind::drain:
     case request_kind::checkpoint:
+    case request_kind::promote:
       return peer_role::admin;
   }
   return peer_role::admin;  // anything new is an admin command until classified
@@ -156,6 +159,9 @@ manager_actor::behavior_type role_guard(guard_pointer self, manager_actor manage
       },
       [self](snapshot_release& r) {
         return forward<release_reply>(self, k::replicate, r, self->state.timeouts.request);
+      },
+      [self](promote_request& r) {
+        return forward<promote_reply>(self, k::promote, r, self->state.timeouts.request);
       },
       // The manager's own timer: never forwarded.
       [](tick_atom) {},

@@ -43,6 +43,8 @@ enum class request_kind : uint8_t {
   /// A read replica's log_request, snapshot_request, chunk_request and
   /// snapshot_release: they reveal every key, as reads do.
   replicate,
+  /// promote_request: makes a read replica a primary.
+  promote,
 };
 
 /// Returns the request's name as the error context shows it ("drain", ...).
