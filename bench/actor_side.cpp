@@ -25,6 +25,13 @@ using go_atom = caf::atom_constant<caf::atom("vb_go")>;
 /// A client's report to the main thread: completed, errors, first error.
 using done_atom = caf::atom_constant<caf::atom("vb_done")>;
 
+/// A load client's pacing tick (load_client).
+using tick_atom = caf::atom_constant<caf::atom("vb_tick")>;
+/// Stops a load client; it reports done_atom to the sender once idle.
+using stop_atom = caf::atom_constant<caf::atom("vb_stop")>;
+/// A lag prober's report: its lags (ms), errors, first error.
+using lags_atom = caf::atom_constant<caf::atom("vb_lags")>;
+
 /// The state of a client actor: its request indices [next, end).
 struct client_state {
   manager_actor mgr;
@@ -194,6 +201,173 @@ caf::behavior client(client_pointer self, manager_actor mgr, caf::actor sink, wo
   };
 }
 
+// -- the paced write load (start_load) ---------------------------------------------
+
+/// The state of a load client: puts of `w` at `rate` per second, at most
+/// `window` in flight, until stopped.
+struct load_state {
+  manager_actor mgr;
+  workload w;
+  caf::timespan timeout{};
+  size_t window = 1;
+  double rate = 0;
+  /// Puts the pacing allows now (at most `window`: a backlog is dropped).
+  double credit = 0;
+  clock_type::time_point last_tick;
+  uint64_t next = 0;
+  uint64_t end = 0;
+  uint64_t inflight = 0;
+  uint64_t completed = 0;
+  uint64_t errors = 0;
+  std::string first_error;
+  /// Set by stop_atom: who gets done_atom once nothing is in flight.
+  caf::actor sink;
+  bool stopping = false;
+  static inline const char* name = "vstore-bench.load";
+};
+
+using load_pointer = caf::stateful_actor<load_state>*;
+
+void load_finish_if_idle(load_pointer self) {
+  auto& st = self->state;
+  if (!st.stopping || st.inflight > 0) return;
+  self->send(st.sink, done_atom::value, st.completed, st.errors, st.first_error);
+  self->quit();
+}
+
+void load_answered(load_pointer self, const caf::error* e) {
+  auto& st = self->state;
+  --st.inflight;
+  if (e == nullptr)
+    ++st.completed;
+  else if (st.errors++ == 0)
+    st.first_error = to_status(*e).to_string();
+  load_finish_if_idle(self);
+}
+
+/// Sends the puts the pacing allows, then arms the next tick (1 ms).
+void load_tick(load_pointer self) {
+  auto& st = self->state;
+  if (st.stopping) return;
+  auto now = clock_type::now();
+  st.credit += st.rate * std::chrono::duration<double>(now - st.last_tick).count();
+  st.credit = std::min(st.credit, static_cast<double>(st.window));
+  st.last_tick = now;
+  while (st.credit >= 1 && st.inflight < st.window && st.next < st.end) {
+    st.credit -= 1;
+    ++st.inflight;
+    self->request(st.mgr, caf::duration{st.timeout},
+                  put_request(st.w, st.w.write_base + st.next++, false))
+        .then([self](commit_ack&) { load_answered(self, nullptr); },
+              [self](caf::error& e) { load_answered(self, &e); });
+  }
+  self->delayed_send(self, std::chrono::milliseconds(1), tick_atom::value);
+}
+
+caf::behavior load_client(load_pointer self, manager_actor mgr, workload w, caf::timespan timeout,
+                          size_t window, double rate, uint64_t begin, uint64_t end) {
+  auto& st = self->state;
+  st.mgr = std::move(mgr);
+  st.w = w;
+  st.timeout = timeout;
+  st.window = std::max<size_t>(window, 1);
+  st.rate = rate;
+  st.next = begin;
+  st.end = end;
+  st.last_tick = clock_type::now();
+  self->send(self, tick_atom::value);
+  return {
+      [self](tick_atom) { load_tick(self); },
+      [self](stop_atom) {
+        auto& s = self->state;
+        s.sink = caf::actor_cast<caf::actor>(self->current_sender());
+        s.stopping = true;
+        load_finish_if_idle(self);
+      },
+  };
+}
+
+// -- the lag probes (probe_lag) -------------------------------------------------------
+
+/// The state of a lag prober: writes on the primary, reads back on the replica.
+struct prober_state {
+  manager_actor primary;
+  manager_actor replica;
+  caf::actor sink;
+  workload w;
+  caf::timespan timeout{};
+  uint64_t next = 0;
+  uint64_t end = 0;
+  std::vector<double> lags_ms;
+  uint64_t errors = 0;
+  std::string first_error;
+  static inline const char* name = "vstore-bench.prober";
+};
+
+using prober_pointer = caf::stateful_actor<prober_state>*;
+
+void prober_error(prober_pointer self, std::string what) {
+  auto& st = self->state;
+  if (st.errors++ == 0) st.first_error = std::move(what);
+}
+
+/// Writes the next key on the primary; on its ack, reads it on the replica
+/// with min_seq; on that answer, records the lag and probes again. Reports
+/// once the deadline passed or the indices ran out.
+void probe(prober_pointer self) {
+  auto& st = self->state;
+  if (st.next >= st.end || clock_type::now() >= st.w.deadline) {
+    self->send(st.sink, lags_atom::value, std::move(st.lags_ms), st.errors, st.first_error);
+    self->quit();
+    return;
+  }
+  auto req = put_request(st.w, st.w.write_base + st.next++, false);
+  auto key = req.ops.front().key;
+  auto timeout = caf::duration{st.timeout};
+  self->request(st.primary, timeout, std::move(req))
+      .then(
+          [self, key, timeout](commit_ack& ack) mutable {
+            auto acked = clock_type::now();
+            get_request get{bench_space, std::move(key), ack.seq};
+            self->request(self->state.replica, timeout, std::move(get))
+                .then(
+                    [self, acked](get_reply& r) {
+                      if (!r.found || r.value.size() != self->state.w.value_bytes)
+                        prober_error(self,
+                                     "get with min_seq on the replica: written key not found");
+                      else
+                        self->state.lags_ms.push_back(
+                            std::chrono::duration<double, std::milli>(clock_type::now() - acked)
+                                .count());
+                      probe(self);
+                    },
+                    [self](caf::error& e) {
+                      prober_error(self, "replica get: " + to_status(e).to_string());
+                      probe(self);
+                    });
+          },
+          [self](caf::error& e) {
+            prober_error(self, "primary put: " + to_status(e).to_string());
+            probe(self);
+          });
+}
+
+caf::behavior prober(prober_pointer self, manager_actor primary, manager_actor replica,
+                     caf::actor sink, workload w, caf::timespan timeout, uint64_t begin,
+                     uint64_t end) {
+  auto& st = self->state;
+  st.primary = std::move(primary);
+  st.replica = std::move(replica);
+  st.sink = std::move(sink);
+  st.w = w;
+  st.timeout = timeout;
+  st.next = begin;
+  st.end = end;
+  return {
+      [self](go_atom) { probe(self); },
+  };
+}
+
 /// Sets one KEY=VALUE CAF option, guessing the value's type.
 status set_caf_option(caf::actor_system_config& cfg, const std::string& kv) {
   auto eq = kv.find('=');
@@ -243,6 +417,12 @@ struct actor_side::impl {
   /// Managers by slot; `local[i]` tells whether slot i was spawned here.
   std::vector<manager_actor> managers;
   std::vector<bool> local;
+  /// The running load of start_load (empty: none), its slot, start and
+  /// request timeout.
+  std::vector<caf::actor> loads;
+  size_t load_slot = 0;
+  clock_type::time_point load_started;
+  std::chrono::milliseconds load_timeout{0};
 };
 
 namespace {
@@ -272,6 +452,7 @@ caf::actor_system& system_of(actor_side::impl& p, size_t slot) {
 actor_side::actor_side(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 actor_side::~actor_side() {
+  if (!impl_->loads.empty()) static_cast<void>(stop_load());
   for (size_t i = 0; i < impl_->managers.size(); ++i)
     if (impl_->managers[i]) static_cast<void>(close(i));
 }
@@ -363,6 +544,109 @@ rep_result actor_side::run(size_t slot, const workload& w, const client_plan& pl
                       std::to_string(n - reported) + " clients still running)";
   }
   return out;
+}
+
+status actor_side::start_load(size_t slot, const workload& w, const load_plan& plan) {
+  if (!impl_->loads.empty()) return {errc::invalid_argument, "a load is already running"};
+  auto mgr = impl_->managers.at(slot);
+  if (!mgr) return {errc::unavailable, "manager is closed"};
+  auto& sys = system_of(*impl_, slot);
+  auto n = std::max<size_t>(plan.clients, 1);
+  auto untimed = w;
+  untimed.deadline = clock_type::time_point::max();
+  for (size_t c = 0; c < n; ++c) {
+    auto range = issuer_range(untimed, c, n);
+    impl_->loads.push_back(sys.spawn(load_client, mgr, untimed, caf::timespan{plan.request_timeout},
+                                     plan.window, plan.rate / static_cast<double>(n), range.first,
+                                     range.second));
+  }
+  impl_->load_slot = slot;
+  impl_->load_started = clock_type::now();
+  impl_->load_timeout = plan.request_timeout;
+  return {};
+}
+
+rep_result actor_side::stop_load() {
+  rep_result out;
+  if (impl_->loads.empty()) return out;
+  caf::scoped_actor self{system_of(*impl_, impl_->load_slot)};
+  for (auto& l : impl_->loads) self->send(l, stop_atom::value);
+  size_t reported = 0;
+  bool timed_out = false;
+  while (reported < impl_->loads.size() && !timed_out) {
+    self->receive(
+        [&](done_atom, uint64_t completed, uint64_t errors, std::string& first) {
+          ++reported;
+          out.completed += completed;
+          if (errors > 0 && out.errors == 0) out.first_error = std::move(first);
+          out.errors += errors;
+        },
+        caf::after(impl_->load_timeout + std::chrono::seconds(10)) >> [&] { timed_out = true; });
+  }
+  out.seconds = std::chrono::duration<double>(clock_type::now() - impl_->load_started).count();
+  if (timed_out) {
+    for (auto& l : impl_->loads) self->send_exit(l, caf::exit_reason::kill);
+    ++out.errors;
+    out.first_error = "the write load did not stop in time";
+  }
+  impl_->loads.clear();
+  return out;
+}
+
+lag_result actor_side::probe_lag(size_t primary, size_t replica, const workload& w, size_t probers,
+                                 std::chrono::milliseconds request_timeout,
+                                 std::chrono::milliseconds rep_timeout) {
+  lag_result out;
+  auto p = impl_->managers.at(primary);
+  auto r = impl_->managers.at(replica);
+  if (!p || !r) {
+    out.errors = 1;
+    out.first_error = "manager is closed";
+    return out;
+  }
+  auto& sys = system_of(*impl_, primary);
+  caf::scoped_actor self{sys};
+  auto sink = caf::actor_cast<caf::actor>(self);
+  auto n = std::max<size_t>(probers, 1);
+  std::vector<caf::actor> actors;
+  for (size_t c = 0; c < n; ++c) {
+    auto range = issuer_range(w, c, n);
+    actors.push_back(sys.spawn(prober, p, r, sink, w, caf::timespan{request_timeout}, range.first,
+                               range.second));
+  }
+  auto t0 = clock_type::now();
+  for (auto& a : actors) self->send(a, go_atom::value);
+  size_t reported = 0;
+  bool timed_out = false;
+  while (reported < n && !timed_out) {
+    self->receive(
+        [&](lags_atom, std::vector<double>& lags, uint64_t errors, std::string& first) {
+          ++reported;
+          out.lags_ms.insert(out.lags_ms.end(), lags.begin(), lags.end());
+          if (errors > 0 && out.errors == 0) out.first_error = std::move(first);
+          out.errors += errors;
+        },
+        caf::after(rep_timeout) >> [&] { timed_out = true; });
+  }
+  out.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+  if (timed_out) {
+    for (auto& a : actors) self->send_exit(a, caf::exit_reason::kill);
+    ++out.errors;
+    out.first_error =
+        "lag probes did not finish within " + std::to_string(rep_timeout.count()) + " ms";
+  }
+  return out;
+}
+
+status actor_side::status_of(size_t slot, status_reply& out) {
+  auto& mgr = impl_->managers.at(slot);
+  if (!mgr) return {errc::unavailable, "manager is closed"};
+  status result;
+  caf::scoped_actor self{system_of(*impl_, slot)};
+  self->request(mgr, std::chrono::seconds(10), status_request{})
+      .receive([&](status_reply& r) { out = std::move(r); },
+               [&](caf::error& e) { result = to_status(e); });
+  return result;
 }
 
 status actor_side::counters(size_t slot, commit_counters& out) {

@@ -17,6 +17,7 @@
 #include "bench/workload.hpp"
 #include "vstore/errc.hpp"
 #include "vstore/options.hpp"
+#include "vstore/requests.hpp"
 
 namespace vstore::sim {
 struct run_context;
@@ -37,6 +38,33 @@ struct client_plan {
   std::chrono::milliseconds request_timeout{30000};
   /// Upper bound of the whole repetition; past it the run is an error.
   std::chrono::milliseconds rep_timeout{180000};
+};
+
+/// A paced write load running in the background (actor_side::start_load).
+struct load_plan {
+  /// Client actors; each one sends rate / clients puts per second.
+  size_t clients = 1;
+  /// Most requests in flight per client: a server that cannot keep up lowers
+  /// the rate instead of queueing more (missed sends are not made up later).
+  size_t window = 8;
+  /// Puts per second, all clients together.
+  double rate = 1000;
+  /// Timeout of every request.
+  std::chrono::milliseconds request_timeout{30000};
+};
+
+/// What actor_side::probe_lag measured.
+struct lag_result {
+  /// One figure per probe, in milliseconds: from the arrival of a write's
+  /// commit_ack from the primary to the arrival of the answer to a get of its
+  /// key on the replica carrying min_seq = commit_ack.seq (the time until a
+  /// write is visible on the replica, plus one read round trip to it).
+  std::vector<double> lags_ms;
+  /// Wall time of the run, seconds.
+  double seconds = 0;
+  /// Failed writes or reads, reads that did not find the key written.
+  uint64_t errors = 0;
+  std::string first_error;
 };
 
 /// Settings of the bench's actor system.
@@ -95,6 +123,28 @@ class actor_side {
   /// manager in `slot` with the sim's driver (sim::drive: the genesis, the
   /// scheduler actors, the verification). Returns the sim's exit code. Blocks.
   int run_sim(size_t slot, sim::run_context& ctx);
+
+  /// Starts `plan.clients` paced client actors sending the puts of `w` (kind
+  /// put; its issuer ranges, w.deadline ignored) to the manager in `slot`,
+  /// until stop_load(). At most one load runs at a time. Does not block.
+  status start_load(size_t slot, const workload& w, const load_plan& plan);
+
+  /// Stops the load of start_load, waits for its replies (bounded by its
+  /// request timeout plus 10 s), and returns what it did: completed puts and
+  /// the seconds since start_load. Blocks.
+  rep_result stop_load();
+
+  /// Runs `probers` client actors, each one in turn writing one put of `w`
+  /// (kind put) through the manager in `primary` and reading its key through
+  /// the manager in `replica` with min_seq = the write's commit_ack.seq,
+  /// until w.deadline passed (or its request indices ran out); see
+  /// lag_result. Blocks at most `rep_timeout`.
+  lag_result probe_lag(size_t primary, size_t replica, const workload& w, size_t probers,
+                       std::chrono::milliseconds request_timeout,
+                       std::chrono::milliseconds rep_timeout);
+
+  /// Asks the manager in `slot` for its status_reply. Blocks up to 10 s.
+  status status_of(size_t slot, status_reply& out);
 
   /// Asks the manager in `slot` for its counters. Blocks up to 10 s.
   status counters(size_t slot, commit_counters& out);

@@ -69,6 +69,12 @@ Scenarios (--list prints them with their client counts):
                                                                   SET pipelined 8, 4 connections
   remote_rtt            p50 latency of one get at a time through vstored
                                                                vs redis-server, sequential GET (lower is better)
+  follower_multi_get    multi_get of 32 through a read replica vstored (--follow), 4 x 8 in flight,
+                        while its primary takes 2k puts/s
+                                                               vs the same through the primary vstored
+  replication_lag       p99 time from a commit_ack on the primary until a get with min_seq = its
+                        seq answers on the replica, under puts at 50% of the remote put capacity
+                        (measured first)                       target: an absolute bound, <= 50 ms
 The remote_get/put/rtt rows start their own redis-server (from $PATH) on a free
 port of 127.0.0.1; without one installed they are skipped. They also measure
 CAF 0.17's own floor in the same run: the same clients against an echo server
@@ -76,6 +82,11 @@ that only replies (vstore-hop-floor --serve-echo, its own process), one rep
 after each vstore/redis pair; a missed target that the floor misses too is
 FLOOR instead of MISS (out of reach on CAF 0.17), with the floor printed under
 the table.
+The replica rows (follower_multi_get, replication_lag) run after all others:
+they start a read replica vstored (--follow) of the remote rows' vstored,
+bootstrapped from its snapshot, and wait (at most 30 s) until it has applied
+the primary's log. replication_lag prints the percentiles of all its probes
+and the load it ran under below the table.
 
 Sweeps (--sweep NAME): how both sides' rates change with one parameter, each
 point run like a row (warm-up, interleaved repetitions, medians, ratio; no
@@ -89,7 +100,7 @@ target), in fresh databases; under a minute each with the defaults:
 scripts/bench-plot turns their JSON into one PNG per sweep.
 
 Options:
-  --quick               7 repetitions of 250 ms per side and scenario, about 40 s
+  --quick               7 repetitions of 250 ms per side and scenario, about 70 s
                         in all (the default).
   --full                11 repetitions of 1 s per side and scenario (~4 min).
   --scenario NAME       Run only NAME; repeatable, or a comma list.

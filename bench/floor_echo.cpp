@@ -62,6 +62,7 @@ manager_actor::behavior_type echo(echo_pointer self) {
       [](snapshot_request&) { return refuse<snapshot_reply>(); },
       [](chunk_request&) { return refuse<chunk_reply>(); },
       [](snapshot_release&) { return refuse<release_reply>(); },
+      [](promote_request&) { return refuse<promote_reply>(); },
       [](tick_atom) {},
       [](min_seq_atom) {},
   };

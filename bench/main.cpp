@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/actor_side.hpp"
@@ -48,10 +50,11 @@ using clock_type = std::chrono::steady_clock;
 
 /// Which databases a scenario uses.
 enum class target_db : uint8_t {
-  main,    ///< the loaded pair: a manager (vstore) and a raw database (raw)
-  sync,    ///< a fresh pair opened with db.sync = true
-  remote,  ///< vstored (vstore) against the in-process manager (baseline)
-  sim,     ///< vstore-sim runs, a fresh directory per repetition and side (sim_side.hpp)
+  main,     ///< the loaded pair: a manager (vstore) and a raw database (raw)
+  sync,     ///< a fresh pair opened with db.sync = true
+  remote,   ///< vstored (vstore) against the in-process manager (baseline)
+  sim,      ///< vstore-sim runs, a fresh directory per repetition and side (sim_side.hpp)
+  replica,  ///< a read replica vstored following the remote one (docs/replication.md)
 };
 
 /// What the raw column of a scenario measures.
@@ -59,6 +62,8 @@ enum class baseline : uint8_t {
   usual,          ///< raw RocksDB; for target_db::remote the in-process manager
   redis,          ///< a redis-server the bench starts, pipelined (redis_side::run)
   redis_latency,  ///< sequential p50 latency, vstored against redis-server (lower is better)
+  primary,        ///< target_db::replica: the same through the primary vstored
+  lag_bound,      ///< target_db::replica: no baseline; the p99 lag against an absolute bound
 };
 
 /// One row of perf.md's table and how the bench runs it.
@@ -80,6 +85,20 @@ struct scenario {
   const char* raw_what;
   baseline against = baseline::usual;
 };
+
+/// follower_multi_get: the write load on the primary while the multi_gets
+/// run (about a tenth of what remote_put reaches), from one client actor.
+constexpr double follower_load_rate = 2000;
+constexpr size_t follower_load_window = 8;
+/// replication_lag: the put load on the primary as a fraction of the remote
+/// put capacity measured first in the same run (remote_put's shape, 4 client
+/// actors x 8 in flight, the median of calibration_reps repetitions), sent
+/// by lag_load_clients paced actors of at most 8 in flight each.
+constexpr double lag_load_fraction = 0.5;
+constexpr size_t calibration_reps = 3;
+constexpr size_t lag_load_clients = 4;
+/// How long the bench waits for the replica to apply the primary's log.
+constexpr std::chrono::seconds catch_up_timeout{30};
 
 constexpr size_t quick_reps = 7;
 constexpr size_t full_reps = 11;
@@ -159,6 +178,20 @@ const std::vector<scenario>& scenarios() {
      1, 1, 1, 1,
      "one get at a time through vstored (blocking vstore::client), p50 latency",
      "redis-server, one GET at a time, p50 latency", baseline::redis_latency},
+    // The replica rows run last, after every other row: the replica follows
+    // the remote rows' vstored (its primary) and would apply their writes.
+    {"follower_multi_get", "key", 0.8, workload_kind::multi_get, workload_kind::multi_get,
+     target_db::replica, 4, 8, 0, multi_get_keys,
+     "multi_get of 32 through a read replica vstored (--follow) on 127.0.0.1, 4 client actors x "
+     "8 in flight, while its primary takes 2k puts/s",
+     "the same through the primary vstored, same load", baseline::primary},
+    // clients = lag probers (each writes on the primary, then reads the key
+    // back on the replica with min_seq), one at a time each.
+    {"replication_lag", "lag ms", 50, workload_kind::put, workload_kind::put, target_db::replica,
+     2, 1, 0, 1,
+     "p99 time from a commit_ack on the primary to the answer of a get with min_seq = its seq "
+     "on the replica, 2 probers, under a put load of 50% of the primary's remote put capacity",
+     "p50 of the same probes", baseline::lag_bound},
   };
   return all;
 }
@@ -181,6 +214,11 @@ struct context {
   std::unique_ptr<redis_side> redis;
   /// CAF 0.17's floor of those rows: an echo server (floor_side.hpp).
   std::unique_ptr<floor_side> floor;
+  /// The read replica of the replica rows, following `vstored`; its port and
+  /// slot, or why it did not start.
+  std::unique_ptr<child_process> replica;
+  std::optional<size_t> replica_slot;
+  std::string replica_skip;
   /// Written keys so far (both sides write the same numbers in a repetition).
   uint64_t write_counter = 0;
 };
@@ -213,7 +251,7 @@ client_plan plan_of(const context& ctx, const scenario& sc) {
   // In-process clients send untimed requests, as the README recommends: the
   // manager answers every admitted request within supervisor.internal-timeout.
   // Through vstored a lost connection must also be bounded: timed requests.
-  if (sc.where != target_db::remote && !ctx.args.timed_requests)
+  if (sc.where != target_db::remote && sc.where != target_db::replica && !ctx.args.timed_requests)
     p.request_timeout = std::chrono::milliseconds(0);
   if (sc.vstore_kind != workload_kind::flush_put) {
     if (ctx.args.clients) p.clients = *ctx.args.clients;
@@ -238,6 +276,25 @@ sim_shape sim_shape_of(const context& ctx, const scenario& sc, bool warm_up) {
   s.batches = ctx.args.ops ? *ctx.args.ops : sim_batches(s, ctx.args.full);
   if (warm_up) s.batches = std::max<uint64_t>(s.batches / 4, 1);
   return s;
+}
+
+/// Returns the workload of one repetition of one side, made right before
+/// that side runs: timed repetitions get their deadline, or (--ops) a fixed
+/// number of requests.
+workload workload_of(const context& ctx, uint64_t seed, workload_kind kind, bool warm_up) {
+  workload w;
+  w.kind = kind;
+  w.seed = seed;
+  w.key_count = ctx.args.keys;
+  w.write_base = ctx.write_counter;
+  if (ctx.args.ops) {
+    w.requests = warm_up ? std::max<uint64_t>(*ctx.args.ops / 4, 1) : *ctx.args.ops;
+  } else {
+    w.requests = issuer_stride;
+    auto d = rep_time_of(ctx.args);
+    w.deadline = clock_type::now() + (warm_up ? d / 4 : d);
+  }
+  return w;
 }
 
 /// Starts vstored on a loaded copy of the data and connects to it; on
@@ -303,7 +360,324 @@ void add_error(row& r, bool vstore_side, const rep_result& res) {
   (vstore_side ? r.vstore_errors : r.raw_errors) += res.errors;
 }
 
+/// Waits until the replica has applied the primary's log through the
+/// primary's sequence number as it was when the wait began (polling both
+/// statuses every 10 ms, at most `timeout`). Returns the time it took.
+status wait_caught_up(context& ctx, std::chrono::milliseconds timeout, double& seconds) {
+  auto t0 = clock_type::now();
+  status_reply p;
+  if (auto st = ctx.actors->status_of(*ctx.remote_slot, p); !st)
+    return {st.code(), "status of the primary: " + st.to_string()};
+  for (;;) {
+    status_reply r;
+    if (auto st = ctx.actors->status_of(*ctx.replica_slot, r); !st)
+      return {st.code(), "status of the replica: " + st.to_string()};
+    const auto& v = r.replication.replica;
+    if (r.replication.role != "replica")
+      return {errc::internal, "the replica reports the role " + r.replication.role};
+    if (v.state == "resync needed")
+      return {errc::resync_needed, "the replica needs a resync: " + v.last_error};
+    seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+    if (v.applied_seq >= p.sequence) return {};
+    if (clock_type::now() - t0 > timeout)
+      return {errc::timeout, "the replica applied " + std::to_string(v.applied_seq) +
+                                 " of the primary's " + std::to_string(p.sequence) +
+                                 " sequences within " + std::to_string(timeout.count()) +
+                                 " ms (state " + v.state + ")"};
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+/// Starts a read replica vstored following the remote one (started first if
+/// needed), bootstrapped from its snapshot, connects to it and waits until it
+/// applied everything the primary holds; on failure ctx.replica_skip says why.
+void start_replica(context& ctx) {
+  if (!ctx.remote_slot && ctx.remote_skip.empty()) start_remote(ctx);
+  if (!ctx.remote_slot) {
+    ctx.replica_skip = "no primary: " + ctx.remote_skip;
+    return;
+  }
+  auto exe = ctx.args.vstored.empty() ? executable_dir() + "/vstored" : ctx.args.vstored;
+  // The primary's configuration (start_remote), another data directory: an
+  // absent one, so that the replica bootstraps from a snapshot.
+  auto ini = ctx.tmp->path() + "/vstored.ini";
+  auto dir = ctx.tmp->path() + "/replica";
+  std::vector<std::string> argv = {exe,
+                                   "--config",
+                                   ini,
+                                   "--data-dir",
+                                   dir,
+                                   "--host",
+                                   "127.0.0.1",
+                                   "--port",
+                                   "0",
+                                   "--follow",
+                                   "127.0.0.1:" + std::to_string(ctx.remote_port),
+                                   "--log-level",
+                                   "warn"};
+  if (ctx.args.max_threads > 0) {
+    argv.push_back("--max-threads");
+    argv.push_back(std::to_string(ctx.args.max_threads));
+  }
+  auto log = ctx.tmp->path() + "/replica.log";
+  auto t0 = clock_type::now();
+  if (auto st = child_process::start(argv, log, ctx.replica); !st) {
+    ctx.replica_skip = "cannot start the replica: " + st.to_string();
+    return;
+  }
+  std::string line;
+  // Its listener opens after the bootstrap copy.
+  if (auto st = ctx.replica->wait_for_line("vstored listening on ", std::chrono::seconds(60), line);
+      !st) {
+    std::ifstream l{log};
+    std::string text{std::istreambuf_iterator<char>{l}, {}};
+    ctx.replica_skip = "the replica did not start: " + st.to_string() + "; its log: " + text;
+    ctx.replica.reset();
+    return;
+  }
+  auto colon = line.rfind(':');
+  auto port = static_cast<uint16_t>(std::strtoul(line.c_str() + colon + 1, nullptr, 10));
+  size_t slot = 0;
+  if (auto st = ctx.actors->connect(port, slot); !st) {
+    ctx.replica_skip = "cannot connect to the replica: " + st.to_string();
+    return;
+  }
+  ctx.replica_slot = slot;
+  double waited = 0;
+  if (auto st = wait_caught_up(ctx, catch_up_timeout, waited); !st) {
+    ctx.replica_skip = st.to_string();
+    static_cast<void>(ctx.actors->close(slot));
+    ctx.replica_slot.reset();
+    return;
+  }
+  char buf[160];
+  std::snprintf(buf, sizeof(buf),
+                "replica vstored (pid %d) on port %u: bootstrapped and caught up in %.2f s",
+                static_cast<int>(ctx.replica->pid()), static_cast<unsigned>(port),
+                std::chrono::duration<double>(clock_type::now() - t0).count());
+  progress(buf);
+}
+
+/// Returns the `q` quantile (0..1) of `v` by nearest rank (0 if empty).
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+  return v[std::min(v.size(), std::max<size_t>(rank, 1)) - 1];
+}
+
+std::string format_ms(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f ms", x);
+  return buf;
+}
+
+/// follower_multi_get: the multi_gets through the replica (vstore column)
+/// and through the primary (raw column), interleaved, while a paced load
+/// writes to the primary.
+void run_follower(context& ctx, const scenario& sc, row& r) {
+  const bool run_vstore = ctx.args.only != "raw";
+  const bool run_raw = ctx.args.only != "vstore";
+  const auto plan = plan_of(ctx, sc);
+  const size_t reps = reps_of(ctx.args);
+  workload lw;
+  lw.kind = workload_kind::put;
+  lw.requests = issuer_stride;
+  lw.write_base = ctx.write_counter;
+  ctx.write_counter += write_numbers_per_rep;
+  load_plan lp;
+  lp.rate = follower_load_rate;
+  lp.window = follower_load_window;
+  if (auto st = ctx.actors->start_load(*ctx.remote_slot, lw, lp); !st) {
+    r.skipped = "cannot start the write load: " + st.to_string();
+    return;
+  }
+  auto side = [&](bool replica, uint64_t seed, bool warm_up) {
+    auto w = workload_of(ctx, seed, sc.vstore_kind, warm_up);
+    // CPU: this process, the node serving the reads, and the other one
+    // (the primary writes, the replica applies: both are the load's cost).
+    auto cpu0 =
+        process_cpu_seconds_of(ctx.vstored->pid()) + process_cpu_seconds_of(ctx.replica->pid());
+    auto res = ctx.actors->run(replica ? *ctx.replica_slot : *ctx.remote_slot, w, plan);
+    res.cpu_seconds += process_cpu_seconds_of(ctx.vstored->pid()) +
+                       process_cpu_seconds_of(ctx.replica->pid()) - cpu0;
+    return res;
+  };
+  if (run_vstore) add_error(r, true, side(true, 1000, true));
+  if (run_raw) add_error(r, false, side(false, 1000, true));
+  for (size_t rep = 0; rep < reps; ++rep) {
+    double v = 0;
+    double b = 0;
+    auto record = [&](bool replica, samples& rate, samples& cpu) {
+      auto res = side(replica, rep + 1, false);
+      add_error(r, replica, res);
+      auto units = static_cast<double>(res.completed * sc.units_per_request);
+      auto x = res.seconds > 0 ? units / res.seconds : 0;
+      rate.values.push_back(x);
+      if (units > 0) cpu.values.push_back(res.cpu_seconds * 1e6 / units);
+      return x;
+    };
+    if (run_vstore) v = record(true, r.vstore, r.vstore_cpu_us);
+    if (run_raw) b = record(false, r.raw, r.raw_cpu_us);
+    if (v > 0 && b > 0) r.rep_ratios.values.push_back(v / b);
+    progress("[" + r.name + "] rep " + std::to_string(rep + 1) + "/" + std::to_string(reps) +
+             ": replica " + format_rate(v) + "/s, primary " + format_rate(b) + "/s");
+  }
+  auto load = ctx.actors->stop_load();
+  if (load.errors > 0) {
+    if (r.vstore_errors + r.raw_errors == 0) r.first_error = "write load: " + load.first_error;
+    r.vstore_errors += load.errors;
+  }
+  auto load_rate = load.seconds > 0 ? static_cast<double>(load.completed) / load.seconds : 0;
+  status_reply st;
+  uint64_t lag_seq = 0;
+  if (ctx.actors->status_of(*ctx.replica_slot, st)) lag_seq = st.replication.replica.lag_seq;
+  r.figures = {{"load_puts_per_s", load_rate},
+               {"load_target_puts_per_s", follower_load_rate},
+               {"replica_lag_seq_at_end", static_cast<double>(lag_seq)}};
+  r.note = "write load on the primary " + format_rate(load_rate) + " puts/s (paced at " +
+           format_rate(follower_load_rate) + "/s, " + std::to_string(follower_load_window) +
+           " in flight at most); replica " + std::to_string(lag_seq) +
+           " sequences behind at the end";
+}
+
+/// replication_lag: calibrates the primary's remote put capacity, then runs
+/// the lag probes under a paced load of lag_load_fraction of it. The vstore
+/// column is each repetition's p99 lag, the raw column its p50.
+void run_lag(context& ctx, const scenario& sc, row& r) {
+  if (ctx.args.only == "raw") {
+    r.skipped = "no raw side (--only raw)";
+    return;
+  }
+  const size_t reps = reps_of(ctx.args);
+  // The remote put capacity, remote_put's shape.
+  client_plan cp;
+  cp.clients = 4;
+  cp.window = 8;
+  add_error(
+      r, true,
+      ctx.actors->run(*ctx.remote_slot, workload_of(ctx, 2000, workload_kind::put, true), cp));
+  ctx.write_counter += write_numbers_per_rep;
+  samples capacity;
+  for (size_t i = 0; i < calibration_reps; ++i) {
+    auto res = ctx.actors->run(*ctx.remote_slot,
+                               workload_of(ctx, 2001 + i, workload_kind::put, false), cp);
+    add_error(r, true, res);
+    ctx.write_counter += write_numbers_per_rep;
+    if (res.seconds > 0)
+      capacity.values.push_back(static_cast<double>(res.completed) / res.seconds);
+  }
+  const double rate = capacity.median() * lag_load_fraction;
+  progress("[" + r.name + "] remote put capacity " + format_rate(capacity.median()) + "/s; load " +
+           format_rate(rate) + "/s");
+  if (rate <= 0) {
+    r.skipped = "the put capacity calibration failed: " + r.first_error;
+    return;
+  }
+  // The calibration's writes reach the replica first.
+  double waited = 0;
+  if (auto st = wait_caught_up(ctx, catch_up_timeout, waited); !st) {
+    r.skipped = "after the calibration: " + st.to_string();
+    return;
+  }
+  workload lw;
+  lw.kind = workload_kind::put;
+  lw.requests = issuer_stride * lag_load_clients;
+  lw.write_base = ctx.write_counter;
+  ctx.write_counter += write_numbers_per_rep;
+  load_plan lp;
+  lp.clients = lag_load_clients;
+  lp.window = 8;
+  lp.rate = rate;
+  if (auto st = ctx.actors->start_load(*ctx.remote_slot, lw, lp); !st) {
+    r.skipped = "cannot start the write load: " + st.to_string();
+    return;
+  }
+  const auto plan = plan_of(ctx, sc);
+  auto probes = [&](uint64_t seed, bool warm_up) {
+    auto w = workload_of(ctx, seed, workload_kind::put, warm_up);
+    ctx.write_counter += write_numbers_per_rep;
+    return ctx.actors->probe_lag(*ctx.remote_slot, *ctx.replica_slot, w, plan.clients,
+                                 plan.request_timeout, plan.rep_timeout);
+  };
+  auto note = [&](const lag_result& res) {
+    if (res.errors == 0) return;
+    if (r.vstore_errors + r.raw_errors == 0) r.first_error = "vstore: " + res.first_error;
+    r.vstore_errors += res.errors;
+  };
+  note(probes(1000, true));
+  std::vector<double> all;
+  double probe_seconds = 0;
+  for (size_t rep = 0; rep < reps; ++rep) {
+    auto res = probes(rep + 1, false);
+    note(res);
+    probe_seconds += res.seconds;
+    if (res.lags_ms.empty()) continue;
+    auto p50 = quantile(res.lags_ms, 0.5);
+    auto p99 = quantile(res.lags_ms, 0.99);
+    r.vstore.values.push_back(p99);
+    r.raw.values.push_back(p50);
+    all.insert(all.end(), res.lags_ms.begin(), res.lags_ms.end());
+    progress("[" + r.name + "] rep " + std::to_string(rep + 1) + "/" + std::to_string(reps) + ": " +
+             std::to_string(res.lags_ms.size()) + " probes, p50 " + format_ms(p50) + ", p99 " +
+             format_ms(p99) + ", max " + format_ms(quantile(res.lags_ms, 1)));
+  }
+  auto load = ctx.actors->stop_load();
+  if (load.errors > 0) {
+    if (r.vstore_errors + r.raw_errors == 0) r.first_error = "write load: " + load.first_error;
+    r.vstore_errors += load.errors;
+  }
+  auto load_rate = load.seconds > 0 ? static_cast<double>(load.completed) / load.seconds : 0;
+  auto probe_rate = probe_seconds > 0 ? static_cast<double>(all.size()) / probe_seconds : 0;
+  r.figures = {{"probes", static_cast<double>(all.size())},
+               {"pooled_p50_ms", quantile(all, 0.5)},
+               {"pooled_p99_ms", quantile(all, 0.99)},
+               {"pooled_max_ms", quantile(all, 1)},
+               {"remote_put_capacity_per_s", capacity.median()},
+               {"load_target_puts_per_s", rate},
+               {"load_puts_per_s", load_rate},
+               {"probe_puts_per_s", probe_rate}};
+  r.note = "all " + std::to_string(all.size()) + " probes: p50 " + format_ms(quantile(all, 0.5)) +
+           ", p99 " + format_ms(quantile(all, 0.99)) + ", max " + format_ms(quantile(all, 1)) +
+           "; under " + format_rate(load_rate + probe_rate) + " puts/s on the primary (load " +
+           format_rate(load_rate) + "/s paced at " + format_rate(rate) + " = " +
+           std::to_string(static_cast<int>(lag_load_fraction * 100)) +
+           "% of the remote put capacity " + format_rate(capacity.median()) + "/s, probes " +
+           format_rate(probe_rate) + "/s)";
+}
+
+/// Runs a target_db::replica row (the replica is started on first use).
+row run_replica_scenario(context& ctx, const scenario& sc) {
+  row r;
+  r.name = sc.name;
+  r.unit = sc.unit;
+  r.target = sc.target;
+  r.vstore_what = sc.vstore_what;
+  r.raw_what = sc.raw_what;
+  if (sc.against == baseline::lag_bound) {
+    r.lower_is_better = true;
+    r.absolute_target = true;
+    r.latency_unit = "ms";
+  }
+  auto started = clock_type::now();
+  reset_peak_rss();
+  if (!ctx.replica_slot && ctx.replica_skip.empty()) start_replica(ctx);
+  if (!ctx.replica_slot) {
+    r.skipped = ctx.replica_skip;
+    return r;
+  }
+  if (sc.against == baseline::lag_bound)
+    run_lag(ctx, sc, r);
+  else
+    run_follower(ctx, sc, r);
+  r.peak_rss = peak_rss_bytes();
+  r.peer_peak_rss = peak_rss_bytes_of(ctx.replica->pid());
+  r.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+  return r;
+}
+
 row run_scenario(context& ctx, const scenario& sc) {
+  if (sc.where == target_db::replica) return run_replica_scenario(ctx, sc);
   row r;
   r.name = sc.name;
   r.unit = sc.unit;
@@ -370,19 +744,7 @@ row run_scenario(context& ctx, const scenario& sc) {
   // A workload for one side, made right before that side runs: timed
   // repetitions get their deadline, or (--ops) a fixed number of requests.
   auto make_workload = [&](uint64_t seed, workload_kind kind, bool warm_up) {
-    workload w;
-    w.kind = kind;
-    w.seed = seed;
-    w.key_count = ctx.args.keys;
-    w.write_base = ctx.write_counter;
-    if (ctx.args.ops) {
-      w.requests = warm_up ? std::max<uint64_t>(*ctx.args.ops / 4, 1) : *ctx.args.ops;
-    } else {
-      w.requests = issuer_stride;
-      auto d = rep_time_of(ctx.args);
-      w.deadline = clock_type::now() + (warm_up ? d / 4 : d);
-    }
-    return w;
+    return workload_of(ctx, seed, kind, warm_up);
   };
   auto sim_rep = [&](actor_side* actors, uint64_t seed, bool warm_up) {
     auto dir =
@@ -710,9 +1072,14 @@ int run(bench_args args) {
     return s->vstore_kind == workload_kind::get || s->vstore_kind == workload_kind::multi_get ||
            s->vstore_kind == workload_kind::scan;
   };
-  for (int pass = 0; pass < 2; ++pass)
+  // The replica rows last: the replica follows vstored and would apply the
+  // other remote rows' writes meanwhile.
+  auto pass_of = [&](const scenario* s) {
+    return s->where == target_db::replica ? 2 : is_read(s) ? 0 : 1;
+  };
+  for (int pass = 0; pass < 3; ++pass)
     for (const auto* s : selected)
-      if (is_read(s) == (pass == 0)) results[s->name] = run_scenario(ctx, *s);
+      if (pass_of(s) == pass) results[s->name] = run_scenario(ctx, *s);
   std::vector<row> rows;
   for (const auto* s : selected) rows.push_back(results[s->name]);
   if (ctx.args.allocators) allocator_rows(ctx, rows);
@@ -725,6 +1092,7 @@ int run(bench_args args) {
   const auto scheduler_threads = ctx.actors->scheduler_threads();
   ctx.actors.reset();
   ctx.redis.reset();
+  if (ctx.replica) ctx.replica->stop(std::chrono::seconds(15));
   if (ctx.vstored) ctx.vstored->stop(std::chrono::seconds(15));
   ctx.floor.reset();
   ctx.main_raw.reset();
@@ -754,6 +1122,10 @@ int run(bench_args args) {
   out << "remote_multi_get: the raw column is the same multi_get through the in-process manager";
   out << "; remote_get, remote_put, remote_rtt: the raw column is redis-server on 127.0.0.1"
       << " (remote_rtt: p50 latency in µs, lower is better)";
+  out << "; follower_multi_get: the vstore column through a read replica, the raw column through"
+         " its primary (both vstored, a paced put load on the primary)";
+  out << "; replication_lag: the vstore column is the p99 lag in ms (lower is better), the raw"
+         " column the p50 of the same probes, the ratio p99 / the 50 ms bound";
   if (ctx.args.allocators) out << "; alloc_*: vstore column = jemalloc, raw column = glibc malloc";
   out << "\n\n";
   if (!rows.empty() || sweeps.empty()) print_table(out, rows);
@@ -794,8 +1166,10 @@ int main(int argc, char** argv) {
   if (args.list) {
     for (const auto& s : scenarios())
       std::cout << s.name << ": vstore: " << s.vstore_what << "; raw: " << s.raw_what
-                << (s.against == baseline::redis_latency ? "; target <= " : "; target >= ")
-                << s.target << "\n";
+                << (s.against == baseline::redis_latency || s.against == baseline::lag_bound
+                        ? "; target <= "
+                        : "; target >= ")
+                << s.target << (s.against == baseline::lag_bound ? " ms" : "") << "\n";
     return 0;
   }
   if (!args.raw_child.empty()) return raw_child_main(args);

@@ -35,10 +35,10 @@ std::string fixed(double x, int digits) {
   return buf;
 }
 
-std::string rate_cell(const samples& s, bool latency) {
+std::string rate_cell(const samples& s, const row& r) {
   if (s.values.empty()) return "-";
-  return format_rate(s.median()) + (latency ? " µs" : "") + " (" + format_rate(s.min()) + "–" +
-         format_rate(s.max()) + ")";
+  return format_rate(s.median()) + (r.lower_is_better ? " " + r.latency_unit : "") + " (" +
+         format_rate(s.min()) + "–" + format_rate(s.max()) + ")";
 }
 
 std::string result_of(const row& r) {
@@ -61,7 +61,17 @@ std::string cpu_cell(const row& r) {
 }
 
 std::string target_text(const row& r) {
+  if (r.absolute_target)
+    return (r.lower_is_better ? "≤ " : "≥ ") + fixed(r.target, r.target < 10 ? 1 : 0) + " " +
+           r.latency_unit;
   return (r.lower_is_better ? "≤ " : "≥ ") + fixed(r.target, 2);
+}
+
+/// Returns the unit suffix of a row's JSON figures: "_per_s", or for lower is
+/// better rows "_us" or "_ms".
+std::string json_per(const row& r) {
+  if (!r.lower_is_better) return "_per_s";
+  return r.latency_unit == "ms" ? "_ms" : "_us";
 }
 
 std::string target_cell(const row& r) { return r.target > 0 ? target_text(r) : "-"; }
@@ -164,19 +174,24 @@ double samples::max() const {
 }
 
 double row::ratio() const {
+  if (absolute_target) return target > 0 && !vstore.values.empty() ? vstore.median() / target : 0;
   auto r = raw.median();
   return r > 0 ? vstore.median() / r : 0;
 }
 
 bool row::pass() const {
   return skipped.empty() && vstore_errors + raw_errors == 0 && !raw.values.empty() &&
-         (lower_is_better ? ratio() > 0 && ratio() <= target : ratio() >= target);
+         (absolute_target   ? (lower_is_better ? ratio() <= 1 : ratio() >= 1)
+          : lower_is_better ? ratio() > 0 && ratio() <= target
+                            : ratio() >= target);
 }
 
 double row::score() const {
   auto x = ratio();
-  if (!lower_is_better) return target > 0 ? x / target : 0;
-  return x > 0 ? target / x : 0;
+  auto goal = absolute_target ? 1.0 : target;
+  if (!lower_is_better) return goal > 0 ? x / goal : 0;
+  if (absolute_target && x <= 0) return vstore.values.empty() ? 0 : 1e9;  // a lag of 0
+  return x > 0 ? goal / x : 0;
 }
 
 double row::floor_ratio() const {
@@ -220,9 +235,9 @@ void print_table(std::ostream& out, const std::vector<row>& rows) {
       continue;
     }
     bool both = !r.vstore.values.empty() && !r.raw.values.empty();
-    cells.push_back({r.name, r.unit, rate_cell(r.vstore, r.lower_is_better),
-                     rate_cell(r.raw, r.lower_is_better), both ? fixed(r.ratio(), 2) : "-",
-                     target_cell(r), result_of(r), cpu_cell(r), rss});
+    cells.push_back({r.name, r.unit, rate_cell(r.vstore, r), rate_cell(r.raw, r),
+                     both ? fixed(r.ratio(), 2) : "-", target_cell(r), result_of(r), cpu_cell(r),
+                     rss});
   }
   std::vector<size_t> w(head.size());
   for (size_t i = 0; i < head.size(); ++i) w[i] = width(head[i]);
@@ -258,6 +273,8 @@ void print_table(std::ostream& out, const std::vector<row>& rows) {
     out << "  " << r.name << ": " << r.vstore_errors << " vstore and " << r.raw_errors
         << " raw errors; first: " << r.first_error << '\n';
   }
+  for (const auto& r : rows)
+    if (!r.note.empty() && r.skipped.empty()) out << "  " << r.name << ": " << r.note << '\n';
   print_floor_lines(out, rows);
 }
 
@@ -291,8 +308,11 @@ std::string summary_line(const std::vector<row>& rows) {
   if (skipped > 0) s << ", " << skipped << " skipped";
   if (errors > 0) s << ", " << errors << " with errors";
   if (worst != nullptr)
-    s << (bounded > 0 ? "; worst other: " : "; worst: ") << worst->name << " ratio "
-      << fixed(worst->ratio(), 2) << " against target "
+    s << (bounded > 0 ? "; worst other: " : "; worst: ") << worst->name
+      << (worst->absolute_target
+              ? " " + fixed(worst->vstore.median(), 1) + " " + worst->latency_unit
+              : " ratio " + fixed(worst->ratio(), 2))
+      << " against target "
       << (worst->lower_is_better ? target_text(*worst) : fixed(worst->target, 2)) << " ("
       << fixed(worst->score(), 2) << "× of target, " << result_of(*worst) << ")";
   return s.str();
@@ -323,8 +343,9 @@ status write_json(const std::string& path, const run_info& info, const std::vect
       f << ", \"skipped\": " << json_string(r.skipped) << ", \"target\": " << json_number(r.target)
         << ", \"result\": \"SKIP\"}";
     } else {
-      // Rates per second, or (lower is better) latencies in microseconds.
-      const char* per = r.lower_is_better ? "_us" : "_per_s";
+      // Rates per second, or (lower is better) latencies in microseconds or
+      // milliseconds.
+      const auto per = json_per(r);
       f << ",\n     \"vstore" << per << "\": " << json_samples(r.vstore) << ",\n     \"raw" << per
         << "\": " << json_samples(r.raw)
         << ",\n     \"ratio_of_medians\": " << json_number(r.ratio())
@@ -339,6 +360,16 @@ status write_json(const std::string& path, const run_info& info, const std::vect
         << ", \"peak_rss_bytes\": " << r.peak_rss
         << ", \"vstored_peak_rss_bytes\": " << r.peer_peak_rss
         << ", \"seconds\": " << json_number(r.seconds);
+      if (r.absolute_target)
+        f << ", \"target_is_absolute\": true, \"target_unit\": " << json_string(r.latency_unit);
+      if (!r.figures.empty()) {
+        f << ",\n     \"figures\": {";
+        for (size_t k = 0; k < r.figures.size(); ++k)
+          f << (k > 0 ? ", " : "") << json_string(r.figures[k].first) << ": "
+            << json_number(r.figures[k].second);
+        f << "}";
+      }
+      if (!r.note.empty()) f << ", \"note\": " << json_string(r.note);
       if (!r.floor.values.empty() || r.floor_errors > 0) {
         // CAF 0.17's floor (floor_side.hpp): same unit as the vstore column.
         f << ",\n     \"floor" << per << "\": " << json_samples(r.floor)

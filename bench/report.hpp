@@ -50,6 +50,19 @@ struct row {
   /// ratio() <= target. Otherwise (the default) they are units per second
   /// and the row passes when ratio() >= target.
   bool lower_is_better = false;
+  /// The unit of the figures of a lower_is_better row: "µs" (remote_rtt) or
+  /// "ms" (replication_lag).
+  std::string latency_unit = "µs";
+  /// The target bounds median(vstore) itself, in latency_unit (replication_lag:
+  /// p99 lag ≤ 50 ms), instead of a ratio: ratio() is then median(vstore) /
+  /// target, the row passes when it is ≤ 1, and the raw column holds a
+  /// companion figure of the same runs (replication_lag: the p50 lag).
+  bool absolute_target = false;
+  /// Figures of the row beyond the two columns (replication_lag: pooled
+  /// percentiles, the load it ran under), for the JSON file's "figures".
+  std::vector<std::pair<std::string, double>> figures;
+  /// A line printed under the table about this row (empty: none).
+  std::string note;
   /// Non-empty when the scenario did not run: why.
   std::string skipped;
   /// Errors seen on either side (failed requests, missing data).
@@ -86,7 +99,8 @@ struct row {
   /// design with that many writes in flight can beat it.
   bool floor_is_disk = false;
 
-  /// Returns median(vstore) / median(raw) (0 if raw has no samples).
+  /// Returns median(vstore) / median(raw) (0 if raw has no samples), or with
+  /// absolute_target median(vstore) / target.
   double ratio() const;
   /// Returns median(floor) / median(raw) (0 without both).
   double floor_ratio() const;
