@@ -427,11 +427,11 @@ void arm_min_seq(manager_pointer self) {
 void on_min_seq(manager_pointer self) {
   auto& st = self->state;
   st.min_seq_armed = false;
-  std::vector<std::function<void(bool)>> ready;
-  std::vector<std::function<void(bool)>> expired;
+  std::vector<std::function<void(held_read_end)>> ready;
+  std::vector<std::function<void(held_read_end)>> expired;
   st.min_seq_reads.release(st.board->applied(), clock_type::now(), ready, expired);
-  for (auto& f : ready) f(true);
-  for (auto& f : expired) f(false);
+  for (auto& f : ready) f(held_read_end::applied);
+  for (auto& f : expired) f(held_read_end::lagging);
   arm_min_seq(self);
 }
 
@@ -452,9 +452,13 @@ std::optional<caf::result<Reply>> hold_for_min_seq(manager_pointer self, Request
   req.min_seq = 0;
   st.min_seq_reads.hold(
       min_seq, clock_type::now() + wait,
-      [self, rp, req = std::move(req), min_seq, wait](bool applied_now) mutable {
-        if (applied_now) {
+      [self, rp, req = std::move(req), min_seq, wait](held_read_end end) mutable {
+        if (end == held_read_end::applied) {
           rp.delegate(caf::actor_cast<manager_actor>(self), std::move(req));
+          return;
+        }
+        if (end == held_read_end::shutting_down) {
+          rp.deliver(make_error(errc::shutting_down, "the store drains"));
           return;
         }
         rp.deliver(make_error(
@@ -1081,7 +1085,7 @@ void start_drain(manager_pointer self) {
   if (st.draining) return;
   st.draining = true;
   answer_waiters(self, true);
-  for (auto& f : st.min_seq_reads.take_all()) f(false);
+  for (auto& f : st.min_seq_reads.take_all()) f(held_read_end::shutting_down);
   st.drain_deadline = clock_type::now() + st.setup.opts.supervisor.shutdown_grace;
   logger().info("vstore: draining: {} reads and {} writes queued", st.table->reads_in_flight(),
                 st.table->unanswered_writes());

@@ -82,6 +82,9 @@ struct checkpoint_job {
 
 using clock_type_alias = std::chrono::steady_clock::time_point;
 
+/// How a read held for its min_seq ends.
+enum class held_read_end : uint8_t { applied, lagging, shutting_down };
+
 /// The state of the StorageManager.
 struct manager_state {
   manager_setup setup;
@@ -136,7 +139,7 @@ struct manager_state {
   log_shipper_actor shipper;
   follower_actor follower;
   std::deque<clock_type_alias> follower_restarts;
-  min_seq_gate<std::function<void(bool applied)>> min_seq_reads;
+  min_seq_gate<std::function<void(held_read_end)>> min_seq_reads;
   bool min_seq_armed = false;
   /// A promote_request waiting for the follower to stop and the epoch to be
   /// written.
