@@ -96,7 +96,7 @@ uint64_t wait_for_sequence(client& c, uint64_t seq, std::chrono::milliseconds ti
   return last;
 }
 
-TEST(Replication, ReplicaBootstrappedUnderLoadEndsIdentical) {
+TEST(ReplicationNet, ReplicaBootstrappedUnderLoadEndsIdentical) {
   temp_dir dir{"repl"};
   vstored_process primary{vstored_bin, {"--data-dir", dir / "primary"}};
   ASSERT_NE(primary.port(), 0) << primary.proc().stderr_text();
@@ -144,7 +144,7 @@ TEST(Replication, ReplicaBootstrappedUnderLoadEndsIdentical) {
   EXPECT_FALSE(fs::exists(fs::path{dir / "primary"} / "replication-snapshots" / "1"));
 }
 
-TEST(Replication, TornStateReaderOnTheReplicaNeverSeesPartOfABatch) {
+TEST(ReplicationNet, TornStateReaderOnTheReplicaNeverSeesPartOfABatch) {
   temp_dir dir{"repl-torn"};
   vstored_process primary{vstored_bin, {"--data-dir", dir / "primary"}};
   ASSERT_NE(primary.port(), 0) << primary.proc().stderr_text();
@@ -169,7 +169,7 @@ TEST(Replication, TornStateReaderOnTheReplicaNeverSeesPartOfABatch) {
   EXPECT_EQ(m[3].str(), "0") << r.out;
 }
 
-TEST(Replication, MinSeqReadsSeeTheirOwnWrites) {
+TEST(ReplicationNet, MinSeqReadsSeeTheirOwnWrites) {
   temp_dir dir{"repl-minseq"};
   vstored_process primary{vstored_bin, {"--data-dir", dir / "primary"}};
   ASSERT_NE(primary.port(), 0) << primary.proc().stderr_text();
@@ -207,7 +207,7 @@ TEST(Replication, MinSeqReadsSeeTheirOwnWrites) {
   EXPECT_EQ(r->multi_get(far, got).code(), errc::lagging);
 }
 
-TEST(Replication, ClientReadsFromTheReplicaAndFallsBackToThePrimary) {
+TEST(ReplicationNet, ClientReadsFromTheReplicaAndFallsBackToThePrimary) {
   temp_dir dir{"repl-client"};
   vstored_process primary{vstored_bin, {"--data-dir", dir / "primary"}};
   ASSERT_NE(primary.port(), 0) << primary.proc().stderr_text();
@@ -251,7 +251,7 @@ TEST(Replication, ClientReadsFromTheReplicaAndFallsBackToThePrimary) {
   EXPECT_EQ(*v, "99");
 }
 
-TEST(Replication, KilledReplicaResumesAndPrimaryOutageIsSurvived) {
+TEST(ReplicationNet, KilledReplicaResumesAndPrimaryOutageIsSurvived) {
   temp_dir dir{"repl-kill"};
   const auto pdir = dir / "primary";
   auto primary =
@@ -316,7 +316,7 @@ TEST(Replication, KilledReplicaResumesAndPrimaryOutageIsSurvived) {
   EXPECT_GE(info_of(*r).replication.replica.reconnects, 1u);
 }
 
-TEST(Replication, PromotionMakesAReplicaPrimaryAndFencesTheOldOne) {
+TEST(ReplicationNet, PromotionMakesAReplicaPrimaryAndFencesTheOldOne) {
   temp_dir dir{"repl-promote"};
   const auto pdir = dir / "primary";
   auto old_primary =
