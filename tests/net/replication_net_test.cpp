@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <regex>
@@ -408,6 +409,76 @@ TEST(ReplicationNet, PromotionMakesAReplicaPrimaryAndFencesTheOldOne) {
   late.ops.push_back(write_op{op_kind::put, 0, "late", "x"});
   auto ls = p->write(late, ack);
   EXPECT_EQ(ls.code(), errc::read_only) << ls.to_string();
+}
+
+TEST(ReplicationNet, RetentionExceededStopsTheReplicaAndARebootstrapConverges) {
+  temp_dir dir{"repl-retention"};
+  // No WAL retention: a flushed WAL file is deleted at once.
+  const auto ini = dir / "vstore.ini";
+  {
+    std::ofstream f{ini};
+    f << "[replication]\nwal-keep-age = 0s\nwal-keep-size = 0\n";
+  }
+  vstored_process primary{vstored_bin, {"--data-dir", dir / "primary", "--config-file", ini}};
+  ASSERT_NE(primary.port(), 0) << primary.proc().stderr_text();
+  auto p = connect_to(primary.port());
+  ASSERT_TRUE(p);
+  commit_ack ack;
+  write_request w;
+  w.ops.push_back(write_op{op_kind::put, 0, "first", "1"});
+  ASSERT_TRUE(p->write(w, ack));
+  const std::vector<std::string> rargs{"--data-dir", dir / "replica", "--follow",
+                                       primary.endpoint()};
+  {
+    vstored_process replica{vstored_bin, rargs, 60s};
+    ASSERT_NE(replica.port(), 0) << replica.proc().stderr_text();
+    auto r = connect_to(replica.port());
+    ASSERT_TRUE(r && caught_up(*r, ack.seq));
+    r.reset();
+    replica.proc().signal(SIGTERM);
+    ASSERT_EQ(replica.proc().finish(30s), std::optional<int>{0});
+  }
+  // While the replica is away the primary writes and flushes (a checkpoint
+  // flushes the memtables): the WAL the replica needs is gone.
+  for (int i = 0; i < 200; ++i) {
+    write_request more;
+    more.ops.push_back(write_op{op_kind::put, 0, "away-" + std::to_string(i), "x"});
+    ASSERT_TRUE(p->write(more, ack));
+  }
+  checkpoint_reply cr;
+  ASSERT_TRUE(p->checkpoint(fs::path{dir / "flush-ckpt"}.string(), cr));
+  for (int i = 0; i < 10; ++i) {
+    write_request more;
+    more.ops.push_back(write_op{op_kind::put, 0, "after-flush-" + std::to_string(i), "y"});
+    ASSERT_TRUE(p->write(more, ack));
+  }
+  {
+    vstored_process replica{vstored_bin, rargs, 60s};
+    ASSERT_NE(replica.port(), 0) << replica.proc().stderr_text();
+    auto r = connect_to(replica.port());
+    ASSERT_TRUE(r);
+    bool stopped = false;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < deadline && !stopped; ++i)
+      stopped = info_of(*r).replication.replica.state == "resync needed";
+    ASSERT_TRUE(stopped) << info_of(*r).replication.replica.state << replica.proc().stderr_text();
+    // It still serves what it had, and nothing of a partial log.
+    std::optional<std::string> v;
+    ASSERT_TRUE(r->get(0, "first", v));
+    EXPECT_TRUE(v.has_value());
+    ASSERT_TRUE(r->get(0, "after-flush-9", v));
+    EXPECT_FALSE(v.has_value());
+    r.reset();
+    replica.proc().signal(SIGTERM);
+    ASSERT_EQ(replica.proc().finish(30s), std::optional<int>{0});
+  }
+  // The documented procedure: empty the data directory, start it again.
+  fs::remove_all(fs::path{dir / "replica"});
+  vstored_process replica{vstored_bin, rargs, 60s};
+  ASSERT_NE(replica.port(), 0) << replica.proc().stderr_text();
+  auto r = connect_to(replica.port());
+  ASSERT_TRUE(r && caught_up(*r, ack.seq));
+  EXPECT_TRUE(dump(*p) == dump(*r));
 }
 
 }  // namespace
