@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include <caf/all.hpp>
 
@@ -24,7 +25,7 @@ constexpr auto request_margin = std::chrono::seconds(30);
 struct follower_state {
   std::shared_ptr<store> backend;
   replica_setup setup;
-  replication_options opts;
+  options opts;
   std::shared_ptr<replication_board> board;
   manager_actor primary;
   bool connected_once = false;
@@ -69,6 +70,53 @@ bool apply(follower_pointer self, log_reply& r) {
   return true;
 }
 
+/// The primary no longer holds the log this replica needs: copies a fresh
+/// snapshot beside the data directory (replica_staged_path) while the old
+/// store goes on serving, then tells the manager (board state "resync
+/// ready"), which switches to it and starts a new follower. Without a store
+/// opener, or when the copy fails, it stops with "resync needed" (the copy
+/// is tried again after the backoff).
+void resync(follower_pointer self, const status& why) {
+  auto& st = self->state;
+  logger().warn("vstore: replica of {}: {}; copying a fresh snapshot", st.setup.primary,
+                why.to_string());
+  if (!st.setup.open) {
+    st.stopped = true;
+    st.board->set_state("resync needed", why.to_string());
+    return;
+  }
+  st.board->set_state("re-syncing", why.to_string());
+  namespace fs = std::filesystem;
+  const auto staged = replica_staged_path(st.opts.db.path);
+  const auto tmp = staged + ".tmp";
+  uint64_t seq = 0;
+  auto primary = st.setup.primary;
+  auto copied = copy_snapshot(
+      self->system(), st.primary, st.opts, tmp, st.setup.open,
+      [primary](const std::string& line) {
+        logger().info("vstore: re-sync from {}: {}", primary, line);
+      },
+      seq);
+  std::error_code ec;
+  if (copied) {
+    fs::remove_all(staged, ec);
+    fs::rename(tmp, staged, ec);
+    if (ec) copied = status{errc::io_error, "cannot rename " + tmp + ": " + ec.message()};
+  }
+  if (!copied) {
+    fs::remove_all(tmp, ec);
+    st.board->set_state("resync needed", "re-sync failed: " + copied.to_string());
+    logger().error("vstore: replica of {}: re-sync failed: {}", st.setup.primary,
+                   copied.to_string());
+    retry_later(self);
+    return;
+  }
+  st.stopped = true;
+  st.board->set_state("resync ready");
+  logger().warn("vstore: replica of {}: fresh copy at sequence {} staged in {}", st.setup.primary,
+                seq, staged);
+}
+
 void step(follower_pointer self) {
   auto& st = self->state;
   if (st.stopped) return;
@@ -102,9 +150,10 @@ void step(follower_pointer self) {
   log_request req;
   req.from_seq = applied + 1;
   req.epoch = epoch.epoch;
-  req.wait_ms = static_cast<uint32_t>(st.opts.poll_wait.count());
+  req.wait_ms = static_cast<uint32_t>(st.opts.replication.poll_wait.count());
   req.replica = st.setup.name;
-  auto bound = std::chrono::duration_cast<caf::timespan>(st.opts.poll_wait + request_margin);
+  auto bound =
+      std::chrono::duration_cast<caf::timespan>(st.opts.replication.poll_wait + request_margin);
   self->request(st.primary, bound, std::move(req))
       .then(
           [self, epoch = st.epoch](log_reply& r) {
@@ -122,12 +171,7 @@ void step(follower_pointer self) {
             if (epoch != s.epoch) return;
             auto why = to_status(e);
             if (why.code() == errc::resync_needed) {
-              // Copying a fresh snapshot is the operator's step for now
-              // (docs/replication.md): stop asking.
-              s.stopped = true;
-              s.board->set_state("resync needed", why.to_string());
-              logger().error("vstore: replica of {}: {}; stopped following", s.setup.primary,
-                             why.to_string());
+              resync(self, why);
               return;
             }
             lose_primary(self, why.to_string());
@@ -136,12 +180,12 @@ void step(follower_pointer self) {
 }
 
 follower_actor::behavior_type follower(follower_pointer self, std::shared_ptr<store> backend,
-                                       replica_setup setup, replication_options opts,
+                                       replica_setup setup, options opts,
                                        std::shared_ptr<replication_board> board) {
   auto& st = self->state;
   st.backend = std::move(backend);
   st.setup = std::move(setup);
-  st.opts = opts;
+  st.opts = std::move(opts);
   st.board = std::move(board);
   self->set_exception_handler(exception_to_error);
   self->set_down_handler([self](caf::down_msg& dm) {
@@ -164,7 +208,7 @@ follower_actor::behavior_type follower(follower_pointer self, std::shared_ptr<st
 }  // namespace
 
 follower_actor spawn_follower(caf::actor_system& sys, std::shared_ptr<store> backend,
-                              replica_setup setup, replication_options opts,
+                              replica_setup setup, options opts,
                               std::shared_ptr<replication_board> board) {
   return sys.spawn<caf::detached>(follower, std::move(backend), std::move(setup), opts,
                                   std::move(board));

@@ -20,6 +20,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/replication_board.hpp"
+#include "actors/snapshot_copy.hpp"
 #include "messages/protocol.hpp"
 #include "vstore/options.hpp"
 #include "vstore/store.hpp"
@@ -37,6 +38,8 @@ struct replica_setup {
   /// How this replica names itself to the primary (its status lists it).
   std::string name;
   primary_connector connect;
+  /// Opens a store (a re-sync opens its copy, then the manager reopens).
+  store_opener open;
 };
 
 /// The follower's timer and loop step.
@@ -44,9 +47,10 @@ using follow_atom = caf::atom_constant<caf::atom("vs_follow")>;
 
 using follower_actor = caf::typed_actor<caf::reacts_to<follow_atom>>;
 
-/// Spawns the follower, detached (applying and connecting block).
+/// Spawns the follower, detached (applying and connecting block). `opts`
+/// are the replica's options (its data directory, for a re-sync).
 follower_actor spawn_follower(caf::actor_system& sys, std::shared_ptr<store> backend,
-                              replica_setup setup, replication_options opts,
+                              replica_setup setup, options opts,
                               std::shared_ptr<replication_board> board);
 
 }  // namespace vstore

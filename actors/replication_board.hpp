@@ -31,6 +31,8 @@ class replication_board {
   void start_replica(std::string primary, uint64_t applied) {
     std::lock_guard<std::mutex> lock{mutex_};
     replica_ = true;
+    contacted_ = false;
+    caught_up_ = clock::now();
     view_.primary = std::move(primary);
     view_.state = "connecting";
     view_.applied_seq = applied;
@@ -63,6 +65,12 @@ class replication_board {
   void count_resync() {
     std::lock_guard<std::mutex> lock{mutex_};
     ++view_.resyncs;
+  }
+
+  /// Whether the follower staged a fresh copy for the manager to switch to.
+  bool resync_ready() const {
+    std::lock_guard<std::mutex> lock{mutex_};
+    return replica_ && view_.state == "resync ready";
   }
 
   /// A log reply arrived: the primary was at `primary_latest`.

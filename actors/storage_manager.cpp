@@ -1,5 +1,7 @@
 #include "actors/storage_manager.hpp"
 
+#include <filesystem>
+
 #include <algorithm>
 
 #include <caf/all.hpp>
@@ -212,7 +214,7 @@ void replace_reader(manager_pointer self, space_id s, size_t index, const std::s
   auto& st = self->state;
   auto& slot = st.spaces[s];
   if (st.roles.erase(slot.readers[index].address()) == 0) return;  // handled already
-  if (st.draining) return;
+  if (st.draining || st.resyncing) return;
   ++slot.restarts;
   logger().warn("vstore: restarting reader {} of space '{}': {}", index, space_name(self, s), why);
   if (!note_restart(self, slot.recent_restarts)) {
@@ -238,7 +240,7 @@ void replace_writer(manager_pointer self, space_id s, const std::string& why) {
   // Multi-space batches still missing this writer's part can never complete.
   if (st.committer) self->send(st.committer, abort_space{s, slot.last_g_sent});
   maybe_sweep(self);
-  if (st.draining) return;
+  if (st.draining || st.resyncing) return;
   ++slot.restarts;
   logger().warn("vstore: restarting writer of space '{}': {}", space_name(self, s), why);
   if (!note_restart(self, slot.recent_restarts)) {
@@ -254,7 +256,7 @@ void retry_held_lookups(manager_pointer self);
 void replace_committer(manager_pointer self, const std::string& why) {
   auto& st = self->state;
   if (st.roles.erase(st.committer.address()) == 0) return;  // handled already
-  if (st.draining) return;
+  if (st.draining || st.resyncing) return;
   ++st.committer_restarts;
   logger().warn("vstore: restarting the commit actor: {}", why);
   if (!note_restart(self, st.committer_restart_times)) {
@@ -282,8 +284,8 @@ caf::error refuse_on_replica(manager_pointer self, const char* what) {
 
 void spawn_follower_child(manager_pointer self) {
   auto& st = self->state;
-  st.follower = spawn_follower(self->system(), st.child_backend, *st.setup.replica,
-                               st.setup.opts.replication, st.board);
+  st.follower =
+      spawn_follower(self->system(), st.child_backend, *st.setup.replica, st.setup.opts, st.board);
   self->monitor<caf::message_priority::high>(st.follower);
   watch(self, st.follower.address(), child_role{child_role::follower, 0, 0});
 }
@@ -298,7 +300,7 @@ void replace_follower(manager_pointer self, const std::string& why) {
     write_epoch(self);
     return;
   }
-  if (st.draining) return;
+  if (st.draining || st.resyncing) return;
   logger().warn("vstore: restarting the follower: {}", why);
   if (!note_restart(self, st.follower_restarts)) {
     st.board->set_state("failed", "the follower keeps failing: " + why);
@@ -470,6 +472,8 @@ std::optional<caf::result<Reply>> hold_for_min_seq(manager_pointer self, Request
   return caf::result<Reply>{rp};
 }
 
+void check_resync(manager_pointer self);
+
 void on_child_down(manager_pointer self, const caf::actor_addr& who, const caf::error& reason) {
   auto& st = self->state;
   if (st.checkpoint && who == st.checkpoint->worker) {
@@ -504,6 +508,7 @@ void on_child_down(manager_pointer self, const caf::actor_addr& who, const caf::
       break;
   }
   check_drained(self);
+  check_resync(self);
 }
 
 // -- reads -----------------------------------------------------------------------------
@@ -586,6 +591,9 @@ void forward_read(manager_pointer self, uint64_t id, Request req, uint32_t attem
 caf::error admit_read(manager_pointer self, space_id s) {
   auto& st = self->state;
   if (st.draining) return make_error(errc::shutting_down, "no new reads");
+  if (st.resyncing)
+    return make_error(errc::unavailable,
+                      "this replica is switching to a fresh copy of its primary (re-sync)");
   if (s >= st.spaces.size())
     return make_error(errc::unknown_space, "space id " + std::to_string(s));
   auto& slot = st.spaces[s];
@@ -1324,6 +1332,89 @@ caf::result<outcome_reply> find_outcome(manager_pointer self, outcome_request& r
   return rp;
 }
 
+/// Spawns the children over st.child_backend: the commit actor, and per
+/// space its readers and writer (a replica: the follower too).
+void spawn_children(manager_pointer self) {
+  auto& st = self->state;
+  const auto& o = st.setup.opts;
+  st.committer = spawn_committer(self);
+  st.spaces.resize(o.schema.size());
+  for (space_id s = 0; s < o.schema.size(); ++s) {
+    auto& slot = st.spaces[s];
+    slot.errors.assign(errc_max + 1, 0);
+    slot.readers.clear();
+    auto readers = size_t{o.reader.pool_size} * (cache_first(st) ? 2 : 1);
+    for (size_t i = 0; i < readers; ++i) slot.readers.push_back(spawn_reader(self, s, i));
+    slot.writer = spawn_writer(self, s);
+  }
+}
+
+/// Gives the children a lease on `backend` (see manager_state::child_backend).
+void lease_backend(manager_pointer self) {
+  auto& st = self->state;
+  auto lease = std::make_shared<std::shared_ptr<store>>(st.setup.backend);
+  st.child_backend = std::shared_ptr<store>(lease, lease->get());
+  st.children_lease = lease;
+}
+
+/// A replica's follower staged a fresh copy of the primary (re-sync): stop
+/// serving reads, and once none is in flight and no child holds the store,
+/// switch to the copy (check_resync).
+void start_resync(manager_pointer self) {
+  auto& st = self->state;
+  st.resyncing = true;
+  st.resync_children_stopped = false;
+  logger().warn("vstore: switching to the re-synced copy of {}", st.setup.replica->primary);
+  check_resync(self);
+}
+
+void check_resync(manager_pointer self) {
+  auto& st = self->state;
+  if (!st.resyncing || st.draining) return;
+  if (!st.table->all_answered()) return;
+  if (!st.resync_children_stopped) {
+    st.resync_children_stopped = true;
+    for (auto& f : st.min_seq_reads.take_all()) f(held_read_end::lagging);
+    stop_children(self);
+  }
+  if (!st.roles.empty()) return;
+  st.child_backend.reset();
+  if (!st.children_lease.expired()) return;  // the tick looks again
+  namespace fs = std::filesystem;
+  const auto path = st.setup.opts.db.path;
+  const auto staged = replica_staged_path(path);
+  const auto old = path + ".old";
+  st.setup.backend.reset();  // closes the old store
+  std::error_code ec;
+  fs::remove_all(old, ec);
+  fs::rename(path, old, ec);
+  if (!ec) fs::rename(staged, path, ec);
+  status opened;
+  if (ec)
+    opened = {errc::io_error, "cannot switch " + path + " to " + staged + ": " + ec.message()};
+  else
+    opened = st.setup.replica->open(st.setup.opts, st.setup.backend);
+  if (!opened) {
+    logger().error("vstore: the re-sync failed: {}; this replica serves nothing",
+                   opened.to_string());
+    st.board->set_state("failed", "re-sync: " + opened.to_string());
+    for (space_id s = 0; s < st.spaces.size(); ++s) mark_failed(self, s, "re-sync failed");
+    st.resyncing = false;
+    return;
+  }
+  fs::remove_all(old, ec);
+  lease_backend(self);
+  spawn_children(self);
+  uint64_t applied = 0;
+  (void)st.setup.backend->applied_log(applied);
+  st.board->start_replica(st.setup.replica->primary, applied);
+  st.board->count_resync();
+  spawn_follower_child(self);
+  st.resyncing = false;
+  logger().warn("vstore: re-synced from {}: following from sequence {}", st.setup.replica->primary,
+                applied + 1);
+}
+
 void kill_children(manager_pointer self) {
   auto& st = self->state;
   for (auto& slot : st.spaces) {
@@ -1352,8 +1443,12 @@ void on_tick(manager_pointer self) {
   maybe_sweep(self);
   if (!st.outcome_waiters.empty()) answer_waiters(self, st.draining);
   if (!st.held_lookups.empty()) retry_held_lookups(self);
+  if (is_replica(st) && !st.draining) {
+    if (!st.resyncing && st.board->resync_ready()) start_resync(self);
+    check_resync(self);
+  }
   if (st.draining || st.table->has_deadlines() || !st.outcome_waiters.empty() ||
-      !st.held_lookups.empty())
+      !st.held_lookups.empty() || is_replica(st))
     arm_tick(self);
 }
 
@@ -1372,11 +1467,7 @@ manager_state::~manager_state() {
 manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup setup) {
   auto& st = self->state;
   st.setup = std::move(setup);
-  {
-    auto lease = std::make_shared<std::shared_ptr<store>>(st.setup.backend);
-    st.child_backend = std::shared_ptr<store>(lease, lease->get());
-    st.children_lease = lease;
-  }
+  lease_backend(self);
   const auto& o = st.setup.opts;
   self->set_exception_handler(exception_to_error);
   // A message outside the interface (a peer with other or unregistered types)
@@ -1396,15 +1487,7 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
   });
   st.table =
       std::make_unique<manager_state::table_type>(o.schema.size(), o.supervisor.internal_timeout);
-  st.committer = spawn_committer(self);
-  st.spaces.resize(o.schema.size());
-  for (space_id s = 0; s < o.schema.size(); ++s) {
-    auto& slot = st.spaces[s];
-    slot.errors.assign(errc_max + 1, 0);
-    auto readers = size_t{o.reader.pool_size} * (cache_first(st) ? 2 : 1);
-    for (size_t i = 0; i < readers; ++i) slot.readers.push_back(spawn_reader(self, s, i));
-    slot.writer = spawn_writer(self, s);
-  }
+  spawn_children(self);
   {
     epoch_record rec;
     if (auto s = epoch_record::read(*st.setup.backend, rec); !s)
@@ -1417,6 +1500,7 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
       logger().error("vstore: cannot read the applied replication sequence: {}", s.to_string());
     st.board->start_replica(st.setup.replica->primary, applied);
     spawn_follower_child(self);
+    arm_tick(self);  // a replica's tick looks for a staged re-sync
   }
   return {
       [self](get_request& req) -> caf::result<get_reply> {

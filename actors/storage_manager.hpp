@@ -144,6 +144,9 @@ struct manager_state {
   /// A promote_request waiting for the follower to stop and the epoch to be
   /// written.
   std::optional<caf::typed_response_promise<promote_reply>> promoting;
+  /// A re-sync switching to the follower's staged copy (check_resync).
+  bool resyncing = false;
+  bool resync_children_stopped = false;
   bool children_stopped = false;
   bool backend_closed = false;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

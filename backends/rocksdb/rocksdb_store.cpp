@@ -28,6 +28,7 @@
 #include <exception>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <system_error>
 #include <utility>
@@ -413,6 +414,75 @@ struct rocksdb_store::impl {
   /// by the DB's options, so it is destroyed after close().
   wal_recovery wal;
 
+  // -- read_log's cursors (see rocksdb_store::read_log) --
+
+  /// A TransactionLogIterator that read_log keeps between calls, so that the
+  /// next call from `next` continues it instead of DB::GetUpdatesSince
+  /// (which reads the WAL file from its start).
+  struct log_cursor {
+    std::unique_ptr<rocksdb::TransactionLogIterator> it;
+    /// The sequence the next batch must start at.
+    uint64_t next = 0;
+    /// A batch taken from `it` but not answered (it starts at `next`), or
+    /// none (a null writeBatchPtr).
+    rocksdb::BatchResult held;
+    /// Whether `it`'s current batch was taken: Next() comes before the next.
+    bool advance = false;
+    /// When read_log last put it back.
+    std::chrono::steady_clock::time_point used{};
+  };
+  /// At most this many cursors are kept (one per reader reading at once);
+  /// the least recently used makes room.
+  static constexpr size_t max_log_cursors = 4;
+  /// A cursor unused for this long is dropped (it holds its WAL file open,
+  /// which keeps the disk space of a deleted file).
+  static constexpr std::chrono::seconds log_cursor_idle{30};
+  std::mutex log_cursors_mutex;
+  /// Guarded by log_cursors_mutex.
+  std::vector<log_cursor> log_cursors;
+  /// The DB::GetUpdatesSince calls of read_log since the open.
+  std::atomic<uint64_t> log_iterators_opened{0};
+
+  /// Takes out a cursor whose next batch starts at `next`, if one is kept;
+  /// drops those unused for log_cursor_idle.
+  std::optional<log_cursor> take_log_cursor(uint64_t next) {
+    std::optional<log_cursor> out;
+    std::vector<log_cursor> idle;  // destroyed after the lock is released
+    std::lock_guard<std::mutex> lock{log_cursors_mutex};
+    auto now = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < log_cursors.size();) {
+      auto& c = log_cursors[i];
+      if (c.next == next && !out) {
+        out = std::move(c);
+      } else if (now - c.used >= log_cursor_idle) {
+        idle.push_back(std::move(c));
+      } else {
+        ++i;
+        continue;
+      }
+      log_cursors.erase(log_cursors.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    return out;
+  }
+
+  /// Keeps `c` for the next read_log from c.next, in place of the least
+  /// recently used cursor when max_log_cursors are kept. Several may be at
+  /// the same position (readers that caught up with the same commit).
+  void keep_log_cursor(log_cursor c) {
+    c.used = std::chrono::steady_clock::now();
+    log_cursor dropped;  // destroyed after the lock is released
+    std::lock_guard<std::mutex> lock{log_cursors_mutex};
+    if (log_cursors.size() < max_log_cursors) {
+      log_cursors.push_back(std::move(c));
+      return;
+    }
+    auto slot =
+        std::min_element(log_cursors.begin(), log_cursors.end(),
+                         [](const log_cursor& a, const log_cursor& b) { return a.used < b.used; });
+    dropped = std::move(*slot);
+    *slot = std::move(c);
+  }
+
   impl() = default;
   impl(const impl&) = delete;
   impl& operator=(const impl&) = delete;
@@ -428,6 +498,11 @@ struct rocksdb_store::impl {
   /// Releases the family handles, then closes and deletes the DB.
   void close() noexcept {
     if (db == nullptr) return;
+    {
+      // The iterators read through the DB's options and versions.
+      std::lock_guard<std::mutex> lock{log_cursors_mutex};
+      log_cursors.clear();
+    }
     for (auto* h : handles)
       if (h != nullptr) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     handles.clear();
@@ -1183,7 +1258,76 @@ status resync(uint64_t from_seq, const std::string& why) {
   return {errc::resync_needed, "read_log from sequence " + std::to_string(from_seq) + ": " + why};
 }
 
+using log_cursor = rocksdb_store::impl::log_cursor;
+
+/// Returns the next batch of `c`: the held one, else the iterator's next
+/// (none, a null writeBatchPtr, when it has no more).
+///
+/// A TransactionLogIterator may be continued after it ran out (RocksDB 7.8,
+/// db/transaction_log_impl.cc): at the end of its last file with nothing
+/// newer committed, NextImpl leaves it invalid with an ok status, and a later
+/// Next() reads the records appended to that file since (log::Reader's
+/// UnmarkEOF; RestrictedRead reads only up to the last published sequence).
+/// It never moves to a WAL file created after GetUpdatesSince (its file list
+/// is fixed): at the end of its last file it answers TryAgain ("Create a new
+/// iterator to fetch the new tail") when newer sequences exist, and Next()
+/// does nothing once its status is not ok.
+rocksdb::BatchResult next_batch(log_cursor& c) {
+  if (c.held.writeBatchPtr != nullptr) return std::move(c.held);
+  if (c.advance) c.it->Next();
+  c.advance = true;
+  if (!c.it->Valid()) return {};
+  return c.it->GetBatch();
+}
+
+/// Why read_batches stopped.
+enum class log_stop {
+  /// The page is complete: max_bytes or `latest` reached; `c` is at c.next.
+  full,
+  /// The iterator has no more batches (or failed: see its status()).
+  ended,
+  /// A batch did not start at c.next (described in `stray` when the page
+  /// was still empty).
+  gap,
+};
+
+/// Appends to `out` the batches `c` gives from c.next on, each starting
+/// where the last one ended, as read_log answers them: the page began at
+/// out[first]; its data stays within `max_bytes` (`bytes` so far), except
+/// its first batch; none past `latest`.
+log_stop read_batches(log_cursor& c, size_t first, uint64_t latest, size_t max_bytes, size_t& bytes,
+                      std::vector<log_batch>& out,
+                      std::optional<std::pair<uint64_t, uint64_t>>& stray) {
+  while (true) {
+    auto r = next_batch(c);
+    if (r.writeBatchPtr == nullptr) return log_stop::ended;
+    const uint64_t count = r.writeBatchPtr->Count();
+    if (r.sequence != c.next) {
+      if (out.size() == first) stray.emplace(r.sequence, count);
+      return log_stop::gap;
+    }
+    if (r.sequence > latest) {  // committed after the call began
+      c.held = std::move(r);
+      return log_stop::full;
+    }
+    if (count == 0) continue;  // changes nothing (vstore writes no such batch)
+    const auto& data = r.writeBatchPtr->Data();
+    if (out.size() > first && bytes + data.size() > max_bytes) {
+      c.held = std::move(r);
+      return log_stop::full;
+    }
+    bytes += data.size();
+    out.push_back(log_batch{r.sequence, count, data});
+    c.next = r.sequence + count;
+    if (c.next > latest) return log_stop::full;  // all there was at the start
+  }
+}
+
 }  // namespace
+
+uint64_t rocksdb_store::log_iterators_opened() const noexcept {
+  return impl_->log_iterators_opened.load();
+}
 
 status rocksdb_store::read_log(uint64_t from_seq, size_t max_bytes,
                                std::vector<log_batch>& out) const {
@@ -1194,42 +1338,49 @@ status rocksdb_store::read_log(uint64_t from_seq, size_t max_bytes,
     if (from_seq > latest + 1)
       return resync(from_seq, "this store's log ends at " + std::to_string(latest) +
                                   " (the caller holds another history)");
-    std::unique_ptr<rocksdb::TransactionLogIterator> it;
-    auto s = impl_->db->GetUpdatesSince(from_seq, &it);
-    if (s.IsNotFound())
-      return resync(from_seq, "the WAL no longer holds it (" + s.ToString() + ")");
-    if (!s.ok()) return to_status(s, "read_log from sequence " + std::to_string(from_seq));
     const size_t first = out.size();
     size_t bytes = 0;
     uint64_t next = from_seq;  // the sequence the next batch must start at
-    for (; it->Valid(); it->Next()) {
-      auto r = it->GetBatch();
-      if (r.writeBatchPtr == nullptr) break;
-      const uint64_t count = r.writeBatchPtr->Count();
-      if (r.sequence != next) {
-        if (out.size() > first) break;  // a gap: answer what came before it
-        if (r.sequence > from_seq)
-          return resync(from_seq,
-                        "the WAL no longer holds it (deleted past the [replication] "
-                        "retention); its oldest batch starts at " +
-                            std::to_string(r.sequence));
-        return resync(from_seq, "it lies inside the batch " + std::to_string(r.sequence) + ".." +
-                                    std::to_string(r.sequence + count - 1) +
-                                    ", not at a batch's start (the caller holds another "
-                                    "history)");
+    std::optional<std::pair<uint64_t, uint64_t>> stray;
+    // A cursor a previous call left at from_seq continues with the same
+    // checks. When it runs out before the page is complete (its WAL file
+    // ended: RocksDB does not follow a WAL switch) or meets a gap, the WAL is
+    // read afresh from where it stopped, so the answer is what a fresh read
+    // gives.
+    if (auto c = impl_->take_log_cursor(from_seq)) {
+      auto why = read_batches(*c, first, latest, max_bytes, bytes, out, stray);
+      if (why == log_stop::full && c->it->status().ok()) {
+        impl_->keep_log_cursor(std::move(*c));
+        return {};
       }
-      if (r.sequence > latest) break;  // committed after the call began
-      if (count == 0) continue;        // changes nothing (vstore writes no such batch)
-      const auto& data = r.writeBatchPtr->Data();
-      if (out.size() > first && bytes + data.size() > max_bytes) break;
-      bytes += data.size();
-      out.push_back(log_batch{r.sequence, count, data});
-      next = r.sequence + count;
-      if (next > latest) break;  // all there was at the start
+      next = c->next;
+      stray.reset();
     }
-    if (out.size() > first) return {};
+    log_cursor c;
+    c.next = next;
+    ++impl_->log_iterators_opened;
+    auto s = impl_->db->GetUpdatesSince(next, &c.it);
+    if (out.size() > first && !s.ok()) return {};  // answer what came before
+    if (s.IsNotFound())
+      return resync(from_seq, "the WAL no longer holds it (" + s.ToString() + ")");
+    if (!s.ok()) return to_status(s, "read_log from sequence " + std::to_string(from_seq));
+    auto why = read_batches(c, first, latest, max_bytes, bytes, out, stray);
+    if (why == log_stop::full && c.it->status().ok()) impl_->keep_log_cursor(std::move(c));
+    if (out.size() > first) return {};  // at a gap: what came before it
+    if (stray) {
+      const auto [seq, count] = *stray;
+      if (seq > from_seq)
+        return resync(from_seq,
+                      "the WAL no longer holds it (deleted past the [replication] "
+                      "retention); its oldest batch starts at " +
+                          std::to_string(seq));
+      return resync(from_seq, "it lies inside the batch " + std::to_string(seq) + ".." +
+                                  std::to_string(seq + count - 1) +
+                                  ", not at a batch's start (the caller holds another "
+                                  "history)");
+    }
     // Nothing although from_seq <= latest: the WAL lacks it.
-    auto is = it->status();
+    auto is = c.it->status();
     if (is.IsIOError()) return to_status(is, "read_log from sequence " + std::to_string(from_seq));
     return resync(from_seq,
                   "the WAL no longer holds it (deleted past the [replication] "

@@ -174,7 +174,22 @@ class rocksdb_store final : public store {
   /// oldest sequence still held when known), or when from_seq lies inside a
   /// batch rather than at its start (another history than the caller's).
   /// Reads the WAL files from the one holding from_seq on. Blocks.
+  ///
+  /// DB::GetUpdatesSince reads the WAL file from its start up to from_seq,
+  /// so a call that ends a complete page keeps its iterator (at most 4, the
+  /// least recently used making room; one unused for 30 s is dropped by a
+  /// later call): the next call from exactly where it stopped continues it,
+  /// reading only what was written since, with the same checks. When it runs
+  /// out before the page is complete (at a WAL switch: RocksDB's iterator
+  /// never opens a WAL file created after it) or meets anything unexpected,
+  /// the call reads afresh with GetUpdatesSince from where it stopped. Safe
+  /// to call from several threads at once.
   status read_log(uint64_t from_seq, size_t max_bytes, std::vector<log_batch>& out) const override;
+
+  /// Returns how many times read_log called DB::GetUpdatesSince since the
+  /// open (the other calls continued a kept iterator or read nothing). An
+  /// atomic load.
+  uint64_t log_iterators_opened() const noexcept;
 
   /// Checks `b` (its data must decode as a WriteBatch whose header names
   /// b.seq, holding exactly b.count operations, each a put, delete or range

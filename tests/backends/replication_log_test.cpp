@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -332,6 +333,224 @@ TEST_F(ReplicationLog, ReadLogFromInsideABatchIsAnotherHistory) {
   EXPECT_TRUE(out.empty());
   EXPECT_TRUE(s->read_log(batches[1].first, 1024, out));
   EXPECT_FALSE(out.empty());
+}
+
+// -- read_log's kept iterators ----------------------------------------------------
+
+/// Commits `n` single-put batches; returns the sequence of each.
+std::vector<uint64_t> commit_puts(store& s, int n, const std::string& tag) {
+  std::vector<uint64_t> seqs;
+  for (int i = 0; i < n; ++i) {
+    auto b = s.make_batch();
+    b->put(alpha, tag + std::to_string(i), "value " + std::to_string(i));
+    uint64_t seq = 0;
+    auto st = s.commit(*b, seq);
+    EXPECT_TRUE(st) << st.to_string();
+    seqs.push_back(seq);
+  }
+  return seqs;
+}
+
+/// Renders sequences as "seq+1 seq+1 ..." (single-put batches), to compare
+/// with describe().
+std::string describe_puts(const std::vector<uint64_t>& seqs) {
+  std::string out;
+  for (auto seq : seqs) out += (out.empty() ? "" : " ") + std::to_string(seq) + "+1";
+  return out;
+}
+
+/// The WAL files in the data directory `dir` (the live one and those not yet
+/// archived), by name.
+std::vector<std::string> wal_files(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator{dir})
+    if (e.path().extension() == ".log") out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(ReplicationLog, ReadLogTailsNewCommitsAndAcrossAWalSwitch) {
+  auto o = opts_for("primary");
+  auto s = open_ok(o);
+  ASSERT_NE(s, nullptr);
+  auto expected = write_history(*s, 3);
+  auto all = read_all(*s, 1, 64u << 20);
+  ASSERT_EQ(all.size(), expected.size()) << describe(all);
+  uint64_t from = s->latest_sequence() + 1;
+  // Read to the end, commit more, read again from the next sequence: exactly
+  // the new batches, in order, each time.
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    auto seqs = commit_puts(*s, 2 + round, "tail" + std::to_string(round) + "-");
+    std::vector<log_batch> page;
+    ASSERT_TRUE(s->read_log(from, 64u << 20, page));
+    EXPECT_EQ(describe(page), describe_puts(seqs));
+    from = s->latest_sequence() + 1;
+    ASSERT_TRUE(s->read_log(from, 64u << 20, page = {}));
+    EXPECT_TRUE(page.empty()) << describe(page);
+  }
+  // A flush switches to a new WAL file. Commits before and after it: one
+  // page holds the old file's tail and the new file's batches.
+  auto before = commit_puts(*s, 3, "before-");
+  const auto wal_before = wal_files(dir_.path() / "primary");
+  ASSERT_TRUE(s->sync());
+  auto after = commit_puts(*s, 4, "after-");
+  ASSERT_NE(wal_files(dir_.path() / "primary"), wal_before) << "no WAL switch";
+  // The kept iterator reads the old file's tail, then runs out (RocksDB's
+  // iterator does not follow a WAL switch): one fresh read for the rest.
+  const auto opened = s->log_iterators_opened();
+  std::vector<log_batch> page;
+  ASSERT_TRUE(s->read_log(from, 64u << 20, page));
+  EXPECT_EQ(s->log_iterators_opened(), opened + 1);
+  auto both = before;
+  both.insert(both.end(), after.begin(), after.end());
+  EXPECT_EQ(describe(page), describe_puts(both));
+  // The same page as a store opened afresh reads (no kept iterator).
+  std::vector<log_batch> fresh;
+  {
+    s.reset();
+    auto again = open_ok(o);
+    ASSERT_NE(again, nullptr);
+    ASSERT_TRUE(again->read_log(from, 64u << 20, fresh));
+    s = std::move(again);
+  }
+  ASSERT_EQ(fresh.size(), page.size());
+  for (size_t i = 0; i < page.size(); ++i) EXPECT_EQ(page[i].data, fresh[i].data);
+  // Tailing in the new WAL file.
+  from = s->latest_sequence() + 1;
+  auto more = commit_puts(*s, 2, "more-");
+  ASSERT_TRUE(s->read_log(from, 64u << 20, page = {}));
+  EXPECT_EQ(describe(page), describe_puts(more));
+}
+
+TEST_F(ReplicationLog, ReadLogContinuesItsIteratorInsteadOfReopeningTheWal) {
+  auto s = open_ok(opts_for("primary"));
+  ASSERT_NE(s, nullptr);
+  write_history(*s, 3);
+  auto all = read_all(*s, 1, 64u << 20);
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(s->log_iterators_opened(), 1u);
+  uint64_t from = s->latest_sequence() + 1;
+  // Tailing: 50 commits, each read as it comes, all from the first iterator.
+  for (int i = 0; i < 50; ++i) {
+    auto seqs = commit_puts(*s, 1, "t" + std::to_string(i) + "-");
+    std::vector<log_batch> page;
+    ASSERT_TRUE(s->read_log(from, 64u << 20, page));
+    ASSERT_EQ(describe(page), describe_puts(seqs));
+    from = seqs.back() + 1;
+  }
+  EXPECT_EQ(s->log_iterators_opened(), 1u);
+  // Pages by max_bytes: the batch that did not fit is the next page's first.
+  std::vector<log_batch> whole;
+  ASSERT_TRUE(s->read_log(1, 64u << 20, whole));
+  EXPECT_EQ(s->log_iterators_opened(), 2u);
+  auto paged = read_all(*s, 1, 1);
+  EXPECT_EQ(s->log_iterators_opened(), 3u);
+  ASSERT_EQ(describe(paged), describe(whole));
+  for (size_t i = 0; i < whole.size(); ++i) EXPECT_EQ(paged[i].data, whole[i].data);
+  // From anywhere else than where a kept iterator stopped: a fresh read.
+  std::vector<log_batch> page;
+  ASSERT_TRUE(s->read_log(whole[3].seq, 64u << 20, page));
+  EXPECT_EQ(page.front().seq, whole[3].seq);
+  EXPECT_EQ(s->log_iterators_opened(), 4u);
+}
+
+TEST_F(ReplicationLog, ReadLogServesInterleavedReadersAtDifferentPositions) {
+  auto s = open_ok(opts_for("primary"));
+  ASSERT_NE(s, nullptr);
+  write_history(*s, 4);
+  std::vector<log_batch> whole;
+  ASSERT_TRUE(s->read_log(1, 64u << 20, whole));
+  ASSERT_EQ(whole.size(), 12u);
+  // Two readers, one from the start, one from the middle, two batches per
+  // page, taking turns; commits in between. They end at the same position,
+  // tailing the commits.
+  const size_t max_bytes = whole[0].data.size() + whole[1].data.size();
+  struct reader {
+    uint64_t from;
+    std::vector<log_batch> got;
+  };
+  std::vector<reader> readers{{1, {}}, {whole[6].seq, {}}};
+  const uint64_t opened = s->log_iterators_opened();
+  for (int turn = 0; turn < 40; ++turn) {
+    if (turn % 5 == 4) commit_puts(*s, 1, "turn" + std::to_string(turn) + "-");
+    auto& r = readers[static_cast<size_t>(turn) % readers.size()];
+    std::vector<log_batch> page;
+    ASSERT_TRUE(s->read_log(r.from, max_bytes, page));
+    if (page.empty()) continue;
+    EXPECT_EQ(page.front().seq, r.from);
+    r.got.insert(r.got.end(), page.begin(), page.end());
+    r.from = page.back().last_seq() + 1;
+  }
+  // One iterator each, kept side by side (also once both are at the same
+  // position).
+  EXPECT_EQ(s->log_iterators_opened(), opened + 2);
+  ASSERT_TRUE(s->read_log(1, 64u << 20, whole = {}));
+  for (auto& r : readers) {
+    // Catch up, then compare with one fresh read of everything.
+    auto rest = read_all(*s, r.from, 64u << 20);
+    r.got.insert(r.got.end(), rest.begin(), rest.end());
+    const size_t skip = r.got.empty() ? 0 : static_cast<size_t>(r.got.front().seq == 1 ? 0 : 6);
+    ASSERT_EQ(r.got.size() + skip, whole.size()) << describe(r.got);
+    for (size_t i = 0; i < r.got.size(); ++i) {
+      EXPECT_EQ(r.got[i].seq, whole[i + skip].seq);
+      EXPECT_EQ(r.got[i].data, whole[i + skip].data);
+    }
+  }
+}
+
+TEST_F(ReplicationLog, ReadLogFromSeveralThreadsWhileCommitting) {
+  auto s = open_ok(opts_for("primary"));
+  ASSERT_NE(s, nullptr);
+  write_history(*s, 2);
+  constexpr int commits = 300;
+  std::atomic<bool> done{false};
+  // Six readers: more than the iterators kept, so some are dropped and
+  // reopened while the others continue.
+  constexpr int reader_count = 6;
+  std::vector<std::vector<log_batch>> got(reader_count);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < reader_count; ++t)
+    threads.emplace_back([&, t] {
+      uint64_t from = 1;
+      for (int rounds = 0; rounds < 1000000; ++rounds) {
+        const bool last = done.load();  // read to the end once the writer is done
+        std::vector<log_batch> page;
+        auto st = s->read_log(from, t % 2 == 0 ? 300 : 64u << 20, page);
+        if (!st) {
+          ADD_FAILURE() << st.to_string();
+          return;
+        }
+        if (!page.empty()) {
+          if (page.front().seq != from) {
+            ADD_FAILURE() << "from " << from << ": " << describe(page);
+            return;
+          }
+          from = page.back().last_seq() + 1;
+          got[static_cast<size_t>(t)].insert(got[static_cast<size_t>(t)].end(), page.begin(),
+                                             page.end());
+        } else if (last) {
+          return;
+        } else {
+          std::this_thread::yield();
+        }
+      }
+    });
+  auto seqs = commit_puts(*s, commits, "c");
+  done.store(true);
+  for (auto& th : threads) th.join();
+  std::vector<log_batch> whole;
+  ASSERT_TRUE(s->read_log(1, 64u << 20, whole));
+  ASSERT_EQ(whole.back().seq, seqs.back());
+  for (int t = 0; t < reader_count; ++t) {
+    SCOPED_TRACE("reader " + std::to_string(t));
+    const auto& g = got[static_cast<size_t>(t)];
+    ASSERT_EQ(g.size(), whole.size()) << describe(g);
+    for (size_t i = 0; i < g.size(); ++i) {
+      EXPECT_EQ(g[i].seq, whole[i].seq);
+      EXPECT_EQ(g[i].data, whole[i].data);
+    }
+  }
 }
 
 // -- WAL retention ---------------------------------------------------------------

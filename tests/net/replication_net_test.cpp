@@ -365,22 +365,27 @@ TEST(ReplicationNet, PromotionMakesAReplicaPrimaryAndFencesTheOldOne) {
   ASSERT_TRUE(ca->get(0, "before-49", v));
   EXPECT_TRUE(v.has_value()) << "the old history is gone";
   // Replica b (epoch 0) follows the new primary: its sequence numbers mean
-  // nothing there, so it is told to re-sync, and applies nothing.
+  // nothing there, so it is told to re-sync, copies a fresh snapshot of the
+  // new primary and follows it at epoch 1.
   cb.reset();
   b.proc().signal(SIGTERM);
   ASSERT_EQ(b.proc().finish(30s), std::optional<int>{0}) << b.proc().stderr_text();
   vstored_process b2{vstored_bin, {"--data-dir", dir / "b", "--follow", a.endpoint()}, 60s};
   ASSERT_NE(b2.port(), 0) << b2.proc().stderr_text();
-  auto cb2 = connect_to(b2.port());
-  ASSERT_TRUE(cb2);
-  bool resync = false;
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < deadline && !resync; ++i)
-    resync = info_of(*cb2).replication.replica.state == "resync needed";
-  EXPECT_TRUE(resync) << info_of(*cb2).replication.replica.state;
-  std::optional<std::string> absent;
-  ASSERT_TRUE(cb2->get(0, "after", absent));
-  EXPECT_FALSE(absent.has_value()) << "a write of the new epoch reached an old-epoch replica";
+  std::unique_ptr<client> cb2;
+  bool resynced = false;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < deadline && !resynced; ++i) {
+    if (!cb2) cb2 = connect_to(b2.port());
+    status_reply s;
+    if (cb2 && cb2->info(s))
+      resynced = s.replication.replica.resyncs == 1 && s.replication.epoch == 1 &&
+                 s.replication.replica.applied_seq >= ack.seq;
+  }
+  ASSERT_TRUE(resynced) << b2.proc().stderr_text();
+  std::optional<std::string> after_v;
+  ASSERT_TRUE(cb2->get(0, "after", after_v));
+  EXPECT_EQ(after_v, std::optional<std::string>{"promoted"});
   // A fresh replica of the new primary (epoch 1), pointed at the returning
   // old primary, tells it that it was superseded: it refuses writes.
   vstored_process c{vstored_bin, {"--data-dir", dir / "c", "--follow", a.endpoint()}, 60s};
@@ -411,7 +416,7 @@ TEST(ReplicationNet, PromotionMakesAReplicaPrimaryAndFencesTheOldOne) {
   EXPECT_EQ(ls.code(), errc::read_only) << ls.to_string();
 }
 
-TEST(ReplicationNet, RetentionExceededStopsTheReplicaAndARebootstrapConverges) {
+TEST(ReplicationNet, RetentionExceededReSyncsFromAFreshSnapshotAndConverges) {
   temp_dir dir{"repl-retention"};
   // No WAL retention: a flushed WAL file is deleted at once.
   const auto ini = dir / "vstore.ini";
@@ -452,33 +457,29 @@ TEST(ReplicationNet, RetentionExceededStopsTheReplicaAndARebootstrapConverges) {
     more.ops.push_back(write_op{op_kind::put, 0, "after-flush-" + std::to_string(i), "y"});
     ASSERT_TRUE(p->write(more, ack));
   }
-  {
-    vstored_process replica{vstored_bin, rargs, 60s};
-    ASSERT_NE(replica.port(), 0) << replica.proc().stderr_text();
-    auto r = connect_to(replica.port());
-    ASSERT_TRUE(r);
-    bool stopped = false;
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < deadline && !stopped; ++i)
-      stopped = info_of(*r).replication.replica.state == "resync needed";
-    ASSERT_TRUE(stopped) << info_of(*r).replication.replica.state << replica.proc().stderr_text();
-    // It still serves what it had, and nothing of a partial log.
-    std::optional<std::string> v;
-    ASSERT_TRUE(r->get(0, "first", v));
-    EXPECT_TRUE(v.has_value());
-    ASSERT_TRUE(r->get(0, "after-flush-9", v));
-    EXPECT_FALSE(v.has_value());
-    r.reset();
-    replica.proc().signal(SIGTERM);
-    ASSERT_EQ(replica.proc().finish(30s), std::optional<int>{0});
-  }
-  // The documented procedure: empty the data directory, start it again.
-  fs::remove_all(fs::path{dir / "replica"});
+  // The replica returns: the primary no longer holds its log, so it copies a
+  // fresh snapshot beside its data directory and switches to it.
   vstored_process replica{vstored_bin, rargs, 60s};
   ASSERT_NE(replica.port(), 0) << replica.proc().stderr_text();
-  auto r = connect_to(replica.port());
-  ASSERT_TRUE(r && caught_up(*r, ack.seq));
+  std::unique_ptr<client> r;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  bool resynced = false;
+  for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < deadline && !resynced; ++i) {
+    if (!r) r = connect_to(replica.port());
+    status_reply s;
+    if (r && r->info(s))
+      resynced = s.replication.replica.resyncs == 1 && s.replication.replica.applied_seq >= ack.seq;
+  }
+  ASSERT_TRUE(resynced) << replica.proc().stderr_text();
   EXPECT_TRUE(dump(*p) == dump(*r));
+  EXPECT_EQ(info_of(*r).replication.replica.state, "following");
+  EXPECT_FALSE(fs::exists(fs::path{dir / "replica"}.string() + ".resync"));
+  EXPECT_FALSE(fs::exists(fs::path{dir / "replica"}.string() + ".old"));
+  // It goes on following.
+  write_request later;
+  later.ops.push_back(write_op{op_kind::put, 0, "later", "z"});
+  ASSERT_TRUE(p->write(later, ack));
+  ASSERT_TRUE(caught_up(*r, ack.seq));
 }
 
 }  // namespace
