@@ -38,8 +38,11 @@ void answer_fences(committer_pointer self) {
   for (auto& f : fs) {
     if (s.queue->finished_through(f.first))
       f.second.deliver(commit_ack{s.backend->latest_sequence()});
-    else
-      *keep++ = std::move(f);
+    else {
+      // Never a self-move: it empties a std::string or std::vector.
+      if (&*keep != &f) *keep = std::move(f);
+      ++keep;
+    }
   }
   fs.erase(keep, fs.end());
 }

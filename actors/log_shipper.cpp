@@ -93,8 +93,11 @@ void on_poll(shipper_pointer self) {
   for (auto& h : st.held) {
     if (latest >= h.req.from_seq || now >= h.deadline)
       answer(self, h);
-    else
-      *keep++ = std::move(h);
+    else {
+      // Never a self-move: it empties a std::string or std::vector.
+      if (&*keep != &h) *keep = std::move(h);
+      ++keep;
+    }
   }
   st.held.erase(keep, st.held.end());
   for (auto i = st.snapshots.begin(); i != st.snapshots.end();) {

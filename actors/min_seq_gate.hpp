@@ -34,8 +34,11 @@ class min_seq_gate {
         ready.push_back(std::move(e.w));
       else if (now >= e.deadline)
         expired.push_back(std::move(e.w));
-      else
-        *keep++ = std::move(e);
+      else {
+        // Never a self-move: it empties a std::string or std::vector.
+        if (&*keep != &e) *keep = std::move(e);
+        ++keep;
+      }
     }
     held_.erase(keep, held_.end());
   }

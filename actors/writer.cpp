@@ -39,9 +39,11 @@ void answer_flush_waiters(writer_pointer self) {
   auto& ws = s.flush_waiters;
   auto keep = ws.begin();
   for (auto& w : ws) {
-    if (w.upto >= oldest)
-      *keep++ = std::move(w);
-    else if (w.err)
+    if (w.upto >= oldest) {
+      // Never a self-move: it empties a std::string or std::vector.
+      if (&*keep != &w) *keep = std::move(w);
+      ++keep;
+    } else if (w.err)
       w.rp.deliver(w.err);
     else
       w.rp.deliver(commit_ack{s.last_seq});

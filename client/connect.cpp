@@ -11,6 +11,7 @@
 #include <caf/openssl/all.hpp>
 
 #include "client/remote.hpp"
+#include "config/config.hpp"
 
 namespace vstore {
 
@@ -118,7 +119,30 @@ status connect_manager(caf::actor_system& sys, const remote_options& r, manager_
             "TLS requested but the actor system has no OpenSSL module: call configure_network() "
             "with the same TLS settings"};
   if (auto st = check_tls_files(r); !st) return st;
-  return connect_until(sys, r, deadline, out, nullptr);
+  if (r.read_replicas.empty()) return connect_until(sys, r, deadline, out, nullptr);
+  // With read replicas: the primary first, then the first replica that
+  // answers within a share of the time left; a router stands in for both.
+  manager_actor primary;
+  status_reply info;
+  if (auto st = connect_until(sys, r, deadline, primary, &info); !st) return st;
+  manager_actor replica;
+  for (const auto& text : r.read_replicas) {
+    auto hp = config::parse_host_port(text);
+    if (!hp || hp->port == 0)
+      return {errc::invalid_config, "read_replicas: HOST:PORT expected: " + text};
+    auto o = r;
+    o.read_replicas.clear();
+    o.host = hp->host;
+    o.port = hp->port;
+    auto until = steady::now() + (deadline - steady::now()) / 2;
+    if (connect_until(sys, o, until, replica, nullptr)) break;
+    replica = manager_actor{};
+  }
+  // Each relayed request is bounded as a remote client's: the server's
+  // internal timeout answers first.
+  out = spawn_read_router(sys, std::move(primary), std::move(replica), r.read_your_writes,
+                          std::chrono::seconds(60), info.sequence);
+  return {};
 }
 
 }  // namespace vstore

@@ -46,6 +46,12 @@ void configure_network(caf::actor_system_config& cfg, const remote_options& remo
 /// middleman / OpenSSL module or a connection timeout), errc::disconnected
 /// (refused, unreachable, timed out, TLS handshake failed, or nothing
 /// compatible published on that port). On error `out` is unchanged.
+/// With remote.read_replicas, `out` is a local router (docs/replication.md,
+/// "Clients"): reads go to the first replica that answered (with min_seq for
+/// read your writes when remote.read_your_writes), falling back to the
+/// server when it cannot answer; it goes down when the server's connection
+/// does. A replica that went down is not reconnected: reads then go to the
+/// server until connect_manager is called again.
 status connect_manager(caf::actor_system& sys, const remote_options& remote, manager_actor& out);
 
 /// Checks `remote` without connecting: port set, TLS all-or-nothing, timeouts

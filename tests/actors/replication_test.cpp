@@ -117,7 +117,10 @@ TEST_F(Replication, ReplicaFollowsAndEndsIdentical) {
   EXPECT_EQ(r.replication.replica.applied_seq, ack.seq);
   EXPECT_EQ(r.replication.replica.state, "following");
   auto p = info(primary_);
-  ASSERT_EQ(p.replication.replicas.size(), 1u);
+  std::string names;
+  for (const auto& x : p.replication.replicas)
+    names += "'" + x.node + "' (applied " + std::to_string(x.applied_seq) + ") ";
+  ASSERT_EQ(p.replication.replicas.size(), 1u) << names;
   EXPECT_EQ(p.replication.replicas[0].node, "in-process replica");
 }
 

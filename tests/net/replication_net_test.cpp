@@ -23,6 +23,10 @@
 
 #include "tests/net/subprocess.hpp"
 #include "vstore/client.hpp"
+#include "vstore/connect.hpp"
+#include "vstore/manager.hpp"
+
+#include <caf/all.hpp>
 
 namespace vstore {
 namespace {
@@ -250,6 +254,49 @@ TEST(ReplicationNet, ClientReadsFromTheReplicaAndFallsBackToThePrimary) {
   ASSERT_TRUE(gs) << gs.to_string();
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(*v, "99");
+}
+
+TEST(ReplicationNet, ConnectManagerRoutesReadsToTheReplica) {
+  temp_dir dir{"repl-router"};
+  vstored_process primary{vstored_bin, {"--data-dir", dir / "primary"}};
+  ASSERT_NE(primary.port(), 0) << primary.proc().stderr_text();
+  vstored_process replica{
+      vstored_bin, {"--data-dir", dir / "replica", "--follow", primary.endpoint()}, 60s};
+  ASSERT_NE(replica.port(), 0) << replica.proc().stderr_text();
+  auto opts = local(primary.port());
+  opts.read_replicas = {replica.endpoint()};
+  caf::actor_system_config cfg;
+  configure_actor_system(cfg);
+  configure_network(cfg, opts);
+  cfg.set("scheduler.max-threads", size_t{2});
+  caf::actor_system sys{cfg};
+  manager_actor router;
+  ASSERT_TRUE(connect_manager(sys, opts, router));
+  caf::scoped_actor self{sys};
+  auto ask_router = [&](auto req, auto& out) {
+    status result;
+    self->request(router, 20s, std::move(req))
+        .receive([&](std::decay_t<decltype(out)>& r) { out = std::move(r); },
+                 [&](caf::error& e) { result = to_status(e); });
+    return result;
+  };
+  for (int i = 0; i < 50; ++i) {
+    write_request w;
+    w.ops.push_back(write_op{op_kind::put, 0, "r-" + std::to_string(i), "v"});
+    commit_ack ack;
+    ASSERT_TRUE(ask_router(w, ack));
+    get_reply g;
+    ASSERT_TRUE(ask_router(get_request{0, "r-" + std::to_string(i)}, g));
+    EXPECT_TRUE(g.found) << i;
+  }
+  auto on_replica = connect_to(replica.port());
+  ASSERT_TRUE(on_replica);
+  stats_reply st;
+  ASSERT_TRUE(on_replica->stats(st));
+  uint64_t reads = 0;
+  for (const auto& sp : st.spaces) reads += sp.reads;
+  EXPECT_GE(reads, 50u) << "the replica served " << reads << " reads";
+  caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
 }
 
 TEST(ReplicationNet, KilledReplicaResumesAndPrimaryOutageIsSurvived) {

@@ -249,8 +249,11 @@ void add_commands(CLI::App& app, cli_state& st) {
           "Prints the backend, the latest sequence number, the uptime, every space with its\n"
           "state, and the store's health. With --json: {\"backend\": ..., \"sequence\": N,\n"
           "\"uptime_ms\": N, \"shutting_down\": false, \"spaces\": [{\"id\": 0, \"name\": ...,\n"
-          "\"state\": ...}, ...], \"health\": {\"state\": \"ok\", ...}}.",
+          "\"state\": ...}, ...], \"health\": {\"state\": \"ok\", ...}}, and the replication\n"
+          "role: a replica's primary, state, applied sequence and lag, or a primary's\n"
+          "replicas. 'status' is the same command.",
           [&st](session& s) { return run_info(s, st.info); });
+  info->alias("status");
   json_flag(st, info, st.info.json, "Print one JSON object.");
 
   add("flush", "Commit every open batch now.",
