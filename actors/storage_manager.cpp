@@ -803,6 +803,7 @@ caf::result<stats_reply> collect_stats(manager_pointer self) {
   j->reply.writes_not_applied = st.table->counts().not_applied;
   j->reply.writes_in_doubt = st.table->counts().in_doubt;
   j->reply.health = make_health(self);
+  j->reply.replication = st.board->status();
   j->reply.checkpoints = st.checkpoints;
   for (space_id s = 0; s < st.spaces.size(); ++s) {
     auto& slot = st.spaces[s];

@@ -134,7 +134,7 @@ typename Inspector::result_type inspect(Inspector& f, stats_reply& x) {
   return f(caf::meta::type_name("vstore::stats_reply"), x.spaces, x.rounds, x.round_ops,
            x.aborted_batches, x.committer_restarts, x.duplicates, x.tokens, x.tokens_forgotten,
            x.writes_not_applied, x.writes_in_doubt, x.health, x.checkpoints, x.rounds_offloaded,
-           x.slow_rounds);
+           x.slow_rounds, x.replication);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replica_view& x) {

@@ -475,36 +475,6 @@ struct health_report {
   uint64_t oldest_write_ms = 0;
 };
 
-struct stats_reply {
-  std::vector<space_stats> spaces;
-  /// Backend commits (one DB::Write each) and the operations they held.
-  uint64_t rounds = 0;
-  uint64_t round_ops = 0;
-  /// Of those, the commits written on the commit actor's I/O thread (an
-  /// fsync, a stall, after a slow write; writer.inline-commits), and the
-  /// inline writes that were slower than writer.slow-commit.
-  uint64_t rounds_offloaded = 0;
-  uint64_t slow_rounds = 0;
-  /// Multi-space batches aborted because a part was lost.
-  uint64_t aborted_batches = 0;
-  /// Restarts of the commit actor.
-  uint64_t committer_restarts = 0;
-  /// Writes not applied because their idempotency token had already committed
-  /// (answered with the original commit_ack).
-  uint64_t duplicates = 0;
-  /// Idempotency tokens remembered now, and forgotten so far.
-  uint64_t tokens = 0;
-  uint64_t tokens_forgotten = 0;
-  /// Write errors answered so far by outcome: not applied, and maybe applied
-  /// (in_doubt).
-  uint64_t writes_not_applied = 0;
-  uint64_t writes_in_doubt = 0;
-  /// The store's health.
-  health_report health;
-  /// Checkpoints written since the manager started (checkpoint_request).
-  uint64_t checkpoints = 0;
-};
-
 /// A read replica's view of its primary (replication_status::replica).
 struct replica_view {
   /// The primary it follows, as configured ("host:port").
@@ -560,6 +530,38 @@ struct replication_status {
   /// On a primary: a newer epoch heard from a replica (0 = none): another
   /// node was promoted, and this one refuses writes (read_only).
   uint64_t superseded_by = 0;
+};
+
+struct stats_reply {
+  std::vector<space_stats> spaces;
+  /// Backend commits (one DB::Write each) and the operations they held.
+  uint64_t rounds = 0;
+  uint64_t round_ops = 0;
+  /// Of those, the commits written on the commit actor's I/O thread (an
+  /// fsync, a stall, after a slow write; writer.inline-commits), and the
+  /// inline writes that were slower than writer.slow-commit.
+  uint64_t rounds_offloaded = 0;
+  uint64_t slow_rounds = 0;
+  /// Multi-space batches aborted because a part was lost.
+  uint64_t aborted_batches = 0;
+  /// Restarts of the commit actor.
+  uint64_t committer_restarts = 0;
+  /// Writes not applied because their idempotency token had already committed
+  /// (answered with the original commit_ack).
+  uint64_t duplicates = 0;
+  /// Idempotency tokens remembered now, and forgotten so far.
+  uint64_t tokens = 0;
+  uint64_t tokens_forgotten = 0;
+  /// Write errors answered so far by outcome: not applied, and maybe applied
+  /// (in_doubt).
+  uint64_t writes_not_applied = 0;
+  uint64_t writes_in_doubt = 0;
+  /// The store's health.
+  health_report health;
+  /// Checkpoints written since the manager started (checkpoint_request).
+  uint64_t checkpoints = 0;
+  /// Replication: the same as status_reply::replication.
+  replication_status replication = {};
 };
 
 /// The manager's state.

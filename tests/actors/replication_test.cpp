@@ -116,6 +116,7 @@ TEST_F(Replication, ReplicaFollowsAndEndsIdentical) {
   EXPECT_EQ(r.replication.role, "replica");
   EXPECT_EQ(r.replication.replica.applied_seq, ack.seq);
   EXPECT_EQ(r.replication.replica.state, "following");
+  EXPECT_EQ(stats(replica_).replication.replica.applied_seq, ack.seq);
   auto p = info(primary_);
   std::string names;
   for (const auto& x : p.replication.replicas)
