@@ -49,10 +49,11 @@ using std::chrono::milliseconds;
 /// RSS bounds mean nothing under ASan (freed memory sits in a quarantine) or
 /// TSan (shadow memory): there the figures are printed but not checked.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool check_rss = false;
+constexpr bool sanitized = true;
 #else
-constexpr bool check_rss = true;
+constexpr bool sanitized = false;
 #endif
+constexpr bool check_rss = !sanitized;
 
 /// Resident set size of this process in bytes (/proc/self/statm: resident
 /// pages x page size), or -1.
@@ -732,8 +733,11 @@ TEST_F(Stall, WriteFloodDuringABlockedCommitIsBoundedAndAnswered) {
             std::chrono::microseconds(c.internal_timeout + 1000ms).count());
   // Overloaded replies come at once, not after a deadline: p99 within 50 ms,
   // the slowest within 250 ms (half the internal timeout) on a shared machine.
-  EXPECT_LE(r.overloaded_latency.percentile(0.99), 50000);
-  EXPECT_LE(r.overloaded_latency.max_us, 250000);
+  // Under a sanitizer, beside other tests (ctest -j2), the p99 reached 55 ms:
+  // there p99 within 150 ms and the slowest within 450 ms, still short of
+  // the 500 ms deadline that a held write would wait for.
+  EXPECT_LE(r.overloaded_latency.percentile(0.99), sanitized ? 150000 : 50000);
+  EXPECT_LE(r.overloaded_latency.max_us, sanitized ? 450000 : 250000);
   // The stall is reported: oldest_write_ms follows the stall's age.
   EXPECT_GE(r.oldest_before_release_ms + 300, static_cast<uint64_t>(r.stall_ms_before_release));
   EXPECT_GE(r.oldest_before_release_ms, static_cast<uint64_t>(r.flood_ms) - 300);
