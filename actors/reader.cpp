@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "actors/exceptions.hpp"
+#include "actors/snapshot_table.hpp"
 
 namespace vstore {
 
@@ -89,6 +90,16 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         if (!st) return would_wait_error();
         if (!*st) return to_error(*st);
         return scan_reply{std::move(page.entries), page.more};
+      },
+      [=](snapshot_job& job) -> caf::result<snapshot_read_reply> {
+        // Only readers that may block get these (a view's reads may wait).
+        if (self->state.cache_only) return would_wait_error();
+        before_read();
+        snapshot_read_reply out;
+        if (auto st = read_items(*job.view, job.items, out.results); !st) return to_error(st);
+        out.seq = job.view->sequence();
+        out.snapshot = job.id;
+        return out;
       },
   };
 }

@@ -663,6 +663,79 @@ caf::result<multi_get_reply> cached_multi_get(manager_pointer self, multi_get_re
   return to_reply(std::move(values));
 }
 
+/// A snapshot_read_request: validated here, then read by a reader that may
+/// block, at a new view of the store or a kept one (snapshot_table).
+caf::result<snapshot_read_reply> start_snapshot_read(manager_pointer self,
+                                                     snapshot_read_request& req) {
+  auto& st = self->state;
+  const auto& lim = st.setup.opts.limits;
+  const auto now = clock_type::now();
+  if (req.items.empty()) {
+    if (req.snapshot == 0)
+      return make_error(errc::invalid_argument, "a snapshot read without items or snapshot");
+    auto* kept = st.snapshots->find(req.snapshot, now);
+    if (kept == nullptr)
+      return make_error(errc::snapshot_expired, "snapshot " + std::to_string(req.snapshot));
+    snapshot_read_reply out;
+    out.seq = kept->view->sequence();
+    out.snapshot = req.keep ? req.snapshot : 0;
+    if (!req.keep) st.snapshots->release(req.snapshot);
+    return out;
+  }
+  const auto space = req.items.front().space;
+  if (auto e = admit_read(self, space)) return e;
+  if (req.items.size() > lim.max_multi_get)
+    return make_error(errc::too_large,
+                      std::to_string(req.items.size()) + " items exceed limits.max-multi-get");
+  for (const auto& it : req.items) {
+    if (it.space >= st.spaces.size())
+      return make_error(errc::unknown_space, "space id " + std::to_string(it.space));
+    if (!it.scan) {
+      if (auto e = check_key(self, it.space, it.key, "key")) return e;
+      continue;
+    }
+    if (it.limit == 0) return make_error(errc::invalid_argument, "scan limit must be >= 1");
+    if (it.limit > lim.max_scan_limit)
+      return make_error(errc::too_large, "scan limit " + std::to_string(it.limit) +
+                                             " exceeds limits.max-scan-limit");
+    if (it.key.size() > lim.max_key_bytes || it.start_after.size() > lim.max_key_bytes)
+      return make_error(errc::too_large, "scan prefix or start key exceeds limits.max-key-size");
+  }
+  // A new snapshot waits for min_seq (sent again, items and all, once applied).
+  if (req.snapshot == 0)
+    if (auto held = hold_for_min_seq<snapshot_read_reply>(self, req)) return std::move(*held);
+  snapshot_job job;
+  job.space = space;
+  job.items = std::move(req.items);
+  if (req.snapshot != 0) {
+    auto* kept = st.snapshots->find(req.snapshot, now);
+    if (kept == nullptr)
+      return make_error(errc::snapshot_expired, "snapshot " + std::to_string(req.snapshot));
+    job.view = kept->view;
+    job.owner = kept->owner;
+    if (req.keep)
+      job.id = req.snapshot;
+    else
+      st.snapshots->release(req.snapshot);
+  } else {
+    std::shared_ptr<const read_view> view;
+    if (auto s = st.child_backend->snapshot(view); !s) {
+      count_error(self, space, s.code());
+      return make_error(s.code(), s.context());
+    }
+    job.view = std::move(view);
+    job.owner = st.child_backend;
+    if (req.keep) {
+      job.id = st.snapshots->keep(job.view, job.owner, now);
+      if (job.id == 0)
+        return make_error(errc::overloaded, std::to_string(st.snapshots->size()) +
+                                                " snapshots are kept (reader.max-snapshots)");
+      arm_tick(self);  // the tick expires it
+    }
+  }
+  return start_read<snapshot_read_reply>(self, std::move(job), false);
+}
+
 // -- writes ------------------------------------------------------------------------------
 
 caf::error validate_write(manager_pointer self, const write_request& req, uint64_t& mask) {
@@ -1093,6 +1166,7 @@ void start_drain(manager_pointer self) {
   auto& st = self->state;
   if (st.draining) return;
   st.draining = true;
+  st.snapshots->clear();
   answer_waiters(self, true);
   for (auto& f : st.min_seq_reads.take_all()) f(held_read_end::shutting_down);
   st.drain_deadline = clock_type::now() + st.setup.opts.supervisor.shutdown_grace;
@@ -1375,6 +1449,7 @@ void check_resync(manager_pointer self) {
   if (!st.table->all_answered()) return;
   if (!st.resync_children_stopped) {
     st.resync_children_stopped = true;
+    st.snapshots->clear();
     for (auto& f : st.min_seq_reads.take_all()) f(held_read_end::lagging);
     stop_children(self);
   }
@@ -1442,6 +1517,7 @@ void on_tick(manager_pointer self) {
   }
   if (st.backend_closed) return;
   maybe_sweep(self);
+  st.snapshots->expire(clock_type::now());
   if (!st.outcome_waiters.empty()) answer_waiters(self, st.draining);
   if (!st.held_lookups.empty()) retry_held_lookups(self);
   if (is_replica(st) && !st.draining) {
@@ -1449,7 +1525,7 @@ void on_tick(manager_pointer self) {
     check_resync(self);
   }
   if (st.draining || st.table->has_deadlines() || !st.outcome_waiters.empty() ||
-      !st.held_lookups.empty() || is_replica(st))
+      !st.held_lookups.empty() || is_replica(st) || !st.snapshots->empty())
     arm_tick(self);
 }
 
@@ -1488,6 +1564,7 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
   });
   st.table =
       std::make_unique<manager_state::table_type>(o.schema.size(), o.supervisor.internal_timeout);
+  st.snapshots = std::make_unique<snapshot_table>(o.reader.max_snapshots, o.reader.snapshot_lease);
   spawn_children(self);
   {
     epoch_record rec;
@@ -1537,6 +1614,9 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
                             "scan prefix or start key exceeds limits.max-key-size");
         if (auto held = hold_for_min_seq<scan_reply>(self, req)) return std::move(*held);
         return start_read<scan_reply>(self, std::move(req));
+      },
+      [self](snapshot_read_request& req) -> caf::result<snapshot_read_reply> {
+        return start_snapshot_read(self, req);
       },
       [self](write_request& req) -> caf::result<commit_ack> {
         if (is_replica(self->state)) return refuse_on_replica(self, "write");

@@ -18,6 +18,7 @@
 #include "actors/min_seq_gate.hpp"
 #include "actors/replication_board.hpp"
 #include "actors/request_table.hpp"
+#include "actors/snapshot_table.hpp"
 #include "messages/protocol.hpp"
 #include "vstore/options.hpp"
 #include "vstore/store.hpp"
@@ -141,6 +142,9 @@ struct manager_state {
   std::deque<clock_type_alias> follower_restarts;
   min_seq_gate<std::function<void(held_read_end)>> min_seq_reads;
   bool min_seq_armed = false;
+  /// The snapshots kept by snapshot_read_requests (keep = true); cleared
+  /// when the store drains or switches to a re-synced copy.
+  std::unique_ptr<snapshot_table> snapshots;
   /// A promote_request waiting for the follower to stop and the epoch to be
   /// written.
   std::optional<caf::typed_response_promise<promote_reply>> promoting;

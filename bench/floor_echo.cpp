@@ -47,6 +47,7 @@ manager_actor::behavior_type echo(echo_pointer self) {
         return out;
       },
       [](scan_request&) { return refuse<scan_reply>(); },
+      [](snapshot_read_request&) { return refuse<snapshot_read_reply>(); },
       [self](write_request&) { return commit_ack{++self->state.seq}; },
       [](flush_request&) { return refuse<commit_ack>(); },
       [](stats_request&) { return refuse<stats_reply>(); },

@@ -62,6 +62,43 @@ status client::scan(scan_request req, scan_reply& out) {
   return impl_->read_call(std::move(req), out);
 }
 
+status client::snapshot_read(snapshot_read_request req, snapshot_read_reply& out) {
+  return impl_->call(std::move(req), out);
+}
+
+status client::for_each(space_id space, std::string_view prefix,
+                        const std::function<bool(const key_value&)>& each, uint32_t page) {
+  snapshot_read_request req;
+  req.items.push_back(read_item::page(space, prefix, page));
+  req.keep = true;
+  snapshot_read_reply out;
+  if (auto st = impl_->call(req, out); !st) return st;
+  const uint64_t id = out.snapshot;
+  status result;
+  for (;;) {
+    auto& r = out.results.front();
+    bool stopped = false;
+    for (const auto& kv : r.entries) {
+      if (!each(kv)) {
+        stopped = true;
+        break;
+      }
+    }
+    if (stopped || !r.more) break;
+    req.items.front().start_after = r.entries.back().key;
+    req.snapshot = id;
+    snapshot_read_reply next;
+    if (result = impl_->call(req, next); !result) break;
+    out = std::move(next);
+  }
+  // Release the snapshot (if it expired meanwhile, there is nothing to release).
+  snapshot_read_request release;
+  release.snapshot = id;
+  snapshot_read_reply ignored;
+  (void)impl_->call(std::move(release), ignored);
+  return result;
+}
+
 status client::write(write_request req, commit_ack& out) {
   auto& x = *impl_;
   // One deadline for the whole call: the write, the outcome lookups and the

@@ -107,6 +107,11 @@ manager_actor::behavior_type read_router(router_pointer self, manager_actor prim
       [self](get_request& r) { return route_read<get_reply>(self, std::move(r)); },
       [self](multi_get_request& r) { return route_read<multi_get_reply>(self, std::move(r)); },
       [self](scan_request& r) { return route_read<scan_reply>(self, std::move(r)); },
+      // A kept snapshot lives on the node that took it: snapshot reads all
+      // go to the primary.
+      [self](snapshot_read_request& r) {
+        return to_primary<snapshot_read_reply>(self, std::move(r), self->state.timeout);
+      },
       [self](write_request& r) {
         return to_primary<commit_ack>(self, std::move(r), self->state.timeout);
       },

@@ -80,6 +80,9 @@ manager_actor::behavior_type remote_link(link_pointer self, manager_actor remote
       [self](scan_request& r) {
         return forward<scan_reply>(self, std::move(r), self->state.timeout);
       },
+      [self](snapshot_read_request& r) {
+        return forward<snapshot_read_reply>(self, std::move(r), self->state.timeout);
+      },
       [self](write_request& r) {
         return forward<commit_ack>(self, std::move(r), self->state.timeout);
       },

@@ -5,6 +5,7 @@
 // actor system. protocol.hpp gives each an inspect().
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,20 @@ struct batch_part {
   /// The write's idempotency token; only on the part that carries the reply
   /// (the owner's part), empty on the others and when the write has none.
   std::string token;
+};
+
+/// A snapshot_read_request on its way to a reader, with the view it reads
+/// (never leaves the process). The reader answers the reply with `id` as its
+/// snapshot.
+struct snapshot_job {
+  /// The space whose reader pool serves it: its first item's.
+  space_id space = 0;
+  std::shared_ptr<const read_view> view;
+  /// The store the view reads, held until the read is done.
+  std::shared_ptr<const store> owner;
+  std::vector<read_item> items;
+  /// The kept snapshot's id, 0 when it is not kept.
+  uint64_t id = 0;
 };
 
 /// The part that carries the client's reply: it goes to the writer of the

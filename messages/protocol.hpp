@@ -5,6 +5,7 @@
 // of the readers, writers and the commit actor. The public part (requests,
 // replies, manager_actor, errors, register_types) is vstore/protocol.hpp.
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
@@ -14,6 +15,9 @@
 
 #include "messages/internal.hpp"
 #include "vstore/protocol.hpp"
+
+// A snapshot_job holds a read_view: it never leaves the process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vstore::snapshot_job)
 
 namespace vstore {
 
@@ -71,7 +75,8 @@ using gather_atom = caf::atom_constant<caf::atom("vs_gathr")>;
 /// A reader of one space (only the manager sends to it).
 using reader_actor = caf::typed_actor<caf::replies_to<get_request>::with<get_reply>,
                                       caf::replies_to<multi_get_request>::with<multi_get_reply>,
-                                      caf::replies_to<scan_request>::with<scan_reply>>;
+                                      caf::replies_to<scan_request>::with<scan_reply>,
+                                      caf::replies_to<snapshot_job>::with<snapshot_read_reply>>;
 
 /// The commit actor: the only caller of store::commit (only writers and the
 /// manager send to it).

@@ -182,6 +182,66 @@ uint64_t memory_store::next_sequence(const write_batch& batch, size_t pending_op
   return batch.count() + pending_ops == 0 ? latest : latest + 1;
 }
 
+namespace {
+
+/// A copy of a memory store as a read_view.
+class memory_view final : public read_view {
+ public:
+  memory_view(std::unique_ptr<memory_store> copy, uint64_t seq)
+      : copy_(std::move(copy)), seq_(seq) {}
+
+  status get(space_id space, std::string_view key, std::string& value, bool& found) const override {
+    return copy_->get(space, key, value, found);
+  }
+  status multi_get(space_id space, const std::vector<std::string>& keys,
+                   std::vector<std::optional<std::string>>& values) const override {
+    return copy_->multi_get(space, keys, values);
+  }
+  status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
+              scan_page& page) const override {
+    return copy_->scan(space, prefix, start_after, limit, page);
+  }
+  std::optional<status> try_get(space_id space, std::string_view key, std::string& value,
+                                bool& found) const override {
+    return get(space, key, value, found);
+  }
+  std::optional<status> try_multi_get(
+      space_id space, const std::vector<std::string>& keys,
+      std::vector<std::optional<std::string>>& values) const override {
+    return multi_get(space, keys, values);
+  }
+  std::optional<status> try_scan(space_id space, std::string_view prefix,
+                                 std::string_view start_after, size_t limit,
+                                 scan_page& page) const override {
+    return scan(space, prefix, start_after, limit, page);
+  }
+  uint64_t sequence() const noexcept override { return seq_; }
+
+ private:
+  std::unique_ptr<memory_store> copy_;
+  uint64_t seq_;
+};
+
+}  // namespace
+
+status memory_store::snapshot(std::shared_ptr<const read_view>& out) const {
+  try {
+    auto copy = std::make_unique<memory_store>(schema_);
+    uint64_t seq = 0;
+    {
+      std::shared_lock lock{mutex_};
+      copy->spaces_ = spaces_;
+      copy->system_ = system_;
+      seq = seq_.load();
+    }
+    copy->seq_ = seq;
+    out = std::make_shared<memory_view>(std::move(copy), seq);
+  } catch (const std::exception& e) {
+    return {errc::internal, std::string{"memory store snapshot: "} + e.what()};
+  }
+  return {};
+}
+
 memory_store::space_map& memory_store::map_of(space_id space) noexcept {
   return space == system_space ? system_ : spaces_[space];
 }

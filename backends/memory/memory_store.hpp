@@ -107,6 +107,10 @@ class memory_store final : public store {
   /// Makes store::next_sequence(batch) callable on this type as well.
   using store::next_sequence;
 
+  /// A copy of every space taken under the shared lock (O(size of the
+  /// store)), read like the store itself.
+  status snapshot(std::shared_ptr<const read_view>& out) const override;
+
  private:
   /// The keys of one space in bytewise order (std::string compares like
   /// RocksDB's default comparator); heterogeneous lookup by string_view.

@@ -820,9 +820,10 @@ namespace {
 
 /// ReadOptions for a read that may wait for the disk, or (cache_only) one
 /// that answers from memtables and the block cache or not at all.
-rocksdb::ReadOptions read_options(bool cache_only) {
+rocksdb::ReadOptions read_options(bool cache_only, const rocksdb::Snapshot* at = nullptr) {
   rocksdb::ReadOptions ro;
   if (cache_only) ro.read_tier = rocksdb::kBlockCacheTier;
+  ro.snapshot = at;
   return ro;
 }
 
@@ -835,12 +836,14 @@ std::optional<status> unless_incomplete(const status& st, bool incomplete) {
 }  // namespace
 
 status rocksdb_store::read_one(space_id space, std::string_view key, std::string& value,
-                               bool& found, bool cache_only, bool& incomplete) const {
+                               bool& found, bool cache_only, bool& incomplete,
+                               const rocksdb::Snapshot* at) const {
   found = false;
   if (auto st = check_op(impl_->schema, space, key); !st) return st;
   return guarded("get", [&]() -> status {
     rocksdb::PinnableSlice v;
-    auto s = impl_->db->Get(read_options(cache_only), impl_->handle_of(space), to_slice(key), &v);
+    auto s =
+        impl_->db->Get(read_options(cache_only, at), impl_->handle_of(space), to_slice(key), &v);
     if (s.IsNotFound()) return {};
     if (cache_only && s.IsIncomplete()) {
       incomplete = true;
@@ -868,7 +871,7 @@ std::optional<status> rocksdb_store::try_get(space_id space, std::string_view ke
 
 status rocksdb_store::read_many(space_id space, const std::vector<std::string>& keys,
                                 std::vector<std::optional<std::string>>& values, bool cache_only,
-                                bool& incomplete) const {
+                                bool& incomplete, const rocksdb::Snapshot* at) const {
   values.clear();
   for (const auto& k : keys)
     if (auto st = check_op(impl_->schema, space, k); !st) return st;
@@ -879,9 +882,10 @@ status rocksdb_store::read_many(space_id space, const std::vector<std::string>& 
     // skipped as found and empty). So a cache-only multi_get is one
     // cache-only Get per key, all at one snapshot.
     return guarded("multi_get", [&]() -> status {
-      rocksdb::ManagedSnapshot snapshot{impl_->db};
-      auto ro = read_options(true);
-      ro.snapshot = snapshot.snapshot();
+      // At `at`, or at a snapshot of its own.
+      std::optional<rocksdb::ManagedSnapshot> own;
+      if (at == nullptr) at = own.emplace(impl_->db).snapshot();
+      auto ro = read_options(true, at);
       values.reserve(keys.size());
       rocksdb::PinnableSlice v;
       for (const auto& k : keys) {
@@ -910,7 +914,7 @@ status rocksdb_store::read_many(space_id space, const std::vector<std::string>& 
     for (const auto& k : keys) slices.emplace_back(k);
     std::vector<rocksdb::PinnableSlice> results(n);
     std::vector<rocksdb::Status> statuses(n);
-    impl_->db->MultiGet(rocksdb::ReadOptions{}, impl_->handle_of(space), n, slices.data(),
+    impl_->db->MultiGet(read_options(false, at), impl_->handle_of(space), n, slices.data(),
                         results.data(), statuses.data(), false);
     values.reserve(n);
     for (size_t i = 0; i < n; ++i) {
@@ -957,7 +961,8 @@ std::optional<status> rocksdb_store::try_scan(space_id space, std::string_view p
 
 status rocksdb_store::read_page(space_id space, std::string_view prefix,
                                 std::string_view start_after, size_t limit, scan_page& page,
-                                bool cache_only, bool& incomplete) const {
+                                bool cache_only, bool& incomplete,
+                                const rocksdb::Snapshot* at) const {
   page.entries.clear();
   page.more = false;
   if (!accepts_space(impl_->schema, space))
@@ -975,9 +980,10 @@ status rocksdb_store::read_page(space_id space, std::string_view prefix,
     // system_space has no prefix extractor.
     const uint32_t prefix_length =
         space == system_space ? 0 : impl_->schema.spaces[space].options.prefix_length;
-    // No explicit snapshot: an iterator reads at the sequence it was created
-    // at, one consistent view, and GetSnapshot would take the DB mutex.
-    auto ro = read_options(cache_only);
+    // Without `at`, no explicit snapshot: an iterator reads at the sequence
+    // it was created at, one consistent view, and GetSnapshot would take the
+    // DB mutex.
+    auto ro = read_options(cache_only, at);
     // A prefix shorter than the extractor's length (or none at all) spans
     // several extracted prefixes: only a total-order seek finds all its keys.
     // From the extractor's length on, `from` lies in the extractor's domain
@@ -1111,6 +1117,63 @@ status rocksdb_store::recover() {
 
 uint64_t rocksdb_store::latest_sequence() const noexcept {
   return impl_->db->GetLatestSequenceNumber();
+}
+
+/// A RocksDB snapshot as a read_view: the store's own reads at the snapshot.
+class rocksdb_view final : public read_view {
+ public:
+  rocksdb_view(const rocksdb_store& s, rocksdb::DB* db)
+      : store_(s), snapshot_(db), at_(snapshot_.snapshot()) {}
+
+  status get(space_id space, std::string_view key, std::string& value, bool& found) const override {
+    bool incomplete = false;
+    return store_.read_one(space, key, value, found, false, incomplete, at());
+  }
+  status multi_get(space_id space, const std::vector<std::string>& keys,
+                   std::vector<std::optional<std::string>>& values) const override {
+    bool incomplete = false;
+    return store_.read_many(space, keys, values, false, incomplete, at());
+  }
+  status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
+              scan_page& page) const override {
+    bool incomplete = false;
+    return store_.read_page(space, prefix, start_after, limit, page, false, incomplete, at());
+  }
+  std::optional<status> try_get(space_id space, std::string_view key, std::string& value,
+                                bool& found) const override {
+    bool incomplete = false;
+    auto st = store_.read_one(space, key, value, found, true, incomplete, at());
+    return unless_incomplete(st, incomplete);
+  }
+  std::optional<status> try_multi_get(
+      space_id space, const std::vector<std::string>& keys,
+      std::vector<std::optional<std::string>>& values) const override {
+    bool incomplete = false;
+    auto st = store_.read_many(space, keys, values, true, incomplete, at());
+    return unless_incomplete(st, incomplete);
+  }
+  std::optional<status> try_scan(space_id space, std::string_view prefix,
+                                 std::string_view start_after, size_t limit,
+                                 scan_page& page) const override {
+    bool incomplete = false;
+    auto st = store_.read_page(space, prefix, start_after, limit, page, true, incomplete, at());
+    return unless_incomplete(st, incomplete);
+  }
+  uint64_t sequence() const noexcept override { return at()->GetSequenceNumber(); }
+
+ private:
+  const rocksdb::Snapshot* at() const noexcept { return at_; }
+
+  const rocksdb_store& store_;
+  rocksdb::ManagedSnapshot snapshot_;
+  const rocksdb::Snapshot* at_;
+};
+
+status rocksdb_store::snapshot(std::shared_ptr<const read_view>& out) const {
+  return guarded("snapshot", [&]() -> status {
+    out = std::make_shared<rocksdb_view>(*this, impl_->db);
+    return {};
+  });
 }
 
 uint64_t rocksdb_store::next_sequence(const write_batch& batch, size_t pending_ops) const {

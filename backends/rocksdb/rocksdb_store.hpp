@@ -17,6 +17,7 @@
 
 namespace rocksdb {
 class Env;
+class Snapshot;
 }  // namespace rocksdb
 
 namespace vstore {
@@ -137,6 +138,10 @@ class rocksdb_store final : public store {
   /// Returns the DB's latest sequence number.
   uint64_t latest_sequence() const noexcept override;
 
+  /// A RocksDB snapshot (DB::GetSnapshot) as a read_view; released when
+  /// the view goes.
+  status snapshot(std::shared_ptr<const read_view>& out) const override;
+
   /// Returns the DB's latest sequence number plus the number of entries of
   /// `batch` plus `pending_ops` (each Put, Delete and DeleteRange consumes one
   /// sequence number with RocksDB's default write path): what commit answers
@@ -256,13 +261,17 @@ class rocksdb_store final : public store {
 
   /// The reads and the write behind the public ones: `cache_only` / `no_wait`
   /// set `incomplete` / `would_wait` instead of waiting for the disk.
+  /// `at` reads at a snapshot (nullptr: the latest state).
   status read_one(space_id space, std::string_view key, std::string& value, bool& found,
-                  bool cache_only, bool& incomplete) const;
+                  bool cache_only, bool& incomplete, const rocksdb::Snapshot* at = nullptr) const;
   status read_many(space_id space, const std::vector<std::string>& keys,
                    std::vector<std::optional<std::string>>& values, bool cache_only,
-                   bool& incomplete) const;
+                   bool& incomplete, const rocksdb::Snapshot* at = nullptr) const;
   status read_page(space_id space, std::string_view prefix, std::string_view start_after,
-                   size_t limit, scan_page& page, bool cache_only, bool& incomplete) const;
+                   size_t limit, scan_page& page, bool cache_only, bool& incomplete,
+                   const rocksdb::Snapshot* at = nullptr) const;
+  /// The read_view of snapshot(): reads through the three above.
+  friend class rocksdb_view;
   status write(vstore::write_batch& batch, uint64_t& seq, bool no_wait, bool& would_wait);
 
   /// The DB, its column family handles and options; never null.

@@ -19,6 +19,7 @@
 // known to be lost.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,6 +91,21 @@ class client {
   status multi_get(multi_get_request req, multi_get_reply& out);
   /// Reads one page of a prefix scan.
   status scan(scan_request req, scan_reply& out);
+  /// Reads keys and scan pages of any spaces at one snapshot of the store
+  /// (snapshot_read_request). Always sent to the primary: a kept snapshot
+  /// lives on the node that took it.
+  status snapshot_read(snapshot_read_request req, snapshot_read_reply& out);
+  /// Calls `each` with every entry of `space` whose key starts with `prefix`
+  /// (empty: the whole space), in key order, `page` entries per request
+  /// (1..limits.max-scan-limit), all read at ONE snapshot: a write that
+  /// commits meanwhile is wholly in what `each` sees or not at all. Stops
+  /// early when `each` returns false. Returns the first error; a page that
+  /// came more than reader.snapshot-lease after the one before it gets
+  /// errc::snapshot_expired (start again). Each request has the client's
+  /// timeout. The snapshot is released at the end, also after an early stop
+  /// or an error.
+  status for_each(space_id space, std::string_view prefix,
+                  const std::function<bool(const key_value&)>& each, uint32_t page = 1000);
   /// Commits a write atomically; returns after it is committed. A write
   /// without a token gets a fresh one. When the answer is in doubt (in_doubt,
   /// timeout, disconnected), write() asks the store for the token's outcome and

@@ -88,10 +88,18 @@ enum class errc : uint8_t {
   /// longer holds (past its [replication] retention), or beyond its end: the
   /// replica must copy a fresh checkpoint (it does so by itself).
   resync_needed,
+  /// A snapshot_read_request named a kept snapshot the store no longer holds
+  /// (released, its lease ran out, or the store restarted): nothing was
+  /// read. Start the reads again at a new snapshot.
+  snapshot_expired,
+  /// A state operation (vstore/state.hpp) asked for history below the
+  /// pruning floor (a rollback or a read_at there): nothing was changed or
+  /// read. The floor is in state_info.
+  pruned,
 };
 
 /// The highest errc value (for iteration in tests and stats).
-inline constexpr uint8_t errc_max = static_cast<uint8_t>(errc::resync_needed);
+inline constexpr uint8_t errc_max = static_cast<uint8_t>(errc::pruned);
 
 /// Whether a write answered with an error was applied.
 enum class write_outcome : uint8_t {
@@ -121,6 +129,8 @@ constexpr write_outcome write_outcome_of(errc x) noexcept {
     case errc::no_space:
     case errc::forbidden:
     case errc::read_only:
+    case errc::snapshot_expired:
+    case errc::pruned:
       return write_outcome::not_applied;
     case errc::timeout:
     case errc::io_error:
@@ -187,6 +197,10 @@ constexpr const char* to_name(errc x) noexcept {
       return "lagging";
     case errc::resync_needed:
       return "resync_needed";
+    case errc::snapshot_expired:
+      return "snapshot_expired";
+    case errc::pruned:
+      return "pruned";
   }
   return "unknown_error";
 }
@@ -241,6 +255,11 @@ constexpr const char* to_message(errc x) noexcept {
       return "the replica has not applied the asked sequence yet: retry, or read elsewhere";
     case errc::resync_needed:
       return "the primary no longer holds the log from that sequence: copy a fresh checkpoint";
+    case errc::snapshot_expired:
+      return "the kept snapshot is gone (released or its lease ran out): nothing was read; "
+             "read again at a new snapshot";
+    case errc::pruned:
+      return "that history is below the pruning floor: nothing was changed or read";
   }
   return "unknown error";
 }

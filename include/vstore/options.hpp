@@ -104,6 +104,15 @@ struct reader_options {
   /// to a cache-only reader, so that it does not hold up the manager).
   /// Key: inline-max-keys. Default: 8. Range 0..1024 (0: none).
   uint32_t inline_max_keys = 8;
+  /// How long a snapshot kept by a snapshot_read_request (keep = true) stays
+  /// held after its last use; past it the store releases it and a read
+  /// naming it gets errc::snapshot_expired. A held snapshot keeps RocksDB
+  /// from compacting away the versions it sees. Key: snapshot-lease.
+  /// Default: 10s. Range 10ms..1h.
+  std::chrono::milliseconds snapshot_lease{10000};
+  /// Snapshots kept at once (over every client); one more is refused with
+  /// errc::overloaded. Key: max-snapshots. Default: 64. Range 1..4096.
+  uint32_t max_snapshots = 64;
 };
 
 /// Writers and group commit. Section [writer].

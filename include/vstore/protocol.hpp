@@ -158,6 +158,24 @@ typename Inspector::result_type inspect(Inspector& f, status_reply& x) {
            x.shutting_down, x.uptime_ms, x.sequence, x.health, x.replication);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, read_item& x) {
+  return f(caf::meta::type_name("vstore::read_item"), x.space, x.scan, x.key, x.start_after,
+           x.limit);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, read_result& x) {
+  return f(caf::meta::type_name("vstore::read_result"), x.found, x.value, x.entries, x.more);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot_read_request& x) {
+  return f(caf::meta::type_name("vstore::snapshot_read_request"), x.items, x.snapshot, x.keep,
+           x.min_seq);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, snapshot_read_reply& x) {
+  return f(caf::meta::type_name("vstore::snapshot_read_reply"), x.results, x.seq, x.snapshot);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, log_batch& x) {
   return f(caf::meta::type_name("vstore::log_batch"), x.seq, x.count, x.data);
 }
@@ -218,24 +236,26 @@ using min_seq_atom = caf::atom_constant<caf::atom("vs_minseq")>;
 
 /// The public API: the StorageManager. Any actor, local or remote, may send
 /// these. Every request gets exactly one reply or a vstore error (errc).
-using manager_actor = caf::typed_actor<caf::replies_to<get_request>::with<get_reply>,
-                                       caf::replies_to<multi_get_request>::with<multi_get_reply>,
-                                       caf::replies_to<scan_request>::with<scan_reply>,
-                                       caf::replies_to<write_request>::with<commit_ack>,
-                                       caf::replies_to<flush_request>::with<commit_ack>,
-                                       caf::replies_to<stats_request>::with<stats_reply>,
-                                       caf::replies_to<status_request>::with<status_reply>,
-                                       caf::replies_to<drain_request>::with<drain_reply>,
-                                       caf::replies_to<outcome_request>::with<outcome_reply>,
-                                       caf::replies_to<checkpoint_request>::with<checkpoint_reply>,
-                                       caf::replies_to<log_request>::with<log_reply>,
-                                       caf::replies_to<snapshot_request>::with<snapshot_reply>,
-                                       caf::replies_to<chunk_request>::with<chunk_reply>,
-                                       caf::replies_to<snapshot_release>::with<release_reply>,
-                                       caf::replies_to<promote_request>::with<promote_reply>,
-                                       /// The manager's own timers (see tick_atom, min_seq_atom);
-                                       /// harmless if others send them.
-                                       caf::reacts_to<tick_atom>, caf::reacts_to<min_seq_atom>>;
+using manager_actor =
+    caf::typed_actor<caf::replies_to<get_request>::with<get_reply>,
+                     caf::replies_to<multi_get_request>::with<multi_get_reply>,
+                     caf::replies_to<scan_request>::with<scan_reply>,
+                     caf::replies_to<snapshot_read_request>::with<snapshot_read_reply>,
+                     caf::replies_to<write_request>::with<commit_ack>,
+                     caf::replies_to<flush_request>::with<commit_ack>,
+                     caf::replies_to<stats_request>::with<stats_reply>,
+                     caf::replies_to<status_request>::with<status_reply>,
+                     caf::replies_to<drain_request>::with<drain_reply>,
+                     caf::replies_to<outcome_request>::with<outcome_reply>,
+                     caf::replies_to<checkpoint_request>::with<checkpoint_reply>,
+                     caf::replies_to<log_request>::with<log_reply>,
+                     caf::replies_to<snapshot_request>::with<snapshot_reply>,
+                     caf::replies_to<chunk_request>::with<chunk_reply>,
+                     caf::replies_to<snapshot_release>::with<release_reply>,
+                     caf::replies_to<promote_request>::with<promote_reply>,
+                     /// The manager's own timers (see tick_atom, min_seq_atom);
+                     /// harmless if others send them.
+                     caf::reacts_to<tick_atom>, caf::reacts_to<min_seq_atom>>;
 
 // -- errors ---------------------------------------------------------------------
 

@@ -277,6 +277,74 @@ struct checkpoint_reply {
   uint64_t elapsed_ms = 0;
 };
 
+// -- snapshot reads --------------------------------------------------------------
+
+/// One read of a snapshot_read_request: a key (`scan` false) or one page of
+/// the keys that start with `key` (`scan` true: the prefix; the page starts
+/// after `start_after` and holds at most `limit` entries, as scan_request).
+struct read_item {
+  space_id space = 0;
+  bool scan = false;
+  std::string key;
+  std::string start_after;
+  uint32_t limit = 0;
+
+  /// A get of `k` in `s`.
+  static read_item get(space_id s, std::string_view k) {
+    return read_item{s, false, std::string{k}, {}, 0};
+  }
+  /// A page of at most `n` keys of `s` with prefix `p`, after `after`.
+  static read_item page(space_id s, std::string_view p, uint32_t n, std::string_view after = {}) {
+    return read_item{s, true, std::string{p}, std::string{after}, n};
+  }
+};
+
+/// The answer to one read_item: found and value for a get; entries and more
+/// for a page (as scan_reply).
+struct read_result {
+  bool found = false;
+  std::string value;
+  std::vector<key_value> entries;
+  bool more = false;
+};
+
+/// Reads keys and scan pages of any spaces at ONE snapshot of the store:
+/// every result reflects the same commits, however many commits run
+/// meanwhile, so a multi-space batch is never seen torn. With `keep`, the
+/// snapshot stays held for further requests (its id in the reply), for up to
+/// reader.snapshot-lease after its last use: several requests (for example
+/// the pages of a long scan, or reads that depend on earlier answers) then
+/// read the same state. A request naming `snapshot` with keep = false
+/// releases it after its reads (items may be empty just to release).
+/// Reply: snapshot_read_reply, or a read error (the first item's space
+/// chooses the reader pool and its reader.max-queued), or
+/// errc::snapshot_expired (`snapshot` is not held: released, expired, or the
+/// store restarted), errc::overloaded (reader.max-snapshots are held),
+/// errc::too_large (more than limits.max-multi-get items, a limit over
+/// limits.max-scan-limit, a key over limits.max-key-size),
+/// errc::invalid_argument (no items and no snapshot, a page with limit 0),
+/// errc::empty_key (a get of an empty key), errc::not_supported (a backend
+/// without snapshots).
+struct snapshot_read_request {
+  std::vector<read_item> items;
+  /// 0: a new snapshot of the store as it is now; else the id of a snapshot
+  /// kept by an earlier request.
+  uint64_t snapshot = 0;
+  /// Keep the snapshot after this request (see above).
+  bool keep = false;
+  /// As on every read (a new snapshot only): taken once the node holds the
+  /// primary's state through this sequence.
+  uint64_t min_seq = 0;
+};
+
+/// results[i] answers items[i]; `seq` is the store's sequence number at the
+/// snapshot; `snapshot` is its id while it is kept (0 once released).
+struct snapshot_read_reply {
+  std::vector<read_result> results;
+  uint64_t seq = 0;
+  uint64_t snapshot = 0;
+};
+
 // -- replication (docs/replication.md) -----------------------------------------
 // A read replica (vstored --follow) copies a snapshot of its primary, then
 // asks for its log in order. These requests need the read role on vstored's

@@ -95,6 +95,20 @@ class read_store {
   }
 };
 
+/// A read-only view of a store at one point of its history (RocksDB: a
+/// snapshot). Its reads see every commit made before the view was taken and
+/// none made after, in every space, however long the view is held. While held
+/// it keeps the versions it sees from being compacted away (RocksDB) or holds
+/// a copy of the data (memory: O(size of the store) to take): drop the last
+/// reference when done. A view must not outlive the store it was taken of.
+/// Safe to read from many threads at once.
+class read_view : public read_store {
+ public:
+  /// The store's sequence number when the view was taken: the view holds
+  /// every commit through it.
+  virtual uint64_t sequence() const noexcept = 0;
+};
+
 /// Collects puts, deletes and range deletes over any state spaces (including
 /// system_space) for one atomic commit. The first invalid operation (unknown
 /// space, empty key) makes the batch invalid: error() tells why and commit
@@ -222,6 +236,14 @@ class store : public read_store {
   /// for a valid batch made by this store's make_batch(); commit refuses any
   /// other. Changes nothing and does not wait for a running commit.
   virtual uint64_t next_sequence(const vstore::write_batch& batch, size_t pending_ops) const = 0;
+
+  /// Takes a read_view of the store as it is now. Cheap with RocksDB (no
+  /// I/O; takes the DB mutex briefly), a copy of every space with memory.
+  /// Backends and decorators without views answer errc::not_supported.
+  virtual status snapshot(std::shared_ptr<const read_view>& out) const {
+    out.reset();
+    return {errc::not_supported, "this store takes no snapshots"};
+  }
 
   /// Writes a consistent copy of the store to directory `dir` (which must not
   /// exist). Backends without persistence answer errc::not_supported.

@@ -1311,5 +1311,88 @@ TYPED_TEST(Conformance, ConcurrentReadersSeeSystemAndUserOpsOfABatchTogether) {
   EXPECT_EQ(read_token(), batches);
 }
 
+// --- Snapshots (read_view) ---------------------------------------------------
+
+/// Reads `key` of `space` through `v`, expecting success.
+std::optional<std::string> view_get(const read_view& v, space_id space, std::string_view key) {
+  std::string value;
+  bool found = false;
+  auto st = v.get(space, key, value, found);
+  EXPECT_TRUE(st) << st.to_string();
+  if (!found) return std::nullopt;
+  return value;
+}
+
+TYPED_TEST(Conformance, SnapshotSeesNoCommitAfterIt) {
+  this->put(spaces::data, "a", "1");
+  this->put(spaces::latest_ptr, "b", "1");
+  std::shared_ptr<const read_view> v;
+  ASSERT_TRUE(this->store_->snapshot(v));
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->sequence(), this->store_->latest_sequence());
+  const auto at = v->sequence();
+  // After the view: an overwrite, a delete, a new key, a range delete, in
+  // several spaces and one batch each, then a sync (RocksDB: memtables
+  // flushed to SST files; the view still sees what it saw).
+  this->put(spaces::data, "a", "2");
+  {
+    auto b = this->store_->make_batch();
+    b->del(spaces::latest_ptr, "b");
+    b->put(spaces::latest_ptr, "c", "new");
+    b->delete_range(spaces::data, "a", "z");
+    ASSERT_TRUE(this->commit(*b));
+  }
+  ASSERT_TRUE(this->store_->sync());
+  EXPECT_EQ(view_get(*v, spaces::data, "a"), "1");
+  EXPECT_EQ(view_get(*v, spaces::latest_ptr, "b"), "1");
+  EXPECT_EQ(view_get(*v, spaces::latest_ptr, "c"), std::nullopt);
+  std::vector<std::optional<std::string>> values;
+  ASSERT_TRUE(v->multi_get(spaces::latest_ptr, {"b", "c"}, values));
+  EXPECT_EQ(values, (std::vector<std::optional<std::string>>{"1", std::nullopt}));
+  scan_page page;
+  ASSERT_TRUE(v->scan(spaces::latest_ptr, "", {}, 10, page));
+  ASSERT_EQ(page.entries.size(), 1u);
+  EXPECT_EQ(page.entries[0].key, "b");
+  EXPECT_EQ(v->sequence(), at);
+  // The store itself moved on.
+  EXPECT_EQ(this->get(spaces::data, "a"), std::nullopt);
+  EXPECT_EQ(this->get(spaces::latest_ptr, "c"), "new");
+  EXPECT_GT(this->store_->latest_sequence(), at);
+}
+
+TYPED_TEST(Conformance, SnapshotPagesThroughOneState) {
+  keys_t keys;
+  for (int i = 0; i < 50; ++i) keys.push_back("k" + std::to_string(100 + i));
+  this->put_keys(spaces::metas, keys);
+  std::shared_ptr<const read_view> v;
+  ASSERT_TRUE(this->store_->snapshot(v));
+  // Between pages, every key is deleted and others are written.
+  keys_t seen;
+  std::string after;
+  for (int n = 0; n < 100; ++n) {
+    scan_page page;
+    ASSERT_TRUE(v->scan(spaces::metas, "k", after, 7, page));
+    for (const auto& kv : page.entries) seen.push_back(kv.key);
+    auto b = this->store_->make_batch();
+    b->delete_range(spaces::metas, "k", "l");
+    b->put(spaces::metas, "k" + std::to_string(n), "late");
+    ASSERT_TRUE(this->commit(*b));
+    if (!page.more) break;
+    after = page.entries.back().key;
+  }
+  EXPECT_EQ(seen, keys);
+}
+
+TYPED_TEST(Conformance, SnapshotChecksSpacesAndKeysLikeTheStore) {
+  std::shared_ptr<const read_view> v;
+  ASSERT_TRUE(this->store_->snapshot(v));
+  std::string value;
+  bool found = false;
+  EXPECT_EQ(v->get(99, "x", value, found).code(), errc::unknown_space);
+  EXPECT_EQ(v->get(spaces::data, "", value, found).code(), errc::empty_key);
+  scan_page page;
+  EXPECT_EQ(v->scan(spaces::data, "", {}, 0, page).code(), errc::invalid_argument);
+}
+
 }  // namespace
 }  // namespace vstore

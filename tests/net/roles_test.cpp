@@ -39,9 +39,10 @@ const std::string gen_certs = VSTORE_GEN_CERTS;
 // -- the role table and the guard, in process -------------------------------------------------
 
 TEST(RoleGuard, TableGrantsEachRoleItsRequests) {
-  const request_kind reads[] = {
-      request_kind::get,    request_kind::multi_get, request_kind::scan,     request_kind::stats,
-      request_kind::status, request_kind::outcome,   request_kind::replicate};
+  const request_kind reads[] = {request_kind::get,       request_kind::multi_get,
+                                request_kind::scan,      request_kind::stats,
+                                request_kind::status,    request_kind::outcome,
+                                request_kind::replicate, request_kind::snapshot_read};
   for (auto k : reads) {
     EXPECT_TRUE(allows(peer_role::read, k)) << to_name(k);
     EXPECT_TRUE(allows(peer_role::write, k)) << to_name(k);

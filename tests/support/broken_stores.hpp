@@ -15,6 +15,7 @@
 //   drop_del_range            delete_range is ignored
 //   stale_reads               reads are served as of N commits ago
 //   lose_last_round_at_reopen the last acknowledged commit is gone after reopen
+//   live_snapshots            a snapshot reads the live store (no snapshot)
 //
 // Every decorator hands out its own batch type (recording_batch), which
 // forwards each operation to a batch of the inner store and remembers it, so
@@ -167,6 +168,9 @@ class forwarding_store : public store {
   status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
               scan_page& page) const override {
     return inner_->scan(space, prefix, start_after, limit, page);
+  }
+  status snapshot(std::shared_ptr<const read_view>& out) const override {
+    return inner_->snapshot(out);
   }
   status sync() override {
     std::lock_guard<std::mutex> g{commit_mtx_};
@@ -485,6 +489,38 @@ class lose_last_round_at_reopen final : public forwarding_store {
   }
 
   std::vector<recorded_op> undo_;
+};
+
+/// snapshot() hands out a view that reads the live store: each read sees the
+/// commits made up to that read, so two reads of one "snapshot" can see
+/// different states (snapshot_read_test catches it).
+class live_snapshots final : public forwarding_store {
+ public:
+  using forwarding_store::forwarding_store;
+  const char* defect() const noexcept override { return "live_snapshots"; }
+
+  status snapshot(std::shared_ptr<const read_view>& out) const override {
+    out = std::make_shared<live_view>(inner_);
+    return {};
+  }
+
+ private:
+  class live_view final : public read_view {
+   public:
+    explicit live_view(std::shared_ptr<const store> s) : s_(std::move(s)) {}
+    status get(space_id space, std::string_view key, std::string& value,
+               bool& found) const override {
+      return s_->get(space, key, value, found);
+    }
+    status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
+                scan_page& page) const override {
+      return s_->scan(space, prefix, start_after, limit, page);
+    }
+    uint64_t sequence() const noexcept override { return s_->latest_sequence(); }
+
+   private:
+    std::shared_ptr<const store> s_;
+  };
 };
 
 }  // namespace vstore::test

@@ -31,8 +31,14 @@ TEST(Errc, CodeZeroIsReservedAndUnknown) {
   EXPECT_STREQ(to_name(static_cast<errc>(errc_max + 1)), "unknown_error");
 }
 
-TEST(Errc, ReplicationCodesComeLast) {
-  EXPECT_EQ(static_cast<uint8_t>(errc::resync_needed), errc_max);
+TEST(Errc, SnapshotAndStateCodesComeLast) {
+  EXPECT_EQ(static_cast<uint8_t>(errc::pruned), errc_max);
+  EXPECT_EQ(static_cast<int>(errc::snapshot_expired), static_cast<int>(errc::resync_needed) + 1);
+  EXPECT_EQ(write_outcome_of(errc::pruned), write_outcome::not_applied);
+  EXPECT_STREQ(to_name(errc::snapshot_expired), "snapshot_expired");
+}
+
+TEST(Errc, ReplicationCodes) {
   EXPECT_EQ(static_cast<int>(errc::read_only), static_cast<int>(errc::forbidden) + 1);
   EXPECT_EQ(static_cast<int>(errc::lagging), static_cast<int>(errc::read_only) + 1);
   EXPECT_EQ(write_outcome_of(errc::read_only), write_outcome::not_applied);

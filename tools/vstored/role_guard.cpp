@@ -19,6 +19,8 @@ const char* to_name(request_kind x) noexcept {
       return "multi_get";
     case request_kind::scan:
       return "scan";
+    case request_kind::snapshot_read:
+      return "snapshot_read";
     case request_kind::stats:
       return "stats";
     case request_kind::status:
@@ -46,6 +48,7 @@ peer_role required_role(request_kind x) noexcept {
     case request_kind::get:
     case request_kind::multi_get:
     case request_kind::scan:
+    case request_kind::snapshot_read:
     case request_kind::stats:
     case request_kind::status:
     case request_kind::outcome:
@@ -124,6 +127,10 @@ manager_actor::behavior_type role_guard(guard_pointer self, manager_actor manage
       },
       [self](scan_request& r) {
         return forward<scan_reply>(self, k::scan, std::move(r), self->state.timeouts.request);
+      },
+      [self](snapshot_read_request& r) {
+        return forward<snapshot_read_reply>(self, k::snapshot_read, std::move(r),
+                                            self->state.timeouts.request);
       },
       [self](write_request& r) {
         return forward<commit_ack>(self, k::write, std::move(r), self->state.timeouts.request);

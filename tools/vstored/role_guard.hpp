@@ -33,6 +33,8 @@ enum class request_kind : uint8_t {
   get,
   multi_get,
   scan,
+  /// snapshot_read_request (reads, at one snapshot).
+  snapshot_read,
   stats,
   status,
   outcome,
@@ -51,7 +53,7 @@ enum class request_kind : uint8_t {
 const char* to_name(request_kind x) noexcept;
 
 /// Returns the least role that may send `x`: read for get, multi_get, scan,
-/// stats, status, outcome and replicate; write for write and flush; admin for drain,
+/// snapshot_read, stats, status, outcome and replicate; write for write and flush; admin for drain,
 /// checkpoint and every other (future) request.
 peer_role required_role(request_kind x) noexcept;
 
