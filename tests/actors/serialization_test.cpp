@@ -75,6 +75,17 @@ TEST_F(Serialization, Requests) {
   EXPECT_EQ(w.ops[1].kind, op_kind::del);
   EXPECT_EQ(w.ops[2].kind, op_kind::del_range);
   EXPECT_EQ(w.ops[2].value, "b");
+  auto r = round_trip(snapshot_read_request{
+      {read_item::get(1, binary), read_item::page(2, "p", 10, binary)}, 77, true, 5});
+  ASSERT_EQ(r.items.size(), 2u);
+  EXPECT_EQ(r.items[0].key, binary);
+  EXPECT_FALSE(r.items[0].scan);
+  EXPECT_TRUE(r.items[1].scan);
+  EXPECT_EQ(r.items[1].start_after, binary);
+  EXPECT_EQ(r.items[1].limit, 10u);
+  EXPECT_EQ(r.snapshot, 77u);
+  EXPECT_TRUE(r.keep);
+  EXPECT_EQ(r.min_seq, 5u);
 }
 
 TEST_F(Serialization, Replies) {
@@ -88,6 +99,16 @@ TEST_F(Serialization, Replies) {
   EXPECT_EQ(s.entries[0].value, binary);
   EXPECT_TRUE(s.more);
   EXPECT_EQ(round_trip(commit_ack{99}).seq, 99u);
+  auto sr = round_trip(snapshot_read_reply{
+      {read_result{true, binary, {}, false}, read_result{false, {}, {{"k", binary}}, true}},
+      42,
+      77});
+  ASSERT_EQ(sr.results.size(), 2u);
+  EXPECT_EQ(sr.results[0].value, binary);
+  EXPECT_EQ(sr.results[1].entries[0].value, binary);
+  EXPECT_TRUE(sr.results[1].more);
+  EXPECT_EQ(sr.seq, 42u);
+  EXPECT_EQ(sr.snapshot, 77u);
   auto d = round_trip(drain_reply{5, 2});
   EXPECT_EQ(d.answered, 5u);
   EXPECT_EQ(d.cut_off, 2u);

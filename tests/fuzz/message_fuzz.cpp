@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto p = reinterpret_cast<const char*>(data) + 1;
   auto n = size - 1;
   using namespace vstore;
-  switch (data[0] % 24) {
+  switch (data[0] % 26) {
     case 0:
       check<get_request>(p, n);
       break;
@@ -105,6 +105,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 23:
       check<checkpoint_reply>(p, n);
+      break;
+    case 24:
+      check<snapshot_read_request>(p, n);
+      break;
+    case 25:
+      check<snapshot_read_reply>(p, n);
       break;
     default:
       check<key_value>(p, n);

@@ -57,5 +57,12 @@ int main(int argc, char** argv) {
   write_seed(dir, 21, outcome_reply{write_state::committed, 13});
   write_seed(dir, 22, checkpoint_request{"/backup/ckpt-1"});
   write_seed(dir, 23, checkpoint_reply{"/backup/ckpt-1", 99, 12, 4096, 37});
+  write_seed(dir, 24,
+             snapshot_read_request{
+                 {read_item::get(1, "k"), read_item::page(2, "p", 10, "pa")}, 77, true, 5});
+  write_seed(
+      dir, 25,
+      snapshot_read_reply{
+          {read_result{true, "v", {}, false}, read_result{false, {}, {{"k", "v"}}, true}}, 42, 77});
   return 0;
 }
