@@ -138,18 +138,33 @@ int run_scan(session& s, const scan_args& a) {
               << ", \"prefix\": " << json_string(s.render(*prefix)) << ", \"entries\": [";
   uint64_t printed = 0;
   bool cut = false;
+  // Every page is read at the snapshot of the first one (kept between the
+  // requests, released at the end): a write committed meanwhile is wholly in
+  // the output or not at all.
+  uint64_t snapshot = 0;
+  auto release = [&] {
+    if (snapshot == 0) return;
+    snapshot_read_request r;
+    r.snapshot = snapshot;
+    snapshot_read_reply ignored;
+    (void)s.db().snapshot_read(std::move(r), ignored);
+  };
   for (;;) {
-    scan_request req;
-    req.space = *sp;
-    req.prefix = *prefix;
-    req.start_after = after;
-    req.limit =
-        static_cast<uint32_t>(a.limit == 0 ? scan_page : std::min(scan_page, a.limit - printed));
-    scan_reply page;
-    if (auto st = s.db().scan(std::move(req), page); !st) {
+    snapshot_read_request req;
+    req.items.push_back(read_item::page(
+        *sp, *prefix,
+        static_cast<uint32_t>(a.limit == 0 ? scan_page : std::min(scan_page, a.limit - printed)),
+        after));
+    req.snapshot = snapshot;
+    req.keep = true;
+    snapshot_read_reply reply;
+    if (auto st = s.db().snapshot_read(std::move(req), reply); !st) {
       std::cout.flush();
+      release();
       return fail(st);
     }
+    snapshot = reply.snapshot;
+    auto& page = reply.results.front();
     for (const auto& kv : page.entries) {
       if (a.json)
         std::cout << (printed == 0 ? "\n  " : ",\n  ")
@@ -166,6 +181,7 @@ int run_scan(session& s, const scan_args& a) {
       break;
     }
   }
+  release();
   if (a.json) {
     std::cout << (printed == 0 ? "]" : "\n]") << ", \"more\": " << (cut ? "true" : "false");
     if (cut) std::cout << ", \"next_start_after\": " << json_string(s.render(after));

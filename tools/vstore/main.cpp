@@ -171,7 +171,9 @@ void add_commands(CLI::App& app, cli_state& st) {
       add("scan", "Print KEY<TAB>VALUE for keys starting with PREFIX.",
           "Prints KEY<TAB>VALUE, one entry per line in key order, for every key of SPACE that\n"
           "starts with PREFIX ('' = all keys), after KEY when --start-after is given, at most\n"
-          "N entries with --limit (default: all). When --limit cut the scan short, stderr says\n"
+          "N entries with --limit (default: all). Every page is read at ONE snapshot of the\n"
+          "store: a write committed during the scan is wholly in the output or not at all.\n"
+          "When --limit cut the scan short, stderr says\n"
           "where to continue. The output loads back with 'vstore bulk-load SPACE -' (with\n"
           "--hex on both sides, or on neither). With --json: {\"space\": ..., \"prefix\": ...,\n"
           "\"entries\": [{\"key\": ..., \"value\": ...}, ...], \"more\": false} (with\n"
