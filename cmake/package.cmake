@@ -6,7 +6,8 @@
 # user links vstore::vstore and nothing of vstore's inner structure. In the
 # source tree the layers stay separate libraries (tests link single layers).
 set(_vstore_layers vstore_client vstore_actors vstore_messages vstore_commit_queue vstore_config
-    vstore_log vstore_backends vstore_backend_memory vstore_backend_rocksdb)
+    vstore_log vstore_backends vstore_backend_memory vstore_backend_rocksdb
+    vstore_state vstore_state_layout)
 set(_vstore_objects "")
 foreach(_layer IN LISTS _vstore_layers)
   list(APPEND _vstore_objects $<TARGET_OBJECTS:${_layer}>)
