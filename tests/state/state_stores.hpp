@@ -1,12 +1,8 @@
 #pragma once
 
-// Store decorators for the state service's tests. The state service reads at
-// snapshots, which tests/support's forwarding_store does not take, so these
-// forward snapshot() to the inner store as well:
+// A store decorator for the state service's tests (the broken ones are in
+// tests/support/broken_stores.hpp):
 //
-//   snapshot_forwarding   healthy: forwards everything
-//   drop_range_store      ignores delete_range (a rollback leaves the undone
-//                         batches' keys behind)
 //   gate_store            holds commits until released (a slow disk), or
 //                         fails the next ones (applied or not) as a failing
 //                         disk does
@@ -22,34 +18,11 @@
 
 namespace vstore::test {
 
-/// The healthy decorator, with snapshots.
-class snapshot_forwarding : public forwarding_store {
- public:
-  using forwarding_store::forwarding_store;
-  status snapshot(std::shared_ptr<const read_view>& out) const override {
-    return inner_->snapshot(out);
-  }
-};
-
-/// Ignores delete_range; every other operation of a batch is committed.
-class drop_range_store final : public snapshot_forwarding {
- public:
-  using snapshot_forwarding::snapshot_forwarding;
-  const char* defect() const noexcept override { return "drop_del_range"; }
-
- protected:
-  status commit_recorded(recording_batch& b, uint64_t& seq) override {
-    return commit_ops(b.ops(), seq, [](const recorded_op& op) {
-      return op.what != recorded_op::kind::del_range;
-    });
-  }
-};
-
 /// Holds commits while blocked (at most 20 s each); fails the next `n`
 /// commits with errc::io_error, each applied first when asked to.
-class gate_store final : public snapshot_forwarding {
+class gate_store final : public forwarding_store {
  public:
-  using snapshot_forwarding::snapshot_forwarding;
+  using forwarding_store::forwarding_store;
   const char* defect() const noexcept override { return "gate"; }
 
   void block() {

@@ -688,7 +688,7 @@ TEST_P(StateTest, BrokenRollbackThatSkipsARestoreIsCaught) {
 
 TEST_P(StateTest, BrokenStoreThatDropsDelRangeIsCaught) {
   auto d = driver(open(opts(), [](std::shared_ptr<store> inner) {
-    return std::make_shared<drop_range_store>(std::move(inner));
+    return std::make_shared<drop_del_range>(std::move(inner));
   }));
   const auto problem = run(*d, scenario_a());
   std::cout << "caught: " << problem;
