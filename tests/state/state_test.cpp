@@ -571,7 +571,7 @@ TEST_P(StateTest, RandomisedAgainstTheModel) {
   std::cout << "seed " << seed << " (VSTORE_STATE_SEED=" << seed << " repeats it)\n";
   std::mt19937_64 rng{seed};
   auto d = driver(open(opts()));
-  const int steps = std::max(100, static_cast<int>(1000 * test_scale()));
+  const int steps = std::max(100, static_cast<int>(2000 * test_scale()));
   workload_counts counts;
   EXPECT_EQ(random_workload(*d, rng, steps, 50, &counts), "") << "seed " << seed;
   std::cout << counts.to_string() << "\n";
