@@ -11,6 +11,7 @@
 
 #include "bench/proc.hpp"
 #include "tools/vstore-sim/driver.hpp"
+#include "tools/vstore-sim/state_run.hpp"
 #include "vstore/connect.hpp"
 #include "vstore/manager.hpp"
 
@@ -678,6 +679,8 @@ int actor_side::run_sim(size_t slot, sim::run_context& ctx) {
   if (!mgr) return sim::usage_error("the manager is closed");
   auto& sys = system_of(*impl_, slot);
   sim::sync_client client{sys, mgr, ctx.timeout};
+  // --state: the chain through a state service spawned over the manager.
+  if (ctx.cli.state) return sim::drive_state(sys, mgr, client, ctx);
   return sim::drive(sys, mgr, client, ctx);
 }
 

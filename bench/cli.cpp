@@ -60,6 +60,10 @@ Scenarios (--list prints them with their client counts):
                                                                vs one-put DB::Write, 1 thread
   sim_chain             vstore-sim --chains 1 --pipeline 16 (one scheduler actor)
                                                                vs the same workload, vstore-sim --raw: 1 thread
+  sim_state             vstore-sim --chains 1 --pipeline 16 --state (a state service)
+                                                               vs the same chain through the sim's own
+                                                               requests (no --state), both via actors;
+                                                               target >= 0.5, informational
   sim_lanes             vstore-sim's default shape (schedulers x 16 lanes)
                                                                vs vstore-sim --raw: 1 thread per scheduler
   remote_get            single gets through vstored, 4 client actors x 8 in flight
@@ -100,7 +104,7 @@ target), in fresh databases; under a minute each with the defaults:
 scripts/bench-plot turns their JSON into one PNG per sweep.
 
 Options:
-  --quick               7 repetitions of 250 ms per side and scenario, about 70 s
+  --quick               5 repetitions of 250 ms per side and scenario, under 60 s
                         in all (the default).
   --full                11 repetitions of 1 s per side and scenario (~4 min).
   --scenario NAME       Run only NAME; repeatable, or a comma list.
@@ -114,7 +118,7 @@ Options:
                         with series, x, unit, vstore_median_per_s,
                         raw_median_per_s, ratio_of_medians and the samples
                         (bench/sweep.hpp).
-  --reps N              Repetitions per side. Default: 7 (quick), 11 (full).
+  --reps N              Repetitions per side. Default: 5 (quick), 11 (full).
   --rep-ms N            Duration of each repetition of each side: requests are
                         sent until it passed. Default: 250 (quick), 1000 (full).
   --ops N               Instead: exactly N requests per repetition (a multi_get
@@ -134,7 +138,8 @@ Options:
   --clients N           Client actors of every scenario but empty_commit
                         (sim_lanes: schedulers).
   --window N            Requests in flight per client (same scenarios; sim_lanes:
-                        lanes per scheduler, sim_chain: batches in flight).
+                        lanes per scheduler, sim_chain and
+                        sim_state: batches in flight).
   --max-threads N       CAF scheduler threads. Default: the number of cores.
   --set SECTION.KEY=V   Change a vstore option (vstore.ini syntax, e.g.
                         writer.inline-commits=false or

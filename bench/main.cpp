@@ -100,7 +100,7 @@ constexpr size_t lag_load_clients = 4;
 /// How long the bench waits for the replica to apply the primary's log.
 constexpr std::chrono::seconds catch_up_timeout{30};
 
-constexpr size_t quick_reps = 7;
+constexpr size_t quick_reps = 5;
 constexpr size_t full_reps = 11;
 constexpr uint64_t quick_rep_ms = 250;
 constexpr uint64_t full_rep_ms = 1000;
@@ -161,6 +161,13 @@ const std::vector<scenario>& scenarios() {
      target_db::sim, 1, 16, 1, 1,
      "vstore-sim --chains 1 --pipeline 16 --no-torn-reader (one scheduler actor, 16 in flight)",
      "vstore-sim --raw --chains 1: one thread, one batch at a time"},
+    // sim_state: the chain through a state service (--state) against the
+    // sim's own hand-written requests, both through the actors; target 0.5
+    // (informational: docs/state.md, Costs).
+    {"sim_state", "batch", 0.5, workload_kind::multi_batch, workload_kind::multi_batch,
+     target_db::sim, 1, 16, 1, 1,
+     "vstore-sim --chains 1 --pipeline 16 --state --no-torn-reader (a state service, 16 applies in flight)",
+     "vstore-sim --chains 1 --pipeline 16 --no-torn-reader: the sim's hand-written requests"},
     {"sim_lanes", "batch", 0.8, workload_kind::multi_batch, workload_kind::multi_batch,
      target_db::sim, 0, 16, 0, 1,
      "vstore-sim default shape, --no-torn-reader: a scheduler actor per core x 16 lanes",
@@ -260,14 +267,15 @@ client_plan plan_of(const context& ctx, const scenario& sc) {
   return p;
 }
 
-/// The shape of a sim row: sim_chain is one chain `window` batches deep,
+/// The shape of a sim row: sim_chain is one chain `window` batches deep
+/// (sim_state the same chain, its vstore side with --state),
 /// sim_lanes `clients` schedulers (0 = one per core) x `window` lanes
 /// (--clients and --window override them); --ops sets the batches per
 /// scheduler.
 sim_shape sim_shape_of(const context& ctx, const scenario& sc, bool warm_up) {
   sim_shape s;
   auto window = static_cast<uint32_t>(ctx.args.window ? *ctx.args.window : sc.window);
-  if (std::string{sc.name} == "sim_chain") {
+  if (std::string{sc.name} == "sim_chain" || std::string{sc.name} == "sim_state") {
     s.pipeline = window;
   } else {
     s.schedulers = static_cast<uint32_t>(ctx.args.clients ? *ctx.args.clients : sc.clients);
@@ -746,13 +754,18 @@ row run_scenario(context& ctx, const scenario& sc) {
   auto make_workload = [&](uint64_t seed, workload_kind kind, bool warm_up) {
     return workload_of(ctx, seed, kind, warm_up);
   };
-  auto sim_rep = [&](actor_side* actors, uint64_t seed, bool warm_up) {
-    auto dir =
-        ctx.tmp->path() + "/" + sc.name + (actors ? "-vstore-" : "-raw-") + std::to_string(seed);
-    return run_sim_rep(actors, ctx.base, dir, sim_shape_of(ctx, sc, warm_up), seed);
+  // sim_state: both sides run through the actors; only the vstore side has
+  // --state (the raw side is the sim's hand-written request path).
+  const bool sim_state = std::string{sc.name} == "sim_state";
+  auto sim_rep = [&](actor_side* actors, uint64_t seed, bool warm_up, bool state) {
+    const char* side = state ? "-state-" : actors ? "-vstore-" : "-raw-";
+    auto dir = ctx.tmp->path() + "/" + sc.name + side + std::to_string(seed);
+    auto shape = sim_shape_of(ctx, sc, warm_up);
+    shape.state = state;
+    return run_sim_rep(actors, ctx.base, dir, shape, seed);
   };
   auto vstore_rep = [&](uint64_t seed, bool warm_up) {
-    if (sc.where == target_db::sim) return sim_rep(ctx.actors.get(), seed, warm_up);
+    if (sc.where == target_db::sim) return sim_rep(ctx.actors.get(), seed, warm_up, sim_state);
     auto w = make_workload(seed, sc.vstore_kind, warm_up);
     if (sc.where != target_db::remote || !ctx.vstored)
       return ctx.actors->run(*vstore_slot, w, plan);
@@ -763,7 +776,8 @@ row run_scenario(context& ctx, const scenario& sc) {
     return res;
   };
   auto raw_rep = [&](uint64_t seed, bool warm_up) {
-    if (sc.where == target_db::sim) return sim_rep(nullptr, seed, warm_up);
+    if (sc.where == target_db::sim)
+      return sim_rep(sim_state ? ctx.actors.get() : nullptr, seed, warm_up, false);
     auto w = make_workload(seed, sc.raw_kind, warm_up);
     if (sc.against == baseline::redis) return ctx.redis->run(w, plan.clients, plan.window);
     if (baseline_slot) return ctx.actors->run(*baseline_slot, w, plan);

@@ -39,6 +39,7 @@ rep_result run_sim_rep(actor_side* actors, const options& base, const std::strin
     args.insert(args.end(), {"--in-flight", std::to_string(shape.lanes)});
   }
   if (actors == nullptr) args.emplace_back("--raw");
+  if (shape.state) args.emplace_back("--state");
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
   sim::run_context ctx;

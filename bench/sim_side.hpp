@@ -9,6 +9,11 @@
 // fresh directory with the bench's options; its rate is the batches committed
 // per second of workload time (the genesis, the verification and the close
 // are not timed). The torn-state reader is off: the raw side has none.
+//
+// sim_state compares two paths through the SAME kind of store instead: the
+// vstore side runs the chain with --state (through a state service,
+// tools/vstore-sim/state_run.hpp), the raw side the same chain through the
+// sim's hand-written requests (no --state, no --raw), both with the actors.
 
 #include <cstdint>
 #include <string>
@@ -31,6 +36,8 @@ struct sim_shape {
   uint32_t lanes = 16;
   /// Forward batches per scheduler.
   uint64_t batches = 1000;
+  /// With pipeline >= 1: run the chain with --state (through a state service).
+  bool state = false;
 };
 
 /// Returns the forward batches per scheduler of a repetition of `shape`
@@ -40,10 +47,11 @@ uint64_t sim_batches(const sim_shape& shape, bool full);
 
 /// Runs one sim repetition seeded `seed` in the fresh directory `dir`
 /// (removed afterwards) with `base`'s options: through a manager that
-/// `actors` opens for the run and drains after it, or raw when `actors` is
-/// null. completed = batches committed, seconds = workload time, cpu_seconds
-/// = this process's CPU time during the workload; a run that does not end
-/// VERIFIED counts as an error. Blocks.
+/// `actors` opens for the run and drains after it (with shape.state through
+/// a state service over it), or raw when `actors` is null. completed =
+/// batches committed, seconds = workload time, cpu_seconds = this process's
+/// CPU time during the workload; a run that does not end VERIFIED counts as
+/// an error. Blocks.
 rep_result run_sim_rep(actor_side* actors, const options& base, const std::string& dir,
                        const sim_shape& shape, uint64_t seed);
 

@@ -41,6 +41,16 @@ status check(const sim_options& o) {
     return bad(
         "--raw runs the workload against RocksDB directly: it excludes --memory, --connect, "
         "--verify-only and --ack-log");
+  if ((o.state_unbalance || o.state_skip_restore) && !o.state)
+    return bad("--state-unbalance and --state-skip-restore need --state");
+  if (o.state) {
+    if (!o.verify_only && o.chains != 1)
+      return bad("--state drives one chain: it needs --chains 1 (and --pipeline N)");
+    if (o.raw || o.range_deletes || o.split_commits || o.inject_corruption || o.torn_port != 0)
+      return bad(
+          "--state excludes --raw, --range-deletes and --torn-reader-at (the state service "
+          "writes its own layout)");
+  }
   if (o.torn_port != 0 && (!o.remote() || o.no_torn_reader))
     return bad("--torn-reader-at needs --connect and the torn-state reader");
   if (o.verify_only && o.memory) return bad("--verify-only needs a persistent store, not --memory");
@@ -115,6 +125,12 @@ status parse_args(int argc, const char* const* argv, sim_options& out) {
       ok = flag(o.json);
     } else if (arg == "--raw") {
       ok = flag(o.raw);
+    } else if (arg == "--state") {
+      ok = flag(o.state);
+    } else if (arg == "--state-unbalance") {
+      ok = flag(o.state_unbalance);
+    } else if (arg == "--state-skip-restore") {
+      ok = flag(o.state_skip_restore);
     } else if (arg == "--range-deletes") {
       ok = flag(o.range_deletes);
     } else if (arg == "--no-torn-reader") {
@@ -248,6 +264,31 @@ Workload:
                         with RocksDB: every scan re-fragments the tombstones)
   --seed S              random seed (default: 1)
   --timeout MS          timeout of every request (default: 30000)
+
+State service:
+  --state               with --chains 1: drive the chain through a state
+                        service (docs/state.md) spawned in this process over
+                        the store (embedded or --connect) instead of the
+                        sim's hand-written requests (the default, kept to
+                        compare the two): per batch one read_latest of the
+                        resources it touches and one apply_batch, up to
+                        --pipeline applies in flight; rollback_to and
+                        prune_below are sent without draining (the service
+                        orders them). Genesis: one apply of every resource
+                        (more if limits.max-batch-ops is exceeded). The
+                        service keeps its layout in the sim's four spaces, so
+                        the run has its own verification: head = genesis +
+                        live batches, batch_metadata = applies 1..head, the
+                        latest balances and read_at at up to 5 indexes from
+                        the floor to the head all sum to resources x the
+                        initial balance. No torn-state reader. Default: off.
+                        With --verify-only: verify a --state store. With
+                        --ack-log: "intent sN-aI" / "intent sN-rI" before
+                        apply_batch I / rollback_to I is sent, "ack TOKEN"
+                        after its reply; --verify-only --state --ack-log
+                        checks that the head is one that a prefix of the
+                        logged requests holding every acknowledged one
+                        leaves (acknowledged applies survive a crash)
 
 Baseline:
   --raw                 run the same workload (same plans, seeds and checks)

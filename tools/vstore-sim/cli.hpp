@@ -76,6 +76,18 @@ struct sim_options {
   /// store's settings) from plain threads, one per scheduler, instead of
   /// through a manager; the baseline of vstore-bench's sim rows.
   bool raw = false;
+  /// --state: the single-chain workload (--chains 1) through a state
+  /// service (vstore/state.hpp) spawned over the manager, instead of the
+  /// sim's hand-written requests (state_run.hpp); with --verify-only: verify a
+  /// --state store.
+  bool state = false;
+  /// --state-unbalance (test only, not in --help): the chain's first batch
+  /// credits one unit more than it debits, so the verification must fail.
+  bool state_unbalance = false;
+  /// --state-skip-restore (test only, not in --help): the state service's
+  /// skip_one_restore hook (a rollback leaves one pointer of an undone
+  /// batch), so the run must fail.
+  bool state_skip_restore = false;
   /// --json: print the results as one JSON object.
   bool json = false;
   /// --no-torn-reader: no concurrent torn-state reader (torn_reader.hpp).

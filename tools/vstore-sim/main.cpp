@@ -6,7 +6,8 @@
 // (torn_reader.hpp, unless --no-torn-reader), waits for the schedulers'
 // reports while it draws the progress, stops the reader, then verifies the
 // store, drains the manager and prints the figures. With --raw the same
-// workload runs directly against RocksDB (raw_run.hpp), without actors.
+// workload runs directly against RocksDB (raw_run.hpp), without actors; with
+// --state the chain runs through a state service (state_run.hpp).
 // Exit code: 0 VERIFIED, 1 FAILED (also on a torn state), 2 usage or setup
 // error.
 
@@ -26,6 +27,7 @@
 #include "tools/vstore-sim/raw_run.hpp"
 #include "tools/vstore-sim/remote.hpp"
 #include "tools/vstore-sim/report.hpp"
+#include "tools/vstore-sim/state_run.hpp"
 #include "tools/vstore-sim/sync_client.hpp"
 #include "vstore/manager.hpp"
 #include "vstore/version.hpp"
@@ -105,7 +107,8 @@ int run(run_context& ctx) {
   int rc = exit_usage;
   {
     sync_client client{sys, manager, ctx.timeout};
-    rc = drive(sys, manager, client, ctx, torn ? &torn : nullptr);
+    rc = ctx.cli.state ? drive_state(sys, manager, client, ctx)
+                       : drive(sys, manager, client, ctx, torn ? &torn : nullptr);
     if (!ctx.cli.remote()) {
       auto t0 = clock_type::now();
       drain_reply drained;

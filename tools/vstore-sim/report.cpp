@@ -47,7 +47,12 @@ void print_text(std::FILE* out, const run_summary& s) {
                  " batches per scheduler, %u transfers per batch\n",
                  p.schedulers, p.lanes, p.resources, s.batches_per_scheduler,
                  s.transfers_per_batch);
-    if (s.pipeline > 0)
+    if (s.state)
+      std::fprintf(out,
+                   "                through a state service: up to %u applies in flight "
+                   "(rollbacks and prunes ordered by the service)\n",
+                   s.pipeline);
+    else if (s.pipeline > 0)
       std::fprintf(out,
                    "                one chain, pipelined: up to %u batches in flight "
                    "(drained before every rollback and prune)\n",
@@ -88,7 +93,22 @@ void print_text(std::FILE* out, const run_summary& s) {
     else
       std::fprintf(out, "torn reader:    off\n");
   }
-  if (s.verified) {
+  if (s.verified && s.state) {
+    const auto& v = s.verify;
+    std::fprintf(
+        out,
+        "verify:         %" PRIu64 " resources, total %" PRIu64 " (expected %" PRIu64
+        "), head %" PRIu64 " (expected %s), floor %" PRIu64 ", %" PRIu64
+        " genesis applies, %" PRIu64 " batch_metadata entries, sum conserved at %" PRIu64
+        " read_at indexes\n",
+        v.resources, v.total, v.expected_total, s.state_head,
+        s.state_expected_head > 0 ? std::to_string(s.state_expected_head).c_str() : "unknown",
+        s.state_floor, s.state_genesis, s.state_metadata, s.state_read_at);
+    for (size_t i = 0; i < v.failures.size(); ++i)
+      std::fprintf(out, "violation:      %s\n", v.failures[i].c_str());
+    if (v.more_failures > 0)
+      std::fprintf(out, "violation:      ... and %" PRIu64 " more\n", v.more_failures);
+  } else if (s.verified) {
     const auto& v = s.verify;
     std::fprintf(out,
                  "verify:         %" PRIu64 " resources, total %" PRIu64 " (expected %" PRIu64
@@ -124,6 +144,15 @@ void print_json(std::FILE* out, const run_summary& s) {
               ",\"inconclusive\":" + std::to_string(s.torn_inconclusive) +
               ",\"torn\":" + std::to_string(s.torn_states) +
               ",\"abandoned\":" + std::to_string(s.torn_abandoned) + "}";
+  // --state: the service's figures ("null" otherwise).
+  std::string state = "null";
+  if (s.state)
+    state = "{\"head\":" + std::to_string(s.state_head) +
+            ",\"expected_head\":" + std::to_string(s.state_expected_head) +
+            ",\"floor\":" + std::to_string(s.state_floor) +
+            ",\"genesis\":" + std::to_string(s.state_genesis) +
+            ",\"metadata\":" + std::to_string(s.state_metadata) +
+            ",\"read_at\":" + std::to_string(s.state_read_at) + "}";
   std::fprintf(
       out,
       "{\"backend\":\"%s\",\"location\":\"%s\",\"verify_only\":%s,\"schedulers\":%u,"
@@ -131,7 +160,7 @@ void print_json(std::FILE* out, const run_summary& s) {
       ",\"transfers_per_batch\":%u,\"rollback_every\":%" PRIu64
       ",\"rollback_depth\":%u,"
       "\"prune_window\":%" PRIu64
-      ",\"pipeline\":%u,\"raw\":%s,\"elapsed_s\":%.6f,\"batches\":%" PRIu64
+      ",\"pipeline\":%u,\"raw\":%s,\"state\":%s,\"elapsed_s\":%.6f,\"batches\":%" PRIu64
       ",\"batches_per_s\":%.1f,\"transfers\":%" PRIu64
       ",\"transfers_per_s\":%.1f,"
       "\"read_requests\":%" PRIu64 ",\"read_keys\":%" PRIu64
@@ -149,14 +178,15 @@ void print_json(std::FILE* out, const run_summary& s) {
       json_escape(s.backend).c_str(), json_escape(s.location).c_str(),
       s.verify_only ? "true" : "false", p.schedulers, p.lanes, p.resources, s.batches_per_scheduler,
       s.transfers_per_batch, s.rollback_every, s.rollback_depth, s.prune_window, s.pipeline,
-      s.raw ? "true" : "false", s.elapsed_s, s.batches, per_second(s.batches, s.elapsed_s),
-      s.transfers, per_second(s.transfers, s.elapsed_s), s.read_requests, s.read_keys,
-      per_second(s.read_requests, s.elapsed_s), s.writes, s.latency_p50_us, s.latency_p99_us,
-      s.latency_max_us, s.rollbacks, s.rolled_back_batches, s.prunes, s.pruned_batches,
-      s.pruned_versions, s.retries, s.db_writes, s.db_ops, torn.c_str(), s.errors, s.genesis_s,
-      s.verify_s, s.drain_s, s.verified ? "true" : "false", v.ok ? "true" : "false", v.resources,
-      v.total, v.expected_total, v.batches, v.data_versions, v.rollback_entries, v.checksums,
-      failures.c_str(), s.ok() ? "true" : "false", json_escape(s.verdict()).c_str());
+      s.raw ? "true" : "false", state.c_str(), s.elapsed_s, s.batches,
+      per_second(s.batches, s.elapsed_s), s.transfers, per_second(s.transfers, s.elapsed_s),
+      s.read_requests, s.read_keys, per_second(s.read_requests, s.elapsed_s), s.writes,
+      s.latency_p50_us, s.latency_p99_us, s.latency_max_us, s.rollbacks, s.rolled_back_batches,
+      s.prunes, s.pruned_batches, s.pruned_versions, s.retries, s.db_writes, s.db_ops, torn.c_str(),
+      s.errors, s.genesis_s, s.verify_s, s.drain_s, s.verified ? "true" : "false",
+      v.ok ? "true" : "false", v.resources, v.total, v.expected_total, v.batches, v.data_versions,
+      v.rollback_entries, v.checksums, failures.c_str(), s.ok() ? "true" : "false",
+      json_escape(s.verdict()).c_str());
   std::fflush(out);
 }
 

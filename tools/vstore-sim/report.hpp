@@ -36,6 +36,17 @@ struct run_summary {
   /// one per scheduler running its lanes one step at a time (no actors, no
   /// manager, no pipelining).
   bool raw = false;
+  /// --state: the chain ran through a state service (state_run.hpp), and
+  /// what its verification found: the head and the head expected (0 =
+  /// unknown), the floor, the genesis applies, the batch_metadata entries,
+  /// and the read_at indexes whose balances were summed.
+  bool state = false;
+  uint64_t state_head = 0;
+  uint64_t state_expected_head = 0;
+  uint64_t state_floor = 0;
+  uint64_t state_genesis = 0;
+  uint64_t state_metadata = 0;
+  uint64_t state_read_at = 0;
   /// Wall time of the workload (start of the schedulers to the last report), s.
   double elapsed_s = 0;
   uint64_t batches = 0;

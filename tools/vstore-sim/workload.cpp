@@ -232,6 +232,19 @@ std::optional<std::string> batch_plan::on_data(const std::vector<uint8_t>& found
   return std::nullopt;
 }
 
+std::optional<std::string> batch_plan::on_balances(const std::vector<uint8_t>& found,
+                                                   const std::vector<std::string>& values) {
+  if (found.size() != touched_.size() || values.size() != touched_.size())
+    return "read_latest returned " + std::to_string(found.size()) + " results for " +
+           std::to_string(touched_.size()) + " resources";
+  for (size_t i = 0; i < touched_.size(); ++i) {
+    if (!found[i]) return "resource " + std::to_string(touched_[i]) + " has no latest value";
+    if (!decode_u64(values[i], balances_[i]))
+      return "the value of resource " + std::to_string(touched_[i]) + " is malformed";
+  }
+  return std::nullopt;
+}
+
 std::vector<uint64_t> batch_plan::balances_after() const {
   auto balances = balances_;
   auto slot = [&](uint64_t r) {

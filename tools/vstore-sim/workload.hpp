@@ -228,6 +228,12 @@ class batch_plan {
   std::optional<std::string> on_data(const std::vector<uint8_t>& found,
                                      const std::vector<std::string>& values);
 
+  /// Takes the balance of every touched resource, in touched() order, as a
+  /// state service's read_latest answers it (vstore-sim --state: the service
+  /// keeps the versions). Returns an error text if one is missing or malformed.
+  std::optional<std::string> on_balances(const std::vector<uint8_t>& found,
+                                         const std::vector<std::string>& values);
+
   /// Applies the transfers and returns the batch's one atomic write: new data
   /// versions, latest_ptr updates, rollback_ptr entries and batch_metadata.
   write_request commit(const space_set& s, uint32_t scheduler, uint32_t lane,
