@@ -142,6 +142,42 @@ void rollback_plan::build(const space_ids& s, batch_index head, std::vector<writ
   out.push_back(put_op(s.metadata, head_key(), encode_index(index_)));
 }
 
+std::vector<std::string> rollback_plan::restored() const {
+  std::vector<std::string> out;
+  out.reserve(restore_.size());
+  for (const auto& [resource, oldest] : restore_) out.push_back(resource);
+  return out;
+}
+
+// -- the latest-value cache ----------------------------------------------------------
+
+void latest_cache::put(const std::string& resource, batch_index version, bool removed,
+                       const std::string& value) {
+  if (capacity_ == 0) return;
+  auto it = by_resource_.find(resource);
+  if (it == by_resource_.end()) {
+    if (by_resource_.size() >= capacity_) by_resource_.erase(by_resource_.begin());
+    it = by_resource_.emplace(resource, entry{}).first;
+  }
+  it->second.version = version;
+  it->second.removed = removed;
+  it->second.value = removed ? std::string{} : value;
+}
+
+void latest_cache::forget_removed_through(batch_index floor) {
+  for (auto it = by_resource_.begin(); it != by_resource_.end();) {
+    if (it->second.removed && it->second.version <= floor)
+      it = by_resource_.erase(it);
+    else
+      ++it;
+  }
+}
+
+const latest_cache::entry* latest_cache::find(const std::string& resource) const {
+  auto it = by_resource_.find(resource);
+  return it == by_resource_.end() ? nullptr : &it->second;
+}
+
 std::string rollback_scan_start(batch_index index, uint32_t id_length) {
   return encode_index(index) + std::string(id_length, '\xff');
 }

@@ -116,6 +116,8 @@ class rollback_plan {
 
   /// Resources whose pointer is restored or deleted.
   size_t pointers() const noexcept { return restore_.size(); }
+  /// The resources whose pointer the rollback restores or deletes.
+  std::vector<std::string> restored() const;
 
   /// Appends the operations of the rollback from `head` to the index: each
   /// pointer restored (prev 0: deleted), the versions and rollback entries of
@@ -215,6 +217,41 @@ class pending_overlay {
 
  private:
   std::unordered_map<std::string, std::vector<overlay_entry>> by_resource_;
+};
+
+/// The latest COMMITTED value of resources the service wrote (it is their
+/// only writer), so that reads and the pointer reads of an apply need not go
+/// to the store: bounded (`capacity` resources, 0 = off; when full, an
+/// arbitrary entry makes room). The service fills it when a group commits;
+/// a rollback erases the resources it restores (every other one keeps its
+/// latest value); a prune forgets the tombstones it may delete; a write in
+/// doubt clears it.
+class latest_cache {
+ public:
+  struct entry {
+    batch_index version = 0;
+    bool removed = false;
+    std::string value;
+  };
+
+  explicit latest_cache(size_t capacity) : capacity_(capacity) {}
+
+  /// Records that `resource` got `value` (or was removed) at `version`.
+  void put(const std::string& resource, batch_index version, bool removed,
+           const std::string& value);
+  /// The entry of `resource`, or nullptr.
+  const entry* find(const std::string& resource) const;
+  void erase(const std::string& resource) { by_resource_.erase(resource); }
+  /// Forgets the removed resources of versions <= `floor`: a prune to that
+  /// floor deletes their tombstone pointers (then the next write of such a
+  /// resource records "none" as its previous version, not the tombstone).
+  void forget_removed_through(batch_index floor);
+  void clear() noexcept { by_resource_.clear(); }
+  size_t size() const noexcept { return by_resource_.size(); }
+
+ private:
+  size_t capacity_;
+  std::unordered_map<std::string, entry> by_resource_;
 };
 
 /// How a walk reads the store: the items of each step go to ONE snapshot.

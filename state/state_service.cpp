@@ -119,6 +119,8 @@ struct service_state {
   /// pointers.
   batch_index kept_through = 0;
   sl::pending_overlay overlay;
+  /// Latest committed values (state_options::cache_resources).
+  sl::latest_cache cache{0};
 
   std::unordered_map<uint64_t, std::shared_ptr<read_ctx>> reads;
   uint64_t next_read = 1;
@@ -286,6 +288,7 @@ void enter_doubt(state_pointer self) {
   auto& st = self->state;
   st.head_known = false;
   st.overlay.clear();
+  st.cache.clear();
 }
 
 // -- the pipeline of applies -------------------------------------------------------------
@@ -318,7 +321,11 @@ void group_done(state_pointer self, write_result res, uint64_t seq, const caf::e
   const auto last = st.in_flight.back().batch.index;
   switch (res) {
     case write_result::committed:
-      for (auto& j : st.in_flight) j.rp.deliver(apply_ack{j.batch.index, seq});
+      for (auto& j : st.in_flight) {
+        for (const auto& w : j.batch.writes)
+          st.cache.put(w.resource, j.batch.index, w.remove, w.value);
+        j.rp.deliver(apply_ack{j.batch.index, seq});
+      }
       st.committed_head = last;
       st.overlay.drop_through(st.kept_through);
       st.kept_through = last;
@@ -434,6 +441,8 @@ void start_group(state_pointer self) {
       if (latest.count(w.resource) || asked.count(w.resource)) continue;
       if (auto* e = st.overlay.find(w.resource, first - 1)) {
         latest[w.resource] = e->batch;
+      } else if (auto* c = st.cache.find(w.resource)) {
+        latest[w.resource] = c->version;
       } else {
         asked.insert(w.resource);
         missing.push_back(w.resource);
@@ -540,9 +549,16 @@ void start_read(state_pointer self, read_job j) {
   std::vector<size_t> positions;
   for (size_t i = 0; i < j.resources.size(); ++i) {
     const auto* e = st.hooks.skip_overlay ? nullptr : st.overlay.find(j.resources[i], j.index);
+    // The latest committed value answers for any index at or above its
+    // version (no committed batch after it wrote the resource).
+    const auto* c = e || st.hooks.skip_overlay ? nullptr : st.cache.find(j.resources[i]);
+    if (c && c->version > j.index) c = nullptr;
     if (e) {
       out.found[i] = !e->removed;
       if (!e->removed) out.values[i] = e->value;
+    } else if (c) {
+      out.found[i] = !c->removed;
+      if (!c->removed) out.values[i] = c->value;
     } else {
       store_part.push_back(j.resources[i]);
       positions.push_back(i);
@@ -614,6 +630,7 @@ void rollback_write(state_pointer self) {
         auto& s = self->state;
         s.head = s.committed_head = s.kept_through = index;
         auto c = s.exclusive;
+        for (const auto& resource : c->plan->restored()) s.cache.erase(resource);
         finish_exclusive(self, rollback_ack{index, c->batches, c->plan->pointers(), seq});
       });
 }
@@ -803,6 +820,8 @@ void start_prune(state_pointer self, prune_job j) {
   auto ctx = std::make_shared<exclusive_ctx>();
   // A floor at or below the current one keeps it, and finishes its deletions.
   ctx->floor = std::max(j.floor, st.floor);
+  // The prune may delete the tombstone pointers at or below its floor.
+  st.cache.forget_removed_through(ctx->floor);
   ctx->req = std::move(j);
   st.exclusive = ctx;
   if (ctx->floor == st.floor) {
@@ -1045,6 +1064,7 @@ state_actor::behavior_type state_service(state_pointer self, manager_actor manag
   st.manager = std::move(manager);
   st.spaces = spaces;
   st.opts = std::move(opts);
+  st.cache = sl::latest_cache{st.opts.cache_resources};
   st.hooks = hooks;
   st.group_limit = st.opts.max_group;
   self->set_exit_handler([self](caf::exit_msg& m) {
@@ -1125,6 +1145,8 @@ status validate(const state_options& o, const schema& s) {
   if (auto st = check_range<uint32_t>("max_group", o.max_group, 1, 10000); !st) return st;
   if (auto st = check_range<uint32_t>("page", o.page, 1, 100000); !st) return st;
   if (auto st = check_range<uint32_t>("max_reads", o.max_reads, 1, 4096); !st) return st;
+  if (auto st = check_range<uint32_t>("cache_resources", o.cache_resources, 0, 100000000); !st)
+    return st;
   if (auto st =
           check_range<int64_t>("request_timeout (ms)", o.request_timeout.count(), 1, 86400000);
       !st)

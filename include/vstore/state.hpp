@@ -68,6 +68,13 @@ struct state_options {
   /// manager (reader.max-snapshots, default 64) while it walks. Further reads
   /// wait in the queue. Default: 16. Range 1..4096.
   uint32_t max_reads = 16;
+  /// Resources whose latest committed value the service keeps in memory (it
+  /// is their only writer), so that read_latest, read_at at or above that
+  /// value's version, and the pointer reads before an apply answer without
+  /// the store. A rollback forgets the resources it restores; a write in
+  /// doubt forgets all. Each costs its id, its value and ~100 bytes.
+  /// Default: 65,536. Range 0..100,000,000 (0: no cache).
+  uint32_t cache_resources = 65536;
   /// How long the service waits for the manager's answer to one request
   /// before it treats the request as lost (a write then in doubt), and how
   /// long it keeps asking what became of a write in doubt. Default: 30 s.

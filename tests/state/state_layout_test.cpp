@@ -348,5 +348,41 @@ TEST_F(RulesOverMaps, RollbackThenPruneKeepsEveryReadAboveTheFloor) {
   EXPECT_EQ(s_.spaces[2].size(), 0u);
 }
 
+TEST(StateLayout, LatestCacheIsBoundedAndForgets) {
+  latest_cache c{2};
+  c.put("aaaa", 3, false, "x");
+  c.put("bbbb", 4, true, "ignored");
+  ASSERT_NE(c.find("aaaa"), nullptr);
+  EXPECT_EQ(c.find("aaaa")->value, "x");
+  EXPECT_TRUE(c.find("bbbb")->removed);
+  EXPECT_EQ(c.find("bbbb")->value, "");
+  c.put("aaaa", 5, false, "y");  // an update takes no room
+  EXPECT_EQ(c.size(), 2u);
+  EXPECT_EQ(c.find("aaaa")->version, 5u);
+  c.put("cccc", 6, false, "z");  // full: one entry makes room
+  EXPECT_EQ(c.size(), 2u);
+  EXPECT_NE(c.find("cccc"), nullptr);
+  c.erase("cccc");
+  EXPECT_EQ(c.find("cccc"), nullptr);
+  c.erase("bbbb");  // room for one more without an eviction
+  c.put("dddd", 7, true, "");
+  c.forget_removed_through(6);
+  EXPECT_NE(c.find("dddd"), nullptr);  // a tombstone above the floor stays
+  c.forget_removed_through(7);
+  EXPECT_EQ(c.find("dddd"), nullptr);
+  EXPECT_NE(c.find("aaaa"), nullptr);  // a value stays
+  latest_cache off{0};
+  off.put("aaaa", 1, false, "x");
+  EXPECT_EQ(off.find("aaaa"), nullptr);
+}
+
+TEST(StateLayout, RollbackNamesTheResourcesItRestores) {
+  rollback_plan plan{3};
+  ASSERT_TRUE(plan.add({6, "bbbb", 5}));
+  ASSERT_TRUE(plan.add({4, "aaaa", 2}));
+  ASSERT_TRUE(plan.add({5, "bbbb", 0}));
+  EXPECT_EQ(plan.restored(), (std::vector<std::string>{"aaaa", "bbbb"}));
+}
+
 }  // namespace
 }  // namespace vstore::state_layout
