@@ -599,7 +599,19 @@ void finish_exclusive(state_pointer self, Reply reply) {
 void fail_exclusive(state_pointer self, const caf::error& e) {
   auto ctx = self->state.exclusive;
   if (!ctx) return;
-  std::visit([&](auto& x) { x.rp.deliver(e); }, ctx->req);
+  auto answer = e;
+  // A prune whose floor is in place has changed the store, whatever failed
+  // after: never "not applied". Its deletions may have stopped half way
+  // (pages written before): a prune to the same floor finishes them.
+  if (std::holds_alternative<prune_job>(ctx->req) && self->state.floor == ctx->floor) {
+    const auto st = to_status(e);
+    answer = make_error(errc::in_doubt,
+                        "the floor " + std::to_string(ctx->floor) +
+                            " is written (rollbacks and read_at below it are refused), but "
+                            "deleting below it stopped (" +
+                            st.to_string() + "): send prune_below again to finish");
+  }
+  std::visit([&](auto& x) { x.rp.deliver(answer); }, ctx->req);
   exclusive_done(self);
 }
 

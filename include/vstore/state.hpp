@@ -154,7 +154,10 @@ struct rollback_ack {
 /// next prune finishes it). A floor at or below the current one changes
 /// nothing but finishes the deletions of the current floor (after a prune
 /// cut short). Waits for the applies sent before it. Reply: prune_ack, or
-/// errc::invalid_argument (floor above the head), or the manager's errors.
+/// errc::invalid_argument (floor above the head), or the manager's errors
+/// while the floor is not written yet; any failure after the floor is
+/// written is errc::in_doubt, its context saying that the floor is in place
+/// and that another prune_below finishes the deletions.
 struct prune_below {
   batch_index floor = 0;
 };
