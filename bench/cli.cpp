@@ -147,7 +147,7 @@ Options:
                         vstored. Repeatable. Default: vstore's defaults.
   --caf KEY=VALUE       Set a CAF option of the bench's actor systems (e.g.
                         scheduler.policy=sharing,
-                        work-stealing.moderate-sleep-duration=10us): the
+                        work-stealing.moderate-sleep-duration=50us): the
                         in-process one (vstore's defaults, eager polling) and
                         the one of the remote rows' clients (CAF's polling,
                         as vstored); not passed to vstored. Repeatable.

@@ -24,8 +24,8 @@ void set_unless_chosen(caf::actor_system_config& cfg, const char* key, T value) 
 }
 
 /// Makes the short sleeps of CAF's threads as short as asked: Linux stretches
-/// every sleep of a thread by its timer slack (50 us by default), so a 10 us
-/// poll interval would be 60 us. 1 us of slack, for CAF's threads only.
+/// every sleep of a thread by its timer slack (50 us by default), so a 25 us
+/// poll interval would be 75 us. 1 us of slack, for CAF's threads only.
 class timer_slack_hook : public caf::thread_hook {
  public:
   void init(caf::actor_system&) override {}
@@ -45,8 +45,13 @@ void configure_actor_system(caf::actor_system_config& cfg, scheduler_polling pol
   // actor) ran on one core while the other slept: put_small 0.86 of raw,
   // 45% of 2 cores busy (scheduler_polling::eager).
   set_unless_chosen(cfg, "work-stealing.moderate-steal-interval", size_t{1});
+  // 25 us, not 10: every sleep of a polling worker is a timer armed and a
+  // wake-up, which on a virtual machine costs the host's time: at 10 us a
+  // profile of sim_lanes put a quarter of the process's samples in those
+  // sleeps, and five runs of each gave put_small 1.15 -> 1.41, sim_lanes
+  // 0.73 -> 0.78, get 0.50 -> 0.55 at 25 us (50 us: no better).
   set_unless_chosen(cfg, "work-stealing.moderate-sleep-duration",
-                    caf::timespan{std::chrono::microseconds(10)});
+                    caf::timespan{std::chrono::microseconds(25)});
   set_unless_chosen(cfg, "work-stealing.relaxed-sleep-duration",
                     caf::timespan{std::chrono::milliseconds(1)});
   cfg.add_thread_hook<timer_slack_hook>();

@@ -81,7 +81,7 @@ TEST(Guest, ConfigureActorSystemTunesStealingUnlessTheCallerChose) {
   configure_actor_system(unset);
   EXPECT_EQ(caf::get_or(unset, "work-stealing.moderate-steal-interval", size_t{0}), 1u);
   EXPECT_EQ(caf::get_or(unset, "work-stealing.moderate-sleep-duration", caf::timespan{0}),
-            caf::timespan{std::chrono::microseconds(10)});
+            caf::timespan{std::chrono::microseconds(25)});
   EXPECT_EQ(caf::get_or(unset, "work-stealing.relaxed-sleep-duration", caf::timespan{0}),
             caf::timespan{std::chrono::milliseconds(1)});
   caf::actor_system_config mine;
