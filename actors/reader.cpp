@@ -92,11 +92,13 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         return scan_reply{std::move(page.entries), page.more};
       },
       [=](snapshot_job& job) -> caf::result<snapshot_read_reply> {
-        // Only readers that may block get these (a view's reads may wait).
-        if (self->state.cache_only) return would_wait_error();
         before_read();
         snapshot_read_reply out;
-        if (auto st = read_items(*job.view, job.items, out.results); !st) return to_error(st);
+        auto st = read_with(
+            self->state.cache_only, [&] { return read_items(*job.view, job.items, out.results); },
+            [&] { return try_read_items(*job.view, job.items, out.results); });
+        if (!st) return would_wait_error();
+        if (!*st) return to_error(*st);
         out.seq = job.view->sequence();
         out.snapshot = job.id;
         return out;

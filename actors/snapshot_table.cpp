@@ -47,28 +47,59 @@ size_t snapshot_table::expire(clock::time_point now) {
   return n;
 }
 
-status read_items(const read_store& from, const std::vector<read_item>& items,
-                  std::vector<read_result>& out) {
+namespace {
+
+/// read_items' loop over the reads `get` and `scan` make (blocking, or
+/// cache-only: std::nullopt when one would wait).
+template <class Get, class Scan>
+std::optional<status> read_each(const std::vector<read_item>& items, std::vector<read_result>& out,
+                                Get&& get, Scan&& scan) {
   out.clear();
   out.resize(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     const auto& it = items[i];
     auto& r = out[i];
-    status st;
+    std::optional<status> st;
     if (it.scan) {
       scan_page page;
-      st = from.scan(it.space, it.key, it.start_after, it.limit, page);
+      st = scan(it, page);
       r.entries = std::move(page.entries);
       r.more = page.more;
     } else {
-      st = from.get(it.space, it.key, r.value, r.found);
+      st = get(it, r);
     }
-    if (!st) {
+    if (!st || !*st) {
       out.clear();
       return st;
     }
   }
-  return {};
+  return status{};
+}
+
+}  // namespace
+
+status read_items(const read_store& from, const std::vector<read_item>& items,
+                  std::vector<read_result>& out) {
+  return *read_each(
+      items, out,
+      [&](const read_item& it, read_result& r) -> std::optional<status> {
+        return from.get(it.space, it.key, r.value, r.found);
+      },
+      [&](const read_item& it, scan_page& page) -> std::optional<status> {
+        return from.scan(it.space, it.key, it.start_after, it.limit, page);
+      });
+}
+
+std::optional<status> try_read_items(const read_store& from, const std::vector<read_item>& items,
+                                     std::vector<read_result>& out) {
+  return read_each(
+      items, out,
+      [&](const read_item& it, read_result& r) {
+        return from.try_get(it.space, it.key, r.value, r.found);
+      },
+      [&](const read_item& it, scan_page& page) {
+        return from.try_scan(it.space, it.key, it.start_after, it.limit, page);
+      });
 }
 
 }  // namespace vstore

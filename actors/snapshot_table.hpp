@@ -5,11 +5,13 @@
 // keeps a view here, finds it again by id (renewing its lease), releases it
 // on request, expires it once its lease (reader.snapshot-lease) has run out
 // since its last use, and clears the table before it closes the store.
-// Plus read_items(): the reads of one snapshot_read_request against a view.
+// Plus read_items() and try_read_items(): the reads of one
+// snapshot_read_request against a view.
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <unordered_map>
 #include <vector>
@@ -70,5 +72,11 @@ class snapshot_table {
 /// (`out` then holds nothing).
 status read_items(const read_store& from, const std::vector<read_item>& items,
                   std::vector<read_result>& out);
+
+/// read_items from memtables and the block cache only (read_store::try_get
+/// and try_scan): std::nullopt, and `out` empty, as soon as one read would
+/// wait for the disk.
+std::optional<status> try_read_items(const read_store& from, const std::vector<read_item>& items,
+                                     std::vector<read_result>& out);
 
 }  // namespace vstore

@@ -227,6 +227,68 @@ INSTANTIATE_TEST_SUITE_P(Backends, SnapshotRead,
                                                                                        : "rocksdb"};
                          });
 
+// -- reads the cache cannot answer ---------------------------------------------
+
+// A snapshot read is tried from the cache first (by the manager for a few
+// items, else by a cache-only reader) and goes on to a reader that may block
+// when a read would wait. Here every key is only on disk (flushed, reopened
+// with a cold block cache): both sizes of request must still see every value.
+class SnapshotReadCache : public actor_test {
+ protected:
+  scratch_dir dir_;
+
+  /// Writes 40 keys into space_a, flushes them to SST files and reopens
+  /// the store (an empty block cache).
+  std::shared_ptr<store> cold_store(const options& o) {
+    std::shared_ptr<store> s;
+    EXPECT_TRUE(open_store(o, s));
+    auto b = s->make_batch();
+    for (int i = 0; i < 40; ++i) b->put(space_a, key_of(i), "v" + std::to_string(i));
+    uint64_t seq = 0;
+    EXPECT_TRUE(s->commit(*b, seq));
+    EXPECT_TRUE(s->sync());  // memtables -> SST files
+    s.reset();
+    EXPECT_TRUE(open_store(o, s));
+    return s;
+  }
+
+  /// Reads 3 keys and a page (the manager's try), then 12 keys (a
+  /// cache-only reader's try); returns how many values were wrong.
+  int wrong_values(const manager_actor& m) {
+    int wrong = 0;
+    for (int n : {3, 12}) {
+      snapshot_read_request q;
+      for (int i = 0; i < n; ++i) q.items.push_back(read_item::get(space_a, key_of(i * 3)));
+      if (n == 3) q.items.push_back(read_item::page(space_a, "k", 5));
+      snapshot_read_reply r;
+      auto st = ask(m, q, r);
+      if (!st || r.results.size() != q.items.size()) {
+        ADD_FAILURE() << "snapshot read failed: " << st.to_string();
+        return 1000;
+      }
+      for (int i = 0; i < n; ++i) {
+        const auto& got = r.results[static_cast<size_t>(i)];
+        wrong += !got.found || got.value != "v" + std::to_string(i * 3);
+      }
+      if (n == 3) wrong += r.results[3].entries.size() != 5;
+    }
+    return wrong;
+  }
+};
+
+TEST_F(SnapshotReadCache, ReadsOnlyTheDiskCanAnswerAreAnsweredByABlockingReader) {
+  auto o = test_options(backend_kind::rocksdb, dir_.path());
+  ASSERT_TRUE(o.reader.cache_first);
+  auto m = start_over(o, cold_store(o));
+  EXPECT_EQ(wrong_values(m), 0);
+}
+
+TEST_F(SnapshotReadCache, AStoreWhoseViewsCacheOnlyReadsLieIsCaught) {
+  auto o = test_options(backend_kind::rocksdb, dir_.path());
+  auto m = start_over(o, std::make_shared<cache_blind_views>(cold_store(o)));
+  EXPECT_GT(wrong_values(m), 0) << "the check did not notice cache-only reads answering 'absent'";
+}
+
 // -- the blocking client's for_each --------------------------------------------
 
 class ForEach : public ::testing::TestWithParam<backend_kind> {

@@ -523,4 +523,54 @@ class live_snapshots final : public forwarding_store {
   };
 };
 
+/// Snapshot views whose cache-only reads answer "absent" (an empty page)
+/// where the real view would have to read the disk: the manager's and the
+/// cache-only readers' first try then claims that stored keys do not exist,
+/// instead of handing the read on to a reader that may block. Caught by
+/// SnapshotReadCache.AStoreWhoseViewsCacheOnlyReadsLieIsCaught.
+class cache_blind_views final : public forwarding_store {
+ public:
+  using forwarding_store::forwarding_store;
+  const char* defect() const noexcept override { return "cache_blind_views"; }
+
+  status snapshot(std::shared_ptr<const read_view>& out) const override {
+    std::shared_ptr<const read_view> real;
+    if (auto st = inner_->snapshot(real); !st) return st;
+    out = std::make_shared<blind_view>(std::move(real));
+    return {};
+  }
+
+ private:
+  class blind_view final : public read_view {
+   public:
+    explicit blind_view(std::shared_ptr<const read_view> v) : v_(std::move(v)) {}
+    status get(space_id space, std::string_view key, std::string& value,
+               bool& found) const override {
+      return v_->get(space, key, value, found);
+    }
+    status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
+                scan_page& page) const override {
+      return v_->scan(space, prefix, start_after, limit, page);
+    }
+    std::optional<status> try_get(space_id space, std::string_view key, std::string& value,
+                                  bool& found) const override {
+      if (auto r = v_->try_get(space, key, value, found)) return r;
+      value.clear();
+      found = false;
+      return status{};
+    }
+    std::optional<status> try_scan(space_id space, std::string_view prefix,
+                                   std::string_view start_after, size_t limit,
+                                   scan_page& page) const override {
+      if (auto r = v_->try_scan(space, prefix, start_after, limit, page)) return r;
+      page = scan_page{};
+      return status{};
+    }
+    uint64_t sequence() const noexcept override { return v_->sequence(); }
+
+   private:
+    std::shared_ptr<const read_view> v_;
+  };
+};
+
 }  // namespace vstore::test
