@@ -100,8 +100,10 @@ struct reader_options {
   /// read then costs no thread hand-off. Key: cache-first. Default: true.
   bool cache_first = true;
   /// With cache-first, the manager answers a multi_get of at most this many
-  /// keys itself, as it does a point get (two hops fewer; a larger one goes
-  /// to a cache-only reader, so that it does not hold up the manager).
+  /// keys itself, as it does a point get, and a snapshot read of at most this
+  /// many items, each a get or a page of at most this many entries (two hops
+  /// fewer; a larger one goes to a cache-only reader, so that it does not
+  /// hold up the manager).
   /// Key: inline-max-keys. Default: 8. Range 0..1024 (0: none).
   uint32_t inline_max_keys = 8;
   /// How long a snapshot kept by a snapshot_read_request (keep = true) stays

@@ -491,6 +491,24 @@ class lose_last_round_at_reopen final : public forwarding_store {
   std::vector<recorded_op> undo_;
 };
 
+/// A read_view whose get and scan are those of `Inner` (a store or a view);
+/// the views of the broken stores below change the rest.
+template <class Inner>
+class view_over : public read_view {
+ public:
+  explicit view_over(std::shared_ptr<const Inner> in) : in_(std::move(in)) {}
+  status get(space_id space, std::string_view key, std::string& value, bool& found) const override {
+    return in_->get(space, key, value, found);
+  }
+  status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
+              scan_page& page) const override {
+    return in_->scan(space, prefix, start_after, limit, page);
+  }
+
+ protected:
+  std::shared_ptr<const Inner> in_;
+};
+
 /// snapshot() hands out a view that reads the live store: each read sees the
 /// commits made up to that read, so two reads of one "snapshot" can see
 /// different states (snapshot_read_test catches it).
@@ -505,21 +523,10 @@ class live_snapshots final : public forwarding_store {
   }
 
  private:
-  class live_view final : public read_view {
+  class live_view final : public view_over<store> {
    public:
-    explicit live_view(std::shared_ptr<const store> s) : s_(std::move(s)) {}
-    status get(space_id space, std::string_view key, std::string& value,
-               bool& found) const override {
-      return s_->get(space, key, value, found);
-    }
-    status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
-                scan_page& page) const override {
-      return s_->scan(space, prefix, start_after, limit, page);
-    }
-    uint64_t sequence() const noexcept override { return s_->latest_sequence(); }
-
-   private:
-    std::shared_ptr<const store> s_;
+    using view_over::view_over;
+    uint64_t sequence() const noexcept override { return in_->latest_sequence(); }
   };
 };
 
@@ -541,20 +548,12 @@ class cache_blind_views final : public forwarding_store {
   }
 
  private:
-  class blind_view final : public read_view {
+  class blind_view final : public view_over<read_view> {
    public:
-    explicit blind_view(std::shared_ptr<const read_view> v) : v_(std::move(v)) {}
-    status get(space_id space, std::string_view key, std::string& value,
-               bool& found) const override {
-      return v_->get(space, key, value, found);
-    }
-    status scan(space_id space, std::string_view prefix, std::string_view start_after, size_t limit,
-                scan_page& page) const override {
-      return v_->scan(space, prefix, start_after, limit, page);
-    }
+    using view_over::view_over;
     std::optional<status> try_get(space_id space, std::string_view key, std::string& value,
                                   bool& found) const override {
-      if (auto r = v_->try_get(space, key, value, found)) return r;
+      if (auto r = in_->try_get(space, key, value, found)) return r;
       value.clear();
       found = false;
       return status{};
@@ -562,14 +561,11 @@ class cache_blind_views final : public forwarding_store {
     std::optional<status> try_scan(space_id space, std::string_view prefix,
                                    std::string_view start_after, size_t limit,
                                    scan_page& page) const override {
-      if (auto r = v_->try_scan(space, prefix, start_after, limit, page)) return r;
+      if (auto r = in_->try_scan(space, prefix, start_after, limit, page)) return r;
       page = scan_page{};
       return status{};
     }
-    uint64_t sequence() const noexcept override { return v_->sequence(); }
-
-   private:
-    std::shared_ptr<const read_view> v_;
+    uint64_t sequence() const noexcept override { return in_->sequence(); }
   };
 };
 
