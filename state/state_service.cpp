@@ -647,66 +647,65 @@ void rollback_write(state_pointer self) {
       });
 }
 
-/// Counts the batches after the index (their metadata keys), page by page.
-void rollback_count(state_pointer self, std::string after) {
+/// Reads the page of `space` after `after` (st.opts.page keys) for the
+/// exclusive request, a rollback or a prune, and hands it to `on_page`. A
+/// failed read ends the request, with nothing of this step applied (`what`
+/// names the read).
+template <class OnPage>
+void exclusive_page(state_pointer self, space_id space, std::string after, const char* what,
+                    OnPage on_page) {
   auto& st = self->state;
   scan_request q;
-  q.space = st.spaces.metadata;
+  q.space = space;
   q.start_after = std::move(after);
   q.limit = st.opts.page;
   self->request(st.manager, request_timeout(self), std::move(q))
-      .then(
-          [self](scan_reply& r) {
-            auto ctx = self->state.exclusive;
-            bool meta = false;
-            for (const auto& kv : r.entries) {
-              if (kv.key.size() != 8) {  // the meta keys sort last
-                meta = true;
-                break;
-              }
-              ++ctx->batches;
-            }
-            if (r.more && !meta && !r.entries.empty()) {
-              rollback_count(self, r.entries.back().key);
-              return;
-            }
-            rollback_write(self);
-          },
-          [self](caf::error& e) {
-            fail_exclusive(self, not_applied_error(e, "counting the batches to undo"));
-          });
+      .then([on_page](scan_reply& r) mutable { on_page(r); },
+            [self, what](caf::error& e) { fail_exclusive(self, not_applied_error(e, what)); });
+}
+
+/// Counts the batches after the index (their metadata keys), page by page.
+void rollback_count(state_pointer self, std::string after) {
+  exclusive_page(self, self->state.spaces.metadata, std::move(after),
+                 "counting the batches to undo", [self](scan_reply& r) {
+                   auto ctx = self->state.exclusive;
+                   bool meta = false;
+                   for (const auto& kv : r.entries) {
+                     if (kv.key.size() != 8) {  // the meta keys sort last
+                       meta = true;
+                       break;
+                     }
+                     ++ctx->batches;
+                   }
+                   if (r.more && !meta && !r.entries.empty()) {
+                     rollback_count(self, r.entries.back().key);
+                     return;
+                   }
+                   rollback_write(self);
+                 });
 }
 
 /// Reads the rollback entries after the index, page by page, into the plan.
 void rollback_scan(state_pointer self, std::string after) {
-  auto& st = self->state;
-  scan_request q;
-  q.space = st.spaces.rollback;
-  q.start_after = std::move(after);
-  q.limit = st.opts.page;
-  self->request(st.manager, request_timeout(self), std::move(q))
-      .then(
-          [self](scan_reply& r) {
-            auto& s = self->state;
-            auto ctx = s.exclusive;
-            for (const auto& kv : r.entries) {
-              sl::rollback_entry e;
-              auto ok = sl::parse_rollback_entry(kv, s.opts.id_length, e);
-              if (ok) ok = ctx->plan->add(e);
-              if (!ok) {
-                fail_exclusive(self, to_error(ok));
-                return;
-              }
-            }
-            if (r.more && !r.entries.empty()) {
-              rollback_scan(self, r.entries.back().key);
-              return;
-            }
-            rollback_count(self, sl::encode_index(std::get<rollback_job>(ctx->req).index));
-          },
-          [self](caf::error& e) {
-            fail_exclusive(self, not_applied_error(e, "reading the rollback entries"));
-          });
+  exclusive_page(self, self->state.spaces.rollback, std::move(after),
+                 "reading the rollback entries", [self](scan_reply& r) {
+                   auto& s = self->state;
+                   auto ctx = s.exclusive;
+                   for (const auto& kv : r.entries) {
+                     sl::rollback_entry e;
+                     auto ok = sl::parse_rollback_entry(kv, s.opts.id_length, e);
+                     if (ok) ok = ctx->plan->add(e);
+                     if (!ok) {
+                       fail_exclusive(self, to_error(ok));
+                       return;
+                     }
+                   }
+                   if (r.more && !r.entries.empty()) {
+                     rollback_scan(self, r.entries.back().key);
+                     return;
+                   }
+                   rollback_count(self, sl::encode_index(std::get<rollback_job>(ctx->req).index));
+                 });
 }
 
 void start_rollback(state_pointer self, rollback_job j) {
@@ -783,40 +782,31 @@ void prune_page_write(state_pointer self, sl::prune_page page, bool last) {
 
 /// Reads the next page of rollback entries of batches <= the floor.
 void prune_pages(state_pointer self, std::string after) {
-  auto& st = self->state;
-  scan_request q;
-  q.space = st.spaces.rollback;
-  q.start_after = std::move(after);
-  q.limit = st.opts.page;
-  self->request(st.manager, request_timeout(self), std::move(q))
-      .then(
-          [self](scan_reply& r) {
-            auto& s = self->state;
-            auto ctx = s.exclusive;
-            std::vector<sl::rollback_entry> entries;
-            bool beyond = false;
-            for (const auto& kv : r.entries) {
-              sl::rollback_entry e;
-              if (auto ok = sl::parse_rollback_entry(kv, s.opts.id_length, e); !ok) {
-                fail_exclusive(self, to_error(ok));
-                return;
-              }
-              if (e.batch > ctx->floor + (s.hooks.prune_one_above ? 1 : 0)) {
-                beyond = true;
-                break;
-              }
-              entries.push_back(std::move(e));
-            }
-            if (entries.empty()) {
-              finish_exclusive(self, prune_ack{ctx->floor, ctx->counts.versions,
-                                               ctx->counts.entries, ctx->counts.tombstones});
-              return;
-            }
-            prune_page_write(self, sl::prune_page{std::move(entries)}, beyond || !r.more);
-          },
-          [self](caf::error& e) {
-            fail_exclusive(self, not_applied_error(e, "reading the rollback entries to prune"));
-          });
+  exclusive_page(self, self->state.spaces.rollback, std::move(after),
+                 "reading the rollback entries to prune", [self](scan_reply& r) {
+                   auto& s = self->state;
+                   auto ctx = s.exclusive;
+                   std::vector<sl::rollback_entry> entries;
+                   bool beyond = false;
+                   for (const auto& kv : r.entries) {
+                     sl::rollback_entry e;
+                     if (auto ok = sl::parse_rollback_entry(kv, s.opts.id_length, e); !ok) {
+                       fail_exclusive(self, to_error(ok));
+                       return;
+                     }
+                     if (e.batch > ctx->floor + (s.hooks.prune_one_above ? 1 : 0)) {
+                       beyond = true;
+                       break;
+                     }
+                     entries.push_back(std::move(e));
+                   }
+                   if (entries.empty()) {
+                     finish_exclusive(self, prune_ack{ctx->floor, ctx->counts.versions,
+                                                      ctx->counts.entries, ctx->counts.tombstones});
+                     return;
+                   }
+                   prune_page_write(self, sl::prune_page{std::move(entries)}, beyond || !r.more);
+                 });
 }
 
 void start_prune(state_pointer self, prune_job j) {
