@@ -102,6 +102,11 @@ struct service_state {
   batch_index head = 0;
   batch_index committed_head = 0;
   batch_index floor = 0;
+  /// Every rollback entry of the batches through this one is deleted (by a
+  /// prune that finished in this service's life; 0 at start): the next
+  /// prune scans after them, not again over their tombstones, which RocksDB
+  /// keeps until a compaction and an iterator steps over one by one.
+  batch_index pruned_through = 0;
   /// A sequence number the store reached (for outcome_request).
   uint64_t last_seq = 0;
 
@@ -739,6 +744,22 @@ void start_rollback(state_pointer self, rollback_job j) {
 
 void prune_pages(state_pointer self, std::string after);
 
+/// Answers the prune: every rollback entry through its floor is deleted.
+void prune_finished(state_pointer self) {
+  auto& st = self->state;
+  auto c = st.exclusive;
+  st.pruned_through = std::max(st.pruned_through, c->floor);
+  finish_exclusive(
+      self, prune_ack{c->floor, c->counts.versions, c->counts.entries, c->counts.tombstones});
+}
+
+/// Where a prune's scan of the rollback entries starts: after those a prune
+/// of this service deleted already (service_state::pruned_through).
+std::string prune_scan_start(const service_state& st) {
+  if (st.pruned_through == 0) return {};
+  return sl::rollback_scan_start(st.pruned_through, st.opts.id_length);
+}
+
 void prune_page_write(state_pointer self, sl::prune_page page, bool last) {
   auto& st = self->state;
   snapshot_read_request q;
@@ -768,8 +789,7 @@ void prune_page_write(state_pointer self, sl::prune_page page, bool last) {
                   c->counts.entries += counts.entries;
                   c->counts.tombstones += counts.tombstones;
                   if (last) {
-                    finish_exclusive(self, prune_ack{c->floor, c->counts.versions,
-                                                     c->counts.entries, c->counts.tombstones});
+                    prune_finished(self);
                     return;
                   }
                   prune_pages(self, sl::version_key(after.batch, after.resource));
@@ -801,8 +821,7 @@ void prune_pages(state_pointer self, std::string after) {
                      entries.push_back(std::move(e));
                    }
                    if (entries.empty()) {
-                     finish_exclusive(self, prune_ack{ctx->floor, ctx->counts.versions,
-                                                      ctx->counts.entries, ctx->counts.tombstones});
+                     prune_finished(self);
                      return;
                    }
                    prune_page_write(self, sl::prune_page{std::move(entries)}, beyond || !r.more);
@@ -827,7 +846,7 @@ void start_prune(state_pointer self, prune_job j) {
   ctx->req = std::move(j);
   st.exclusive = ctx;
   if (ctx->floor == st.floor) {
-    prune_pages(self, {});
+    prune_pages(self, prune_scan_start(st));
     return;
   }
   write_request req;
@@ -838,7 +857,7 @@ void start_prune(state_pointer self, prune_job j) {
   write_resolved(self, std::move(req), [self](write_result r, uint64_t, const caf::error& e) {
     if (!exclusive_write_ok(self, r, e, "the new floor was not written")) return;
     self->state.floor = self->state.exclusive->floor;
-    prune_pages(self, {});
+    prune_pages(self, prune_scan_start(self->state));
   });
 }
 

@@ -19,7 +19,9 @@
 namespace vstore::test {
 
 /// Holds commits while blocked (at most 20 s each); fails the next `n`
-/// commits with errc::io_error, each applied first when asked to.
+/// commits (after `skip` that succeed) with `code` (errc::io_error: in doubt
+/// until a reopen; errc::no_space: refused, nothing applied), each applied
+/// first when asked to.
 class gate_store final : public forwarding_store {
  public:
   using forwarding_store::forwarding_store;
@@ -41,16 +43,19 @@ class gate_store final : public forwarding_store {
     std::unique_lock<std::mutex> g{mtx_};
     return cv_.wait_for(g, max_wait, [&] { return held_ >= n; });
   }
-  void fail_next(int n, bool applied) {
+  void fail_next(int n, bool applied, int skip = 0, errc code = errc::io_error) {
     std::lock_guard<std::mutex> g{mtx_};
     failures_ = n;
     fail_applied_ = applied;
+    skip_ = skip;
+    fail_code_ = code;
   }
 
  protected:
   status commit_recorded(recording_batch& b, uint64_t& seq) override {
     bool fail = false;
     bool applied = false;
+    errc code = errc::io_error;
     {
       std::unique_lock<std::mutex> g{mtx_};
       if (blocked_) {
@@ -59,15 +64,18 @@ class gate_store final : public forwarding_store {
         cv_.wait_for(g, std::chrono::seconds(20), [this] { return !blocked_; });
         --held_;
       }
-      if (failures_ > 0) {
+      if (failures_ > 0 && skip_ > 0) {
+        --skip_;
+      } else if (failures_ > 0) {
         --failures_;
         fail = true;
         applied = fail_applied_;
+        code = fail_code_;
       }
     }
-    if (fail && !applied) return {errc::io_error, "injected: commit refused"};
+    if (fail && !applied) return {code, "injected: commit refused"};
     auto st = forwarding_store::commit_recorded(b, seq);
-    if (fail) return {errc::io_error, "injected: commit applied, then failed"};
+    if (fail) return {code, "injected: commit applied, then failed"};
     return st;
   }
 
@@ -77,6 +85,8 @@ class gate_store final : public forwarding_store {
   bool blocked_ = false;
   int held_ = 0;
   int failures_ = 0;
+  int skip_ = 0;
+  errc fail_code_ = errc::io_error;
   bool fail_applied_ = false;
 };
 
