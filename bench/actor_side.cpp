@@ -443,6 +443,65 @@ status start_system(const actor_settings& s, caf::actor_system_config& cfg,
   return {};
 }
 
+// -- the hop floor of a sequential commit (open_commit_floor) --------------------
+
+using floor_write_fn = std::function<status(const std::vector<write_op>&)>;
+
+/// The commit actor's place: writes inline and answers.
+caf::behavior floor_end(caf::event_based_actor*, std::shared_ptr<floor_write_fn> write) {
+  auto seq = std::make_shared<uint64_t>(0);
+  return {[write, seq](write_request& w) -> caf::result<commit_ack> {
+    if (auto st = (*write)(w.ops); !st) return to_error(st);
+    return commit_ack{++*seq};
+  }};
+}
+
+/// The writer's place: passes the write on and its answer back.
+caf::behavior floor_relay(caf::event_based_actor* self, caf::actor next) {
+  return {[self, next](write_request& w) -> caf::result<commit_ack> {
+    auto rp = self->make_response_promise<commit_ack>();
+    self->request(next, caf::infinite, std::move(w))
+        .then([rp](commit_ack& a) mutable { rp.deliver(a); },
+              [rp](caf::error& e) mutable { rp.deliver(e); });
+    return rp;
+  }};
+}
+
+template <class Reply>
+caf::result<Reply> floor_refuse() {
+  return make_error(errc::unavailable, "the hop floor only takes write_request");
+}
+
+/// The manager's place, with its typed interface: passes writes on.
+manager_actor::behavior_type floor_head(manager_actor::pointer self, caf::actor next) {
+  return {
+      [self, next](write_request& w) -> caf::result<commit_ack> {
+        auto rp = self->make_response_promise<commit_ack>();
+        self->request(next, caf::infinite, std::move(w))
+            .then([rp](commit_ack& a) mutable { rp.deliver(a); },
+                  [rp](caf::error& e) mutable { rp.deliver(e); });
+        return rp;
+      },
+      [](get_request&) { return floor_refuse<get_reply>(); },
+      [](multi_get_request&) { return floor_refuse<multi_get_reply>(); },
+      [](scan_request&) { return floor_refuse<scan_reply>(); },
+      [](snapshot_read_request&) { return floor_refuse<snapshot_read_reply>(); },
+      [](flush_request&) { return floor_refuse<commit_ack>(); },
+      [](stats_request&) { return floor_refuse<stats_reply>(); },
+      [](status_request&) { return floor_refuse<status_reply>(); },
+      [](drain_request&) { return floor_refuse<drain_reply>(); },
+      [](outcome_request&) { return floor_refuse<outcome_reply>(); },
+      [](checkpoint_request&) { return floor_refuse<checkpoint_reply>(); },
+      [](log_request&) { return floor_refuse<log_reply>(); },
+      [](snapshot_request&) { return floor_refuse<snapshot_reply>(); },
+      [](chunk_request&) { return floor_refuse<chunk_reply>(); },
+      [](snapshot_release&) { return floor_refuse<release_reply>(); },
+      [](promote_request&) { return floor_refuse<promote_reply>(); },
+      [](vstore::tick_atom) {},
+      [](vstore::min_seq_atom) {},
+  };
+}
+
 /// The actor system whose clients talk to the manager in `slot`.
 caf::actor_system& system_of(actor_side::impl& p, size_t slot) {
   return p.local.at(slot) ? *p.sys : *p.remote_sys;
@@ -479,6 +538,17 @@ status actor_side::open_manager(const options& opts, size_t& slot) {
   slot = impl_->managers.size();
   impl_->managers.push_back(std::move(mgr));
   impl_->local.push_back(true);
+  return {};
+}
+
+status actor_side::open_commit_floor(std::function<status(const std::vector<write_op>&)> write,
+                                     size_t& slot) {
+  auto& sys = *impl_->sys;
+  auto end = sys.spawn(floor_end, std::make_shared<floor_write_fn>(std::move(write)));
+  auto writer = sys.spawn(floor_relay, end);
+  slot = impl_->managers.size();
+  impl_->managers.push_back(sys.spawn(floor_head, writer));
+  impl_->local.push_back(true);  // its clients run here; close() ends it
   return {};
 }
 

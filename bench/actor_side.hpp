@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -108,6 +109,16 @@ class actor_side {
   /// Opens the backend of `opts` and spawns a StorageManager over it
   /// (vstore::spawn_manager); `slot` names it in later calls. Blocks.
   status open_manager(const options& opts, size_t& slot);
+
+  /// Spawns the hop floor of a sequential commit: three plain actors shaped
+  /// like vstore's commit path, with the StorageManager's typed interface at
+  /// the head (manager -> writer -> commit actor). The first two only pass a
+  /// write_request on with request/then and its answer back, as vstore's
+  /// manager and writer do; the last calls `write` with its operations on its
+  /// scheduler thread (as an inline round does) and answers a commit_ack.
+  /// Every other request gets errc::unavailable. `slot` names it; close()
+  /// lets it go.
+  status open_commit_floor(std::function<status(const std::vector<write_op>&)> write, size_t& slot);
 
   /// Connects to the manager a vstored publishes on 127.0.0.1:`port`
   /// (vstore::connect_manager). Blocks up to the connect timeout.

@@ -86,6 +86,12 @@ that only replies (vstore-hop-floor --serve-echo, its own process), one rep
 after each vstore/redis pair; a missed target that the floor misses too is
 FLOOR instead of MISS (out of reach on CAF 0.17), with the floor printed under
 the table.
+empty_commit measures the hop floor the same way, in process: the same client
+through three actors shaped like the commit path (manager -> writer -> commit
+actor), each only passing the write on, the last writing it with one
+DB::Write; put_small_sync the disk's ceiling: raw RocksDB writing synced
+batches of every write in flight from one thread. Both are printed under the
+table, and a miss that they miss too is FLOOR.
 The replica rows (follower_multi_get, replication_lag) run after all others:
 they start a read replica vstored (--follow) of the remote rows' vstored,
 bootstrapped from its snapshot, and wait (at most 30 s) until it has applied

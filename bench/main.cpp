@@ -221,6 +221,9 @@ struct context {
   std::unique_ptr<redis_side> redis;
   /// CAF 0.17's floor of those rows: an echo server (floor_side.hpp).
   std::unique_ptr<floor_side> floor;
+  /// empty_commit's floor: the commit path's shape without vstore
+  /// (actor_side::open_commit_floor), writing into main_raw.
+  std::optional<size_t> hop_floor_slot;
   /// The read replica of the replica rows, following `vstored`; its port and
   /// slot, or why it did not start.
   std::unique_ptr<child_process> replica;
@@ -745,6 +748,21 @@ row run_scenario(context& ctx, const scenario& sc) {
     raw = sync_raw.get();
     run_floor = run_vstore && run_raw;
     r.floor_is_disk = true;
+  } else if (std::string{sc.name} == "empty_commit" && run_vstore && run_raw) {
+    // The hop floor: the same client through three actors that only pass
+    // the write on, the last writing it into the raw database.
+    if (!ctx.hop_floor_slot) {
+      size_t slot = 0;
+      auto* db = ctx.main_raw.get();
+      if (auto st = ctx.actors->open_commit_floor(
+              [db](const std::vector<write_op>& ops) { return db->write(ops); }, slot);
+          st)
+        ctx.hop_floor_slot = slot;
+      else
+        r.floor_skipped = st.to_string();
+    }
+    run_floor = ctx.hop_floor_slot.has_value();
+    r.floor_is_hops = true;
   }
 
   const auto plan = plan_of(ctx, sc);
@@ -812,6 +830,9 @@ row run_scenario(context& ctx, const scenario& sc) {
     if (r.floor_is_disk)  // every write in flight in one synced WriteBatch
       return raw->run(make_workload(seed, workload_kind::put_batched, warm_up), 1,
                       plan.clients * plan.window);
+    if (r.floor_is_hops)
+      return ctx.actors->run(*ctx.hop_floor_slot, make_workload(seed, sc.vstore_kind, warm_up),
+                             plan);
     return ctx.floor->run(*ctx.actors, make_workload(seed, sc.vstore_kind, warm_up), plan);
   };
   if (run_floor) add_floor_rep(r, floor_rep(1000, true), sc.units_per_request, false);

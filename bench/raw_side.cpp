@@ -290,6 +290,21 @@ status raw_db::load(uint64_t count, size_t key_bytes, size_t value_bytes) {
   return {};
 }
 
+status raw_db::write(const std::vector<write_op>& ops) {
+  auto& x = *impl_;
+  rocksdb::WriteBatch batch;
+  for (const auto& op : ops) {
+    if (op.space >= x.handles.size())
+      return {errc::unknown_space, "space id " + std::to_string(op.space)};
+    auto s = op.kind == op_kind::put ? batch.Put(x.cf(op.space), op.key, op.value)
+                                     : batch.Delete(x.cf(op.space), op.key);
+    if (!s.ok()) return {errc::io_error, s.ToString()};
+  }
+  auto s = x.db->Write(x.settings.write, &batch);
+  if (!s.ok()) return {errc::io_error, "write: " + s.ToString()};
+  return {};
+}
+
 rep_result raw_db::run(const workload& w, size_t threads, size_t batch_puts) {
   auto& x = *impl_;
   switch (w.kind) {

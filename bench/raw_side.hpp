@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bench/workload.hpp"
 #include "vstore/errc.hpp"
 #include "vstore/options.hpp"
+#include "vstore/requests.hpp"
 
 namespace vstore::bench {
 
@@ -54,6 +56,11 @@ class raw_db {
   /// reached, and times it from the start signal to the last thread's end.
   /// put_batched groups each thread's puts in WriteBatches of `batch_puts`.
   rep_result run(const workload& w, size_t threads, size_t batch_puts = raw_batch_puts);
+
+  /// Writes `ops` (puts and deletes) with one DB::Write and the settings'
+  /// write options: what the hop floor's last actor does with a write
+  /// (actor_side::open_commit_floor). Thread-safe, as DB::Write is.
+  status write(const std::vector<write_op>& ops);
 
   /// Implementation details; defined in raw_side.cpp.
   struct impl;

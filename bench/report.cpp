@@ -111,6 +111,31 @@ void print_floor_lines(std::ostream& out, const std::vector<row>& rows) {
       out << '\n';
       continue;
     }
+    if (r.floor_is_hops) {
+      out << "\n"
+          << r.name
+          << ": the hop floor, same run: the same client through three actors shaped like the "
+          << "commit path (manager -> writer -> commit actor, each only passing the write on and "
+          << "its answer back; the last writes it with one DB::Write on its scheduler thread), "
+          << "one rep after each vstore/raw pair\n  ";
+      if (!r.floor_skipped.empty()) {
+        out << "floor not measured: " << r.floor_skipped << '\n';
+        continue;
+      }
+      out << "floor " << format_rate(r.floor.median()) << "/s (" << format_rate(r.floor.min())
+          << "–" << format_rate(r.floor.max()) << ")  floor/raw " << fixed(r.floor_ratio(), 2)
+          << " against " << target_text(r)
+          << (r.floor_errors > 0 ? ""
+              : r.floor_bounds() ? ": missed by CAF's hops themselves"
+                                 : ": the hops meet it");
+      if (!r.vstore.values.empty() && r.floor.median() > 0)
+        out << "  vstore/floor " << fixed(r.vstore.median() / r.floor.median(), 2);
+      if (r.floor_errors > 0)
+        out << "  " << r.floor_errors
+            << " errors, not a valid floor; first: " << r.floor_first_error;
+      out << '\n';
+      continue;
+    }
     if (!any)
       out << "\nCAF 0.17's floor, same run: the same clients against an echo server that only "
              "replies (vstore-hop-floor --serve-echo, its own process), one rep after each "
@@ -377,8 +402,10 @@ status write_json(const std::string& path, const run_info& info, const std::vect
           << ", \"floor_bounds_target\": " << (r.floor_bounds() ? "true" : "false")
           << ",\n     \"floor_cpu_us_per_unit\": " << json_samples(r.floor_cpu_us)
           << ", \"floor_errors\": " << r.floor_errors
-          << ", \"floor_first_error\": " << json_string(r.floor_first_error)
-          << ", \"floor_kind\": " << json_string(r.floor_is_disk ? "disk" : "caf");
+          << ", \"floor_first_error\": " << json_string(r.floor_first_error) << ", \"floor_kind\": "
+          << json_string(r.floor_is_disk   ? "disk"
+                         : r.floor_is_hops ? "hops"
+                                           : "caf");
       } else if (!r.floor_skipped.empty()) {
         f << ", \"floor_skipped\": " << json_string(r.floor_skipped);
       }

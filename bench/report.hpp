@@ -98,6 +98,13 @@ struct row {
   /// nothing between fsyncs), one repetition after each vstore/raw pair. No
   /// design with that many writes in flight can beat it.
   bool floor_is_disk = false;
+  /// empty_commit: the hop floor instead, in the floor's fields: the same
+  /// client through three plain actors shaped like the commit path
+  /// (manager -> writer -> commit actor, each passing the write on with
+  /// request/then; the last writes it with one DB::Write on its scheduler
+  /// thread), one repetition after each vstore/raw pair. A design that keeps
+  /// those three actors cannot beat it on CAF 0.17.
+  bool floor_is_hops = false;
 
   /// Returns median(vstore) / median(raw) (0 if raw has no samples), or with
   /// absolute_target median(vstore) / target.
