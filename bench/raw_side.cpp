@@ -296,8 +296,10 @@ status raw_db::write(const std::vector<write_op>& ops) {
   for (const auto& op : ops) {
     if (op.space >= x.handles.size())
       return {errc::unknown_space, "space id " + std::to_string(op.space)};
-    auto s = op.kind == op_kind::put ? batch.Put(x.cf(op.space), op.key, op.value)
-                                     : batch.Delete(x.cf(op.space), op.key);
+    auto* cf = x.cf(op.space);
+    auto s = op.kind == op_kind::put   ? batch.Put(cf, op.key, op.value)
+             : op.kind == op_kind::del ? batch.Delete(cf, op.key)
+                                       : batch.DeleteRange(cf, op.key, op.value);
     if (!s.ok()) return {errc::io_error, s.ToString()};
   }
   auto s = x.db->Write(x.settings.write, &batch);

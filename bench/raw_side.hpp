@@ -57,7 +57,7 @@ class raw_db {
   /// put_batched groups each thread's puts in WriteBatches of `batch_puts`.
   rep_result run(const workload& w, size_t threads, size_t batch_puts = raw_batch_puts);
 
-  /// Writes `ops` (puts and deletes) with one DB::Write and the settings'
+  /// Writes `ops` (puts, deletes, range deletes) with one DB::Write and the settings'
   /// write options: what the hop floor's last actor does with a write
   /// (actor_side::open_commit_floor). Thread-safe, as DB::Write is.
   status write(const std::vector<write_op>& ops);

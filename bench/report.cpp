@@ -83,6 +83,41 @@ std::string json_number(double x) {
   return buf;
 }
 
+/// Prints the floor a row measures in this process (put_small_sync: the
+/// disk's ceiling; empty_commit: the hop floor) in a block of its own: what
+/// it is, its rate, its ratio to raw against the target, and vstore's to it.
+void print_local_floor(std::ostream& out, const row& r) {
+  const bool disk = r.floor_is_disk;
+  const char* noun = disk ? "ceiling" : "floor";
+  out << "\n"
+      << r.name
+      << (disk ? ": the disk's ceiling, same run: raw RocksDB, one thread, synced WriteBatches of "
+                 "as many puts as there are writes in flight (all of them in one fsync, nothing "
+                 "between fsyncs)"
+               : ": the hop floor, same run: the same client through three actors shaped like "
+                 "the commit path (manager -> writer -> commit actor, each only passing the "
+                 "write on and its answer back; the last writes it with one DB::Write on its "
+                 "scheduler thread)")
+      << ", one rep after each vstore/raw pair\n  ";
+  if (!r.floor_skipped.empty()) {
+    out << noun << " not measured: " << r.floor_skipped << '\n';
+    return;
+  }
+  out << noun << ' ' << format_rate(r.floor.median()) << "/s (" << format_rate(r.floor.min()) << "–"
+      << format_rate(r.floor.max()) << ")  " << noun << "/raw " << fixed(r.floor_ratio(), 2)
+      << " against " << target_text(r);
+  if (r.floor_errors == 0)
+    out << (r.floor_bounds() ? (disk ? ": out of reach with that many writes in flight"
+                                     : ": missed by CAF's hops themselves")
+                             : (disk ? ": the ceiling meets it" : ": the hops meet it"));
+  if (!r.vstore.values.empty() && r.floor.median() > 0)
+    out << "  vstore/" << noun << ' ' << fixed(r.vstore.median() / r.floor.median(), 2);
+  if (r.floor_errors > 0)
+    out << "  " << r.floor_errors << " errors, not a valid " << noun
+        << "; first: " << r.floor_first_error;
+  out << '\n';
+}
+
 /// Prints, under the table, CAF 0.17's floor of each remote row that has one
 /// (bench/floor_side.hpp; only the rows against Redis): the floor, floor/redis
 /// against the row's target, and how close vstore came to the floor.
@@ -92,48 +127,8 @@ void print_floor_lines(std::ostream& out, const std::vector<row>& rows) {
   for (const auto& r : rows) name_width = std::max(name_width, width(r.name));
   for (const auto& r : rows) {
     if (r.floor.values.empty() && r.floor_skipped.empty() && r.floor_errors == 0) continue;
-    if (r.floor_is_disk) {
-      out << "\n"
-          << r.name << ": the disk's ceiling, same run: raw RocksDB, one thread, synced "
-          << "WriteBatches of as many puts as there are writes in flight (all of them in one "
-          << "fsync, nothing between fsyncs), one rep after each vstore/raw pair\n  ceiling "
-          << format_rate(r.floor.median()) << "/s (" << format_rate(r.floor.min()) << "–"
-          << format_rate(r.floor.max()) << ")  ceiling/raw " << fixed(r.floor_ratio(), 2)
-          << " against " << target_text(r)
-          << (r.floor_errors > 0 ? ""
-              : r.floor_bounds() ? ": out of reach with that many writes in flight"
-                                 : ": the ceiling meets it");
-      if (!r.vstore.values.empty() && r.floor.median() > 0)
-        out << "  vstore/ceiling " << fixed(r.vstore.median() / r.floor.median(), 2);
-      if (r.floor_errors > 0)
-        out << "  " << r.floor_errors
-            << " errors, not a valid ceiling; first: " << r.floor_first_error;
-      out << '\n';
-      continue;
-    }
-    if (r.floor_is_hops) {
-      out << "\n"
-          << r.name
-          << ": the hop floor, same run: the same client through three actors shaped like the "
-          << "commit path (manager -> writer -> commit actor, each only passing the write on and "
-          << "its answer back; the last writes it with one DB::Write on its scheduler thread), "
-          << "one rep after each vstore/raw pair\n  ";
-      if (!r.floor_skipped.empty()) {
-        out << "floor not measured: " << r.floor_skipped << '\n';
-        continue;
-      }
-      out << "floor " << format_rate(r.floor.median()) << "/s (" << format_rate(r.floor.min())
-          << "–" << format_rate(r.floor.max()) << ")  floor/raw " << fixed(r.floor_ratio(), 2)
-          << " against " << target_text(r)
-          << (r.floor_errors > 0 ? ""
-              : r.floor_bounds() ? ": missed by CAF's hops themselves"
-                                 : ": the hops meet it");
-      if (!r.vstore.values.empty() && r.floor.median() > 0)
-        out << "  vstore/floor " << fixed(r.vstore.median() / r.floor.median(), 2);
-      if (r.floor_errors > 0)
-        out << "  " << r.floor_errors
-            << " errors, not a valid floor; first: " << r.floor_first_error;
-      out << '\n';
+    if (r.floor_is_disk || r.floor_is_hops) {
+      print_local_floor(out, r);
       continue;
     }
     if (!any)
