@@ -404,6 +404,21 @@ status set_caf_option(caf::actor_system_config& cfg, const std::string& kv) {
 
 }  // namespace
 
+/// A write of the synced group-commit floor (open_sync_floor): the
+/// operations of the writes a relay gathered, or of a whole round, and the
+/// outcome of the synced DB::Write that wrote them.
+struct floor_round {
+  std::vector<write_op> ops;
+  size_t writes = 0;
+  status st;
+};
+
+}  // namespace vstore::bench
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<vstore::bench::floor_round>)
+
+namespace vstore::bench {
+
 struct actor_side::impl {
   /// In-process managers and their clients: vstore's defaults
   /// (scheduler_polling::eager), no network.
@@ -502,6 +517,132 @@ manager_actor::behavior_type floor_head(manager_actor::pointer self, caf::actor 
   };
 }
 
+// -- the hop floor of synced group commit (open_sync_floor) -------------------
+
+using floor_round_ptr = std::shared_ptr<floor_round>;
+/// Gathers the next round once the I/O thread is idle (the tail of a
+/// repetition only: a full round starts at once).
+using floor_gather_atom = caf::atom_constant<caf::atom("vb_gather")>;
+
+/// The commit I/O thread's place: one synced write per round.
+caf::behavior floor_io(caf::event_based_actor*, std::shared_ptr<floor_write_fn> write) {
+  return {[write](floor_round_ptr& r) {
+    r->st = (*write)(r->ops);
+    return r;
+  }};
+}
+
+struct floor_group_state {
+  std::shared_ptr<floor_write_fn> write;
+  caf::actor io;
+  /// Writes in flight in the whole run: a round holds them all.
+  size_t round_writes = 1;
+  /// Gathered for the next round, with the promises of their relay batches.
+  std::vector<floor_round_ptr> batches;
+  std::vector<caf::response_promise> promises;
+  size_t queued = 0;
+  bool writing = false;
+  uint64_t epoch = 0;
+  static inline const char* name = "vstore-bench.floor-commit";
+};
+
+using floor_group_pointer = caf::stateful_actor<floor_group_state>*;
+
+void floor_start_round(floor_group_pointer self) {
+  auto& s = self->state;
+  auto round = std::make_shared<floor_round>();
+  for (auto& b : s.batches) {
+    round->writes += b->writes;
+    for (auto& op : b->ops) round->ops.push_back(std::move(op));
+  }
+  auto promises = std::make_shared<std::vector<caf::response_promise>>(std::move(s.promises));
+  s.batches.clear();
+  s.promises.clear();
+  s.queued = 0;
+  s.writing = true;
+  ++s.epoch;
+  self->request(s.io, caf::infinite, std::move(round))
+      .then(
+          [self, promises](floor_round_ptr& done) {
+            for (auto& rp : *promises) rp.deliver(done);
+            auto& st = self->state;
+            st.writing = false;
+            if (st.queued >= st.round_writes)
+              floor_start_round(self);
+            else if (st.queued > 0)
+              self->delayed_send(self, std::chrono::milliseconds(1), floor_gather_atom::value,
+                                 st.epoch);
+          },
+          [promises](caf::error& e) {
+            for (auto& rp : *promises) rp.deliver(e);
+          });
+}
+
+/// The commit actor's place with an ideal gather: it knows how many writes
+/// are in flight and writes a round when all of them are there (or, at the
+/// end of a repetition, 1 ms after the last round), on a detached I/O
+/// thread.
+caf::behavior floor_group_end(floor_group_pointer self, std::shared_ptr<floor_write_fn> write,
+                              size_t round_writes) {
+  auto& s = self->state;
+  s.write = std::move(write);
+  s.round_writes = std::max<size_t>(round_writes, 1);
+  s.io = self->spawn<caf::detached>(floor_io, s.write);
+  self->attach_functor([io = s.io] { caf::anon_send_exit(io, caf::exit_reason::user_shutdown); });
+  return {
+      [self](floor_round_ptr& b) -> caf::result<floor_round_ptr> {
+        auto& st = self->state;
+        st.queued += b->writes;
+        st.batches.push_back(std::move(b));
+        st.promises.push_back(self->make_response_promise());
+        if (st.writing) return caf::delegated<floor_round_ptr>{};
+        if (st.queued >= st.round_writes)
+          floor_start_round(self);
+        else if (st.batches.size() == 1)
+          self->delayed_send(self, std::chrono::milliseconds(1), floor_gather_atom::value,
+                             st.epoch);
+        return caf::delegated<floor_round_ptr>{};
+      },
+      [self](floor_gather_atom, uint64_t epoch) {
+        auto& st = self->state;
+        if (!st.writing && epoch == st.epoch && st.queued > 0) floor_start_round(self);
+      },
+  };
+}
+
+/// The writer's place: gathers the writes that arrive while its mailbox has
+/// more, sends them on as one batch, and answers each when it is written.
+caf::behavior floor_batching_relay(caf::event_based_actor* self, caf::actor next) {
+  auto open = std::make_shared<floor_round_ptr>();
+  auto owners = std::make_shared<std::vector<caf::response_promise>>();
+  return {[self, next, open, owners](write_request& w) -> caf::result<commit_ack> {
+    if (!*open) *open = std::make_shared<floor_round>();
+    auto& b = **open;
+    ++b.writes;
+    for (auto& op : w.ops) b.ops.push_back(std::move(op));
+    owners->push_back(self->make_response_promise());
+    if (self->mailbox().empty()) {
+      auto sealed = std::make_shared<std::vector<caf::response_promise>>(std::move(*owners));
+      owners->clear();
+      self->request(next, caf::infinite, std::move(*open))
+          .then(
+              [sealed](floor_round_ptr& done) {
+                for (auto& rp : *sealed) {
+                  if (done->st)
+                    rp.deliver(commit_ack{0});
+                  else
+                    rp.deliver(to_error(done->st));
+                }
+              },
+              [sealed](caf::error& e) {
+                for (auto& rp : *sealed) rp.deliver(e);
+              });
+      open->reset();
+    }
+    return caf::delegated<commit_ack>{};
+  }};
+}
+
 /// The actor system whose clients talk to the manager in `slot`.
 caf::actor_system& system_of(actor_side::impl& p, size_t slot) {
   return p.local.at(slot) ? *p.sys : *p.remote_sys;
@@ -549,6 +690,18 @@ status actor_side::open_commit_floor(std::function<status(const std::vector<writ
   slot = impl_->managers.size();
   impl_->managers.push_back(sys.spawn(floor_head, writer));
   impl_->local.push_back(true);  // its clients run here; close() ends it
+  return {};
+}
+
+status actor_side::open_sync_floor(std::function<status(const std::vector<write_op>&)> write,
+                                   size_t in_flight, size_t& slot) {
+  auto& sys = *impl_->sys;
+  auto end =
+      sys.spawn(floor_group_end, std::make_shared<floor_write_fn>(std::move(write)), in_flight);
+  auto writer = sys.spawn(floor_batching_relay, end);
+  slot = impl_->managers.size();
+  impl_->managers.push_back(sys.spawn(floor_head, writer));
+  impl_->local.push_back(true);
   return {};
 }
 

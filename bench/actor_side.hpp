@@ -120,6 +120,18 @@ class actor_side {
   /// lets it go.
   status open_commit_floor(std::function<status(const std::vector<write_op>&)> write, size_t& slot);
 
+  /// Spawns the hop floor of synced group commit, shaped like the commit
+  /// path with vstore's group commit at its best: a head with the
+  /// StorageManager's typed interface passing each write on; a writer's place
+  /// that gathers the writes arriving while its mailbox has more into one
+  /// message; a commit actor's place that knows the `in_flight` writes of the
+  /// run and writes a round when all of them are there (an ideal gather; at a
+  /// repetition's end, 1 ms after the last round), calling `write` with the
+  /// round's operations on a detached I/O thread (as vstore's synced rounds
+  /// are written). `slot` names it; close() lets it go.
+  status open_sync_floor(std::function<status(const std::vector<write_op>&)> write,
+                         size_t in_flight, size_t& slot);
+
   /// Connects to the manager a vstored publishes on 127.0.0.1:`port`
   /// (vstore::connect_manager). Blocks up to the connect timeout.
   status connect(uint16_t port, size_t& slot);

@@ -86,12 +86,16 @@ that only replies (vstore-hop-floor --serve-echo, its own process), one rep
 after each vstore/redis pair; a missed target that the floor misses too is
 FLOOR instead of MISS (out of reach on CAF 0.17), with the floor printed under
 the table.
-empty_commit measures the hop floor the same way, in process: the same client
-through three actors shaped like the commit path (manager -> writer -> commit
-actor), each only passing the write on, the last writing it with one
-DB::Write; put_small_sync the disk's ceiling: raw RocksDB writing synced
-batches of every write in flight from one thread. Both are printed under the
-table, and a miss that they miss too is FLOOR.
+empty_commit and put_small_sync measure a hop floor the same way, in process:
+the same clients through three actors shaped like the commit path (manager ->
+writer -> commit actor). For empty_commit each only passes the write on, the
+last writing it with one DB::Write; for put_small_sync they do group commit
+at its best (the writer's place gathers, the commit actor's place knows how
+many writes are in flight and writes each round of all of them with one synced
+DB::Write on a detached I/O thread). put_small_sync also measures the disk's
+ceiling: raw RocksDB writing synced batches of every write in flight from one
+thread. They are printed under the table, and a miss that the hop floor
+misses too is FLOOR.
 The replica rows (follower_multi_get, replication_lag) run after all others:
 they start a read replica vstored (--follow) of the remote rows' vstored,
 bootstrapped from its snapshot, and wait (at most 30 s) until it has applied

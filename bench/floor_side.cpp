@@ -69,15 +69,31 @@ rep_result floor_side::run(actor_side& actors, const workload& w, const client_p
   return res;
 }
 
-void add_floor_rep(row& r, const rep_result& res, uint64_t units_per_request, bool measured) {
+namespace {
+
+/// Adds one repetition of a bound to its fields (see add_floor_rep).
+void add_bound_rep(samples& values, samples* cpu_us, uint64_t& errors, std::string& first_error,
+                   const rep_result& res, uint64_t units_per_request, bool measured) {
   if (res.errors > 0) {
-    if (r.floor_errors == 0) r.floor_first_error = res.first_error;
-    r.floor_errors += res.errors;
+    if (errors == 0) first_error = res.first_error;
+    errors += res.errors;
   }
   if (!measured) return;
   auto units = static_cast<double>(res.completed * units_per_request);
-  r.floor.values.push_back(res.seconds > 0 ? units / res.seconds : 0);
-  if (units > 0) r.floor_cpu_us.values.push_back(res.cpu_seconds * 1e6 / units);
+  values.values.push_back(res.seconds > 0 ? units / res.seconds : 0);
+  if (cpu_us != nullptr && units > 0) cpu_us->values.push_back(res.cpu_seconds * 1e6 / units);
+}
+
+}  // namespace
+
+void add_floor_rep(row& r, const rep_result& res, uint64_t units_per_request, bool measured) {
+  add_bound_rep(r.floor, &r.floor_cpu_us, r.floor_errors, r.floor_first_error, res,
+                units_per_request, measured);
+}
+
+void add_ceiling_rep(row& r, const rep_result& res, uint64_t units_per_request, bool measured) {
+  add_bound_rep(r.ceiling, nullptr, r.ceiling_errors, r.ceiling_first_error, res, units_per_request,
+                measured);
 }
 
 }  // namespace vstore::bench

@@ -73,4 +73,8 @@ class floor_side {
 /// completed request) and its CPU µs per unit.
 void add_floor_rep(row& r, const rep_result& res, uint64_t units_per_request, bool measured);
 
+/// Adds one repetition of the disk's ceiling (row::ceiling) to `r`, as
+/// add_floor_rep does for the floor (without CPU time).
+void add_ceiling_rep(row& r, const rep_result& res, uint64_t units_per_request, bool measured);
+
 }  // namespace vstore::bench

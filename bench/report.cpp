@@ -83,39 +83,59 @@ std::string json_number(double x) {
   return buf;
 }
 
-/// Prints the floor a row measures in this process (put_small_sync: the
-/// disk's ceiling; empty_commit: the hop floor) in a block of its own: what
-/// it is, its rate, its ratio to raw against the target, and vstore's to it.
-void print_local_floor(std::ostream& out, const row& r) {
-  const bool disk = r.floor_is_disk;
-  const char* noun = disk ? "ceiling" : "floor";
-  out << "\n"
-      << r.name
-      << (disk ? ": the disk's ceiling, same run: raw RocksDB, one thread, synced WriteBatches of "
-                 "as many puts as there are writes in flight (all of them in one fsync, nothing "
-                 "between fsyncs)"
-               : ": the hop floor, same run: the same client through three actors shaped like "
-                 "the commit path (manager -> writer -> commit actor, each only passing the "
-                 "write on and its answer back; the last writes it with one DB::Write on its "
-                 "scheduler thread)")
-      << ", one rep after each vstore/raw pair\n  ";
-  if (!r.floor_skipped.empty()) {
-    out << noun << " not measured: " << r.floor_skipped << '\n';
+/// A bound a row measures in this process, as print_local_bound prints it.
+struct local_bound {
+  /// "floor" or "ceiling".
+  const char* noun;
+  /// What was measured, after "<row>: ".
+  std::string what;
+  const samples& values;
+  uint64_t errors;
+  const std::string& first_error;
+  const std::string& skipped;
+  /// The verdict when the bound misses the target, and when it meets it.
+  const char* misses;
+  const char* meets;
+};
+
+/// Prints a bound in a block of its own: what it is, its rate, its ratio to
+/// raw against the target, and vstore's to it.
+void print_local_bound(std::ostream& out, const row& r, const local_bound& b) {
+  out << "\n" << r.name << ": " << b.what << ", one rep after each vstore/raw pair\n  ";
+  if (!b.skipped.empty()) {
+    out << b.noun << " not measured: " << b.skipped << '\n';
     return;
   }
-  out << noun << ' ' << format_rate(r.floor.median()) << "/s (" << format_rate(r.floor.min()) << "–"
-      << format_rate(r.floor.max()) << ")  " << noun << "/raw " << fixed(r.floor_ratio(), 2)
+  auto raw = r.raw.median();
+  auto ratio = raw > 0 && !b.values.values.empty() ? b.values.median() / raw : 0;
+  out << b.noun << ' ' << format_rate(b.values.median()) << "/s (" << format_rate(b.values.min())
+      << "–" << format_rate(b.values.max()) << ")  " << b.noun << "/raw " << fixed(ratio, 2)
       << " against " << target_text(r);
-  if (r.floor_errors == 0)
-    out << (r.floor_bounds() ? (disk ? ": out of reach with that many writes in flight"
-                                     : ": missed by CAF's hops themselves")
-                             : (disk ? ": the ceiling meets it" : ": the hops meet it"));
-  if (!r.vstore.values.empty() && r.floor.median() > 0)
-    out << "  vstore/" << noun << ' ' << fixed(r.vstore.median() / r.floor.median(), 2);
-  if (r.floor_errors > 0)
-    out << "  " << r.floor_errors << " errors, not a valid " << noun
-        << "; first: " << r.floor_first_error;
+  if (b.errors == 0) out << (ratio < r.target ? b.misses : b.meets);
+  if (!r.vstore.values.empty() && b.values.median() > 0)
+    out << "  vstore/" << b.noun << ' ' << fixed(r.vstore.median() / b.values.median(), 2);
+  if (b.errors > 0)
+    out << "  " << b.errors << " errors, not a valid " << b.noun << "; first: " << b.first_error;
   out << '\n';
+}
+
+/// Prints the bounds a row measures in this process: the hop floor
+/// (empty_commit, put_small_sync) and the disk's ceiling (put_small_sync).
+void print_local_floor(std::ostream& out, const row& r) {
+  static const std::string none;
+  if (r.floor_is_hops)
+    print_local_bound(out, r,
+                      {"floor", "the hop floor, same run: " + r.floor_shape, r.floor,
+                       r.floor_errors, r.floor_first_error, r.floor_skipped,
+                       ": missed by CAF's hops themselves", ": the hops meet it"});
+  if (!r.ceiling.values.empty() || r.ceiling_errors > 0)
+    print_local_bound(out, r,
+                      {"ceiling",
+                       "the disk's ceiling, same run: raw RocksDB, one thread, synced "
+                       "WriteBatches of as many puts as there are writes in flight (all of them "
+                       "in one fsync, nothing between fsyncs)",
+                       r.ceiling, r.ceiling_errors, r.ceiling_first_error, none,
+                       ": out of reach with that many writes in flight", ": the ceiling meets it"});
 }
 
 /// Prints, under the table, CAF 0.17's floor of each remote row that has one
@@ -126,8 +146,10 @@ void print_floor_lines(std::ostream& out, const std::vector<row>& rows) {
   size_t name_width = 0;
   for (const auto& r : rows) name_width = std::max(name_width, width(r.name));
   for (const auto& r : rows) {
-    if (r.floor.values.empty() && r.floor_skipped.empty() && r.floor_errors == 0) continue;
-    if (r.floor_is_disk || r.floor_is_hops) {
+    if (r.floor.values.empty() && r.floor_skipped.empty() && r.floor_errors == 0 &&
+        r.ceiling.values.empty() && r.ceiling_errors == 0)
+      continue;
+    if (r.floor_is_hops || !r.ceiling.values.empty()) {
       print_local_floor(out, r);
       continue;
     }
@@ -323,8 +345,7 @@ std::string summary_line(const std::vector<row>& rows) {
   }
   std::ostringstream s;
   s << "summary: " << passed << "/" << ran << " targets met";
-  if (bounded > 0)
-    s << ", " << bounded << " bounded by a floor measured in the same run (CAF 0.17's, the disk's)";
+  if (bounded > 0) s << ", " << bounded << " bounded by CAF 0.17's floor measured in the same run";
   if (skipped > 0) s << ", " << skipped << " skipped";
   if (errors > 0) s << ", " << errors << " with errors";
   if (worst != nullptr)
@@ -397,12 +418,19 @@ status write_json(const std::string& path, const run_info& info, const std::vect
           << ", \"floor_bounds_target\": " << (r.floor_bounds() ? "true" : "false")
           << ",\n     \"floor_cpu_us_per_unit\": " << json_samples(r.floor_cpu_us)
           << ", \"floor_errors\": " << r.floor_errors
-          << ", \"floor_first_error\": " << json_string(r.floor_first_error) << ", \"floor_kind\": "
-          << json_string(r.floor_is_disk   ? "disk"
-                         : r.floor_is_hops ? "hops"
-                                           : "caf");
+          << ", \"floor_first_error\": " << json_string(r.floor_first_error)
+          << ", \"floor_kind\": " << json_string(r.floor_is_hops ? "hops" : "caf");
       } else if (!r.floor_skipped.empty()) {
         f << ", \"floor_skipped\": " << json_string(r.floor_skipped);
+      }
+      if (!r.ceiling.values.empty() || r.ceiling_errors > 0) {
+        // The disk's ceiling (put_small_sync): same unit as the vstore column.
+        auto raw = r.raw.median();
+        f << ",\n     \"ceiling" << per << "\": " << json_samples(r.ceiling)
+          << ", \"ceiling_ratio_of_medians\": "
+          << json_number(raw > 0 && !r.ceiling.values.empty() ? r.ceiling.median() / raw : 0)
+          << ", \"ceiling_errors\": " << r.ceiling_errors
+          << ", \"ceiling_first_error\": " << json_string(r.ceiling_first_error);
       }
       if (r.db_writes > 0) {
         f << ",\n     \"vstore_db_writes\": " << r.db_writes << ", \"vstore_ops_per_db_write\": "

@@ -92,19 +92,22 @@ struct row {
   std::string floor_first_error;
   /// Why the floor of a remote row was not measured ("" otherwise).
   std::string floor_skipped;
-  /// put_small_sync: the disk's ceiling instead, in the floor's fields: raw
-  /// RocksDB from one thread writing synced WriteBatches of as many puts as
-  /// the row has writes in flight (every write in flight in one fsync, and
-  /// nothing between fsyncs), one repetition after each vstore/raw pair. No
-  /// design with that many writes in flight can beat it.
-  bool floor_is_disk = false;
-  /// empty_commit: the hop floor instead, in the floor's fields: the same
-  /// client through three plain actors shaped like the commit path
-  /// (manager -> writer -> commit actor, each passing the write on with
-  /// request/then; the last writes it with one DB::Write on its scheduler
-  /// thread), one repetition after each vstore/raw pair. A design that keeps
-  /// those three actors cannot beat it on CAF 0.17.
+  /// empty_commit and put_small_sync: the hop floor instead, in the floor's
+  /// fields: the same clients through plain actors shaped like the commit
+  /// path (manager -> writer -> commit actor; actor_side::open_commit_floor,
+  /// open_sync_floor), one repetition after each vstore/raw pair. A design
+  /// that keeps those actors cannot beat it on CAF 0.17. `floor_shape` says
+  /// what the actors do, for the report.
   bool floor_is_hops = false;
+  std::string floor_shape;
+  /// put_small_sync: the disk's ceiling beside the hop floor: raw RocksDB
+  /// from one thread writing synced WriteBatches of as many puts as the row
+  /// has writes in flight (every write in flight in one fsync, nothing
+  /// between fsyncs), one repetition after each vstore/raw pair. No design
+  /// with that many writes in flight can beat it. Empty when not measured.
+  samples ceiling;
+  uint64_t ceiling_errors = 0;
+  std::string ceiling_first_error;
 
   /// Returns median(vstore) / median(raw) (0 if raw has no samples), or with
   /// absolute_target median(vstore) / target.
