@@ -533,21 +533,26 @@ caf::behavior floor_io(caf::event_based_actor*, std::shared_ptr<floor_write_fn> 
 }
 
 struct floor_group_state {
-  std::shared_ptr<floor_write_fn> write;
+  /// The I/O thread (a detached actor, floor_io).
   caf::actor io;
   /// Writes in flight in the whole run: a round holds them all.
   size_t round_writes = 1;
   /// Gathered for the next round, with the promises of their relay batches.
   std::vector<floor_round_ptr> batches;
   std::vector<caf::response_promise> promises;
+  /// Writes in `batches`.
   size_t queued = 0;
+  /// Whether a round is on the I/O thread.
   bool writing = false;
+  /// Rounds started: a gather timer of an earlier one is stale.
   uint64_t epoch = 0;
   static inline const char* name = "vstore-bench.floor-commit";
 };
 
 using floor_group_pointer = caf::stateful_actor<floor_group_state>*;
 
+/// Writes everything gathered as one round on the I/O thread, and answers
+/// its batches when the round is back.
 void floor_start_round(floor_group_pointer self) {
   auto& s = self->state;
   auto round = std::make_shared<floor_round>();
@@ -585,9 +590,8 @@ void floor_start_round(floor_group_pointer self) {
 caf::behavior floor_group_end(floor_group_pointer self, std::shared_ptr<floor_write_fn> write,
                               size_t round_writes) {
   auto& s = self->state;
-  s.write = std::move(write);
   s.round_writes = std::max<size_t>(round_writes, 1);
-  s.io = self->spawn<caf::detached>(floor_io, s.write);
+  s.io = self->spawn<caf::detached>(floor_io, std::move(write));
   self->attach_functor([io = s.io] { caf::anon_send_exit(io, caf::exit_reason::user_shutdown); });
   return {
       [self](floor_round_ptr& b) -> caf::result<floor_round_ptr> {
