@@ -614,35 +614,55 @@ caf::behavior floor_group_end(floor_group_pointer self, std::shared_ptr<floor_wr
   };
 }
 
+struct floor_relay_state {
+  caf::actor next;
+  /// The batch being gathered (null: none) and the promises of its writes.
+  floor_round_ptr open;
+  std::vector<caf::response_promise> owners;
+  static inline const char* name = "vstore-bench.floor-writer";
+};
+
+using floor_relay_pointer = caf::stateful_actor<floor_relay_state>*;
+
+/// Sends the open batch on once the mailbox is empty, and answers its writes
+/// when it is written. Called after every message, answers included: a
+/// batch left open after the last message would never go (its clients wait
+/// for it and send nothing more). vstore's writer checks after every message
+/// too.
+void floor_relay_seal(floor_relay_pointer self) {
+  auto& s = self->state;
+  if (!s.open || !self->mailbox().empty()) return;
+  auto sealed = std::make_shared<std::vector<caf::response_promise>>(std::move(s.owners));
+  s.owners.clear();
+  self->request(s.next, caf::infinite, std::move(s.open))
+      .then(
+          [self, sealed](floor_round_ptr& done) {
+            for (auto& rp : *sealed) {
+              if (done->st)
+                rp.deliver(commit_ack{0});
+              else
+                rp.deliver(to_error(done->st));
+            }
+            floor_relay_seal(self);
+          },
+          [self, sealed](caf::error& e) {
+            for (auto& rp : *sealed) rp.deliver(e);
+            floor_relay_seal(self);
+          });
+  s.open.reset();
+}
+
 /// The writer's place: gathers the writes that arrive while its mailbox has
 /// more, sends them on as one batch, and answers each when it is written.
-caf::behavior floor_batching_relay(caf::event_based_actor* self, caf::actor next) {
-  auto open = std::make_shared<floor_round_ptr>();
-  auto owners = std::make_shared<std::vector<caf::response_promise>>();
-  return {[self, next, open, owners](write_request& w) -> caf::result<commit_ack> {
-    if (!*open) *open = std::make_shared<floor_round>();
-    auto& b = **open;
-    ++b.writes;
-    for (auto& op : w.ops) b.ops.push_back(std::move(op));
-    owners->push_back(self->make_response_promise());
-    if (self->mailbox().empty()) {
-      auto sealed = std::make_shared<std::vector<caf::response_promise>>(std::move(*owners));
-      owners->clear();
-      self->request(next, caf::infinite, std::move(*open))
-          .then(
-              [sealed](floor_round_ptr& done) {
-                for (auto& rp : *sealed) {
-                  if (done->st)
-                    rp.deliver(commit_ack{0});
-                  else
-                    rp.deliver(to_error(done->st));
-                }
-              },
-              [sealed](caf::error& e) {
-                for (auto& rp : *sealed) rp.deliver(e);
-              });
-      open->reset();
-    }
+caf::behavior floor_batching_relay(floor_relay_pointer self, caf::actor next) {
+  self->state.next = std::move(next);
+  return {[self](write_request& w) -> caf::result<commit_ack> {
+    auto& s = self->state;
+    if (!s.open) s.open = std::make_shared<floor_round>();
+    ++s.open->writes;
+    for (auto& op : w.ops) s.open->ops.push_back(std::move(op));
+    s.owners.push_back(self->make_response_promise());
+    floor_relay_seal(self);
     return caf::delegated<commit_ack>{};
   }};
 }
