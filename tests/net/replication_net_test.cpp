@@ -111,7 +111,9 @@ uint64_t settled(client& primary, client& replica, std::chrono::milliseconds tim
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (int i = 0; i < 10000 && std::chrono::steady_clock::now() < deadline; ++i) {
     auto seq = info_of(primary).sequence;
-    if (!caught_up(replica, seq, timeout)) return 0;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (!caught_up(replica, seq, left)) return 0;
     auto again = info_of(primary);
     if (again.sequence == seq && again.health.writes_in_flight == 0) return seq;
   }
