@@ -1,5 +1,6 @@
 #include "backends/rocksdb/rocksdb_store.hpp"
 #include "backends/rocksdb/info_log.hpp"
+#include "backends/rocksdb/no_io_fs.hpp"
 #include "backends/rocksdb/rocksdb_settings.hpp"
 #include "backends/rocksdb/wal_report.hpp"
 
@@ -250,6 +251,9 @@ constexpr auto space_check_period = std::chrono::milliseconds(100);
 /// The RocksDB handles of an open store.
 struct rocksdb_store::impl {
   vstore::schema schema;
+  /// The DB's environment: the one given to open (or RocksDB's default) with
+  /// its file system wrapped by make_no_io_fs. Outlives `db` (close()).
+  std::unique_ptr<rocksdb::Env> env;
   rocksdb::DB* db = nullptr;
   /// The handle of each space, indexed by space id.
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -680,7 +684,10 @@ status open_db(const options& opts, rocksdb_store::impl& st, rocksdb::Env* env) 
   // (Read-only: none; it could delete trash files.)
   rocksdb::Status sfm_status;
   if (env == nullptr) env = rocksdb::Env::Default();
-  dbo.env = env;
+  // Table files are read through no_io_fs, so that a cache-only multi_get
+  // can forbid its thread to read them (read_many).
+  st.env = rocksdb::NewCompositeEnv(make_no_io_fs(env->GetFileSystem()));
+  dbo.env = st.env.get();
   if (!read_only) {
     dbo.sst_file_manager.reset(
         rocksdb::NewSstFileManager(env, env->GetFileSystem(), nullptr, "", 0, true, &sfm_status));
@@ -869,6 +876,113 @@ std::optional<status> rocksdb_store::try_get(space_id space, std::string_view ke
   return unless_incomplete(st, incomplete);
 }
 
+namespace {
+
+/// The answers of one DB::MultiGet.
+struct multi_get_answers {
+  std::vector<rocksdb::PinnableSlice> values;
+  std::vector<rocksdb::Status> statuses;
+};
+
+/// Reads `keys` of `space` with one DB::MultiGet (one consistent view: `ro`'s
+/// snapshot, or its own).
+multi_get_answers multi_get_once(const rocksdb_store::impl& db, space_id space,
+                                 const std::vector<std::string>& keys,
+                                 const rocksdb::ReadOptions& ro) {
+  const size_t n = keys.size();
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(n);
+  for (const auto& k : keys) slices.emplace_back(k);
+  multi_get_answers out;
+  out.values.resize(n);
+  out.statuses.resize(n);
+  db.db->MultiGet(ro, db.handle_of(space), n, slices.data(), out.values.data(), out.statuses.data(),
+                  false);
+  return out;
+}
+
+/// Copies answers whose statuses are all OK or NotFound into `values`.
+void copy_answers(const multi_get_answers& a, std::vector<std::optional<std::string>>& values) {
+  values.reserve(a.values.size());
+  for (size_t i = 0; i < a.values.size(); ++i) {
+    if (a.statuses[i].IsNotFound())
+      values.emplace_back(std::nullopt);
+    else
+      values.emplace_back(std::string{a.values[i].data(), a.values[i].size()});
+  }
+}
+
+/// A cache-only multi_get as one DB::MultiGet at `at` (nullptr: its own
+/// consistent view) that reads no table file. Sets `incomplete` when a key
+/// needs the disk; leaves `values` empty when the answer has to be read
+/// again key by key (read_each_cached).
+status read_many_cached(const rocksdb_store::impl& db, space_id space,
+                        const std::vector<std::string>& keys,
+                        std::vector<std::optional<std::string>>& values, bool& incomplete,
+                        const rocksdb::Snapshot* at) {
+  multi_get_answers a;
+  bool refused = false;
+  {
+    // RocksDB 7.8's MultiGet reads the data blocks missing from the cache
+    // from the file whatever the read tier: no_io_fs refuses those reads on
+    // this thread, and RocksDB answers their keys with an I/O error.
+    no_io_scope no_io;
+    a = multi_get_once(db, space, keys, read_options(true, at));
+    refused = no_io.refused();
+  }
+  bool recheck = false;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const auto& s = a.statuses[i];
+    if (s.IsNotFound()) continue;
+    if (s.IsIncomplete() || (!s.ok() && refused)) {
+      incomplete = true;  // a reader that may block reads it (a real error shows there)
+      return {};
+    }
+    if (!s.ok()) return to_status(s, "multi_get from " + space_name(db.schema, space));
+    // Where RocksDB cannot tell without I/O whether a key exists (a table not
+    // open, a merge that goes on in an uncached block), its cache-only lookup
+    // answers the key as found with no value. vstore's settings never open a
+    // table lazily and set no merge operator; still, an empty value is read
+    // again by a cache-only Get, which answers such a key as incomplete.
+    if (a.values[i].empty()) recheck = true;
+  }
+  if (!recheck) copy_answers(a, values);
+  return {};
+}
+
+/// A cache-only multi_get as one cache-only DB::Get per key, all at `at` or
+/// at a snapshot of its own.
+status read_each_cached(const rocksdb_store::impl& db, space_id space,
+                        const std::vector<std::string>& keys,
+                        std::vector<std::optional<std::string>>& values, bool& incomplete,
+                        const rocksdb::Snapshot* at) {
+  std::optional<rocksdb::ManagedSnapshot> own;
+  if (at == nullptr) at = own.emplace(db.db).snapshot();
+  auto ro = read_options(true, at);
+  values.clear();
+  values.reserve(keys.size());
+  rocksdb::PinnableSlice v;
+  for (const auto& k : keys) {
+    v.Reset();
+    auto s = db.db->Get(ro, db.handle_of(space), to_slice(k), &v);
+    if (s.IsNotFound()) {
+      values.emplace_back(std::nullopt);
+    } else if (s.IsIncomplete()) {
+      values.clear();
+      incomplete = true;
+      return {};
+    } else if (!s.ok()) {
+      values.clear();
+      return to_status(s, "multi_get from " + space_name(db.schema, space));
+    } else {
+      values.emplace_back(std::string{v.data(), v.size()});
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 status rocksdb_store::read_many(space_id space, const std::vector<std::string>& keys,
                                 std::vector<std::optional<std::string>>& values, bool cache_only,
                                 bool& incomplete, const rocksdb::Snapshot* at) const {
@@ -877,56 +991,20 @@ status rocksdb_store::read_many(space_id space, const std::vector<std::string>& 
     if (auto st = check_op(impl_->schema, space, k); !st) return st;
   if (keys.empty()) return {};
   if (cache_only) {
-    // RocksDB 7.8's MultiGet does not honour kBlockCacheTier: it reads a
-    // missing data block from the file anyway (and may answer a key it
-    // skipped as found and empty). So a cache-only multi_get is one
-    // cache-only Get per key, all at one snapshot.
     return guarded("multi_get", [&]() -> status {
-      // At `at`, or at a snapshot of its own.
-      std::optional<rocksdb::ManagedSnapshot> own;
-      if (at == nullptr) at = own.emplace(impl_->db).snapshot();
-      auto ro = read_options(true, at);
-      values.reserve(keys.size());
-      rocksdb::PinnableSlice v;
-      for (const auto& k : keys) {
-        v.Reset();
-        auto s = impl_->db->Get(ro, impl_->handle_of(space), to_slice(k), &v);
-        if (s.IsNotFound()) {
-          values.emplace_back(std::nullopt);
-        } else if (s.IsIncomplete()) {
-          values.clear();
-          incomplete = true;
-          return {};
-        } else if (!s.ok()) {
-          values.clear();
-          return to_status(s, "multi_get from " + space_name(impl_->schema, space));
-        } else {
-          values.emplace_back(std::string{v.data(), v.size()});
-        }
-      }
-      return {};
+      if (auto st = read_many_cached(*impl_, space, keys, values, incomplete, at);
+          !st || incomplete || !values.empty())
+        return st;
+      // An answer to read again key by key (see read_many_cached).
+      return read_each_cached(*impl_, space, keys, values, incomplete, at);
     });
   }
   return guarded("multi_get", [&]() -> status {
-    const size_t n = keys.size();
-    std::vector<rocksdb::Slice> slices;
-    slices.reserve(n);
-    for (const auto& k : keys) slices.emplace_back(k);
-    std::vector<rocksdb::PinnableSlice> results(n);
-    std::vector<rocksdb::Status> statuses(n);
-    impl_->db->MultiGet(read_options(false, at), impl_->handle_of(space), n, slices.data(),
-                        results.data(), statuses.data(), false);
-    values.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      if (statuses[i].IsNotFound()) {
-        values.emplace_back(std::nullopt);
-      } else if (!statuses[i].ok()) {
-        values.clear();
-        return to_status(statuses[i], "multi_get from " + space_name(impl_->schema, space));
-      } else {
-        values.emplace_back(std::string{results[i].data(), results[i].size()});
-      }
-    }
+    auto a = multi_get_once(*impl_, space, keys, read_options(false, at));
+    for (const auto& s : a.statuses)
+      if (!s.ok() && !s.IsNotFound())
+        return to_status(s, "multi_get from " + space_name(impl_->schema, space));
+    copy_answers(a, values);
     return {};
   });
 }

@@ -394,15 +394,14 @@ TEST_F(RocksdbTryCalls, ColdBlockCacheAnswersNothingUntilABlockingReadCachedTheB
   EXPECT_TRUE(page.more);
 }
 
-// The same for try_multi_get. KNOWN TO FAIL with RocksDB 7.8.3: its
-// BlockBasedTable::MultiGet (block_based_table_reader_sync_and_async.h) looks
-// the data blocks up in the cache with kBlockCacheTier, turns the Incomplete
-// of a miss into OK and then reads the missing blocks from the file with
-// RetrieveMultipleBlocks whatever the read tier; it does not insert them into
-// the cache either. So DB::MultiGet with read_tier = kBlockCacheTier answers
-// from the disk, and rocksdb_store::try_multi_get blocks on a read(2) on the
-// caller's (a scheduler) thread. The fix belongs in rocksdb_store (a
-// cache-only multi-get made of cache-only point lookups), not in this test.
+// The same for try_multi_get. RocksDB 7.8.3's BlockBasedTable::MultiGet
+// (block_based_table_reader_sync_and_async.h) looks the data blocks up in the
+// cache with kBlockCacheTier and then reads the missing ones from the file
+// with RetrieveMultipleBlocks whatever the read tier. rocksdb_store's
+// cache-only multi_get is one DB::MultiGet inside a no_io_scope: its file
+// system (no_io_fs) refuses those reads on the calling thread, so nothing is
+// read and the store answers nothing. Seen failing with the scope taken out
+// (try_multi_get answered both values from the disk).
 TEST_F(RocksdbTryCalls, ColdBlockCacheTryMultiGetAnswersNothing) {
   std::unique_ptr<store> s;
   auto keys = write_flush_and_reopen(s);
@@ -422,6 +421,41 @@ TEST_F(RocksdbTryCalls, ColdBlockCacheTryMultiGetAnswersNothing) {
   ASSERT_TRUE(r.has_value());
   ASSERT_TRUE(*r) << r->to_string();
   EXPECT_EQ(vals, (values_t{"value-" + keys[10], "value-" + keys[20], std::nullopt}));
+}
+
+// Empty values: a cache-only multi_get reads every key whose value is empty
+// once more with a cache-only Get (RocksDB answers a key it could not look up
+// without I/O as found and empty); a real empty value is still answered as
+// found and empty, absent keys as absent, in memory and from cached blocks.
+TEST_F(RocksdbTryCalls, TryMultiGetAnswersEmptyValuesAsFoundAndEmpty) {
+  auto s = open(false);
+  ASSERT_NE(s, nullptr);
+  auto b = s->make_batch();
+  b->put(spaces::metas, "e1", "");
+  b->put(spaces::metas, "v1", "one");
+  b->put(spaces::metas, "e2", "");
+  uint64_t seq = 0;
+  ASSERT_TRUE(s->commit(*b, seq));
+  const keys_t keys{"e1", "v1", "none", "e2"};
+  const values_t want{std::string{}, std::string{"one"}, std::nullopt, std::string{}};
+  values_t got;
+  auto r = s->try_multi_get(spaces::metas, keys, got);
+  ASSERT_TRUE(r.has_value()) << "in the memtable";
+  ASSERT_TRUE(*r) << r->to_string();
+  EXPECT_EQ(got, want);
+  // Flushed, reopened, cached by a blocking read: from the block cache.
+  ASSERT_TRUE(s->sync());
+  s.reset();
+  s = open(false);
+  ASSERT_NE(s, nullptr);
+  values_t blocking;
+  ASSERT_TRUE(s->multi_get(spaces::metas, keys, blocking));
+  EXPECT_EQ(blocking, want);
+  got.clear();
+  r = s->try_multi_get(spaces::metas, keys, got);
+  ASSERT_TRUE(r.has_value()) << "the block was cached by the blocking read";
+  ASSERT_TRUE(*r) << r->to_string();
+  EXPECT_EQ(got, want);
 }
 
 }  // namespace
