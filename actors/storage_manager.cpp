@@ -647,6 +647,83 @@ caf::result<get_reply> cached_get(manager_pointer self, get_request&& req) {
   return out;
 }
 
+// -- point gets read together (reader.get-batch-max) -----------------------------
+
+/// Sends the point gets of space `s` that wait for a batch to a cache-only
+/// reader as one multi_get, and answers each from its reply. When that
+/// reader cannot answer (a key needs the disk) or dies, each get goes on
+/// alone as any read does (forward_read); another error answers them all.
+void send_get_batch(manager_pointer self, space_id s) {
+  auto& st = self->state;
+  auto& slot = st.spaces[s];
+  auto ids = std::move(slot.batch_ids);
+  slot.batch_ids.clear();
+  multi_get_request req{s, std::move(slot.batch_keys), 0};
+  slot.batch_keys.clear();
+  if (ids.empty()) return;
+  if (slot.failed) {
+    for (auto id : ids)
+      finish_read<get_reply>(self, id, make_error(errc::unavailable, space_name(self, s)), nullptr);
+    return;
+  }
+  const size_t pool = st.setup.opts.reader.pool_size;
+  auto index = pool + slot.next_cached++ % (slot.readers.size() - pool);
+  auto target = slot.readers[index];
+  auto keys = req.keys;  // kept for the gets that go on alone
+  self->request(target, untimed, std::move(req))
+      .then(
+          [self, ids](multi_get_reply& r) {
+            for (size_t i = 0; i < ids.size(); ++i) {
+              get_reply g{r.found[i] != 0, std::move(r.values[i])};
+              finish_read<get_reply>(self, ids[i], caf::error{}, &g);
+            }
+          },
+          [self, s, index, target, ids, keys = std::move(keys)](caf::error& e) mutable {
+            bool died = reader_died(e);
+            if (died && self->state.spaces[s].readers[index] == target)
+              replace_reader(self, s, index, self->system().render(e));
+            for (size_t i = 0; i < ids.size(); ++i) {
+              if (is_would_wait(e) || died)
+                forward_read<get_reply>(self, ids[i], get_request{s, std::move(keys[i]), 0},
+                                        died ? 1 : 0, !is_would_wait(e));
+              else
+                finish_read<get_reply>(self, ids[i], e, nullptr);
+            }
+          });
+}
+
+/// A point get with reader.cache-first while the manager is busy (more
+/// messages wait in its mailbox, or a batch is being gathered): joins its
+/// space's batch, sent when it holds reader.get-batch-max gets or when the
+/// manager's get_batch_atom comes round. Returns nothing when the get is
+/// better answered at once (cached_get): batches off, or the manager idle.
+std::optional<caf::result<get_reply>> batch_get(manager_pointer self, get_request& req) {
+  auto& st = self->state;
+  const size_t max = st.setup.opts.reader.get_batch_max;
+  auto& slot = st.spaces[req.space];
+  if (max < 2 || (slot.batch_ids.empty() && self->mailbox().empty())) return std::nullopt;
+  auto rp = self->make_response_promise<get_reply>();
+  slot.batch_ids.push_back(st.table->add_read(req.space, rp, clock_type::now()));
+  slot.batch_keys.push_back(std::move(req.key));
+  arm_tick(self);
+  if (slot.batch_ids.size() >= max) {
+    send_get_batch(self, req.space);
+  } else if (!st.get_batch_sent) {
+    // Behind every message now waiting: the batch goes once they are done.
+    st.get_batch_sent = true;
+    self->send(self, get_batch_atom::value);
+  }
+  return caf::result<get_reply>{rp};
+}
+
+/// The manager's get_batch_atom: sends every batch that waits.
+void on_get_batch(manager_pointer self) {
+  auto& st = self->state;
+  st.get_batch_sent = false;
+  for (space_id s = 0; s < st.spaces.size(); ++s)
+    if (!st.spaces[s].batch_ids.empty()) send_get_batch(self, s);
+}
+
 /// A multi_get of at most reader.inline-max-keys keys with
 /// reader.cache-first: answered here from the cache like cached_get, or
 /// sent on to a reader that may block.
@@ -1612,8 +1689,9 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
         if (auto e = admit_read(self, req.space)) return e;
         if (auto held = hold_for_min_seq<get_reply>(self, req)) return std::move(*held);
         if (auto e = check_key(self, req.space, req.key, "key")) return e;
-        if (cache_first(self->state)) return cached_get(self, std::move(req));
-        return start_read<get_reply>(self, std::move(req));
+        if (!cache_first(self->state)) return start_read<get_reply>(self, std::move(req));
+        if (auto batched = batch_get(self, req)) return std::move(*batched);
+        return cached_get(self, std::move(req));
       },
       [self](multi_get_request& req) -> caf::result<multi_get_reply> {
         if (auto e = admit_read(self, req.space)) return e;
@@ -1691,6 +1769,7 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
       [self](promote_request) -> caf::result<promote_reply> { return start_promotion(self); },
       [self](tick_atom) { on_tick(self); },
       [self](min_seq_atom) { on_min_seq(self); },
+      [self](get_batch_atom) { on_get_batch(self); },
   };
 }
 

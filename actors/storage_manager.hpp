@@ -45,6 +45,10 @@ struct space_slot {
   std::vector<reader_actor> readers;
   size_t next_reader = 0;
   size_t next_cached = 0;
+  /// Point gets waiting to be read together (reader.get-batch-max): their
+  /// read ids (request_table) and keys, in arrival order.
+  std::vector<uint64_t> batch_ids;
+  std::vector<std::string> batch_keys;
   writer_actor writer;
   /// The highest batch number sent to the current writer.
   uint64_t last_g_sent = 0;
@@ -125,6 +129,8 @@ struct manager_state {
   std::chrono::steady_clock::time_point last_recover_hint{};
   /// Whether a tick_atom is scheduled.
   bool tick_armed = false;
+  /// Whether a get_batch_atom is on its way (a batch of gets waits).
+  bool get_batch_sent = false;
   bool draining = false;
   std::chrono::steady_clock::time_point drain_deadline;
   std::vector<caf::typed_response_promise<drain_reply>> drain_waiters;

@@ -232,6 +232,10 @@ using tick_atom = caf::atom_constant<caf::atom("vs_tick")>;
 /// min_seq once applied (or lagging once their wait ends).
 using min_seq_atom = caf::atom_constant<caf::atom("vs_minseq")>;
 
+/// The manager's note to itself to send the point gets waiting for a batch
+/// (reader.get-batch-max) to a reader.
+using get_batch_atom = caf::atom_constant<caf::atom("vs_gbatch")>;
+
 // -- typed actor interfaces ----------------------------------------------------
 
 /// The public API: the StorageManager. Any actor, local or remote, may send
@@ -253,9 +257,11 @@ using manager_actor =
                      caf::replies_to<chunk_request>::with<chunk_reply>,
                      caf::replies_to<snapshot_release>::with<release_reply>,
                      caf::replies_to<promote_request>::with<promote_reply>,
-                     /// The manager's own timers (see tick_atom, min_seq_atom);
-                     /// harmless if others send them.
-                     caf::reacts_to<tick_atom>, caf::reacts_to<min_seq_atom>>;
+                     /// The manager's own timers and notes (see tick_atom,
+                     /// min_seq_atom, get_batch_atom); harmless if others
+                     /// send them.
+                     caf::reacts_to<tick_atom>, caf::reacts_to<min_seq_atom>,
+                     caf::reacts_to<get_batch_atom>>;
 
 // -- errors ---------------------------------------------------------------------
 
