@@ -91,6 +91,25 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         if (!*st) return to_error(*st);
         return scan_reply{std::move(page.entries), page.more};
       },
+      [=](scan_batch& batch) -> scan_batch_reply {
+        before_read();
+        const auto& scans = *batch.scans;
+        const auto& b = *self->state.backend;
+        scan_batch_reply out;
+        out.outcomes.resize(scans.size());
+        out.pages.resize(scans.size());
+        for (size_t i = 0; i < scans.size(); ++i) {
+          const auto& req = scans[i];
+          scan_page page;
+          out.outcomes[i] = read_with(
+              self->state.cache_only,
+              [&] { return b.scan(req.space, req.prefix, req.start_after, req.limit, page); },
+              [&] { return b.try_scan(req.space, req.prefix, req.start_after, req.limit, page); });
+          if (out.outcomes[i] && *out.outcomes[i])
+            out.pages[i] = scan_reply{std::move(page.entries), page.more};
+        }
+        return out;
+      },
       [=](snapshot_job& job) -> caf::result<snapshot_read_reply> {
         before_read();
         snapshot_read_reply out;

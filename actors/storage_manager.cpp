@@ -647,28 +647,52 @@ caf::result<get_reply> cached_get(manager_pointer self, get_request&& req) {
   return out;
 }
 
-// -- point gets read together (reader.get-batch-max) -----------------------------
+// -- reads gathered in batches (reader.batch-max) ---------------------------------
 
-/// Sends the point gets of space `s` that wait for a batch to a cache-only
-/// reader as one multi_get, and answers each from its reply. When that
-/// reader cannot answer (a key needs the disk) or dies, each get goes on
-/// alone as any read does (forward_read); another error answers them all.
+/// Returns the next cache-only reader of `slot`, round robin, and its index.
+std::pair<size_t, reader_actor> next_cached_reader(manager_pointer self, space_slot& slot) {
+  const size_t pool = self->state.setup.opts.reader.pool_size;
+  auto index = pool + slot.next_cached++ % (slot.readers.size() - pool);
+  return {index, slot.readers[index]};
+}
+
+/// The reader of a batch (at `index` of space `s`) failed with `e`. When it
+/// died (replaced here) or would wait, each read goes on alone as any read
+/// does (forward_read; make(i) is read i); any other error answers them all.
+template <class Reply, class MakeRequest>
+void batch_failed(manager_pointer self, space_id s, size_t index, const reader_actor& target,
+                  const std::vector<uint64_t>& ids, const caf::error& e, MakeRequest make) {
+  const bool died = reader_died(e);
+  const bool waits = is_would_wait(e);
+  if (died && self->state.spaces[s].readers[index] == target)
+    replace_reader(self, s, index, self->system().render(e));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (waits || died)
+      forward_read<Reply>(self, ids[i], make(i), died ? 1 : 0, !waits);
+    else
+      finish_read<Reply>(self, ids[i], e, nullptr);
+  }
+}
+
+/// Answers every read of `ids` (of space `s`) with errc::unavailable.
+template <class Reply>
+void refuse_batch(manager_pointer self, space_id s, const std::vector<uint64_t>& ids) {
+  for (auto id : ids)
+    finish_read<Reply>(self, id, make_error(errc::unavailable, space_name(self, s)), nullptr);
+}
+
+/// Sends the point gets of space `s` that wait in its batch to a cache-only
+/// reader as one multi_get, and answers each from its reply.
 void send_get_batch(manager_pointer self, space_id s) {
-  auto& st = self->state;
-  auto& slot = st.spaces[s];
+  auto& slot = self->state.spaces[s];
   auto ids = std::move(slot.batch_ids);
   slot.batch_ids.clear();
   multi_get_request req{s, std::move(slot.batch_keys), 0};
   slot.batch_keys.clear();
   if (ids.empty()) return;
-  if (slot.failed) {
-    for (auto id : ids)
-      finish_read<get_reply>(self, id, make_error(errc::unavailable, space_name(self, s)), nullptr);
-    return;
-  }
-  const size_t pool = st.setup.opts.reader.pool_size;
-  auto index = pool + slot.next_cached++ % (slot.readers.size() - pool);
-  auto target = slot.readers[index];
+  if (slot.failed) return refuse_batch<get_reply>(self, s, ids);
+  slot.reads_batched += ids.size();
+  auto [index, target] = next_cached_reader(self, slot);
   auto keys = req.keys;  // kept for the gets that go on alone
   self->request(target, untimed, std::move(req))
       .then(
@@ -678,50 +702,106 @@ void send_get_batch(manager_pointer self, space_id s) {
               finish_read<get_reply>(self, ids[i], caf::error{}, &g);
             }
           },
-          [self, s, index, target, ids, keys = std::move(keys)](caf::error& e) mutable {
-            bool died = reader_died(e);
-            if (died && self->state.spaces[s].readers[index] == target)
-              replace_reader(self, s, index, self->system().render(e));
-            for (size_t i = 0; i < ids.size(); ++i) {
-              if (is_would_wait(e) || died)
-                forward_read<get_reply>(self, ids[i], get_request{s, std::move(keys[i]), 0},
-                                        died ? 1 : 0, !is_would_wait(e));
-              else
-                finish_read<get_reply>(self, ids[i], e, nullptr);
-            }
+          [self, s, index = index, target = target, ids, keys](caf::error& e) {
+            batch_failed<get_reply>(self, s, index, target, ids, e, [&](size_t i) {
+              return get_request{s, keys[i], 0};
+            });
           });
 }
 
-/// A point get with reader.cache-first while the manager is busy (more
-/// messages wait in its mailbox, or a batch is being gathered): joins its
-/// space's batch, sent when it holds reader.get-batch-max gets or when the
-/// manager's get_batch_atom comes round. Returns nothing when the get is
-/// better answered at once (cached_get): batches off, or the manager idle.
+/// Sends the scans of space `s` that wait in its batch to a cache-only
+/// reader as one scan_batch, and answers each from its outcome: its page, an
+/// error, or (it would wait) on alone to a reader that may block.
+void send_scan_batch(manager_pointer self, space_id s) {
+  auto& slot = self->state.spaces[s];
+  auto ids = std::move(slot.scan_ids);
+  slot.scan_ids.clear();
+  auto scans = std::make_shared<const std::vector<scan_request>>(std::move(slot.scans));
+  slot.scans.clear();
+  if (ids.empty()) return;
+  if (slot.failed) return refuse_batch<scan_reply>(self, s, ids);
+  slot.reads_batched += ids.size();
+  auto [index, target] = next_cached_reader(self, slot);
+  self->request(target, untimed, scan_batch{scans})
+      .then(
+          [self, ids, scans](scan_batch_reply& r) {
+            for (size_t i = 0; i < ids.size(); ++i) {
+              const auto& outcome = r.outcomes[i];
+              if (!outcome)
+                forward_read<scan_reply>(self, ids[i], (*scans)[i], 0, false);
+              else if (!*outcome)
+                finish_read<scan_reply>(self, ids[i], to_error(*outcome), nullptr);
+              else
+                finish_read<scan_reply>(self, ids[i], caf::error{}, &r.pages[i]);
+            }
+          },
+          [self, s, index = index, target = target, ids, scans](caf::error& e) {
+            batch_failed<scan_reply>(self, s, index, target, ids, e,
+                                     [&](size_t i) { return (*scans)[i]; });
+          });
+}
+
+/// Whether a read of a space arrives while the manager is busy, so that it
+/// joins a batch (reader.batch-max): more messages wait in the mailbox, or
+/// (`gathering`) its space's batch of the same kind has begun.
+bool joins_batch(manager_pointer self, bool gathering) {
+  return self->state.setup.opts.reader.batch_max >= 2 && (gathering || !self->mailbox().empty());
+}
+
+/// A read joined a batch of space `s` that now holds `size` reads: sends it
+/// at reader.batch-max, else makes sure a read_batch_atom comes round behind
+/// every message now waiting (and sends the batches then).
+template <class Send>
+void after_join(manager_pointer self, space_id s, size_t size, Send send) {
+  auto& st = self->state;
+  if (size >= st.setup.opts.reader.batch_max) {
+    send(self, s);
+  } else if (!st.read_batch_sent) {
+    st.read_batch_sent = true;
+    self->send(self, read_batch_atom::value);
+  }
+}
+
+/// A point get with reader.cache-first while the manager is busy: joins its
+/// space's batch of gets. Returns nothing when the get is better answered at
+/// once by the manager (cached_get).
 std::optional<caf::result<get_reply>> batch_get(manager_pointer self, get_request& req) {
   auto& st = self->state;
-  const size_t max = st.setup.opts.reader.get_batch_max;
-  auto& slot = st.spaces[req.space];
-  if (max < 2 || (slot.batch_ids.empty() && self->mailbox().empty())) return std::nullopt;
+  const auto s = req.space;
+  auto& slot = st.spaces[s];
+  if (!joins_batch(self, !slot.batch_ids.empty())) return std::nullopt;
   auto rp = self->make_response_promise<get_reply>();
-  slot.batch_ids.push_back(st.table->add_read(req.space, rp, clock_type::now()));
+  slot.batch_ids.push_back(st.table->add_read(s, rp, clock_type::now()));
   slot.batch_keys.push_back(std::move(req.key));
   arm_tick(self);
-  if (slot.batch_ids.size() >= max) {
-    send_get_batch(self, req.space);
-  } else if (!st.get_batch_sent) {
-    // Behind every message now waiting: the batch goes once they are done.
-    st.get_batch_sent = true;
-    self->send(self, get_batch_atom::value);
-  }
+  after_join(self, s, slot.batch_ids.size(), send_get_batch);
   return caf::result<get_reply>{rp};
 }
 
-/// The manager's get_batch_atom: sends every batch that waits.
-void on_get_batch(manager_pointer self) {
+/// A scan with reader.cache-first while the manager is busy: joins its
+/// space's batch of scans. Returns nothing when it goes to a reader alone
+/// (start_read).
+std::optional<caf::result<scan_reply>> batch_scan(manager_pointer self, scan_request& req) {
   auto& st = self->state;
-  st.get_batch_sent = false;
-  for (space_id s = 0; s < st.spaces.size(); ++s)
+  const auto s = req.space;
+  auto& slot = st.spaces[s];
+  if (!joins_batch(self, !slot.scan_ids.empty())) return std::nullopt;
+  auto rp = self->make_response_promise<scan_reply>();
+  slot.scan_ids.push_back(st.table->add_read(s, rp, clock_type::now()));
+  slot.scans.push_back(std::move(req));
+  arm_tick(self);
+  after_join(self, s, slot.scan_ids.size(), send_scan_batch);
+  return caf::result<scan_reply>{rp};
+}
+
+/// The manager's read_batch_atom: sends every batch that waits.
+void on_read_batch(manager_pointer self) {
+  auto& st = self->state;
+  st.read_batch_sent = false;
+  for (space_id s = 0; s < st.spaces.size(); ++s) {
     if (!st.spaces[s].batch_ids.empty()) send_get_batch(self, s);
+    if (!st.spaces[s].scan_ids.empty()) send_scan_batch(self, s);
+  }
 }
 
 /// A multi_get of at most reader.inline-max-keys keys with
@@ -990,6 +1070,7 @@ caf::result<stats_reply> collect_stats(manager_pointer self) {
     x.reads_queued = st.table->reads_queued(s);
     x.writes_queued = st.table->writes_queued(s);
     x.reads = slot.reads_ok;
+    x.reads_batched = slot.reads_batched;
     x.restarts = slot.restarts;
     x.errors = slot.errors;
     x.flushes.assign(flush_reason_count, 0);
@@ -1718,6 +1799,8 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
           return make_error(errc::too_large,
                             "scan prefix or start key exceeds limits.max-key-size");
         if (auto held = hold_for_min_seq<scan_reply>(self, req)) return std::move(*held);
+        if (cache_first(self->state))
+          if (auto batched = batch_scan(self, req)) return std::move(*batched);
         return start_read<scan_reply>(self, std::move(req));
       },
       [self](snapshot_read_request& req) -> caf::result<snapshot_read_reply> {
@@ -1769,7 +1852,7 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
       [self](promote_request) -> caf::result<promote_reply> { return start_promotion(self); },
       [self](tick_atom) { on_tick(self); },
       [self](min_seq_atom) { on_min_seq(self); },
-      [self](get_batch_atom) { on_get_batch(self); },
+      [self](read_batch_atom) { on_read_batch(self); },
   };
 }
 

@@ -45,14 +45,19 @@ struct space_slot {
   std::vector<reader_actor> readers;
   size_t next_reader = 0;
   size_t next_cached = 0;
-  /// Point gets waiting to be read together (reader.get-batch-max): their
+  /// Point gets waiting to be read together (reader.batch-max): their
   /// read ids (request_table) and keys, in arrival order.
   std::vector<uint64_t> batch_ids;
   std::vector<std::string> batch_keys;
+  /// Scans waiting to be read together, likewise.
+  std::vector<uint64_t> scan_ids;
+  std::vector<scan_request> scans;
   writer_actor writer;
   /// The highest batch number sent to the current writer.
   uint64_t last_g_sent = 0;
   uint64_t reads_ok = 0;
+  /// Point gets and scans sent to a reader in a batch.
+  uint64_t reads_batched = 0;
   std::deque<std::chrono::steady_clock::time_point> recent_restarts;
   uint64_t restarts = 0;
   bool failed = false;
@@ -129,8 +134,8 @@ struct manager_state {
   std::chrono::steady_clock::time_point last_recover_hint{};
   /// Whether a tick_atom is scheduled.
   bool tick_armed = false;
-  /// Whether a get_batch_atom is on its way (a batch of gets waits).
-  bool get_batch_sent = false;
+  /// Whether a read_batch_atom is on its way (a batch of reads waits).
+  bool read_batch_sent = false;
   bool draining = false;
   std::chrono::steady_clock::time_point drain_deadline;
   std::vector<caf::typed_response_promise<drain_reply>> drain_waiters;

@@ -514,7 +514,7 @@ manager_actor::behavior_type floor_head(manager_actor::pointer self, caf::actor 
       [](promote_request&) { return floor_refuse<promote_reply>(); },
       [](vstore::tick_atom) {},
       [](vstore::min_seq_atom) {},
-      [](vstore::get_batch_atom) {},
+      [](vstore::read_batch_atom) {},
   };
 }
 

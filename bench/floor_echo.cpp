@@ -66,7 +66,7 @@ manager_actor::behavior_type echo(echo_pointer self) {
       [](promote_request&) { return refuse<promote_reply>(); },
       [](tick_atom) {},
       [](min_seq_atom) {},
-      [](get_batch_atom) {},
+      [](read_batch_atom) {},
   };
 }
 

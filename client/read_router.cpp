@@ -140,7 +140,7 @@ manager_actor::behavior_type read_router(router_pointer self, manager_actor prim
       },
       [](tick_atom) {},
       [](min_seq_atom) {},
-      [](get_batch_atom) {},
+      [](read_batch_atom) {},
   };
 }
 

@@ -108,7 +108,7 @@ manager_actor::behavior_type remote_link(link_pointer self, manager_actor remote
       [self](promote_request& r) { return forward<promote_reply>(self, r, self->state.timeout); },
       [](tick_atom) {},
       [](min_seq_atom) {},
-      [](get_batch_atom) {},
+      [](read_batch_atom) {},
   };
 }
 

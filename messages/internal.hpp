@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,20 @@ struct batch_part {
   /// The write's idempotency token; only on the part that carries the reply
   /// (the owner's part), empty on the others and when the write has none.
   std::string token;
+};
+
+/// Scans of one space that the manager gathered while it was busy
+/// (reader.batch-max), read one after the other by one cache-only reader
+/// (never leaves the process).
+struct scan_batch {
+  std::shared_ptr<const std::vector<scan_request>> scans;
+};
+
+/// What each scan of a scan_batch found, in order: its page, or nothing
+/// (outcomes[i] empty: it would wait for the disk), or an error.
+struct scan_batch_reply {
+  std::vector<std::optional<status>> outcomes;
+  std::vector<scan_reply> pages;
 };
 
 /// A snapshot_read_request on its way to a reader, with the view it reads

@@ -16,8 +16,11 @@
 #include "messages/internal.hpp"
 #include "vstore/protocol.hpp"
 
-// A snapshot_job holds a read_view: it never leaves the process.
+// A snapshot_job holds a read_view, a scan_batch shares its scans with the
+// manager: they never leave the process, nor does a scan_batch_reply.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vstore::snapshot_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vstore::scan_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vstore::scan_batch_reply)
 
 namespace vstore {
 
@@ -76,7 +79,8 @@ using gather_atom = caf::atom_constant<caf::atom("vs_gathr")>;
 using reader_actor = caf::typed_actor<caf::replies_to<get_request>::with<get_reply>,
                                       caf::replies_to<multi_get_request>::with<multi_get_reply>,
                                       caf::replies_to<scan_request>::with<scan_reply>,
-                                      caf::replies_to<snapshot_job>::with<snapshot_read_reply>>;
+                                      caf::replies_to<snapshot_job>::with<snapshot_read_reply>,
+                                      caf::replies_to<scan_batch>::with<scan_batch_reply>>;
 
 /// The commit actor: the only caller of store::commit (only writers and the
 /// manager send to it).

@@ -106,13 +106,15 @@ struct reader_options {
   /// hold up the manager).
   /// Key: inline-max-keys. Default: 8. Range 0..1024 (0: none).
   uint32_t inline_max_keys = 8;
-  /// With cache-first, point gets that arrive while the manager has more
-  /// messages waiting are read together: up to this many per space, with one
-  /// multi_get on a cache-only reader, so that a busy manager passes reads on
-  /// instead of doing them all on its own thread. A get that finds the
-  /// manager idle is still answered at once by the manager itself.
-  /// Key: get-batch-max. Default: 32. Range 0..1024 (0 or 1: no batches).
-  uint32_t get_batch_max = 32;
+  /// With cache-first, point gets and scans that arrive while the manager
+  /// has more messages waiting are read together: up to this many gets (one
+  /// multi_get) and this many scans per space, each batch in one message to a
+  /// cache-only reader, so that a busy manager passes reads on in bulk
+  /// instead of reading every get on its own thread and sending every scan
+  /// alone. A get that finds the manager idle is still answered at once by
+  /// the manager itself. Key: batch-max. Default: 32. Range 0..1024 (0 or 1:
+  /// no batches).
+  uint32_t batch_max = 32;
   /// How long a snapshot kept by a snapshot_read_request (keep = true) stays
   /// held after its last use; past it the store releases it and a read
   /// naming it gets errc::snapshot_expired. A held snapshot keeps RocksDB

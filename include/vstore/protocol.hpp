@@ -120,8 +120,8 @@ typename Inspector::result_type inspect(Inspector& f, checkpoint_reply& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, space_stats& x) {
   return f(caf::meta::type_name("vstore::space_stats"), x.name, x.state, x.reads_queued,
-           x.writes_queued, x.reads, x.writes, x.commits, x.ops, x.bytes, x.flushes, x.latency_us,
-           x.latency_sum_us, x.restarts, x.errors);
+           x.writes_queued, x.reads, x.writes, x.reads_batched, x.commits, x.ops, x.bytes,
+           x.flushes, x.latency_us, x.latency_sum_us, x.restarts, x.errors);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, health_report& x) {
@@ -232,9 +232,9 @@ using tick_atom = caf::atom_constant<caf::atom("vs_tick")>;
 /// min_seq once applied (or lagging once their wait ends).
 using min_seq_atom = caf::atom_constant<caf::atom("vs_minseq")>;
 
-/// The manager's note to itself to send the point gets waiting for a batch
-/// (reader.get-batch-max) to a reader.
-using get_batch_atom = caf::atom_constant<caf::atom("vs_gbatch")>;
+/// The manager's note to itself to send the point gets and scans waiting in
+/// batches (reader.batch-max) to readers.
+using read_batch_atom = caf::atom_constant<caf::atom("vs_rbatch")>;
 
 // -- typed actor interfaces ----------------------------------------------------
 
@@ -258,10 +258,10 @@ using manager_actor =
                      caf::replies_to<snapshot_release>::with<release_reply>,
                      caf::replies_to<promote_request>::with<promote_reply>,
                      /// The manager's own timers and notes (see tick_atom,
-                     /// min_seq_atom, get_batch_atom); harmless if others
+                     /// min_seq_atom, read_batch_atom); harmless if others
                      /// send them.
                      caf::reacts_to<tick_atom>, caf::reacts_to<min_seq_atom>,
-                     caf::reacts_to<get_batch_atom>>;
+                     caf::reacts_to<read_batch_atom>>;
 
 // -- errors ---------------------------------------------------------------------
 

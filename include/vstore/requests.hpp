@@ -494,6 +494,9 @@ struct space_stats {
   /// Reads and write commands answered successfully.
   uint64_t reads = 0;
   uint64_t writes = 0;
+  /// Point gets and scans sent to a reader in a batch (reader.batch-max)
+  /// rather than read alone.
+  uint64_t reads_batched = 0;
   /// Batches the writer sealed (each one goes to the committer).
   uint64_t commits = 0;
   /// Operations and key/value bytes in those batches.

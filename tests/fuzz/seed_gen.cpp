@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   write_seed(dir, 6, w);
   write_seed(dir, 7, commit_ack{42});
   stats_reply st;
-  st.spaces.push_back(space_stats{"data", "ok", 1, 2, 3, 4, 5, 6, 7, {1, 2}, {3}, 9, 1, {0, 1}});
+  st.spaces.push_back(space_stats{"data", "ok", 1, 2, 3, 4, 8, 5, 6, 7, {1, 2}, {3}, 9, 1, {0, 1}});
   write_seed(dir, 8, st);
   write_seed(dir, 9, status_reply{"rocksdb", {"data"}, {"ok"}, false, 1, 2, health_report{}});
   write_seed(dir, 10, drain_reply{1, 2});

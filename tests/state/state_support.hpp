@@ -434,7 +434,7 @@ inline manager_actor::behavior_type manager_proxy(proxy_pointer self, manager_ac
         for (auto& f : held) f();
       },
       [](min_seq_atom) {},
-      [](get_batch_atom) {},
+      [](read_batch_atom) {},
   };
 }
 

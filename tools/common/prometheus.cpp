@@ -113,6 +113,9 @@ void render_stats(exposition& x, const stats_reply& s) {
             [](const space_stats& sp) { return sp.reads; });
   per_space(x, s, "vstore_writes_total", "counter", "Write commands acknowledged.",
             [](const space_stats& sp) { return sp.writes; });
+  per_space(x, s, "vstore_reads_batched_total", "counter",
+            "Point gets and scans sent to a reader in a batch (reader.batch-max).",
+            [](const space_stats& sp) { return sp.reads_batched; });
   per_space(x, s, "vstore_reads_queued", "gauge",
             "Reads admitted whose reader has not answered yet.",
             [](const space_stats& sp) { return sp.reads_queued; });

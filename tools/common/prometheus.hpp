@@ -9,6 +9,7 @@
 //   vstore_space_up{space}          gauge: 1 if the space serves
 //   vstore_build_info{version}      gauge, always 1 (only with a version)
 //   vstore_reads_total{space} ... vstore_restarts_total{space}   counters
+//     (vstore_reads_batched_total{space} among them)
 //   vstore_reads_queued{space}, vstore_writes_queued{space}      gauges
 //   vstore_write_latency_p50_microseconds{space}, ..._p99_...    gauges
 //   vstore_write_latency_seconds{space}   histogram (buckets, sum, count)

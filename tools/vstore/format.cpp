@@ -195,6 +195,7 @@ std::string stats_json(const stats_reply& s) {
     field("writes_queued", sp.writes_queued);
     field("reads", sp.reads);
     field("writes", sp.writes);
+    field("reads_batched", sp.reads_batched);
     field("commits", sp.commits);
     field("ops", sp.ops);
     field("bytes", sp.bytes);

@@ -173,7 +173,7 @@ manager_actor::behavior_type role_guard(guard_pointer self, manager_actor manage
       // The manager's own timer: never forwarded.
       [](tick_atom) {},
       [](min_seq_atom) {},
-      [](get_batch_atom) {},
+      [](read_batch_atom) {},
   };
 }
 

@@ -1,10 +1,11 @@
-// Point gets read together (reader.get-batch-max): while the manager is busy,
-// the gets that arrive join a batch per space that one cache-only reader
-// reads with one multi_get. A burst of gets must still answer every get with
-// its own key's value or absence; gets whose keys are only on disk go on to
+// Point gets and scans read together (reader.batch-max): while the manager
+// is busy, the gets and scans that arrive join batches per space that one
+// cache-only reader reads in one message (the gets with one multi_get). A
+// burst must still answer every get with its own key's value or absence and
+// every scan with its own page; reads whose keys are only on disk go on to
 // the readers that may block; the switch turns batches off; a drain answers
-// the gets of a batch. The check is shown to catch answers given to the wrong
-// get (a store whose multi_get answers the keys out of order).
+// the reads of a batch. The check is shown to catch answers given to the
+// wrong get (a store whose multi_get answers the keys out of order).
 
 #include <gtest/gtest.h>
 
@@ -47,6 +48,12 @@ class counting_reads final : public forwarding_store {
     return r;
   }
 
+  std::optional<status> try_scan(space_id space, std::string_view prefix,
+                                 std::string_view start_after, size_t limit,
+                                 scan_page& page) const override {
+    return inner_->try_scan(space, prefix, start_after, limit, page);
+  }
+
   mutable std::atomic<uint64_t> multi_gets{0};
   mutable std::atomic<uint64_t> keys_read{0};
 
@@ -54,7 +61,7 @@ class counting_reads final : public forwarding_store {
   bool reversed_;
 };
 
-class GetBatch : public actor_test, public ::testing::WithParamInterface<backend_kind> {
+class ReadBatch : public actor_test, public ::testing::WithParamInterface<backend_kind> {
  protected:
   scratch_dir dir_;
 
@@ -114,12 +121,57 @@ class GetBatch : public actor_test, public ::testing::WithParamInterface<backend
     }
     return r;
   }
+
+  /// Sends `n` scans at once (prefix group j % 25 of "k10".."k12": groups
+  /// 20..24 hold no key; pages of 3, so a full group has more), optionally
+  /// followed by a drain, then takes every reply; counts as burst() does.
+  burst_result scan_burst(const manager_actor& m, int n, bool then_drain = false) {
+    using handle_t = decltype(self_->request(m, reply_timeout, scan_request{}));
+    std::vector<handle_t> handles;
+    std::vector<int> asked;
+    for (int j = 0; j < n; ++j) {
+      int g = (j * 7) % 25;
+      asked.push_back(g);
+      scan_request q;
+      q.space = space_a;
+      q.prefix = key_of(g * 10).substr(0, 4);
+      q.limit = 3;
+      handles.push_back(self_->request(m, reply_timeout, std::move(q)));
+    }
+    if (then_drain) caf::anon_send(m, drain_request{});
+    burst_result r;
+    for (size_t j = 0; j < handles.size(); ++j) {
+      const int g = asked[j];
+      handles[j].receive(
+          [&](scan_reply& page) {
+            ++r.answered;
+            bool ok = true;
+            if (g * 10 >= stored_keys) {
+              ok = page.entries.empty() && !page.more;
+            } else {
+              ok = page.entries.size() == 3 && page.more;
+              for (size_t e = 0; ok && e < page.entries.size(); ++e) {
+                int i = g * 10 + static_cast<int>(e);
+                ok = page.entries[e].key == key_of(i) && page.entries[e].value == value_of(i);
+              }
+            }
+            if (!ok && r.wrong++ == 0)
+              r.first_wrong = "scan of group " + std::to_string(g) + " answered " +
+                              std::to_string(page.entries.size()) + " entries" +
+                              (page.entries.empty() ? "" : ", first " + page.entries[0].key);
+          },
+          [&](caf::error&) { ++r.errors; });
+    }
+    return r;
+  }
+
+  uint64_t batched(const manager_actor& m) { return stats(m).spaces.at(space_a).reads_batched; }
 };
 
-TEST_P(GetBatch, ABurstOfGetsIsReadInBatchesAndEachGetGetsItsOwnAnswer) {
+TEST_P(ReadBatch, ABurstOfGetsIsReadInBatchesAndEachGetGetsItsOwnAnswer) {
   auto o = opts();
   ASSERT_TRUE(o.reader.cache_first);
-  ASSERT_GE(o.reader.get_batch_max, 2u);
+  ASSERT_GE(o.reader.batch_max, 2u);
   auto counted = std::make_shared<counting_reads>(filled_store(o));
   auto m = start_over(o, counted);
   auto r = burst(m, 2000);
@@ -130,9 +182,20 @@ TEST_P(GetBatch, ABurstOfGetsIsReadInBatchesAndEachGetGetsItsOwnAnswer) {
   EXPECT_GT(counted->multi_gets.load(), 0u) << "no get was read in a batch";
   EXPECT_GT(counted->keys_read.load(), counted->multi_gets.load())
       << "the batches held one get each";
+  EXPECT_EQ(batched(m), counted->keys_read.load()) << "stats count the gets sent in batches";
 }
 
-TEST_P(GetBatch, AStoreThatAnswersABatchOutOfOrderIsCaught) {
+TEST_P(ReadBatch, ABurstOfScansIsReadInBatchesAndEachScanGetsItsOwnPage) {
+  auto o = opts();
+  auto m = start_over(o, filled_store(o));
+  auto r = scan_burst(m, 1000);
+  EXPECT_EQ(r.answered, 1000);
+  EXPECT_EQ(r.errors, 0);
+  EXPECT_EQ(r.wrong, 0) << r.first_wrong;
+  EXPECT_GT(batched(m), 0u) << "no scan was read in a batch";
+}
+
+TEST_P(ReadBatch, AStoreThatAnswersABatchOutOfOrderIsCaught) {
   auto o = opts();
   auto broken = std::make_shared<counting_reads>(filled_store(o), true);
   auto m = start_over(o, broken);
@@ -141,18 +204,22 @@ TEST_P(GetBatch, AStoreThatAnswersABatchOutOfOrderIsCaught) {
   EXPECT_GT(r.wrong, 0) << "answers given to the wrong gets went unnoticed";
 }
 
-TEST_P(GetBatch, WithBatchesOffEveryGetIsReadAlone) {
+TEST_P(ReadBatch, WithBatchesOffEveryReadIsReadAlone) {
   auto o = opts();
-  o.reader.get_batch_max = 0;
+  o.reader.batch_max = 0;
   auto counted = std::make_shared<counting_reads>(filled_store(o));
   auto m = start_over(o, counted);
   auto r = burst(m, 1000);
   EXPECT_EQ(r.answered, 1000);
   EXPECT_EQ(r.wrong, 0) << r.first_wrong;
   EXPECT_EQ(counted->multi_gets.load(), 0u);
+  auto rs = scan_burst(m, 500);
+  EXPECT_EQ(rs.answered, 500);
+  EXPECT_EQ(rs.wrong, 0) << rs.first_wrong;
+  EXPECT_EQ(batched(m), 0u);
 }
 
-TEST_P(GetBatch, ADrainAnswersEveryGetOfABurst) {
+TEST_P(ReadBatch, ADrainAnswersEveryGetOfABurst) {
   auto o = opts();
   auto m = start_over(o, filled_store(o));
   auto r = burst(m, 2000, true);
@@ -162,7 +229,15 @@ TEST_P(GetBatch, ADrainAnswersEveryGetOfABurst) {
   EXPECT_EQ(r.wrong, 0) << r.first_wrong;
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, GetBatch,
+TEST_P(ReadBatch, ADrainAnswersEveryScanOfABurst) {
+  auto o = opts();
+  auto m = start_over(o, filled_store(o));
+  auto r = scan_burst(m, 1000, true);
+  EXPECT_EQ(r.answered + r.errors, 1000);
+  EXPECT_EQ(r.wrong, 0) << r.first_wrong;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ReadBatch,
                          ::testing::Values(backend_kind::memory, backend_kind::rocksdb),
                          [](const auto& param_info) {
                            return std::string{param_info.param == backend_kind::memory ? "memory"
@@ -172,9 +247,9 @@ INSTANTIATE_TEST_SUITE_P(Backends, GetBatch,
 // Every key only on disk (flushed, reopened with a cold block cache): the
 // batch's cache-only multi_get cannot answer, and each get goes on to a
 // reader that may block.
-class GetBatchCold : public GetBatch {};
+class ReadBatchCold : public ReadBatch {};
 
-TEST_F(GetBatchCold, GetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
+TEST_F(ReadBatchCold, GetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
   auto o = test_options(backend_kind::rocksdb, dir_.path());
   auto counted = std::make_shared<counting_reads>(filled_store(o, true));
   auto m = start_over(o, counted);
@@ -183,6 +258,16 @@ TEST_F(GetBatchCold, GetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
   EXPECT_EQ(r.errors, 0);
   EXPECT_EQ(r.wrong, 0) << r.first_wrong;
   EXPECT_GT(counted->multi_gets.load(), 0u) << "no batch was tried";
+}
+
+TEST_F(ReadBatchCold, ScansWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
+  auto o = test_options(backend_kind::rocksdb, dir_.path());
+  auto m = start_over(o, filled_store(o, true));
+  auto r = scan_burst(m, 500);
+  EXPECT_EQ(r.answered, 500);
+  EXPECT_EQ(r.errors, 0);
+  EXPECT_EQ(r.wrong, 0) << r.first_wrong;
+  EXPECT_GT(batched(m), 0u) << "no batch was tried";
 }
 
 }  // namespace
