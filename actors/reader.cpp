@@ -56,6 +56,18 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
   auto before_read = [self] {
     if (self->state.hooks) self->state.hooks->on_read(self->state.space);
   };
+  auto multi_get = [self,
+                    before_read](const multi_get_request& req) -> caf::result<multi_get_reply> {
+    before_read();
+    std::vector<std::optional<std::string>> values;
+    const auto& b = *self->state.backend;
+    auto st = read_with(
+        self->state.cache_only, [&] { return b.multi_get(req.space, req.keys, values); },
+        [&] { return b.try_multi_get(req.space, req.keys, values); });
+    if (!st) return would_wait_error();
+    if (!*st) return to_error(*st);
+    return to_reply(std::move(values));
+  };
   return {
       [=](get_request& req) -> caf::result<get_reply> {
         before_read();
@@ -68,17 +80,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         if (!*st) return to_error(*st);
         return out;
       },
-      [=](multi_get_request& req) -> caf::result<multi_get_reply> {
-        before_read();
-        std::vector<std::optional<std::string>> values;
-        const auto& b = *self->state.backend;
-        auto st = read_with(
-            self->state.cache_only, [&] { return b.multi_get(req.space, req.keys, values); },
-            [&] { return b.try_multi_get(req.space, req.keys, values); });
-        if (!st) return would_wait_error();
-        if (!*st) return to_error(*st);
-        return to_reply(std::move(values));
-      },
+      [=](multi_get_request& req) { return multi_get(req); },
       [=](scan_request& req) -> caf::result<scan_reply> {
         before_read();
         scan_page page;
@@ -91,6 +93,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         if (!*st) return to_error(*st);
         return scan_reply{std::move(page.entries), page.more};
       },
+      [=](key_batch& batch) { return multi_get(*batch.keys); },
       [=](scan_batch& batch) -> scan_batch_reply {
         before_read();
         const auto& scans = *batch.scans;

@@ -681,30 +681,63 @@ void refuse_batch(manager_pointer self, space_id s, const std::vector<uint64_t>&
     finish_read<Reply>(self, id, make_error(errc::unavailable, space_name(self, s)), nullptr);
 }
 
-/// Sends the point gets of space `s` that wait in its batch to a cache-only
-/// reader as one multi_get, and answers each from its reply.
-void send_get_batch(manager_pointer self, space_id s) {
+/// Sends the point gets and multi_gets of space `s` that wait in its batch
+/// to a cache-only reader as one multi_get of all their keys, and answers
+/// each from its slice of the reply.
+void send_key_batch(manager_pointer self, space_id s) {
   auto& slot = self->state.spaces[s];
   auto ids = std::move(slot.batch_ids);
+  auto sizes = std::move(slot.batch_sizes);
+  auto req = std::make_shared<const multi_get_request>(
+      multi_get_request{s, std::move(slot.batch_keys), 0});
   slot.batch_ids.clear();
-  multi_get_request req{s, std::move(slot.batch_keys), 0};
+  slot.batch_sizes.clear();
   slot.batch_keys.clear();
   if (ids.empty()) return;
   if (slot.failed) return refuse_batch<get_reply>(self, s, ids);
   slot.reads_batched += ids.size();
   auto [index, target] = next_cached_reader(self, slot);
-  auto keys = req.keys;  // kept for the gets that go on alone
-  self->request(target, untimed, std::move(req))
+  // Read i's keys begin at offsets[i].
+  std::vector<size_t> offsets(ids.size());
+  for (size_t i = 0, at = 0; i < ids.size(); at += std::max<uint32_t>(sizes[i], 1), ++i)
+    offsets[i] = at;
+  auto slice = [req](size_t from, uint32_t n) {
+    return multi_get_request{
+        req->space,
+        std::vector<std::string>(req->keys.begin() + from, req->keys.begin() + from + n), 0};
+  };
+  self->request(target, untimed, key_batch{req})
       .then(
-          [self, ids](multi_get_reply& r) {
+          [self, ids, sizes, offsets](multi_get_reply& r) {
             for (size_t i = 0; i < ids.size(); ++i) {
-              get_reply g{r.found[i] != 0, std::move(r.values[i])};
-              finish_read<get_reply>(self, ids[i], caf::error{}, &g);
+              const auto at = offsets[i];
+              if (sizes[i] == 0) {
+                get_reply g{r.found[at] != 0, std::move(r.values[at])};
+                finish_read<get_reply>(self, ids[i], caf::error{}, &g);
+                continue;
+              }
+              multi_get_reply m;
+              m.found.assign(r.found.begin() + at, r.found.begin() + at + sizes[i]);
+              m.values.assign(std::make_move_iterator(r.values.begin() + at),
+                              std::make_move_iterator(r.values.begin() + at + sizes[i]));
+              finish_read<multi_get_reply>(self, ids[i], caf::error{}, &m);
             }
           },
-          [self, s, index = index, target = target, ids, keys](caf::error& e) {
-            batch_failed<get_reply>(self, s, index, target, ids, e, [&](size_t i) {
-              return get_request{s, keys[i], 0};
+          [self, s, index = index, target = target, ids, sizes, offsets, req,
+           slice](caf::error& e) {
+            // Each read on alone, as its own kind (batch_failed per kind).
+            std::vector<uint64_t> gets, multi_gets;
+            std::vector<size_t> get_at, multi_at;
+            for (size_t i = 0; i < ids.size(); ++i) {
+              (sizes[i] == 0 ? gets : multi_gets).push_back(ids[i]);
+              (sizes[i] == 0 ? get_at : multi_at).push_back(i);
+            }
+            batch_failed<get_reply>(self, s, index, target, gets, e, [&](size_t j) {
+              return get_request{s, req->keys[offsets[get_at[j]]], 0};
+            });
+            batch_failed<multi_get_reply>(self, s, index, target, multi_gets, e, [&](size_t j) {
+              auto i = multi_at[j];
+              return slice(offsets[i], sizes[i]);
             });
           });
 }
@@ -748,13 +781,14 @@ bool joins_batch(manager_pointer self, bool gathering) {
   return self->state.setup.opts.reader.batch_max >= 2 && (gathering || !self->mailbox().empty());
 }
 
-/// A read joined a batch of space `s` that now holds `size` reads: sends it
-/// at reader.batch-max, else makes sure a read_batch_atom comes round behind
-/// every message now waiting (and sends the batches then).
+/// A read joined a batch of space `s` that now holds `size` reads and `keys`
+/// keys: sends it at reader.batch-max reads or limits.max-multi-get keys,
+/// else makes sure a read_batch_atom comes round behind every message now
+/// waiting (and sends the batches then).
 template <class Send>
-void after_join(manager_pointer self, space_id s, size_t size, Send send) {
+void after_join(manager_pointer self, space_id s, size_t size, size_t keys, Send send) {
   auto& st = self->state;
-  if (size >= st.setup.opts.reader.batch_max) {
+  if (size >= st.setup.opts.reader.batch_max || keys >= st.setup.opts.limits.max_multi_get) {
     send(self, s);
   } else if (!st.read_batch_sent) {
     st.read_batch_sent = true;
@@ -774,8 +808,27 @@ std::optional<caf::result<get_reply>> batch_get(manager_pointer self, get_reques
   slot.batch_ids.push_back(st.table->add_read(s, rp, clock_type::now()));
   slot.batch_keys.push_back(std::move(req.key));
   arm_tick(self);
-  after_join(self, s, slot.batch_ids.size(), send_get_batch);
+  slot.batch_sizes.push_back(0);
+  after_join(self, s, slot.batch_ids.size(), slot.batch_keys.size(), send_key_batch);
   return caf::result<get_reply>{rp};
+}
+
+/// A multi_get with reader.cache-first while the manager is busy: joins its
+/// space's batch of keys. Returns nothing when it goes to a reader alone
+/// (start_read).
+std::optional<caf::result<multi_get_reply>> batch_multi_get(manager_pointer self,
+                                                            multi_get_request& req) {
+  auto& st = self->state;
+  const auto s = req.space;
+  auto& slot = st.spaces[s];
+  if (!joins_batch(self, !slot.batch_ids.empty())) return std::nullopt;
+  auto rp = self->make_response_promise<multi_get_reply>();
+  slot.batch_ids.push_back(st.table->add_read(s, rp, clock_type::now()));
+  slot.batch_sizes.push_back(static_cast<uint32_t>(req.keys.size()));
+  for (auto& k : req.keys) slot.batch_keys.push_back(std::move(k));
+  arm_tick(self);
+  after_join(self, s, slot.batch_ids.size(), slot.batch_keys.size(), send_key_batch);
+  return caf::result<multi_get_reply>{rp};
 }
 
 /// A scan with reader.cache-first while the manager is busy: joins its
@@ -790,7 +843,7 @@ std::optional<caf::result<scan_reply>> batch_scan(manager_pointer self, scan_req
   slot.scan_ids.push_back(st.table->add_read(s, rp, clock_type::now()));
   slot.scans.push_back(std::move(req));
   arm_tick(self);
-  after_join(self, s, slot.scan_ids.size(), send_scan_batch);
+  after_join(self, s, slot.scan_ids.size(), 0, send_scan_batch);
   return caf::result<scan_reply>{rp};
 }
 
@@ -799,7 +852,7 @@ void on_read_batch(manager_pointer self) {
   auto& st = self->state;
   st.read_batch_sent = false;
   for (space_id s = 0; s < st.spaces.size(); ++s) {
-    if (!st.spaces[s].batch_ids.empty()) send_get_batch(self, s);
+    if (!st.spaces[s].batch_ids.empty()) send_key_batch(self, s);
     if (!st.spaces[s].scan_ids.empty()) send_scan_batch(self, s);
   }
 }
@@ -1783,9 +1836,11 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
         if (req.keys.empty()) return multi_get_reply{};
         for (const auto& k : req.keys)
           if (auto e = check_key(self, req.space, k, "key")) return e;
-        if (cache_first(self->state) &&
-            req.keys.size() <= self->state.setup.opts.reader.inline_max_keys)
-          return cached_multi_get(self, std::move(req));
+        if (cache_first(self->state)) {
+          if (auto batched = batch_multi_get(self, req)) return std::move(*batched);
+          if (req.keys.size() <= self->state.setup.opts.reader.inline_max_keys)
+            return cached_multi_get(self, std::move(req));
+        }
         return start_read<multi_get_reply>(self, std::move(req));
       },
       [self](scan_request& req) -> caf::result<scan_reply> {

@@ -45,9 +45,11 @@ struct space_slot {
   std::vector<reader_actor> readers;
   size_t next_reader = 0;
   size_t next_cached = 0;
-  /// Point gets waiting to be read together (reader.batch-max): their
-  /// read ids (request_table) and keys, in arrival order.
+  /// Point gets and multi_gets waiting to be read together
+  /// (reader.batch-max): their read ids (request_table), each one's number of
+  /// keys (0: a point get, one key), and all their keys, in arrival order.
   std::vector<uint64_t> batch_ids;
+  std::vector<uint32_t> batch_sizes;
   std::vector<std::string> batch_keys;
   /// Scans waiting to be read together, likewise.
   std::vector<uint64_t> scan_ids;

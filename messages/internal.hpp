@@ -28,6 +28,14 @@ struct batch_part {
   std::string token;
 };
 
+/// The keys of the point gets and multi_gets of one space that the manager
+/// gathered while it was busy (reader.batch-max), read as one multi_get by
+/// one cache-only reader; shared with the manager, which answers each read
+/// from its slice of the reply (never leaves the process).
+struct key_batch {
+  std::shared_ptr<const multi_get_request> keys;
+};
+
 /// Scans of one space that the manager gathered while it was busy
 /// (reader.batch-max), read one after the other by one cache-only reader
 /// (never leaves the process).

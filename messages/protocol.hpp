@@ -16,9 +16,11 @@
 #include "messages/internal.hpp"
 #include "vstore/protocol.hpp"
 
-// A snapshot_job holds a read_view, a scan_batch shares its scans with the
-// manager: they never leave the process, nor does a scan_batch_reply.
+// A snapshot_job holds a read_view, a key_batch and a scan_batch share their
+// reads with the manager: they never leave the process, nor does a
+// scan_batch_reply.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vstore::snapshot_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vstore::key_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vstore::scan_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vstore::scan_batch_reply)
 
@@ -80,6 +82,7 @@ using reader_actor = caf::typed_actor<caf::replies_to<get_request>::with<get_rep
                                       caf::replies_to<multi_get_request>::with<multi_get_reply>,
                                       caf::replies_to<scan_request>::with<scan_reply>,
                                       caf::replies_to<snapshot_job>::with<snapshot_read_reply>,
+                                      caf::replies_to<key_batch>::with<multi_get_reply>,
                                       caf::replies_to<scan_batch>::with<scan_batch_reply>>;
 
 /// The commit actor: the only caller of store::commit (only writers and the

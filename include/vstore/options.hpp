@@ -106,10 +106,11 @@ struct reader_options {
   /// hold up the manager).
   /// Key: inline-max-keys. Default: 8. Range 0..1024 (0: none).
   uint32_t inline_max_keys = 8;
-  /// With cache-first, point gets and scans that arrive while the manager
-  /// has more messages waiting are read together: up to this many gets (one
-  /// multi_get) and this many scans per space, each batch in one message to a
-  /// cache-only reader, so that a busy manager passes reads on in bulk
+  /// With cache-first, point gets, multi_gets and scans that arrive while
+  /// the manager has more messages waiting are read together: up to this
+  /// many gets and multi_gets (one multi_get of all their keys, at most
+  /// limits.max-multi-get) and this many scans per space, each batch in one
+  /// message to a cache-only reader, so that a busy manager passes reads on in bulk
   /// instead of reading every get on its own thread and sending every scan
   /// alone. A get that finds the manager idle is still answered at once by
   /// the manager itself. Key: batch-max. Default: 32. Range 0..1024 (0 or 1:

@@ -1,6 +1,7 @@
-// Point gets and scans read together (reader.batch-max): while the manager
-// is busy, the gets and scans that arrive join batches per space that one
-// cache-only reader reads in one message (the gets with one multi_get). A
+// Point gets, multi_gets and scans read together (reader.batch-max): while
+// the manager is busy, the reads that arrive join batches per space that one
+// cache-only reader reads in one message (the gets and multi_gets with one
+// multi_get of all their keys). A
 // burst must still answer every get with its own key's value or absence and
 // every scan with its own page; reads whose keys are only on disk go on to
 // the readers that may block; the switch turns batches off; a drain answers
@@ -165,6 +166,55 @@ class ReadBatch : public actor_test, public ::testing::WithParamInterface<backen
     return r;
   }
 
+  /// Sends `n` reads at once, every third a multi_get of 10 keys (some never
+  /// stored), the others point gets, then takes every reply; counts as
+  /// burst() does (a multi_get is wrong if any of its keys is).
+  burst_result mixed_burst(const manager_actor& m, int n) {
+    using get_handle = decltype(self_->request(m, reply_timeout, get_request{}));
+    using multi_handle = decltype(self_->request(m, reply_timeout, multi_get_request{}));
+    std::vector<std::pair<int, get_handle>> gets;
+    std::vector<std::pair<int, multi_handle>> multis;
+    for (int j = 0; j < n; ++j) {
+      int i = (j * 37) % (stored_keys + 50);
+      if (j % 3 == 0) {
+        multi_get_request q;
+        q.space = space_a;
+        for (int k = 0; k < 10; ++k) q.keys.push_back(key_of((i + k * 11) % (stored_keys + 50)));
+        multis.emplace_back(i, self_->request(m, reply_timeout, std::move(q)));
+      } else {
+        gets.emplace_back(i, self_->request(m, reply_timeout, get_request{space_a, key_of(i), 0}));
+      }
+    }
+    burst_result r;
+    auto check = [&](int i, bool found, const std::string& value) {
+      bool ok = i < stored_keys ? (found && value == value_of(i)) : !found;
+      if (!ok && r.wrong++ == 0)
+        r.first_wrong =
+            key_of(i) + " answered found=" + std::to_string(found) + " value '" + value + "'";
+    };
+    for (auto& [i, h] : gets)
+      h.receive(
+          [&](get_reply& g) {
+            ++r.answered;
+            check(i, g.found, g.value);
+          },
+          [&](caf::error&) { ++r.errors; });
+    for (auto& [i, h] : multis)
+      h.receive(
+          [&](multi_get_reply& mg) {
+            ++r.answered;
+            if (mg.found.size() != 10 || mg.values.size() != 10) {
+              if (r.wrong++ == 0) r.first_wrong = "a multi_get answered another number of keys";
+              return;
+            }
+            for (int k = 0; k < 10; ++k)
+              check((i + k * 11) % (stored_keys + 50), mg.found[static_cast<size_t>(k)] != 0,
+                    mg.values[static_cast<size_t>(k)]);
+          },
+          [&](caf::error&) { ++r.errors; });
+    return r;
+  }
+
   uint64_t batched(const manager_actor& m) { return stats(m).spaces.at(space_a).reads_batched; }
 };
 
@@ -183,6 +233,16 @@ TEST_P(ReadBatch, ABurstOfGetsIsReadInBatchesAndEachGetGetsItsOwnAnswer) {
   EXPECT_GT(counted->keys_read.load(), counted->multi_gets.load())
       << "the batches held one get each";
   EXPECT_EQ(batched(m), counted->keys_read.load()) << "stats count the gets sent in batches";
+}
+
+TEST_P(ReadBatch, GetsAndMultiGetsReadInOneBatchEachGetTheirOwnKeys) {
+  auto o = opts();
+  auto m = start_over(o, filled_store(o));
+  auto r = mixed_burst(m, 1500);
+  EXPECT_EQ(r.answered, 1500);
+  EXPECT_EQ(r.errors, 0);
+  EXPECT_EQ(r.wrong, 0) << r.first_wrong;
+  EXPECT_GT(batched(m), 0u) << "no read was sent in a batch";
 }
 
 TEST_P(ReadBatch, ABurstOfScansIsReadInBatchesAndEachScanGetsItsOwnPage) {
@@ -258,6 +318,16 @@ TEST_F(ReadBatchCold, GetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
   EXPECT_EQ(r.errors, 0);
   EXPECT_EQ(r.wrong, 0) << r.first_wrong;
   EXPECT_GT(counted->multi_gets.load(), 0u) << "no batch was tried";
+}
+
+TEST_F(ReadBatchCold, MultiGetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
+  auto o = test_options(backend_kind::rocksdb, dir_.path());
+  auto m = start_over(o, filled_store(o, true));
+  auto r = mixed_burst(m, 600);
+  EXPECT_EQ(r.answered, 600);
+  EXPECT_EQ(r.errors, 0);
+  EXPECT_EQ(r.wrong, 0) << r.first_wrong;
+  EXPECT_GT(batched(m), 0u) << "no batch was tried";
 }
 
 TEST_F(ReadBatchCold, ScansWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
