@@ -92,6 +92,13 @@ class ReadBatch : public actor_test, public ::testing::WithParamInterface<backen
     std::string first_wrong;
   };
 
+  /// Expects `n` answers, none an error, none wrong.
+  static void expect_all_right(const burst_result& r, int n) {
+    EXPECT_EQ(r.answered, n);
+    EXPECT_EQ(r.errors, 0);
+    EXPECT_EQ(r.wrong, 0) << r.first_wrong;
+  }
+
   /// Sends `n` gets at once (key i % (stored_keys + 50): the last 50 never
   /// stored), optionally followed at once by a drain, then takes every
   /// reply. A get answered with an error counts as an error, one answered
@@ -225,9 +232,7 @@ TEST_P(ReadBatch, ABurstOfGetsIsReadInBatchesAndEachGetGetsItsOwnAnswer) {
   auto counted = std::make_shared<counting_reads>(filled_store(o));
   auto m = start_over(o, counted);
   auto r = burst(m, 2000);
-  EXPECT_EQ(r.answered, 2000);
-  EXPECT_EQ(r.errors, 0);
-  EXPECT_EQ(r.wrong, 0) << r.first_wrong;
+  expect_all_right(r, 2000);
   // The burst kept the manager busy: gets were read together.
   EXPECT_GT(counted->multi_gets.load(), 0u) << "no get was read in a batch";
   EXPECT_GT(counted->keys_read.load(), counted->multi_gets.load())
@@ -239,9 +244,7 @@ TEST_P(ReadBatch, GetsAndMultiGetsReadInOneBatchEachGetTheirOwnKeys) {
   auto o = opts();
   auto m = start_over(o, filled_store(o));
   auto r = mixed_burst(m, 1500);
-  EXPECT_EQ(r.answered, 1500);
-  EXPECT_EQ(r.errors, 0);
-  EXPECT_EQ(r.wrong, 0) << r.first_wrong;
+  expect_all_right(r, 1500);
   EXPECT_GT(batched(m), 0u) << "no read was sent in a batch";
 }
 
@@ -249,9 +252,7 @@ TEST_P(ReadBatch, ABurstOfScansIsReadInBatchesAndEachScanGetsItsOwnPage) {
   auto o = opts();
   auto m = start_over(o, filled_store(o));
   auto r = scan_burst(m, 1000);
-  EXPECT_EQ(r.answered, 1000);
-  EXPECT_EQ(r.errors, 0);
-  EXPECT_EQ(r.wrong, 0) << r.first_wrong;
+  expect_all_right(r, 1000);
   EXPECT_GT(batched(m), 0u) << "no scan was read in a batch";
 }
 
@@ -269,13 +270,9 @@ TEST_P(ReadBatch, WithBatchesOffEveryReadIsReadAlone) {
   o.reader.batch_max = 0;
   auto counted = std::make_shared<counting_reads>(filled_store(o));
   auto m = start_over(o, counted);
-  auto r = burst(m, 1000);
-  EXPECT_EQ(r.answered, 1000);
-  EXPECT_EQ(r.wrong, 0) << r.first_wrong;
+  expect_all_right(burst(m, 1000), 1000);
   EXPECT_EQ(counted->multi_gets.load(), 0u);
-  auto rs = scan_burst(m, 500);
-  EXPECT_EQ(rs.answered, 500);
-  EXPECT_EQ(rs.wrong, 0) << rs.first_wrong;
+  expect_all_right(scan_burst(m, 500), 500);
   EXPECT_EQ(batched(m), 0u);
 }
 
@@ -314,9 +311,7 @@ TEST_F(ReadBatchCold, GetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
   auto counted = std::make_shared<counting_reads>(filled_store(o, true));
   auto m = start_over(o, counted);
   auto r = burst(m, 1000);
-  EXPECT_EQ(r.answered, 1000);
-  EXPECT_EQ(r.errors, 0);
-  EXPECT_EQ(r.wrong, 0) << r.first_wrong;
+  expect_all_right(r, 1000);
   EXPECT_GT(counted->multi_gets.load(), 0u) << "no batch was tried";
 }
 
@@ -324,9 +319,7 @@ TEST_F(ReadBatchCold, MultiGetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReader
   auto o = test_options(backend_kind::rocksdb, dir_.path());
   auto m = start_over(o, filled_store(o, true));
   auto r = mixed_burst(m, 600);
-  EXPECT_EQ(r.answered, 600);
-  EXPECT_EQ(r.errors, 0);
-  EXPECT_EQ(r.wrong, 0) << r.first_wrong;
+  expect_all_right(r, 600);
   EXPECT_GT(batched(m), 0u) << "no batch was tried";
 }
 
@@ -334,9 +327,7 @@ TEST_F(ReadBatchCold, ScansWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
   auto o = test_options(backend_kind::rocksdb, dir_.path());
   auto m = start_over(o, filled_store(o, true));
   auto r = scan_burst(m, 500);
-  EXPECT_EQ(r.answered, 500);
-  EXPECT_EQ(r.errors, 0);
-  EXPECT_EQ(r.wrong, 0) << r.first_wrong;
+  expect_all_right(r, 500);
   EXPECT_GT(batched(m), 0u) << "no batch was tried";
 }
 
