@@ -24,6 +24,10 @@ namespace {
 constexpr space_id space_a = 0;  // data
 constexpr int stored_keys = 200;
 
+/// A burst of `n` reads, scaled by VSTORE_TEST_SCALE (ThreadSanitizer's
+/// preset runs a quarter) but never below 100.
+int sized(int n) { return std::max(100, static_cast<int>(n * test_scale())); }
+
 std::string key_of(int i) { return "k" + std::to_string(1000 + i); }
 std::string value_of(int i) { return "value-" + std::to_string(i) + std::string(i % 7, 'x'); }
 
@@ -231,8 +235,8 @@ TEST_P(ReadBatch, ABurstOfGetsIsReadInBatchesAndEachGetGetsItsOwnAnswer) {
   ASSERT_GE(o.reader.batch_max, 2u);
   auto counted = std::make_shared<counting_reads>(filled_store(o));
   auto m = start_over(o, counted);
-  auto r = burst(m, 2000);
-  expect_all_right(r, 2000);
+  auto r = burst(m, sized(2000));
+  expect_all_right(r, sized(2000));
   // The burst kept the manager busy: gets were read together.
   EXPECT_GT(counted->multi_gets.load(), 0u) << "no get was read in a batch";
   EXPECT_GT(counted->keys_read.load(), counted->multi_gets.load())
@@ -243,16 +247,16 @@ TEST_P(ReadBatch, ABurstOfGetsIsReadInBatchesAndEachGetGetsItsOwnAnswer) {
 TEST_P(ReadBatch, GetsAndMultiGetsReadInOneBatchEachGetTheirOwnKeys) {
   auto o = opts();
   auto m = start_over(o, filled_store(o));
-  auto r = mixed_burst(m, 1500);
-  expect_all_right(r, 1500);
+  auto r = mixed_burst(m, sized(1500));
+  expect_all_right(r, sized(1500));
   EXPECT_GT(batched(m), 0u) << "no read was sent in a batch";
 }
 
 TEST_P(ReadBatch, ABurstOfScansIsReadInBatchesAndEachScanGetsItsOwnPage) {
   auto o = opts();
   auto m = start_over(o, filled_store(o));
-  auto r = scan_burst(m, 1000);
-  expect_all_right(r, 1000);
+  auto r = scan_burst(m, sized(1000));
+  expect_all_right(r, sized(1000));
   EXPECT_GT(batched(m), 0u) << "no scan was read in a batch";
 }
 
@@ -260,7 +264,7 @@ TEST_P(ReadBatch, AStoreThatAnswersABatchOutOfOrderIsCaught) {
   auto o = opts();
   auto broken = std::make_shared<counting_reads>(filled_store(o), true);
   auto m = start_over(o, broken);
-  auto r = burst(m, 2000);
+  auto r = burst(m, sized(2000));
   ASSERT_GT(broken->multi_gets.load(), 0u) << "no batch was read: the check was not exercised";
   EXPECT_GT(r.wrong, 0) << "answers given to the wrong gets went unnoticed";
 }
@@ -270,27 +274,27 @@ TEST_P(ReadBatch, WithBatchesOffEveryReadIsReadAlone) {
   o.reader.batch_max = 0;
   auto counted = std::make_shared<counting_reads>(filled_store(o));
   auto m = start_over(o, counted);
-  expect_all_right(burst(m, 1000), 1000);
+  expect_all_right(burst(m, sized(1000)), sized(1000));
   EXPECT_EQ(counted->multi_gets.load(), 0u);
-  expect_all_right(scan_burst(m, 500), 500);
+  expect_all_right(scan_burst(m, sized(500)), sized(500));
   EXPECT_EQ(batched(m), 0u);
 }
 
 TEST_P(ReadBatch, ADrainAnswersEveryGetOfABurst) {
   auto o = opts();
   auto m = start_over(o, filled_store(o));
-  auto r = burst(m, 2000, true);
+  auto r = burst(m, sized(2000), true);
   // Each get is answered: with its value, or (admitted after the drain began)
   // with an error. None is left without a reply, none answered wrongly.
-  EXPECT_EQ(r.answered + r.errors, 2000);
+  EXPECT_EQ(r.answered + r.errors, sized(2000));
   EXPECT_EQ(r.wrong, 0) << r.first_wrong;
 }
 
 TEST_P(ReadBatch, ADrainAnswersEveryScanOfABurst) {
   auto o = opts();
   auto m = start_over(o, filled_store(o));
-  auto r = scan_burst(m, 1000, true);
-  EXPECT_EQ(r.answered + r.errors, 1000);
+  auto r = scan_burst(m, sized(1000), true);
+  EXPECT_EQ(r.answered + r.errors, sized(1000));
   EXPECT_EQ(r.wrong, 0) << r.first_wrong;
 }
 
@@ -310,24 +314,24 @@ TEST_F(ReadBatchCold, GetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
   auto o = test_options(backend_kind::rocksdb, dir_.path());
   auto counted = std::make_shared<counting_reads>(filled_store(o, true));
   auto m = start_over(o, counted);
-  auto r = burst(m, 1000);
-  expect_all_right(r, 1000);
+  auto r = burst(m, sized(1000));
+  expect_all_right(r, sized(1000));
   EXPECT_GT(counted->multi_gets.load(), 0u) << "no batch was tried";
 }
 
 TEST_F(ReadBatchCold, MultiGetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
   auto o = test_options(backend_kind::rocksdb, dir_.path());
   auto m = start_over(o, filled_store(o, true));
-  auto r = mixed_burst(m, 600);
-  expect_all_right(r, 600);
+  auto r = mixed_burst(m, sized(600));
+  expect_all_right(r, sized(600));
   EXPECT_GT(batched(m), 0u) << "no batch was tried";
 }
 
 TEST_F(ReadBatchCold, ScansWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
   auto o = test_options(backend_kind::rocksdb, dir_.path());
   auto m = start_over(o, filled_store(o, true));
-  auto r = scan_burst(m, 500);
-  expect_all_right(r, 500);
+  auto r = scan_burst(m, sized(500));
+  expect_all_right(r, sized(500));
   EXPECT_GT(batched(m), 0u) << "no batch was tried";
 }
 
