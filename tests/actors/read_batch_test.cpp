@@ -28,6 +28,15 @@ constexpr int stored_keys = 200;
 /// preset runs a quarter) but never below 100.
 int sized(int n) { return std::max(100, static_cast<int>(n * test_scale())); }
 
+/// test_options with a read deadline (supervisor.internal-timeout) of 60 s:
+/// these tests check answers, not deadlines, and under ThreadSanitizer a
+/// burst's last reads waited longer than the 5 s of test_options.
+options batch_options(backend_kind kind, const std::filesystem::path& dir) {
+  auto o = test_options(kind, dir);
+  o.supervisor.internal_timeout = std::chrono::seconds(60);
+  return o;
+}
+
 std::string key_of(int i) { return "k" + std::to_string(1000 + i); }
 std::string value_of(int i) { return "value-" + std::to_string(i) + std::string(i % 7, 'x'); }
 
@@ -70,7 +79,7 @@ class ReadBatch : public actor_test, public ::testing::WithParamInterface<backen
  protected:
   scratch_dir dir_;
 
-  options opts() { return test_options(GetParam(), dir_.path()); }
+  options opts() { return batch_options(GetParam(), dir_.path()); }
 
   /// Opens a store holding key_of(i) = value_of(i) for i < stored_keys.
   std::shared_ptr<store> filled_store(const options& o, bool flushed_and_reopened = false) {
@@ -311,7 +320,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, ReadBatch,
 class ReadBatchCold : public ReadBatch {};
 
 TEST_F(ReadBatchCold, GetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
-  auto o = test_options(backend_kind::rocksdb, dir_.path());
+  auto o = batch_options(backend_kind::rocksdb, dir_.path());
   auto counted = std::make_shared<counting_reads>(filled_store(o, true));
   auto m = start_over(o, counted);
   auto r = burst(m, sized(1000));
@@ -320,7 +329,7 @@ TEST_F(ReadBatchCold, GetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
 }
 
 TEST_F(ReadBatchCold, MultiGetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
-  auto o = test_options(backend_kind::rocksdb, dir_.path());
+  auto o = batch_options(backend_kind::rocksdb, dir_.path());
   auto m = start_over(o, filled_store(o, true));
   auto r = mixed_burst(m, sized(600));
   expect_all_right(r, sized(600));
@@ -328,7 +337,7 @@ TEST_F(ReadBatchCold, MultiGetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReader
 }
 
 TEST_F(ReadBatchCold, ScansWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
-  auto o = test_options(backend_kind::rocksdb, dir_.path());
+  auto o = batch_options(backend_kind::rocksdb, dir_.path());
   auto m = start_over(o, filled_store(o, true));
   auto r = scan_burst(m, sized(500));
   expect_all_right(r, sized(500));
