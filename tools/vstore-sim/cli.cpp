@@ -263,7 +263,7 @@ Workload:
                         rollback and prune instead of point deletes (slower
                         with RocksDB: every scan re-fragments the tombstones)
   --seed S              random seed (default: 1)
-  --timeout MS          timeout of every request (default: 30000)
+  --timeout MS          deadline of every request (default: 30000)
 
 State service:
   --state               with --chains 1: drive the chain through a state

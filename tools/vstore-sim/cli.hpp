@@ -65,7 +65,7 @@ struct sim_options {
   /// --range-deletes: remove rollback_ptr entries with one range delete per
   /// rollback and prune instead of point deletes (see workload.hpp).
   bool range_deletes = false;
-  /// --timeout MS: timeout of every request, in milliseconds. Default: 30000.
+  /// --timeout MS: deadline of every request, in milliseconds. Default: 30000.
   uint32_t timeout_ms = 30000;
   /// --verify-only: open an existing store and only verify it.
   bool verify_only = false;

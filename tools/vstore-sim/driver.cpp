@@ -94,8 +94,9 @@ std::vector<std::optional<uint64_t>> run_workload(caf::actor_system& sys,
   progress_meter meter{uint64_t{p.schedulers} * ctx.cli.batches, !ctx.cli.no_progress};
   auto started = clock_type::now();
   for (auto& s : schedulers) caf::anon_send(s, start_atom::value);
-  // Every request has a timeout, so the schedulers always finish; this only
-  // guards against a bug that would leave the run hanging.
+  // Every request has a deadline (the schedulers' watch timers), so the
+  // schedulers always finish; this only guards against a bug that would
+  // leave the run hanging.
   auto stall_limit = 3 * ctx.timeout + std::chrono::seconds(10);
   uint64_t last_activity = 0;
   auto last_change = started;

@@ -114,13 +114,32 @@ void on_error(scheduler_pointer self, uint32_t lane, const caf::error& e) {
                 st.to_string());
 }
 
-/// Sends `req` to the manager; `on_reply(self, lane, reply)` continues the lane.
+/// Whether an answer to the lane's request number `n` still counts (the
+/// request was not failed by the watch timer meanwhile); marks it answered.
+bool answered(scheduler_pointer self, uint32_t lane, uint64_t n) {
+  auto& l = lane_of(self, lane);
+  if (!l.asking || l.asks != n) return false;
+  l.asking = false;
+  return true;
+}
+
+/// Sends `req` to the manager, untimed (its deadline is the watch timer's);
+/// `on_reply(self, lane, reply)` continues the lane.
 template <class Reply, class Request, class OnReply>
 void ask(scheduler_pointer self, uint32_t lane, Request req, OnReply on_reply) {
   auto& s = self->state;
-  self->request(s.manager, s.cfg.timeout, std::move(req))
-      .then([self, lane, on_reply](Reply& r) { on_reply(self, lane, r); },
-            [self, lane](caf::error& e) { on_error(self, lane, e); });
+  auto& l = lane_of(self, lane);
+  l.asking = true;
+  l.asked = clock_type::now();
+  auto n = ++l.asks;
+  self->request(s.manager, caf::duration{caf::infinite}, std::move(req))
+      .then(
+          [self, lane, n, on_reply](Reply& r) {
+            if (answered(self, lane, n)) on_reply(self, lane, r);
+          },
+          [self, lane, n](caf::error& e) {
+            if (answered(self, lane, n)) on_error(self, lane, e);
+          });
 }
 
 void count_read(scheduler_pointer self, size_t keys) {
@@ -314,7 +333,7 @@ void send_pipelined(scheduler_pointer self, uint32_t lane) {
   auto w = l.batch.commit(s.cfg.spaces, s.cfg.id, l.lane, s.cfg.params.value_bytes);
   w.token = std::move(token);
   publish_commit(self, l.batch, w);
-  self->request(s.manager, s.cfg.timeout, std::move(w))
+  self->request(s.manager, caf::duration{caf::infinite}, std::move(w))
       .then([self, lane, index](commit_ack&) { on_pipelined_ack(self, lane, index); },
             [self, lane, index](caf::error& e) { on_pipelined_error(self, lane, index, e); });
   pipe_step(self, lane);
@@ -430,13 +449,48 @@ void on_manager_down(scheduler_pointer self, const caf::down_msg& dm) {
   }
 }
 
+/// The watch timer: fails every lane whose request is past its deadline, as
+/// a request timeout would, and comes round again while lanes run.
+void watch(scheduler_pointer self) {
+  auto& s = self->state;
+  if (s.reported) return;
+  auto now = clock_type::now();
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(s.cfg.timeout);
+  const status overdue{errc::timeout, "no reply within " + std::to_string(timeout.count()) + " ms"};
+  for (uint32_t i = 0; i < s.lanes.size() && !s.reported; ++i) {
+    auto& l = s.lanes[i];
+    if (l.phase == lane_phase::done) continue;
+    if (l.asking && now - l.asked > s.cfg.timeout) {
+      l.asking = false;
+      if (l.phase == lane_phase::commit || l.phase == lane_phase::rollback_write ||
+          l.phase == lane_phase::prune_write)
+        l.clean = false;
+      fail_lane(self, i,
+                std::string{phase_name(l.phase)} + " " + std::to_string(step_index(l)) + ": " +
+                    overdue.to_string());
+    } else if (!l.pipe.empty() && now - l.pipe.front().sent > s.cfg.timeout) {
+      l.clean = false;
+      fail_lane(self, i,
+                "pipelined commit of batch " + std::to_string(l.pipe.front().batch.index()) +
+                    " (" + std::to_string(l.pipe.size()) + " in flight): " + overdue.to_string());
+    }
+  }
+  if (!s.reported) self->delayed_send(self, watch_period(s.cfg.timeout), watch_atom::value);
+}
+
 void start_lanes(scheduler_pointer self) {
   auto& s = self->state;
   if (s.lanes.empty()) return report(self);
+  self->delayed_send(self, watch_period(s.cfg.timeout), watch_atom::value);
   for (uint32_t i = 0; i < s.lanes.size(); ++i) next_step(self, i);
 }
 
 }  // namespace
+
+caf::timespan watch_period(caf::timespan timeout) noexcept {
+  return std::clamp<caf::timespan>(timeout / 4, std::chrono::milliseconds(1),
+                                   std::chrono::milliseconds(250));
+}
 
 scheduler_state::~scheduler_state() {
   if (reported || !board) return;
@@ -462,6 +516,7 @@ scheduler_actor::behavior_type scheduler(scheduler_pointer self, scheduler_setti
   return {
       [self](start_atom) { start_lanes(self); },
       [self](retry_atom, uint32_t lane) { issue(self, lane); },
+      [self](watch_atom) { watch(self); },
   };
 }
 

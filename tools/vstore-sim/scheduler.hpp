@@ -28,10 +28,20 @@
 // commit on the run board right before sending it, and counts every rollback
 // write before sending it (run_board::torn; nothing when the reader is off).
 //
-// Every request has a timeout; errc::overloaded answers are retried with a
-// doubling delay (delayed_send, never a sleep); any other error fails the
-// lane, records the error on the run board and stops every lane at its next
-// step. When all lanes are done the scheduler reports and quits.
+// Every request has a deadline (settings.timeout). The requests themselves
+// are untimed, as the README advises in-process clients: a timed CAF 0.17
+// request wakes CAF's clock thread and stays in its queue for the whole
+// timeout (vstore-bench's sim_lanes spent 92-103 us of CPU per batch with
+// them, 63-84 without; docs/performance.md). The
+// scheduler keeps the deadlines itself: when each lane's request was sent,
+// checked by one watch timer (watch_period) that fails a lane whose request
+// went unanswered past the deadline exactly as a request timeout would (a
+// write's outcome is then unknown); a late answer is ignored. A monitor on the
+// manager fails every lane at once when it (or its connection) goes down.
+// errc::overloaded answers are retried with a doubling delay (delayed_send,
+// never a sleep); any other error fails the lane, records the error on the
+// run board and stops every lane at its next step. When all lanes are done the
+// scheduler reports and quits.
 
 #include <chrono>
 #include <cstdint>
@@ -56,10 +66,13 @@ namespace vstore::sim {
 using start_atom = caf::atom_constant<caf::atom("sim_start")>;
 /// A lane's retry timer: re-send the lane's current request.
 using retry_atom = caf::atom_constant<caf::atom("sim_retry")>;
+/// The scheduler's watch timer: fail the lanes whose request is overdue.
+using watch_atom = caf::atom_constant<caf::atom("sim_watch")>;
 
 /// The scheduler's interface (local only; nothing crosses the network).
 using scheduler_actor =
-    caf::typed_actor<caf::reacts_to<start_atom>, caf::reacts_to<retry_atom, uint32_t>>;
+    caf::typed_actor<caf::reacts_to<start_atom>, caf::reacts_to<retry_atom, uint32_t>,
+                     caf::reacts_to<watch_atom>>;
 
 /// How a scheduler runs.
 struct scheduler_settings {
@@ -81,7 +94,8 @@ struct scheduler_settings {
   bool range_deletes = false;
   /// Test only: send every batch commit as two writes (not with pipeline).
   bool split_commits = false;
-  /// Timeout of every request.
+  /// Deadline of every request, from its send (the scheduler's watch timer
+  /// checks it every watch_period(timeout)).
   caf::timespan timeout = std::chrono::seconds(30);
   /// Retries of an overloaded request before the lane gives up.
   uint32_t max_retries = 200;
@@ -119,6 +133,12 @@ struct lane_state : lane_plan {
   uint32_t attempts = 0;
   /// When the current write was first sent.
   std::chrono::steady_clock::time_point write_started;
+  /// Whether the lane's current request (not a pipelined write: those are
+  /// in `pipe`) waits for its answer, since when, and its number (an answer
+  /// to an older number, late after its deadline, is ignored).
+  bool asking = false;
+  std::chrono::steady_clock::time_point asked;
+  uint64_t asks = 0;
   /// With a side log: the token of the current commit or rollback write (a
   /// retry sends it again), and the chain's next write ordinal.
   std::string token;
@@ -149,6 +169,11 @@ struct scheduler_state {
 };
 
 using scheduler_pointer = scheduler_actor::stateful_pointer<scheduler_state>;
+
+/// How often a scheduler checks its requests' deadlines: a quarter of the
+/// timeout, at least 1 ms and at most 250 ms (an overdue request fails
+/// within timeout + this).
+caf::timespan watch_period(caf::timespan timeout) noexcept;
 
 /// The scheduler behaviour: waits for start_atom, then runs its lanes to the
 /// end and reports to `board`. Spawn it with sys.spawn(scheduler, ...).
