@@ -8,7 +8,8 @@
 // mailbox (no reply ever), and a real manager whose disk holds every commit
 // after the genesis (a fault_store; the manager's own deadline,
 // supervisor.internal-timeout, is set far beyond the sim's). Without the watch
-// timer both runs hang: the bounded waits below fail.
+// timer both runs hang: the bounded waits below fail. The same for --state
+// (state_run.cpp), whose chain keeps its requests' deadlines the same way.
 
 #include <gtest/gtest.h>
 
@@ -23,6 +24,7 @@
 #include "tests/support/fault_store.hpp"
 #include "tools/vstore-sim/driver.hpp"
 #include "tools/vstore-sim/scheduler.hpp"
+#include "tools/vstore-sim/state_run.hpp"
 
 namespace vstore::sim {
 namespace {
@@ -45,8 +47,13 @@ class SimDeadline : public actor_test {
   /// A run shaped by `shape` (seed 5) with the test's deadline, over a
   /// memory store (not opened here).
   run_context context(const std::vector<std::string>& shape) {
-    std::vector<std::string> args{"vstore-sim", "--no-progress", "--no-torn-reader", "--seed", "5",
-                                  "--timeout", std::to_string(deadline.count())};
+    std::vector<std::string> args{"vstore-sim",
+                                  "--no-progress",
+                                  "--no-torn-reader",
+                                  "--seed",
+                                  "5",
+                                  "--timeout",
+                                  std::to_string(deadline.count())};
     args.insert(args.end(), shape.begin(), shape.end());
     std::vector<const char*> argv;
     for (const auto& a : args) argv.push_back(a.c_str());
@@ -145,6 +152,23 @@ TEST_F(SimDeadline, AHeldPipelinedCommitFailsTheChainInDoubt) {
   EXPECT_NE(sum.error.find("no reply within 200 ms"), std::string::npos) << sum.verdict();
   EXPECT_TRUE(sum.verified) << sum.verdict();
   EXPECT_TRUE(sum.verify.ok) << sum.verify.reason();
+  disk_->release();
+}
+
+// --state: the chain's requests to the state service. The service's own
+// deadline is the same (state_options.request_timeout = --timeout), but it
+// then asks the manager what became of the write for as long again before it
+// answers in doubt: the chain's deadline comes first.
+TEST_F(SimDeadline, AHeldStateApplyFailsTheChainAtItsDeadline) {
+  auto ctx = context({"--state", "--chains", "1", "--pipeline", "4", "--batches", "100"});
+  auto m = start_stalling(ctx);
+  sync_client client{sys_, m, test::reply_timeout};
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(drive_state(sys_, m, client, ctx), exit_failed);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, bound);
+  const auto& sum = ctx.summary;
+  EXPECT_NE(sum.error.find("apply_batch"), std::string::npos) << sum.verdict();
+  EXPECT_NE(sum.error.find("(no reply within 200 ms)"), std::string::npos) << sum.verdict();
   disk_->release();
 }
 

@@ -455,8 +455,7 @@ void watch(scheduler_pointer self) {
   auto& s = self->state;
   if (s.reported) return;
   auto now = clock_type::now();
-  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(s.cfg.timeout);
-  const status overdue{errc::timeout, "no reply within " + std::to_string(timeout.count()) + " ms"};
+  const auto late = overdue(s.cfg.timeout).to_string();
   for (uint32_t i = 0; i < s.lanes.size() && !s.reported; ++i) {
     auto& l = s.lanes[i];
     if (l.phase == lane_phase::done) continue;
@@ -465,14 +464,14 @@ void watch(scheduler_pointer self) {
       if (l.phase == lane_phase::commit || l.phase == lane_phase::rollback_write ||
           l.phase == lane_phase::prune_write)
         l.clean = false;
-      fail_lane(self, i,
-                std::string{phase_name(l.phase)} + " " + std::to_string(step_index(l)) + ": " +
-                    overdue.to_string());
+      fail_lane(
+          self, i,
+          std::string{phase_name(l.phase)} + " " + std::to_string(step_index(l)) + ": " + late);
     } else if (!l.pipe.empty() && now - l.pipe.front().sent > s.cfg.timeout) {
       l.clean = false;
       fail_lane(self, i,
-                "pipelined commit of batch " + std::to_string(l.pipe.front().batch.index()) +
-                    " (" + std::to_string(l.pipe.size()) + " in flight): " + overdue.to_string());
+                "pipelined commit of batch " + std::to_string(l.pipe.front().batch.index()) + " (" +
+                    std::to_string(l.pipe.size()) + " in flight): " + late);
     }
   }
   if (!s.reported) self->delayed_send(self, watch_period(s.cfg.timeout), watch_atom::value);
@@ -490,6 +489,11 @@ void start_lanes(scheduler_pointer self) {
 caf::timespan watch_period(caf::timespan timeout) noexcept {
   return std::clamp<caf::timespan>(timeout / 4, std::chrono::milliseconds(1),
                                    std::chrono::milliseconds(250));
+}
+
+status overdue(caf::timespan timeout) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+  return {errc::timeout, "no reply within " + std::to_string(ms) + " ms"};
 }
 
 scheduler_state::~scheduler_state() {

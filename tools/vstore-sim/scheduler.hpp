@@ -175,6 +175,10 @@ using scheduler_pointer = scheduler_actor::stateful_pointer<scheduler_state>;
 /// within timeout + this).
 caf::timespan watch_period(caf::timespan timeout) noexcept;
 
+/// The error of a request unanswered past `timeout` (errc::timeout, "no reply
+/// within N ms"), as the watch timers report it.
+status overdue(caf::timespan timeout);
+
 /// The scheduler behaviour: waits for start_atom, then runs its lanes to the
 /// end and reports to `board`. Spawn it with sys.spawn(scheduler, ...).
 scheduler_actor::behavior_type scheduler(scheduler_pointer self, scheduler_settings cfg,

@@ -63,7 +63,14 @@ struct chain_settings {
 };
 
 /// The chain actor's interface (local only).
-using chain_actor = caf::typed_actor<caf::reacts_to<start_atom>>;
+using chain_actor = caf::typed_actor<caf::reacts_to<start_atom>, caf::reacts_to<watch_atom>>;
+
+/// A request to the service not answered yet: when it was sent and what it
+/// is (for the failure its deadline makes).
+struct pending_request {
+  clock_type::time_point sent;
+  std::string what;
+};
 
 struct chain_state {
   chain_settings cfg;
@@ -82,6 +89,9 @@ struct chain_state {
   bool unbalanced = false;
   bool reported = false;
   std::vector<uint64_t> latency_ns;
+  /// The requests out, by number (oldest first), and the next number.
+  std::map<uint64_t, pending_request> pending;
+  uint64_t next_request = 0;
   static inline const char* name = "vstore-sim.state-chain";
   /// Reports a chain that ends without finishing (an exception, a kill) as
   /// failed, so that the main thread never waits for it.
@@ -127,6 +137,38 @@ void record_write(chain_pointer self, clock_type::time_point sent) {
 }
 
 void step(chain_pointer self);
+
+/// Sends `req` to the service untimed (the chain's watch timer keeps its
+/// deadline; scheduler.hpp says why); `what` names it in that failure.
+template <class Reply, class Request, class OnReply, class OnError>
+void ask(chain_pointer self, Request req, std::string what, OnReply on_reply, OnError on_error) {
+  auto& s = self->state;
+  auto id = s.next_request++;
+  s.pending.emplace(id, pending_request{clock_type::now(), std::move(what)});
+  self->request(s.service, caf::duration{caf::infinite}, std::move(req))
+      .then(
+          [self, id, on_reply](Reply& r) {
+            self->state.pending.erase(id);
+            on_reply(r);
+          },
+          [self, id, on_error](caf::error& e) {
+            self->state.pending.erase(id);
+            on_error(e);
+          });
+}
+
+/// The watch timer: fails the run once the oldest request is past its
+/// deadline, as a request timeout would; comes round again until the end.
+void watch(chain_pointer self) {
+  auto& s = self->state;
+  if (s.reported) return;
+  if (!s.pending.empty()) {
+    const auto& oldest = s.pending.begin()->second;
+    if (clock_type::now() - oldest.sent > s.cfg.timeout)
+      return fail(self, oldest.what + ": " + overdue(s.cfg.timeout).to_string());
+  }
+  self->delayed_send(self, watch_period(s.cfg.timeout), watch_atom::value);
+}
 
 /// With a side log: logs the intent of an apply ('a') or rollback ('r') to
 /// `index` and returns its token; "" without one.
@@ -179,21 +221,21 @@ void on_balances(chain_pointer self, state_values& v) {
   s.plan.count_commit();
   auto token = log_intent(self, 'a', index);
   auto sent = clock_type::now();
-  self->request(s.service, s.cfg.timeout, std::move(a))
-      .then(
-          [self, sent, transfers, token](const apply_ack&) {
-            auto& st = self->state;
-            log_ack(self, token);
-            --st.applies;
-            record_write(self, sent);
-            auto& c = st.board->counters;
-            c.batches.fetch_add(1, std::memory_order_relaxed);
-            c.transfers.fetch_add(transfers, std::memory_order_relaxed);
-            step(self);
-          },
-          [self, index](const caf::error& e) {
-            fail(self, "apply_batch " + u(index) + ": " + to_status(e).to_string());
-          });
+  ask<apply_ack>(
+      self, std::move(a), "apply_batch " + u(index),
+      [self, sent, transfers, token](const apply_ack&) {
+        auto& st = self->state;
+        log_ack(self, token);
+        --st.applies;
+        record_write(self, sent);
+        auto& c = st.board->counters;
+        c.batches.fetch_add(1, std::memory_order_relaxed);
+        c.transfers.fetch_add(transfers, std::memory_order_relaxed);
+        step(self);
+      },
+      [self, index](const caf::error& e) {
+        fail(self, "apply_batch " + u(index) + ": " + to_status(e).to_string());
+      });
   step(self);
 }
 
@@ -206,11 +248,12 @@ void send_read(chain_pointer self) {
   c.read_requests.fetch_add(1, std::memory_order_relaxed);
   c.read_keys.fetch_add(req.resources.size(), std::memory_order_relaxed);
   auto index = s.cfg.genesis + 1 + number_of(s.plan.batch.index());
-  self->request(s.service, s.cfg.timeout, std::move(req))
-      .then([self](state_values& v) { on_balances(self, v); },
-            [self, index](const caf::error& e) {
-              fail(self, "read_latest of apply " + u(index) + ": " + to_status(e).to_string());
-            });
+  ask<state_values>(
+      self, std::move(req), "read_latest of apply " + u(index),
+      [self](state_values& v) { on_balances(self, v); },
+      [self, index](const caf::error& e) {
+        fail(self, "read_latest of apply " + u(index) + ": " + to_status(e).to_string());
+      });
 }
 
 /// Rolls back the chain's last batches: rollback_to(head - depth), sent
@@ -223,24 +266,24 @@ void send_rollback(chain_pointer self) {
   ++s.others;
   auto token = log_intent(self, 'r', to);
   auto sent = clock_type::now();
-  self->request(s.service, s.cfg.timeout, rollback_to{to})
-      .then(
-          [self, to, depth, sent, token](const rollback_ack& a) {
-            auto& st = self->state;
-            log_ack(self, token);
-            --st.others;
-            if (a.head != to || a.batches_undone != depth)
-              return fail(self, "rollback_to " + u(to) + " answered head " + u(a.head) + ", " +
-                                    u(a.batches_undone) + " batches undone; expected " + u(depth));
-            record_write(self, sent);
-            auto& c = st.board->counters;
-            c.rollbacks.fetch_add(1, std::memory_order_relaxed);
-            c.rolled_back_batches.fetch_add(depth, std::memory_order_relaxed);
-            step(self);
-          },
-          [self, to](const caf::error& e) {
-            fail(self, "rollback_to " + u(to) + ": " + to_status(e).to_string());
-          });
+  ask<rollback_ack>(
+      self, rollback_to{to}, "rollback_to " + u(to),
+      [self, to, depth, sent, token](const rollback_ack& a) {
+        auto& st = self->state;
+        log_ack(self, token);
+        --st.others;
+        if (a.head != to || a.batches_undone != depth)
+          return fail(self, "rollback_to " + u(to) + " answered head " + u(a.head) + ", " +
+                                u(a.batches_undone) + " batches undone; expected " + u(depth));
+        record_write(self, sent);
+        auto& c = st.board->counters;
+        c.rollbacks.fetch_add(1, std::memory_order_relaxed);
+        c.rolled_back_batches.fetch_add(depth, std::memory_order_relaxed);
+        step(self);
+      },
+      [self, to](const caf::error& e) {
+        fail(self, "rollback_to " + u(to) + ": " + to_status(e).to_string());
+      });
 }
 
 /// Prunes the batches below live - window: prune_below(head - window).
@@ -251,21 +294,21 @@ void send_prune(chain_pointer self) {
   s.plan.count_prune();
   ++s.others;
   auto sent = clock_type::now();
-  self->request(s.service, s.cfg.timeout, prune_below{floor})
-      .then(
-          [self, batches, sent](const prune_ack& a) {
-            auto& st = self->state;
-            --st.others;
-            record_write(self, sent);
-            auto& c = st.board->counters;
-            c.prunes.fetch_add(1, std::memory_order_relaxed);
-            c.pruned_batches.fetch_add(batches, std::memory_order_relaxed);
-            c.pruned_versions.fetch_add(a.versions_deleted, std::memory_order_relaxed);
-            step(self);
-          },
-          [self, floor](const caf::error& e) {
-            fail(self, "prune_below " + u(floor) + ": " + to_status(e).to_string());
-          });
+  ask<prune_ack>(
+      self, prune_below{floor}, "prune_below " + u(floor),
+      [self, batches, sent](const prune_ack& a) {
+        auto& st = self->state;
+        --st.others;
+        record_write(self, sent);
+        auto& c = st.board->counters;
+        c.prunes.fetch_add(1, std::memory_order_relaxed);
+        c.pruned_batches.fetch_add(batches, std::memory_order_relaxed);
+        c.pruned_versions.fetch_add(a.versions_deleted, std::memory_order_relaxed);
+        step(self);
+      },
+      [self, floor](const caf::error& e) {
+        fail(self, "prune_below " + u(floor) + ": " + to_status(e).to_string());
+      });
 }
 
 /// Sends what the chain can send now: the next batch's read (while fewer
@@ -302,7 +345,11 @@ chain_actor::behavior_type state_chain(chain_pointer self, chain_settings cfg, s
   s.plan.reset(s.cfg.params, s.cfg.rules, 0, 0, s.cfg.batches, s.cfg.seed);
   s.latency_ns.reserve(s.cfg.batches + s.cfg.batches / 8 + 16);
   return {
-      [self](start_atom) { step(self); },
+      [self](start_atom) {
+        self->delayed_send(self, watch_period(self->state.cfg.timeout), watch_atom::value);
+        step(self);
+      },
+      [self](watch_atom) { watch(self); },
   };
 }
 
