@@ -681,65 +681,98 @@ void refuse_batch(manager_pointer self, space_id s, const std::vector<uint64_t>&
     finish_read<Reply>(self, id, make_error(errc::unavailable, space_name(self, s)), nullptr);
 }
 
+/// The point gets and multi_gets of one key batch: read i asked for sizes[i]
+/// keys (0: a point get, one key) from offsets[i] on in `req`'s keys.
+struct key_batch_job {
+  space_id space = 0;
+  std::vector<uint64_t> ids;
+  std::vector<uint32_t> sizes;
+  std::vector<size_t> offsets;
+  std::shared_ptr<const multi_get_request> req;
+};
+
+/// Answers each read of `job` from its slice of `r`.
+void answer_key_batch(manager_pointer self, const key_batch_job& job, multi_get_reply& r) {
+  for (size_t i = 0; i < job.ids.size(); ++i) {
+    const auto at = job.offsets[i];
+    if (job.sizes[i] == 0) {
+      get_reply g{r.found[at] != 0, std::move(r.values[at])};
+      finish_read<get_reply>(self, job.ids[i], caf::error{}, &g);
+      continue;
+    }
+    multi_get_reply m;
+    m.found.assign(r.found.begin() + at, r.found.begin() + at + job.sizes[i]);
+    m.values.assign(std::make_move_iterator(r.values.begin() + at),
+                    std::make_move_iterator(r.values.begin() + at + job.sizes[i]));
+    finish_read<multi_get_reply>(self, job.ids[i], caf::error{}, &m);
+  }
+}
+
+/// Sends `job` as one multi_get of all its keys: to a cache-only reader
+/// (`cached`), or to a reader that may block. When the cache cannot answer
+/// every key, the batch goes once more, whole, to a reader that may block:
+/// one read from the disk for the batch, not one hop to a blocking reader
+/// per read (with a cold block cache those hops dominated). A reader that
+/// died, or any error of the second attempt, sends each read on alone, as
+/// any read goes (batch_failed).
+void run_key_batch(manager_pointer self, std::shared_ptr<const key_batch_job> job, bool cached) {
+  auto& slot = self->state.spaces[job->space];
+  if (slot.failed) return refuse_batch<get_reply>(self, job->space, job->ids);
+  size_t index = 0;
+  reader_actor target;
+  if (cached) {
+    std::tie(index, target) = next_cached_reader(self, slot);
+  } else {
+    index = slot.next_reader++ % self->state.setup.opts.reader.pool_size;
+    target = slot.readers[index];
+  }
+  self->request(target, untimed, key_batch{job->req})
+      .then(
+          [self, job](multi_get_reply& r) { answer_key_batch(self, *job, r); },
+          [self, job, index, target, cached](caf::error& e) {
+            if (cached && is_would_wait(e)) return run_key_batch(self, job, false);
+            // Each read on alone, as its own kind (batch_failed per kind).
+            const auto s = job->space;
+            const auto& req = *job->req;
+            std::vector<uint64_t> gets, multi_gets;
+            std::vector<size_t> get_at, multi_at;
+            for (size_t i = 0; i < job->ids.size(); ++i) {
+              (job->sizes[i] == 0 ? gets : multi_gets).push_back(job->ids[i]);
+              (job->sizes[i] == 0 ? get_at : multi_at).push_back(i);
+            }
+            batch_failed<get_reply>(self, s, index, target, gets, e, [&](size_t j) {
+              return get_request{s, req.keys[job->offsets[get_at[j]]], 0};
+            });
+            batch_failed<multi_get_reply>(self, s, index, target, multi_gets, e, [&](size_t j) {
+              auto i = multi_at[j];
+              auto from = req.keys.begin() + static_cast<std::ptrdiff_t>(job->offsets[i]);
+              return multi_get_request{s, std::vector<std::string>(from, from + job->sizes[i]), 0};
+            });
+          });
+}
+
 /// Sends the point gets and multi_gets of space `s` that wait in its batch
 /// to a cache-only reader as one multi_get of all their keys, and answers
-/// each from its slice of the reply.
+/// each from its slice of the reply (run_key_batch).
 void send_key_batch(manager_pointer self, space_id s) {
   auto& slot = self->state.spaces[s];
-  auto ids = std::move(slot.batch_ids);
-  auto sizes = std::move(slot.batch_sizes);
-  auto req = std::make_shared<const multi_get_request>(
+  auto job = std::make_shared<key_batch_job>();
+  job->space = s;
+  job->ids = std::move(slot.batch_ids);
+  job->sizes = std::move(slot.batch_sizes);
+  job->req = std::make_shared<const multi_get_request>(
       multi_get_request{s, std::move(slot.batch_keys), 0});
   slot.batch_ids.clear();
   slot.batch_sizes.clear();
   slot.batch_keys.clear();
-  if (ids.empty()) return;
-  if (slot.failed) return refuse_batch<get_reply>(self, s, ids);
-  slot.reads_batched += ids.size();
-  auto [index, target] = next_cached_reader(self, slot);
+  if (job->ids.empty()) return;
+  if (slot.failed) return refuse_batch<get_reply>(self, s, job->ids);
+  slot.reads_batched += job->ids.size();
   // Read i's keys begin at offsets[i].
-  std::vector<size_t> offsets(ids.size());
-  for (size_t i = 0, at = 0; i < ids.size(); at += std::max<uint32_t>(sizes[i], 1), ++i)
-    offsets[i] = at;
-  auto slice = [req](size_t from, uint32_t n) {
-    return multi_get_request{
-        req->space,
-        std::vector<std::string>(req->keys.begin() + from, req->keys.begin() + from + n), 0};
-  };
-  self->request(target, untimed, key_batch{req})
-      .then(
-          [self, ids, sizes, offsets](multi_get_reply& r) {
-            for (size_t i = 0; i < ids.size(); ++i) {
-              const auto at = offsets[i];
-              if (sizes[i] == 0) {
-                get_reply g{r.found[at] != 0, std::move(r.values[at])};
-                finish_read<get_reply>(self, ids[i], caf::error{}, &g);
-                continue;
-              }
-              multi_get_reply m;
-              m.found.assign(r.found.begin() + at, r.found.begin() + at + sizes[i]);
-              m.values.assign(std::make_move_iterator(r.values.begin() + at),
-                              std::make_move_iterator(r.values.begin() + at + sizes[i]));
-              finish_read<multi_get_reply>(self, ids[i], caf::error{}, &m);
-            }
-          },
-          [self, s, index = index, target = target, ids, sizes, offsets, req,
-           slice](caf::error& e) {
-            // Each read on alone, as its own kind (batch_failed per kind).
-            std::vector<uint64_t> gets, multi_gets;
-            std::vector<size_t> get_at, multi_at;
-            for (size_t i = 0; i < ids.size(); ++i) {
-              (sizes[i] == 0 ? gets : multi_gets).push_back(ids[i]);
-              (sizes[i] == 0 ? get_at : multi_at).push_back(i);
-            }
-            batch_failed<get_reply>(self, s, index, target, gets, e, [&](size_t j) {
-              return get_request{s, req->keys[offsets[get_at[j]]], 0};
-            });
-            batch_failed<multi_get_reply>(self, s, index, target, multi_gets, e, [&](size_t j) {
-              auto i = multi_at[j];
-              return slice(offsets[i], sizes[i]);
-            });
-          });
+  job->offsets.resize(job->ids.size());
+  for (size_t i = 0, at = 0; i < job->ids.size(); at += std::max<uint32_t>(job->sizes[i], 1), ++i)
+    job->offsets[i] = at;
+  run_key_batch(self, std::move(job), true);
 }
 
 /// Sends the scans of space `s` that wait in its batch to a cache-only

@@ -68,8 +68,21 @@ class counting_reads final : public forwarding_store {
     return inner_->try_scan(space, prefix, start_after, limit, page);
   }
 
+  // The reads of the readers that may block.
+  status get(space_id space, std::string_view key, std::string& value, bool& found) const override {
+    ++blocking_gets;
+    return inner_->get(space, key, value, found);
+  }
+  status multi_get(space_id space, const std::vector<std::string>& keys,
+                   std::vector<std::optional<std::string>>& values) const override {
+    ++blocking_multi_gets;
+    return inner_->multi_get(space, keys, values);
+  }
+
   mutable std::atomic<uint64_t> multi_gets{0};
   mutable std::atomic<uint64_t> keys_read{0};
+  mutable std::atomic<uint64_t> blocking_gets{0};
+  mutable std::atomic<uint64_t> blocking_multi_gets{0};
 
  private:
   bool reversed_;
@@ -315,17 +328,26 @@ INSTANTIATE_TEST_SUITE_P(Backends, ReadBatch,
                          });
 
 // Every key only on disk (flushed, reopened with a cold block cache): the
-// batch's cache-only multi_get cannot answer, and each get goes on to a
-// reader that may block.
+// batch's cache-only multi_get cannot answer, and the batch goes on, whole,
+// to a reader that may block (one multi_get for the batch; only a read that
+// joined no batch is a blocking get of its own).
 class ReadBatchCold : public ReadBatch {};
 
 TEST_F(ReadBatchCold, GetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
   auto o = batch_options(backend_kind::rocksdb, dir_.path());
   auto counted = std::make_shared<counting_reads>(filled_store(o, true));
   auto m = start_over(o, counted);
+  stats(m);  // the manager is up
+  const auto started_gets = counted->blocking_gets.load();
   auto r = burst(m, sized(1000));
   expect_all_right(r, sized(1000));
   EXPECT_GT(counted->multi_gets.load(), 0u) << "no batch was tried";
+  auto in_batches = batched(m);
+  EXPECT_GT(in_batches, 0u);
+  EXPECT_GT(counted->blocking_multi_gets.load(), 0u) << "no cold batch went on whole";
+  // The burst's gets only: the manager's own start reads its system space.
+  EXPECT_LE(counted->blocking_gets.load() - started_gets, sized(1000) - in_batches)
+      << "the gets of cold batches went on one by one (" << in_batches << " in batches)";
 }
 
 TEST_F(ReadBatchCold, MultiGetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
