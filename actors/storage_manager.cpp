@@ -815,13 +815,15 @@ bool joins_batch(manager_pointer self, bool gathering) {
 }
 
 /// A read joined a batch of space `s` that now holds `size` reads and `keys`
-/// keys: sends it at reader.batch-max reads or limits.max-multi-get keys,
-/// else makes sure a read_batch_atom comes round behind every message now
-/// waiting (and sends the batches then).
+/// keys: sends it at reader.batch-max reads or at reader.batch-max-keys (or
+/// limits.max-multi-get) keys, else makes sure a read_batch_atom comes round
+/// behind every message now waiting (and sends the batches then).
 template <class Send>
 void after_join(manager_pointer self, space_id s, size_t size, size_t keys, Send send) {
   auto& st = self->state;
-  if (size >= st.setup.opts.reader.batch_max || keys >= st.setup.opts.limits.max_multi_get) {
+  const auto& o = st.setup.opts;
+  if (size >= o.reader.batch_max || keys >= o.reader.batch_max_keys ||
+      keys >= o.limits.max_multi_get) {
     send(self, s);
   } else if (!st.read_batch_sent) {
     st.read_batch_sent = true;

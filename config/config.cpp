@@ -618,6 +618,7 @@ void for_each_field(Options& o, F&& f) {
   f("reader", "cache-first", rd.cache_first, flag_rule);
   f("reader", "inline-max-keys", rd.inline_max_keys, number(0, 1024));
   f("reader", "batch-max", rd.batch_max, number(0, 1024));
+  f("reader", "batch-max-keys", rd.batch_max_keys, number(1, 1000000));
   f("reader", "snapshot-lease", rd.snapshot_lease, duration(10, ms_per_hour));
   f("reader", "max-snapshots", rd.max_snapshots, number(1, 4096));
   auto& wr = o.writer;

@@ -116,6 +116,13 @@ struct reader_options {
   /// the manager itself. Key: batch-max. Default: 32. Range 0..1024 (0 or 1:
   /// no batches).
   uint32_t batch_max = 32;
+  /// A batch of gets and multi_gets is also sent once it holds this many
+  /// keys (or limits.max-multi-get, if lower). One multi_get of 1,024 keys
+  /// (32 multi_gets of 32) held a scheduler thread for a few milliseconds
+  /// and made the reads bursty. A multi_get of 256 keys costs the same per key
+  /// as one of 32. Key: batch-max-keys. Default: 256.
+  /// Range 1..1,000,000.
+  uint32_t batch_max_keys = 256;
   /// How long a snapshot kept by a snapshot_read_request (keep = true) stays
   /// held after its last use; past it the store releases it and a read
   /// naming it gets errc::snapshot_expired. A held snapshot keeps RocksDB

@@ -57,6 +57,9 @@ class counting_reads final : public forwarding_store {
       std::vector<std::optional<std::string>>& values) const override {
     ++multi_gets;
     keys_read += keys.size();
+    auto most = most_keys.load();
+    while (keys.size() > most && !most_keys.compare_exchange_weak(most, keys.size())) {
+    }
     auto r = inner_->try_multi_get(space, keys, values);
     if (r && *r && reversed_) std::reverse(values.begin(), values.end());
     return r;
@@ -81,6 +84,8 @@ class counting_reads final : public forwarding_store {
 
   mutable std::atomic<uint64_t> multi_gets{0};
   mutable std::atomic<uint64_t> keys_read{0};
+  /// The most keys of one cache-only multi_get (a batch).
+  mutable std::atomic<uint64_t> most_keys{0};
   mutable std::atomic<uint64_t> blocking_gets{0};
   mutable std::atomic<uint64_t> blocking_multi_gets{0};
 
@@ -272,6 +277,20 @@ TEST_P(ReadBatch, GetsAndMultiGetsReadInOneBatchEachGetTheirOwnKeys) {
   auto r = mixed_burst(m, sized(1500));
   expect_all_right(r, sized(1500));
   EXPECT_GT(batched(m), 0u) << "no read was sent in a batch";
+}
+
+// reader.batch-max-keys: a batch is sent once it holds that many keys, so
+// with multi_gets of 10 keys no batch holds more than 20 + 9. Without the
+// bound, batches of 32 reads (a third of them multi_gets) held ~130 keys.
+TEST_P(ReadBatch, ABatchIsSentOnceItHoldsBatchMaxKeys) {
+  auto o = opts();
+  o.reader.batch_max_keys = 20;
+  auto counted = std::make_shared<counting_reads>(filled_store(o));
+  auto m = start_over(o, counted);
+  auto r = mixed_burst(m, sized(1500));
+  expect_all_right(r, sized(1500));
+  EXPECT_GT(counted->multi_gets.load(), 0u) << "no batch was read";
+  EXPECT_LE(counted->most_keys.load(), 29u);
 }
 
 TEST_P(ReadBatch, ABurstOfScansIsReadInBatchesAndEachScanGetsItsOwnPage) {

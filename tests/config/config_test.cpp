@@ -75,6 +75,7 @@ void expect_same(const options& a, const options& b) {
   EXPECT_EQ(a.reader.cache_first, b.reader.cache_first);
   EXPECT_EQ(a.reader.inline_max_keys, b.reader.inline_max_keys);
   EXPECT_EQ(a.reader.batch_max, b.reader.batch_max);
+  EXPECT_EQ(a.reader.batch_max_keys, b.reader.batch_max_keys);
   EXPECT_EQ(a.reader.snapshot_lease, b.reader.snapshot_lease);
   EXPECT_EQ(a.reader.max_snapshots, b.reader.max_snapshots);
   EXPECT_EQ(a.writer.max_batch_commands, b.writer.max_batch_commands);
@@ -145,6 +146,7 @@ options everything_changed() {
   o.reader.cache_first = false;
   o.reader.inline_max_keys = 1024;
   o.reader.batch_max = 1024;
+  o.reader.batch_max_keys = 1000000;
   o.reader.snapshot_lease = 3600000ms;
   o.reader.max_snapshots = 4096;
   o.writer.max_batch_commands = 1000000;
@@ -644,6 +646,7 @@ const std::vector<key_spec>& all_keys() {
       {"reader", "cache-first", key_type::flag, 0, 0},
       {"reader", "inline-max-keys", key_type::u32, 0, 1024},
       {"reader", "batch-max", key_type::u32, 0, 1024},
+      {"reader", "batch-max-keys", key_type::u32, 1, 1000000},
       {"reader", "snapshot-lease", key_type::duration, 10, 3600000},
       {"reader", "max-snapshots", key_type::u32, 1, 4096},
       {"writer", "max-batch-commands", key_type::u32, 1, 1000000},
