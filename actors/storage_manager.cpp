@@ -658,12 +658,15 @@ std::pair<size_t, reader_actor> next_cached_reader(manager_pointer self, space_s
 
 /// The reader of a batch (at `index` of space `s`) failed with `e`. When it
 /// died (replaced here) or would wait, each read goes on alone as any read
-/// does (forward_read; make(i) is read i); any other error answers them all.
+/// does (forward_read; make(i) is read i); any other error answers them all,
+/// or with `alone` sends each on alone to a reader that may block (the error
+/// may be one key's: each read then gets its own answer).
 template <class Reply, class MakeRequest>
 void batch_failed(manager_pointer self, space_id s, size_t index, const reader_actor& target,
-                  const std::vector<uint64_t>& ids, const caf::error& e, MakeRequest make) {
+                  const std::vector<uint64_t>& ids, const caf::error& e, MakeRequest make,
+                  bool alone = false) {
   const bool died = reader_died(e);
-  const bool waits = is_would_wait(e);
+  const bool waits = is_would_wait(e) || (alone && !died);
   if (died && self->state.spaces[s].readers[index] == target)
     replace_reader(self, s, index, self->system().render(e));
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -713,8 +716,9 @@ void answer_key_batch(manager_pointer self, const key_batch_job& job, multi_get_
 /// every key, the batch goes once more, whole, to a reader that may block:
 /// one read from the disk for the batch, not one hop to a blocking reader
 /// per read (with a cold block cache those hops dominated). A reader that
-/// died, or any error of the second attempt, sends each read on alone, as
-/// any read goes (batch_failed).
+/// died sends each read on alone, as any read goes; any other error (it may
+/// be one key's) sends each read alone to a reader that may block, so that
+/// one bad key fails only its own read (batch_failed).
 void run_key_batch(manager_pointer self, std::shared_ptr<const key_batch_job> job, bool cached) {
   auto& slot = self->state.spaces[job->space];
   if (slot.failed) return refuse_batch<get_reply>(self, job->space, job->ids);
@@ -727,28 +731,34 @@ void run_key_batch(manager_pointer self, std::shared_ptr<const key_batch_job> jo
     target = slot.readers[index];
   }
   self->request(target, untimed, key_batch{job->req})
-      .then(
-          [self, job](multi_get_reply& r) { answer_key_batch(self, *job, r); },
-          [self, job, index, target, cached](caf::error& e) {
-            if (cached && is_would_wait(e)) return run_key_batch(self, job, false);
-            // Each read on alone, as its own kind (batch_failed per kind).
-            const auto s = job->space;
-            const auto& req = *job->req;
-            std::vector<uint64_t> gets, multi_gets;
-            std::vector<size_t> get_at, multi_at;
-            for (size_t i = 0; i < job->ids.size(); ++i) {
-              (job->sizes[i] == 0 ? gets : multi_gets).push_back(job->ids[i]);
-              (job->sizes[i] == 0 ? get_at : multi_at).push_back(i);
-            }
-            batch_failed<get_reply>(self, s, index, target, gets, e, [&](size_t j) {
-              return get_request{s, req.keys[job->offsets[get_at[j]]], 0};
+      .then([self, job](multi_get_reply& r) { answer_key_batch(self, *job, r); },
+            [self, job, index, target, cached](caf::error& e) {
+              if (cached && is_would_wait(e)) return run_key_batch(self, job, false);
+              // Each read on alone, as its own kind (batch_failed per kind).
+              const auto s = job->space;
+              const auto& req = *job->req;
+              std::vector<uint64_t> gets, multi_gets;
+              std::vector<size_t> get_at, multi_at;
+              for (size_t i = 0; i < job->ids.size(); ++i) {
+                (job->sizes[i] == 0 ? gets : multi_gets).push_back(job->ids[i]);
+                (job->sizes[i] == 0 ? get_at : multi_at).push_back(i);
+              }
+              batch_failed<get_reply>(
+                  self, s, index, target, gets, e,
+                  [&](size_t j) {
+                    return get_request{s, req.keys[job->offsets[get_at[j]]], 0};
+                  },
+                  true);
+              batch_failed<multi_get_reply>(
+                  self, s, index, target, multi_gets, e,
+                  [&](size_t j) {
+                    auto i = multi_at[j];
+                    auto from = req.keys.begin() + static_cast<std::ptrdiff_t>(job->offsets[i]);
+                    return multi_get_request{
+                        s, std::vector<std::string>(from, from + job->sizes[i]), 0};
+                  },
+                  true);
             });
-            batch_failed<multi_get_reply>(self, s, index, target, multi_gets, e, [&](size_t j) {
-              auto i = multi_at[j];
-              auto from = req.keys.begin() + static_cast<std::ptrdiff_t>(job->offsets[i]);
-              return multi_get_request{s, std::vector<std::string>(from, from + job->sizes[i]), 0};
-            });
-          });
 }
 
 /// Sends the point gets and multi_gets of space `s` that wait in its batch

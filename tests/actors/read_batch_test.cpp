@@ -79,6 +79,10 @@ class counting_reads final : public forwarding_store {
   status multi_get(space_id space, const std::vector<std::string>& keys,
                    std::vector<std::optional<std::string>>& values) const override {
     ++blocking_multi_gets;
+    if (failing_multi_gets > 0) {
+      --failing_multi_gets;
+      return {errc::io_error, "injected: a blocking multi_get failed"};
+    }
     return inner_->multi_get(space, keys, values);
   }
 
@@ -88,6 +92,8 @@ class counting_reads final : public forwarding_store {
   mutable std::atomic<uint64_t> most_keys{0};
   mutable std::atomic<uint64_t> blocking_gets{0};
   mutable std::atomic<uint64_t> blocking_multi_gets{0};
+  /// The next this many blocking multi_gets fail with errc::io_error.
+  mutable std::atomic<int> failing_multi_gets{0};
 
  private:
   bool reversed_;
@@ -367,6 +373,19 @@ TEST_F(ReadBatchCold, GetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
   // The burst's gets only: the manager's own start reads its system space.
   EXPECT_LE(counted->blocking_gets.load() - started_gets, sized(1000) - in_batches)
       << "the gets of cold batches went on one by one (" << in_batches << " in batches)";
+}
+
+// A cold batch of gets whose blocking multi_get fails (the error may be one
+// key's): each get goes on alone and gets its own answer, here every one
+// right, instead of the batch's error.
+TEST_F(ReadBatchCold, AFailedColdBatchSendsEachReadOnAlone) {
+  auto o = batch_options(backend_kind::rocksdb, dir_.path());
+  auto counted = std::make_shared<counting_reads>(filled_store(o, true));
+  counted->failing_multi_gets = 1000000;
+  auto m = start_over(o, counted);
+  auto r = burst(m, sized(600));
+  expect_all_right(r, sized(600));
+  EXPECT_GT(counted->blocking_multi_gets.load(), 0u) << "no cold batch failed";
 }
 
 TEST_F(ReadBatchCold, MultiGetsWhoseKeysAreOnlyOnDiskAreAnsweredByBlockingReaders) {
