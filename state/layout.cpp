@@ -1,6 +1,7 @@
 #include "state/layout.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <unordered_set>
 #include <utility>
 
@@ -156,20 +157,31 @@ void latest_cache::put(const std::string& resource, batch_index version, bool re
   if (capacity_ == 0) return;
   auto it = by_resource_.find(resource);
   if (it == by_resource_.end()) {
-    if (by_resource_.size() >= capacity_) by_resource_.erase(by_resource_.begin());
+    if (by_resource_.size() >= capacity_) drop(by_resource_.begin());
     it = by_resource_.emplace(resource, entry{}).first;
   }
+  if (it->second.removed) --removed_;
+  if (removed) ++removed_;
   it->second.version = version;
   it->second.removed = removed;
   it->second.value = removed ? std::string{} : value;
 }
 
+void latest_cache::erase(const std::string& resource) {
+  auto it = by_resource_.find(resource);
+  if (it != by_resource_.end()) drop(it);
+}
+
+void latest_cache::drop(std::unordered_map<std::string, entry>::iterator it) {
+  if (it->second.removed) --removed_;
+  by_resource_.erase(it);
+}
+
 void latest_cache::forget_removed_through(batch_index floor) {
-  for (auto it = by_resource_.begin(); it != by_resource_.end();) {
-    if (it->second.removed && it->second.version <= floor)
-      it = by_resource_.erase(it);
-    else
-      ++it;
+  for (auto it = by_resource_.begin(); removed_ > 0 && it != by_resource_.end();) {
+    auto next = std::next(it);
+    if (it->second.removed && it->second.version <= floor) drop(it);
+    it = next;
   }
 }
 

@@ -241,17 +241,28 @@ class latest_cache {
            const std::string& value);
   /// The entry of `resource`, or nullptr.
   const entry* find(const std::string& resource) const;
-  void erase(const std::string& resource) { by_resource_.erase(resource); }
+  void erase(const std::string& resource);
   /// Forgets the removed resources of versions <= `floor`: a prune to that
   /// floor deletes their tombstone pointers (then the next write of such a
   /// resource records "none" as its previous version, not the tombstone).
+  /// Walks the cache only while it holds a removed resource (a prune walked
+  /// all 65,536 entries for nothing: 2.4 % of the sim_state row's samples).
   void forget_removed_through(batch_index floor);
-  void clear() noexcept { by_resource_.clear(); }
+  void clear() noexcept {
+    by_resource_.clear();
+    removed_ = 0;
+  }
   size_t size() const noexcept { return by_resource_.size(); }
+  /// How many entries are removed resources.
+  size_t removed() const noexcept { return removed_; }
 
  private:
+  /// Drops the entry at `it`.
+  void drop(std::unordered_map<std::string, entry>::iterator it);
+
   size_t capacity_;
   std::unordered_map<std::string, entry> by_resource_;
+  size_t removed_ = 0;
 };
 
 /// How a walk reads the store: the items of each step go to ONE snapshot.

@@ -352,6 +352,7 @@ TEST(StateLayout, LatestCacheIsBoundedAndForgets) {
   latest_cache c{2};
   c.put("aaaa", 3, false, "x");
   c.put("bbbb", 4, true, "ignored");
+  EXPECT_EQ(c.removed(), 1u);
   ASSERT_NE(c.find("aaaa"), nullptr);
   EXPECT_EQ(c.find("aaaa")->value, "x");
   EXPECT_TRUE(c.find("bbbb")->removed);
@@ -365,12 +366,26 @@ TEST(StateLayout, LatestCacheIsBoundedAndForgets) {
   c.erase("cccc");
   EXPECT_EQ(c.find("cccc"), nullptr);
   c.erase("bbbb");  // room for one more without an eviction
+  EXPECT_EQ(c.removed(), 0u);
   c.put("dddd", 7, true, "");
+  EXPECT_EQ(c.removed(), 1u);
   c.forget_removed_through(6);
   EXPECT_NE(c.find("dddd"), nullptr);  // a tombstone above the floor stays
   c.forget_removed_through(7);
   EXPECT_EQ(c.find("dddd"), nullptr);
+  EXPECT_EQ(c.removed(), 0u);
   EXPECT_NE(c.find("aaaa"), nullptr);  // a value stays
+  // A removed resource written again, and one evicted, are no longer counted.
+  c.put("eeee", 8, true, "");
+  c.put("eeee", 9, false, "v");
+  EXPECT_EQ(c.removed(), 0u);
+  c.put("ffff", 10, true, "");
+  c.put("gggg", 11, false, "w");  // full: evicts aaaa or ffff
+  c.put("hhhh", 12, false, "w");  // and again
+  EXPECT_EQ(c.size(), 2u);
+  EXPECT_EQ(c.removed(), c.find("ffff") != nullptr ? 1u : 0u);
+  c.clear();
+  EXPECT_EQ(c.removed(), 0u);
   latest_cache off{0};
   off.put("aaaa", 1, false, "x");
   EXPECT_EQ(off.find("aaaa"), nullptr);
