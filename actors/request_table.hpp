@@ -21,9 +21,6 @@ enum class owner_answer : uint8_t {
   committed,
   /// errc::aborted: the batch can never commit.
   aborted,
-  /// The writer was gone before it took the part (CAF request_receiver_down):
-  /// the part is lost, so the batch can never commit.
-  bounced,
   /// errc::in_doubt: the commit failed or the commit actor went down. Nothing
   /// can commit it later, but it may have committed before.
   in_doubt_final,
@@ -45,8 +42,7 @@ enum class owner_answer : uint8_t {
 /// nothing in the pipeline can commit it any more. Until it settles it counts
 /// against writer.max-queued and its token is `pending`. The rules:
 /// - owner's ack: answered committed, settled.
-/// - owner's aborted or bounced part: answered errc::aborted (not applied),
-///   settled.
+/// - owner's aborted part: answered errc::aborted (not applied), settled.
 /// - owner's in_doubt (commit failed, commit actor down): answered in_doubt,
 ///   settled (nothing can commit it later).
 /// - deadline passed: answered in_doubt, still unsettled (its parts are queued
@@ -164,7 +160,6 @@ class request_table {
       case owner_answer::committed:
         break;
       case owner_answer::aborted:
-      case owner_answer::bounced:
         code = errc::aborted;
         break;
       case owner_answer::refused:

@@ -87,7 +87,7 @@ reader_actor spawn_reader(manager_pointer self, space_id s, size_t index) {
 writer_actor spawn_writer(manager_pointer self, space_id s) {
   auto& st = self->state;
   auto w = self->spawn(writer, s, space_name(self, s), st.setup.opts.writer, st.committer,
-                       st.setup.hooks);
+                       caf::actor_cast<manager_actor>(self), st.setup.hooks);
   self->monitor<caf::message_priority::high>(w);
   watch(self, w.address(), child_role{child_role::writer, s, 0});
   return w;
@@ -134,39 +134,21 @@ void deliver_write_error(manager_pointer self, caf::response_promise& rp, space_
   if (st.draining) ++st.drained.answered;
 }
 
-/// The one place where the owner writer's CAF error becomes a write's outcome.
-owner_answer classify_owner_error(const caf::error& e) {
-  if (e == caf::sec::request_receiver_down) return owner_answer::bounced;
-  if (e.category() == caf::atom("vstore")) {
-    switch (static_cast<errc>(e.code())) {
-      case errc::aborted:
-        return owner_answer::aborted;
-      case errc::in_doubt:
-        return owner_answer::in_doubt_final;
-      // A writer answers these only for a batch the store refused unwritten.
-      case errc::no_space:
-      case errc::io_error:
-      case errc::unavailable:
-        return owner_answer::refused;
-      default:
-        break;
-    }
-  }
-  return owner_answer::other;
-}
-
-std::string owner_error_context(manager_pointer self, space_id owner, owner_answer a,
-                                const caf::error& e) {
-  auto cause = to_status(e).to_string();
-  switch (a) {
-    case owner_answer::bounced:
-      return "the writer of space '" + space_name(self, owner) +
-             "' was gone before it took the write: nothing was applied";
-    case owner_answer::other:
-      return "the writer of space '" + space_name(self, owner) +
-             "' failed while it held the write (" + cause + ")";
+/// The one place where the owner writer's answer becomes a write's outcome.
+owner_answer classify_owner_answer(const written_part& p) {
+  if (p.committed) return owner_answer::committed;
+  switch (p.code) {
+    case errc::aborted:
+      return owner_answer::aborted;
+    case errc::in_doubt:
+      return owner_answer::in_doubt_final;
+    // A writer answers these only for a batch the store refused unwritten.
+    case errc::no_space:
+    case errc::io_error:
+    case errc::unavailable:
+      return owner_answer::refused;
     default:
-      return to_status(e).context();
+      return owner_answer::other;
   }
 }
 
@@ -175,30 +157,26 @@ void answer_waiters(manager_pointer self, bool all);
 void resolve_held(manager_pointer self, manager_state::table_type::held_orphan h,
                   clock_type::time_point deadline);
 
-/// The owner writer answered write `id`.
-void on_owner_reply(manager_pointer self, uint64_t id, space_id owner, const caf::error& err,
-                    commit_ack ack) {
+/// The owner writer answered write `p.id` (the caller then answers outcome
+/// waiters and checks a drain).
+void owner_replied(manager_pointer self, space_id owner, written_part& p) {
   auto& st = self->state;
-  auto a = err ? classify_owner_error(err) : owner_answer::committed;
+  auto a = classify_owner_answer(p);
   if (a == owner_answer::in_doubt_final) {
     // Nothing can commit it any more: its token, if any, tells the truth.
-    if (auto h = st.table->hold(id)) {
+    if (auto h = st.table->hold(p.id)) {
       resolve_held(self, std::move(*h), clock_type::now() + internal_timeout(self));
       return;
     }
   }
-  auto refused_code = a == owner_answer::refused ? to_status(err).code() : errc::no_space;
-  if (auto r = st.table->owner_answered(id, a, refused_code)) {
+  if (auto r = st.table->owner_answered(p.id, a, p.code)) {
     if (!r->second) {
-      r->first.deliver(ack);
+      r->first.deliver(commit_ack{p.seq});
       if (st.draining) ++st.drained.answered;
     } else {
-      deliver_write_error(self, r->first, owner, *r->second,
-                          owner_error_context(self, owner, a, err));
+      deliver_write_error(self, r->first, owner, *r->second, std::move(p.context));
     }
   }
-  if (!st.outcome_waiters.empty()) answer_waiters(self, false);
-  check_drained(self);
 }
 
 void mark_failed(manager_pointer self, space_id s, const std::string& why) {
@@ -1116,12 +1094,22 @@ caf::result<commit_ack> start_write(manager_pointer self, write_request& req) {
   for (auto& p : parts) {
     if (p.ops.empty() || p.ops.front().space != owner) continue;
     p.token = std::move(req.token);
-    self->request(st.spaces[owner].writer, untimed, owned_part{std::move(p)})
-        .then([self, id,
-               owner](commit_ack& ack) { on_owner_reply(self, id, owner, caf::error{}, ack); },
-              [self, id, owner](caf::error& e) { on_owner_reply(self, id, owner, e, {}); });
+    // One-way: the writer answers in a written_parts per sealed batch. If it
+    // is gone, its down message makes the write an orphan (replace_writer).
+    self->send(st.spaces[owner].writer, owned_part{std::move(p), id});
   }
   return rp;
+}
+
+/// The writer of `w.space` answered the writes it owned in one sealed batch.
+void on_written(manager_pointer self, written_parts& w) {
+  auto& st = self->state;
+  // Only the manager's own writers send it (a peer could forge answers).
+  auto sender = self->current_sender();
+  if (!sender || sender->node() != self->node() || w.space >= st.spaces.size()) return;
+  for (auto& p : w.parts) owner_replied(self, w.space, p);
+  if (!st.outcome_waiters.empty()) answer_waiters(self, false);
+  check_drained(self);
 }
 
 // -- admin -------------------------------------------------------------------------------
@@ -1953,6 +1941,7 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
       [self](tick_atom) { on_tick(self); },
       [self](min_seq_atom) { on_min_seq(self); },
       [self](read_batch_atom) { on_read_batch(self); },
+      [self](written_parts& w) { on_written(self, w); },
   };
 }
 

@@ -59,34 +59,55 @@ void fail_flushes(writer_pointer self, uint64_t id, const caf::error& err) {
 
 void maybe_seal(writer_pointer self, bool flush_now);
 
-void answer_owners(writer_pointer self, std::vector<waiting_owner>& owners,
+written_part refusal(uint64_t id, errc code, std::string context) {
+  return written_part{id, false, 0, code, std::move(context)};
+}
+
+/// Answers the manager for the owned writes of a batch the committer answered.
+void answer_owners(writer_pointer self, const std::vector<waiting_owner>& owners,
                    const sealed_result& r) {
   auto& s = self->state;
+  if (owners.empty()) return;
   auto now = clock_type::now();
-  for (auto& o : owners) {
+  written_parts out{s.space, {}};
+  out.parts.reserve(owners.size());
+  for (const auto& o : owners) {
     auto dup = std::find(r.duplicate.begin(), r.duplicate.end(), o.g);
     if (dup != r.duplicate.end()) {
       // Its token committed before: answer that commit, apply nothing.
-      o.rp.deliver(commit_ack{r.duplicate_seq[static_cast<size_t>(dup - r.duplicate.begin())]});
+      auto seq = r.duplicate_seq[static_cast<size_t>(dup - r.duplicate.begin())];
+      out.parts.push_back(written_part{o.id, true, seq, errc::internal, {}});
       ++s.stats.writes;
     } else if (contains(r.aborted, o.g)) {
-      o.rp.deliver(make_error(errc::aborted,
-                              "a part of this multi-space batch was lost; "
-                              "nothing of it was applied, and nothing will be"));
+      out.parts.push_back(refusal(o.id, errc::aborted,
+                                  "a part of this multi-space batch was lost; "
+                                  "nothing of it was applied, and nothing will be"));
     } else if (contains(r.refused, o.g)) {
-      o.rp.deliver(make_error(r.refuse_code,
-                              "refused before anything was written, nothing was "
-                              "applied: " +
-                                  r.refuse_context));
+      out.parts.push_back(refusal(
+          o.id, r.refuse_code,
+          "refused before anything was written, nothing was applied: " + r.refuse_context));
     } else if (contains(r.failed, o.g)) {
-      o.rp.deliver(make_error(errc::in_doubt, std::string{"backend commit failed: "} +
-                                                  to_name(r.fail_code) + ": " + r.fail_context));
+      out.parts.push_back(refusal(o.id, errc::in_doubt,
+                                  std::string{"backend commit failed: "} + to_name(r.fail_code) +
+                                      ": " + r.fail_context));
     } else {
-      o.rp.deliver(commit_ack{r.seq});
+      out.parts.push_back(written_part{o.id, true, r.seq, errc::internal, {}});
       ++s.stats.writes;
       record_latency(s.stats, now - o.since);
     }
   }
+  self->send(s.manager, std::move(out));
+}
+
+/// Answers the manager for the owned writes of a batch whose committer went
+/// down before it answered: in doubt.
+void answer_owners_in_doubt(writer_pointer self, const std::vector<waiting_owner>& owners,
+                            const std::string& why) {
+  if (owners.empty()) return;
+  written_parts out{self->state.space, {}};
+  out.parts.reserve(owners.size());
+  for (const auto& o : owners) out.parts.push_back(refusal(o.id, errc::in_doubt, why));
+  self->send(self->state.manager, std::move(out));
 }
 
 void seal(writer_pointer self, flush_reason why) {
@@ -126,10 +147,9 @@ void seal(writer_pointer self, flush_reason why) {
             st.outstanding.erase(id);
             // The commit actor went down: it may have committed the batch
             // before, and it commits nothing after (a new one aborts it).
-            auto err = make_error(errc::in_doubt,
-                                  "commit actor failed (" + to_status(e).to_string() + ")");
-            fail_flushes(self, id, err);
-            for (auto& o : *owners) o.rp.deliver(err);
+            auto cause = "commit actor failed (" + to_status(e).to_string() + ")";
+            fail_flushes(self, id, make_error(errc::in_doubt, cause));
+            answer_owners_in_doubt(self, *owners, cause);
             answer_flush_waiters(self);
             maybe_seal(self, false);
           });
@@ -163,11 +183,12 @@ void append(writer_pointer self, batch_part&& p) {
 
 writer_actor::behavior_type writer(writer_pointer self, space_id space, std::string name,
                                    writer_options opts, committer_actor committer,
-                                   std::shared_ptr<fault_hooks> hooks) {
+                                   manager_actor manager, std::shared_ptr<fault_hooks> hooks) {
   auto& s = self->state;
   s.space = space;
   s.opts = opts;
   s.committer = std::move(committer);
+  s.manager = std::move(manager);
   s.hooks = std::move(hooks);
   s.stats.name = std::move(name);
   s.stats.state = "ok";
@@ -176,14 +197,12 @@ writer_actor::behavior_type writer(writer_pointer self, space_id space, std::str
   s.stats.errors.assign(errc_max + 1, 0);
   self->set_exception_handler(exception_to_error);
   return {
-      [self](owned_part& op) -> caf::result<commit_ack> {
-        auto rp = self->make_response_promise<commit_ack>();
+      [self](owned_part& op) {
         auto g = op.part.g;
         bool now = op.part.flush_now;
         append(self, std::move(op.part));
-        self->state.owners.push_back(waiting_owner{g, rp, clock_type::now()});
+        self->state.owners.push_back(waiting_owner{g, op.id, clock_type::now()});
         maybe_seal(self, now);
-        return rp;
       },
       [self](sibling_part& sp) {
         bool now = sp.part.flush_now;

@@ -11,10 +11,11 @@
 
 namespace vstore {
 
-/// A client command waiting in the writer for its batch to commit.
+/// A write whose reply the writer owns, waiting for its batch to commit.
 struct waiting_owner {
   uint64_t g;
-  caf::typed_response_promise<commit_ack> rp;
+  /// The manager's id of the write (owned_part::id).
+  uint64_t id;
   std::chrono::steady_clock::time_point since;
 };
 
@@ -23,6 +24,8 @@ struct writer_state {
   space_id space = 0;
   writer_options opts;
   committer_actor committer;
+  /// Where the answers for owned writes go (one written_parts per batch).
+  manager_actor manager;
   std::shared_ptr<fault_hooks> hooks;
   /// The open batch: parts in g order, their operation and byte counts.
   std::vector<batch_part> open;
@@ -55,12 +58,15 @@ using writer_pointer = writer_actor::stateful_pointer<writer_state>;
 /// reaches opts.max_batch_commands commands or opts.max_batch_bytes bytes, when
 /// its oldest command has waited opts.max_delay, when a command asks flush_now,
 /// when a flush arrives, or when its mailbox runs dry (checked in every
-/// handler, response handlers included). Each command is acknowledged after
-/// the committer reports its batch committed; a batch the committer aborted is
-/// answered errc::aborted (never applied), one whose commit failed or whose
-/// committer went down errc::in_doubt, a duplicate token the original ack.
+/// handler, response handlers included). Once the committer answered a batch
+/// the writer answers the manager for every owned write in it, in one
+/// written_parts message: committed (a duplicate token: the original commit),
+/// errc::aborted for a batch the committer aborted (never applied), a refusal
+/// code for one the store refused unwritten, errc::in_doubt for one whose
+/// commit failed or whose committer went down. It sends that message before it
+/// answers any flush that covers the batch.
 writer_actor::behavior_type writer(writer_pointer self, space_id space, std::string name,
                                    writer_options opts, committer_actor committer,
-                                   std::shared_ptr<fault_hooks> hooks);
+                                   manager_actor manager, std::shared_ptr<fault_hooks> hooks);
 
 }  // namespace vstore

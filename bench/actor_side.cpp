@@ -515,6 +515,7 @@ manager_actor::behavior_type floor_head(manager_actor::pointer self, caf::actor 
       [](vstore::tick_atom) {},
       [](vstore::min_seq_atom) {},
       [](vstore::read_batch_atom) {},
+      [](vstore::written_parts&) {},
   };
 }
 

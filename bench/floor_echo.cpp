@@ -67,6 +67,7 @@ manager_actor::behavior_type echo(echo_pointer self) {
       [](tick_atom) {},
       [](min_seq_atom) {},
       [](read_batch_atom) {},
+      [](written_parts&) {},
   };
 }
 

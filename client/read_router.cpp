@@ -141,6 +141,7 @@ manager_actor::behavior_type read_router(router_pointer self, manager_actor prim
       [](tick_atom) {},
       [](min_seq_atom) {},
       [](read_batch_atom) {},
+      [](written_parts&) {},
   };
 }
 

@@ -109,6 +109,7 @@ manager_actor::behavior_type remote_link(link_pointer self, manager_actor remote
       [](tick_atom) {},
       [](min_seq_atom) {},
       [](read_batch_atom) {},
+      [](written_parts&) {},
   };
 }
 

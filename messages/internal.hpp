@@ -64,10 +64,13 @@ struct snapshot_job {
   uint64_t id = 0;
 };
 
-/// The part that carries the client's reply: it goes to the writer of the
-/// batch's lowest space, which answers once the whole batch is committed.
+/// The part that carries the client's reply: it goes (one-way) to the writer
+/// of the batch's lowest space, which answers the manager in a written_parts
+/// once the whole batch is committed.
 struct owned_part {
   batch_part part;
+  /// The manager's id of the write, echoed in its written_part.
+  uint64_t id = 0;
 };
 
 /// Any other part of a multi-space batch (one-way).

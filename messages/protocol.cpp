@@ -98,6 +98,8 @@ void register_types(caf::actor_system_config& cfg) {
       .add_message_type<release_reply>("vstore::release_reply")
       .add_message_type<promote_request>("vstore::promote_request")
       .add_message_type<promote_reply>("vstore::promote_reply")
+      .add_message_type<written_part>("vstore::written_part")
+      .add_message_type<written_parts>("vstore::written_parts")
       .add_message_type<batch_part>("vstore::batch_part")
       .add_message_type<owned_part>("vstore::owned_part")
       .add_message_type<sibling_part>("vstore::sibling_part")

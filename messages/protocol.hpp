@@ -34,7 +34,7 @@ typename Inspector::result_type inspect(Inspector& f, batch_part& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, owned_part& x) {
-  return f(caf::meta::type_name("vstore::owned_part"), x.part);
+  return f(caf::meta::type_name("vstore::owned_part"), x.part, x.id);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sibling_part& x) {
@@ -97,7 +97,7 @@ using committer_actor =
 
 /// The writer of one space (only the manager sends to it).
 using writer_actor =
-    caf::typed_actor<caf::replies_to<owned_part>::with<commit_ack>, caf::reacts_to<sibling_part>,
+    caf::typed_actor<caf::reacts_to<owned_part>, caf::reacts_to<sibling_part>,
                      caf::replies_to<flush_request>::with<commit_ack>,
                      caf::replies_to<stats_request>::with<space_stats>,
                      caf::reacts_to<age_atom, uint64_t>, caf::reacts_to<committer_actor>>;

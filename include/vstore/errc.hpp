@@ -37,7 +37,8 @@ enum class errc : uint8_t {
   shutting_down,
   /// The write can never commit: the multi-space batch missed a part (its
   /// writer went down before sealing it, or the batch stalled past
-  /// supervisor.stall-abort), or the writer was gone before it took the write.
+  /// supervisor.stall-abort), or its token never committed and nothing can
+  /// commit it any more (its writer or commit actor went down).
   /// Write: not applied, and never will be; retrying is safe.
   aborted,
   /// The backend reported an I/O error. Write: maybe applied (the manager

@@ -225,6 +225,41 @@ typename Inspector::result_type inspect(Inspector& f, promote_reply& x) {
   return f(caf::meta::type_name("vstore::promote_reply"), x.epoch, x.applied_seq, x.sequence);
 }
 
+// -- the manager's internal message ---------------------------------------------
+
+/// The answer of a space's writer for one write whose reply it owned (see
+/// written_parts).
+struct written_part {
+  /// The manager's id of the write (owned_part::id).
+  uint64_t id = 0;
+  /// Committed, or a duplicate of a committed token, as of sequence `seq`.
+  bool committed = false;
+  uint64_t seq = 0;
+  /// Otherwise the error the write is answered with (errc::aborted: not
+  /// applied; errc::in_doubt; a refusal code: not applied), and why.
+  errc code = errc::internal;
+  std::string context;
+};
+
+/// What the writer of `space` answers, in one message, for the writes it
+/// owned in one sealed batch once the commit actor answered it (one message
+/// per batch, not one reply per write). Internal: only the manager's own
+/// writers send it, and the manager ignores it from any other node.
+struct written_parts {
+  space_id space = 0;
+  std::vector<written_part> parts;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, written_part& x) {
+  return f(caf::meta::type_name("vstore::written_part"), x.id, x.committed, x.seq, x.code,
+           x.context);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, written_parts& x) {
+  return f(caf::meta::type_name("vstore::written_parts"), x.space, x.parts);
+}
+
 /// The manager's timer: expires overdue requests, and paces a drain.
 using tick_atom = caf::atom_constant<caf::atom("vs_tick")>;
 
@@ -261,7 +296,9 @@ using manager_actor =
                      /// min_seq_atom, read_batch_atom); harmless if others
                      /// send them.
                      caf::reacts_to<tick_atom>, caf::reacts_to<min_seq_atom>,
-                     caf::reacts_to<read_batch_atom>>;
+                     caf::reacts_to<read_batch_atom>,
+                     /// Its writers' answers (ignored from another node).
+                     caf::reacts_to<written_parts>>;
 
 // -- errors ---------------------------------------------------------------------
 

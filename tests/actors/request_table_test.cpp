@@ -127,14 +127,6 @@ TEST_F(RequestTable, OwnerAbortAnswersAbortedAndSettles) {
   EXPECT_EQ(counts(t), "committed=0 not_applied=1 in_doubt=0");
 }
 
-TEST_F(RequestTable, BouncedPartAnswersAbortedAndSettles) {
-  auto id = t.add_write(spaces({1}), 1, "tok", "w1", now);
-  EXPECT_EQ(str(t.owner_answered(id, owner_answer::bounced)), "w1:aborted");
-  EXPECT_EQ(writes_queued(t), "0 0");
-  EXPECT_FALSE(t.token_pending("tok"));
-  EXPECT_EQ(counts(t), "committed=0 not_applied=1 in_doubt=0");
-}
-
 TEST_F(RequestTable, RefusedPartAnswersItsCodeAndSettles) {
   auto full = t.add_write(spaces({0, 1}), 0, "tok", "w1", now);
   EXPECT_EQ(str(t.owner_answered(full, owner_answer::refused, errc::no_space)), "w1:no_space");
@@ -267,8 +259,8 @@ TEST_F(RequestTable, WriteAnsweredInDoubtIsNeverCountedNotAppliedLater) {
   EXPECT_EQ(code_name(t.resolve_held(false, false)), "in_doubt");
   EXPECT_EQ(str(t.cut_off()), "reads[] writes[w3:in_doubt@0]");
   EXPECT_EQ(str(t.owner_answered(expired, owner_answer::aborted)), "nothing");
-  EXPECT_EQ(str(t.owner_answered(orphaned, owner_answer::bounced)), "nothing");
-  EXPECT_EQ(str(t.owner_answered(held, owner_answer::bounced)), "nothing");
+  EXPECT_EQ(str(t.owner_answered(orphaned, owner_answer::aborted)), "nothing");
+  EXPECT_EQ(str(t.owner_answered(held, owner_answer::aborted)), "nothing");
   EXPECT_EQ(str(t.owner_answered(cut, owner_answer::aborted)), "nothing");
   EXPECT_EQ(counts(t), "committed=0 not_applied=0 in_doubt=4");
   EXPECT_EQ(writes_queued(t), "0 0");
@@ -446,8 +438,8 @@ TEST_F(RequestTable, ExpiredWriteOfADeadWriterIsSettledByTheSweep) {
 TEST_F(RequestTable, OwnerAnswerForAnOrphanWithoutTokenSettlesItBeforeTheSweep) {
   auto id = t.add_write(spaces({0}), 0, "", "w1", now);
   EXPECT_EQ(str(t.orphan_writes(0)), "w1:in_doubt@0");
-  // The part bounced off the dead writer's mailbox: it can never commit.
-  EXPECT_EQ(str(t.owner_answered(id, owner_answer::bounced)), "nothing");
+  // The dead writer's answer, sent before it died: the batch was aborted.
+  EXPECT_EQ(str(t.owner_answered(id, owner_answer::aborted)), "nothing");
   EXPECT_EQ(writes_queued(t), "0 0");
   EXPECT_EQ(t.writes_in_flight(), 0u);
   t.begin_sweep();
@@ -457,13 +449,14 @@ TEST_F(RequestTable, OwnerAnswerForAnOrphanWithoutTokenSettlesItBeforeTheSweep) 
 }
 
 TEST_F(RequestTable, OwnerAnswerForAnOrphanWithTokenAnswersAndSettlesItBeforeTheSweep) {
-  auto bounced = t.add_write(spaces({0}), 0, "a", "w1", now);
+  auto aborted = t.add_write(spaces({0}), 0, "a", "w1", now);
   auto acked = t.add_write(spaces({0}), 0, "b", "w2", now);
   auto failed = t.add_write(spaces({0}), 0, "c", "w3", now);
   auto crashed = t.add_write(spaces({0}), 0, "d", "w4", now);
   EXPECT_EQ(str(t.orphan_writes(0)), "");
-  // The part bounced off the dead writer's mailbox: it can never commit.
-  EXPECT_EQ(str(t.owner_answered(bounced, owner_answer::bounced)), "w1:aborted");
+  // The dead writer's answers, sent before it died (its down message came
+  // first: CAF gives down messages priority here).
+  EXPECT_EQ(str(t.owner_answered(aborted, owner_answer::aborted)), "w1:aborted");
   EXPECT_EQ(str(t.owner_answered(acked, owner_answer::committed)), "w2:ack");
   EXPECT_EQ(str(t.owner_answered(failed, owner_answer::in_doubt_final)), "w3:in_doubt");
   EXPECT_EQ(str(t.owner_answered(crashed, owner_answer::other)), "nothing");  // still held
@@ -781,7 +774,7 @@ TEST_F(RequestTable, CountsAddUpToTheWritesAnswered) {
   t.owner_answered(ids[0], owner_answer::committed);
   t.owner_answered(ids[1], owner_answer::committed);
   t.owner_answered(ids[2], owner_answer::aborted);
-  t.owner_answered(ids[3], owner_answer::bounced);
+  t.owner_answered(ids[3], owner_answer::aborted);
   t.owner_answered(ids[4], owner_answer::in_doubt_final);
   t.owner_answered(ids[5], owner_answer::other);
   t.owner_answered(ids[7], owner_answer::other);  // counts nothing yet
@@ -806,7 +799,7 @@ TEST_F(RequestTable, CountsAddUpToTheWritesAnswered) {
 enum class answer_path {
   none,
   owner,        // the owner's ack, in_doubt or (without a token) other
-  owner_abort,  // the owner's aborted or bounced part, or a part the store refused
+  owner_abort,  // the owner's aborted part, or a part the store refused
   deadline,
   orphaned,  // its writer went down (no token)
   cut_off,
@@ -948,7 +941,7 @@ TEST_F(RequestTable, RandomSequencesKeepTheInvariants) {
         auto& w = i->second;
         if (!w.owner_replied) {
           w.owner_replied = true;
-          auto a = static_cast<owner_answer>(pick(6));
+          auto a = static_cast<owner_answer>(pick(5));
           // Like the manager, an in_doubt answer may first hold a write with
           // a token for its token's lookup (nothing can commit it any more).
           bool held_now = false;
@@ -980,15 +973,14 @@ TEST_F(RequestTable, RandomSequencesKeepTheInvariants) {
             if (r) {
               EXPECT_EQ(id_of.at(r->first), id);
               std::optional<errc> want;
-              if (a == owner_answer::aborted || a == owner_answer::bounced)
+              if (a == owner_answer::aborted)
                 want = errc::aborted;
               else if (a == owner_answer::refused)
                 want = errc::no_space;
               else if (a == owner_answer::in_doubt_final || a == owner_answer::other)
                 want = errc::in_doubt;
               EXPECT_EQ(code_name(r->second), code_name(want));
-              bool abort = a == owner_answer::aborted || a == owner_answer::bounced ||
-                           a == owner_answer::refused;
+              bool abort = a == owner_answer::aborted || a == owner_answer::refused;
               deliver(r->first, r->second, abort ? answer_path::owner_abort : answer_path::owner);
             }
             if (a != owner_answer::other) w.settled = true;
@@ -1126,7 +1118,7 @@ TEST_F(RequestTable, RandomSequencesKeepTheInvariants) {
         EXPECT_TRUE(!w.held || (w.settled && !w.token.empty() && w.answers == 0)) << "write " << id;
         // An orphan with a token is never answered for its writer's death.
         EXPECT_TRUE(w.path != answer_path::orphaned || w.token.empty()) << "write " << id;
-        // "Not applied" only through the owner's aborted or bounced part or a
+        // "Not applied" only through the owner's aborted part or a
         // token found not committed after the sweep, never while it can commit.
         if (w.code && write_outcome_of(*w.code) == write_outcome::not_applied) {
           EXPECT_TRUE(w.path == answer_path::owner_abort ||

@@ -435,6 +435,7 @@ inline manager_actor::behavior_type manager_proxy(proxy_pointer self, manager_ac
       },
       [](min_seq_atom) {},
       [](read_batch_atom) {},
+      [](written_parts&) {},
   };
 }
 

@@ -174,6 +174,7 @@ manager_actor::behavior_type role_guard(guard_pointer self, manager_actor manage
       [](tick_atom) {},
       [](min_seq_atom) {},
       [](read_batch_atom) {},
+      [](written_parts&) {},
   };
 }
 
