@@ -1,5 +1,6 @@
 #include "actors/snapshot_table.hpp"
 
+#include <map>
 #include <utility>
 
 namespace vstore {
@@ -49,14 +50,41 @@ size_t snapshot_table::expire(clock::time_point now) {
 
 namespace {
 
-/// read_items' loop over the reads `get` and `scan` make (blocking, or
-/// cache-only: std::nullopt when one would wait).
-template <class Get, class Scan>
+/// read_items' loop over the reads `get`, `multi_get` and `scan` make
+/// (blocking, or cache-only: std::nullopt when one would wait). The point gets
+/// of one space go as one multi_get when there are several.
+template <class Get, class MultiGet, class Scan>
 std::optional<status> read_each(const std::vector<read_item>& items, std::vector<read_result>& out,
-                                Get&& get, Scan&& scan) {
+                                Get&& get, MultiGet&& multi_get, Scan&& scan) {
   out.clear();
   out.resize(items.size());
+  std::map<space_id, std::vector<size_t>> gets;
+  for (size_t i = 0; i < items.size(); ++i)
+    if (!items[i].scan) gets[items[i].space].push_back(i);
+  std::vector<bool> answered(items.size(), false);
+  std::vector<std::string> keys;
+  std::vector<std::optional<std::string>> values;
+  for (const auto& [space, at] : gets) {
+    if (at.size() < 2) continue;
+    keys.clear();
+    for (auto i : at) keys.push_back(items[i].key);
+    auto st = multi_get(space, keys, values);
+    if (st && *st && values.size() != at.size())
+      st = status{errc::internal, "a multi_get of " + std::to_string(at.size()) +
+                                      " keys answered " + std::to_string(values.size())};
+    if (!st || !*st) {
+      out.clear();
+      return st;
+    }
+    for (size_t n = 0; n < at.size(); ++n) {
+      auto& r = out[at[n]];
+      r.found = values[n].has_value();
+      if (r.found) r.value = std::move(*values[n]);
+      answered[at[n]] = true;
+    }
+  }
   for (size_t i = 0; i < items.size(); ++i) {
+    if (answered[i]) continue;
     const auto& it = items[i];
     auto& r = out[i];
     std::optional<status> st;
@@ -85,6 +113,10 @@ status read_items(const read_store& from, const std::vector<read_item>& items,
       [&](const read_item& it, read_result& r) -> std::optional<status> {
         return from.get(it.space, it.key, r.value, r.found);
       },
+      [&](space_id space, const std::vector<std::string>& keys,
+          std::vector<std::optional<std::string>>& values) -> std::optional<status> {
+        return from.multi_get(space, keys, values);
+      },
       [&](const read_item& it, scan_page& page) -> std::optional<status> {
         return from.scan(it.space, it.key, it.start_after, it.limit, page);
       });
@@ -96,6 +128,10 @@ std::optional<status> try_read_items(const read_store& from, const std::vector<r
       items, out,
       [&](const read_item& it, read_result& r) {
         return from.try_get(it.space, it.key, r.value, r.found);
+      },
+      [&](space_id space, const std::vector<std::string>& keys,
+          std::vector<std::optional<std::string>>& values) {
+        return from.try_multi_get(space, keys, values);
       },
       [&](const read_item& it, scan_page& page) {
         return from.try_scan(it.space, it.key, it.start_after, it.limit, page);

@@ -67,15 +67,16 @@ class snapshot_table {
   uint64_t expired_total_ = 0;
 };
 
-/// Answers `items` from `from` in order (out[i] answers items[i]): a get per
-/// key item, a scan page per page item. The first failed read is the answer
-/// (`out` then holds nothing).
+/// Answers `items` from `from` in order (out[i] answers items[i]): the key
+/// items of one space as one multi_get (a get when there is one), a scan page
+/// per page item. The first failed read is the answer (`out` then holds
+/// nothing).
 status read_items(const read_store& from, const std::vector<read_item>& items,
                   std::vector<read_result>& out);
 
-/// read_items from memtables and the block cache only (read_store::try_get
-/// and try_scan): std::nullopt, and `out` empty, as soon as one read would
-/// wait for the disk.
+/// read_items from memtables and the block cache only (read_store::try_get,
+/// try_multi_get and try_scan): std::nullopt, and `out` empty, as soon as one
+/// read would wait for the disk.
 std::optional<status> try_read_items(const read_store& from, const std::vector<read_item>& items,
                                      std::vector<read_result>& out);
 

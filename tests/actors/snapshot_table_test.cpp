@@ -120,5 +120,88 @@ TEST_F(SnapshotTable, ReadItemsAnswersEachItemAtTheView) {
   EXPECT_TRUE(out.empty());
 }
 
+/// Forwards to `inner`, counting the calls read_items makes.
+class counting_reads final : public read_store {
+ public:
+  explicit counting_reads(const read_store& inner) : inner_(inner) {}
+  status get(space_id s, std::string_view k, std::string& v, bool& found) const override {
+    ++gets;
+    return inner_.get(s, k, v, found);
+  }
+  status multi_get(space_id s, const std::vector<std::string>& keys,
+                   std::vector<std::optional<std::string>>& values) const override {
+    ++multi_gets;
+    return inner_.multi_get(s, keys, values);
+  }
+  status scan(space_id s, std::string_view prefix, std::string_view after, size_t limit,
+              scan_page& page) const override {
+    return inner_.scan(s, prefix, after, limit, page);
+  }
+  std::optional<status> try_get(space_id s, std::string_view k, std::string& v,
+                                bool& found) const override {
+    ++gets;
+    return inner_.try_get(s, k, v, found);
+  }
+  std::optional<status> try_multi_get(
+      space_id s, const std::vector<std::string>& keys,
+      std::vector<std::optional<std::string>>& values) const override {
+    ++multi_gets;
+    return inner_.try_multi_get(s, keys, values);
+  }
+  std::optional<status> try_scan(space_id s, std::string_view prefix, std::string_view after,
+                                 size_t limit, scan_page& page) const override {
+    return inner_.try_scan(s, prefix, after, limit, page);
+  }
+  mutable int gets = 0;
+  mutable int multi_gets = 0;
+
+ private:
+  const read_store& inner_;
+};
+
+// The key items of one space are read as one multi_get (a lone one as a get),
+// and every answer lands at its item's place, between scans and across
+// spaces, blocking or cache-only.
+TEST_F(SnapshotTable, ReadItemsReadsTheKeysOfOneSpaceAsOneMultiGet) {
+  auto b = store_->make_batch();
+  b->put(0, "a1", "x1");
+  b->put(0, "a2", "x2");
+  b->put(1, "b2", "y2");
+  b->put(2, "c1", "z1");
+  uint64_t seq = 0;
+  ASSERT_TRUE(store_->commit(*b, seq));
+  auto v = view();
+  std::vector<read_item> items{read_item::get(0, "a1"), read_item::page(0, "a", 10),
+                               read_item::get(1, "b1"), read_item::get(0, "a2"),
+                               read_item::get(0, "zz"), read_item::get(1, "b2"),
+                               read_item::get(2, "c1")};
+  for (bool cache_only : {false, true}) {
+    counting_reads reads{*v};
+    std::vector<read_result> out;
+    if (cache_only) {
+      auto st = try_read_items(reads, items, out);
+      ASSERT_TRUE(st.has_value());
+      ASSERT_TRUE(*st) << st->to_string();
+    } else {
+      ASSERT_TRUE(read_items(reads, items, out));
+    }
+    EXPECT_EQ(reads.multi_gets, 2) << "spaces 0 and 1, cache_only " << cache_only;
+    EXPECT_EQ(reads.gets, 1) << "space 2, cache_only " << cache_only;
+    ASSERT_EQ(out.size(), items.size());
+    EXPECT_TRUE(out[0].found);
+    EXPECT_EQ(out[0].value, "x1");
+    ASSERT_EQ(out[1].entries.size(), 2u);
+    EXPECT_EQ(out[1].entries[1].value, "x2");
+    EXPECT_FALSE(out[2].found);
+    EXPECT_TRUE(out[3].found);
+    EXPECT_EQ(out[3].value, "x2");
+    EXPECT_FALSE(out[4].found);
+    EXPECT_TRUE(out[5].found);
+    EXPECT_EQ(out[5].value, "y2");
+    EXPECT_TRUE(out[6].found);
+    EXPECT_EQ(out[6].value, "z1");
+  }
+}
+
 }  // namespace
 }  // namespace vstore

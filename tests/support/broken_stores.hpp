@@ -558,6 +558,13 @@ class cache_blind_views final : public forwarding_store {
       found = false;
       return status{};
     }
+    std::optional<status> try_multi_get(
+        space_id space, const std::vector<std::string>& keys,
+        std::vector<std::optional<std::string>>& values) const override {
+      if (auto r = in_->try_multi_get(space, keys, values)) return r;
+      values.assign(keys.size(), std::nullopt);
+      return status{};
+    }
     std::optional<status> try_scan(space_id space, std::string_view prefix,
                                    std::string_view start_after, size_t limit,
                                    scan_page& page) const override {
