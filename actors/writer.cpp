@@ -83,13 +83,13 @@ void answer_owners(writer_pointer self, const std::vector<waiting_owner>& owners
                                   "a part of this multi-space batch was lost; "
                                   "nothing of it was applied, and nothing will be"));
     } else if (contains(r.refused, o.g)) {
-      out.parts.push_back(refusal(
-          o.id, r.refuse_code,
-          "refused before anything was written, nothing was applied: " + r.refuse_context));
+      out.parts.push_back(
+          refusal(o.id, r.refuse_code,
+                  "refused before anything was written, nothing was applied: " + r.refuse_context));
     } else if (contains(r.failed, o.g)) {
-      out.parts.push_back(refusal(o.id, errc::in_doubt,
-                                  std::string{"backend commit failed: "} + to_name(r.fail_code) +
-                                      ": " + r.fail_context));
+      out.parts.push_back(refusal(
+          o.id, errc::in_doubt,
+          std::string{"backend commit failed: "} + to_name(r.fail_code) + ": " + r.fail_context));
     } else {
       out.parts.push_back(written_part{o.id, true, r.seq, errc::internal, {}});
       ++s.stats.writes;

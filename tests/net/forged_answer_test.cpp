@@ -98,8 +98,9 @@ TEST(ForgedAnswers, APeerCannotAnswerAnotherClientsWrite) {
   EXPECT_GT(ack.seq, 0u);
   std::optional<std::string> got;
   client->request(m, 10s, get_request{spaces::data, "k"})
-      .receive([&](get_reply& r) { got = r.found ? std::optional<std::string>{r.value} : std::nullopt; },
-               [&](caf::error& e) { ADD_FAILURE() << to_status(e).to_string(); });
+      .receive(
+          [&](get_reply& r) { got = r.found ? std::optional<std::string>{r.value} : std::nullopt; },
+          [&](caf::error& e) { ADD_FAILURE() << to_status(e).to_string(); });
   EXPECT_EQ(got, std::optional<std::string>{"real"});
   caf::anon_send_exit(m, caf::exit_reason::kill);
 }
