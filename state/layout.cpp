@@ -258,6 +258,15 @@ status prune_page::build(const space_ids& s, const std::vector<read_result>& ans
   return {};
 }
 
+uint32_t prune_scan_size::limit(batch_index from, batch_index floor, uint32_t page) const noexcept {
+  if (batches_ == 0 || floor <= from) return page;
+  // Long double: spans and counts up to 2^64 without overflow.
+  const long double span = static_cast<long double>(floor - from);
+  const long double want = static_cast<long double>(entries_) / batches_ * span * 1.25L + 2;
+  if (want >= page) return page;
+  return static_cast<uint32_t>(want);
+}
+
 // -- reads ---------------------------------------------------------------------------
 
 void pending_overlay::add(const pending_batch& b) {

@@ -79,12 +79,25 @@ struct exclusive_ctx {
   /// Rollback: what it restores; batches undone.
   std::unique_ptr<sl::rollback_plan> plan;
   uint64_t batches = 0;
-  /// Prune: the floor and the counts so far.
+  /// Prune: the floor, whether it still has to be written (it goes with
+  /// the first page's deletions), and the counts so far.
   batch_index floor = 0;
+  bool floor_unwritten = false;
   sl::prune_counts counts;
   /// Whether a write of it was sent (a stop then leaves it in doubt).
   bool wrote = false;
 };
+
+/// A request to the manager awaiting its answer.
+struct pending_ask {
+  clock_type::time_point deadline;
+  std::function<void(caf::error&)> on_error;
+};
+
+/// The service's deadline tick, with the number of its arming. Private: it
+/// is not in state_actor's interface, so the default handler takes it; a
+/// tick of another arming (sent by anyone else) is dropped.
+using deadline_atom = caf::atom_constant<caf::atom("st_dline")>;
 
 struct service_state {
   manager_actor manager;
@@ -126,11 +139,22 @@ struct service_state {
   sl::pending_overlay overlay;
   /// Latest committed values (state_options::cache_resources).
   sl::latest_cache cache{0};
+  /// What a prune's scan asks for (layout.hpp says why).
+  sl::prune_scan_size prune_sizes;
 
   std::unordered_map<uint64_t, std::shared_ptr<read_ctx>> reads;
   uint64_t next_read = 1;
   size_t reads_unsnapped = 0;
   std::shared_ptr<exclusive_ctx> exclusive;
+
+  /// Requests to the manager awaiting their answer, by ask id: each one's
+  /// deadline and what its failure does (ask() says why they are untimed).
+  std::unordered_map<uint64_t, pending_ask> asks;
+  uint64_t next_ask = 1;
+  /// Whether a deadline tick is scheduled (only while asks is not empty),
+  /// and the number of the last arming.
+  bool ticking = false;
+  uint64_t tick_arming = 0;
 
   std::mt19937_64 rng{std::random_device{}()};
 
@@ -143,6 +167,79 @@ using state_pointer = state_actor::stateful_pointer<service_state>;
 
 caf::timespan request_timeout(state_pointer self) {
   return std::chrono::duration_cast<caf::timespan>(self->state.opts.request_timeout);
+}
+
+/// How often the deadline tick comes while requests are out: a quarter of
+/// request_timeout, 1 ms..250 ms, so a request fails at most that long
+/// after its deadline.
+caf::timespan tick_period(std::chrono::milliseconds timeout) {
+  return std::clamp<caf::timespan>(std::chrono::duration_cast<caf::timespan>(timeout) / 4,
+                                   std::chrono::milliseconds(1), std::chrono::milliseconds(250));
+}
+
+void arm_tick(state_pointer self) {
+  auto& st = self->state;
+  if (st.ticking || st.asks.empty()) return;
+  st.ticking = true;
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), tick_period(st.opts.request_timeout),
+                         deadline_atom::value, ++st.tick_arming);
+}
+
+/// The deadline tick: fails every request past its deadline with
+/// errc::timeout (maybe applied, as CAF's request timeout; its answer, if
+/// it comes later, is dropped), and comes again while requests are out.
+void on_tick(state_pointer self, uint64_t arming) {
+  auto& st = self->state;
+  if (!st.ticking || arming != st.tick_arming) return;
+  st.ticking = false;
+  const auto now = clock_type::now();
+  std::vector<uint64_t> late;
+  for (const auto& [id, a] : st.asks)
+    if (a.deadline <= now) late.push_back(id);
+  std::sort(late.begin(), late.end());
+  for (auto id : late) {
+    // An earlier failure's handler may have ended this request already.
+    auto it = st.asks.find(id);
+    if (it == st.asks.end()) continue;
+    auto on_error = std::move(it->second.on_error);
+    st.asks.erase(it);
+    caf::error e = make_error(errc::timeout,
+                              "no answer from the manager within "
+                              "state_options.request_timeout (" +
+                                  std::to_string(st.opts.request_timeout.count()) + " ms)");
+    on_error(e);
+  }
+  arm_tick(self);
+}
+
+/// Sends `req` to the manager and hands its answer to `on_reply`, or a
+/// failure to `on_error`; a request unanswered within `timeout` fails with
+/// errc::timeout. The request itself is untimed: a timed CAF 0.17
+/// request pushes an entry into CAF's clock and wakes its thread, once per
+/// request (11,123 of them in a 12,000-batch vstore-sim --state run;
+/// docs/performance.md). One deadline tick per tick_period keeps the
+/// deadlines instead.
+template <class Reply, class Request, class OnReply, class OnError>
+void ask(state_pointer self, caf::timespan timeout, Request req, OnReply on_reply,
+         OnError on_error) {
+  auto& st = self->state;
+  const auto id = st.next_ask++;
+  st.asks.emplace(id, pending_ask{clock_type::now() + timeout, std::move(on_error)});
+  arm_tick(self);
+  self->request(st.manager, caf::duration{caf::infinite}, std::move(req))
+      .then(
+          [self, id, on_reply = std::move(on_reply)](Reply& r) mutable {
+            if (self->state.asks.erase(id) == 0) return;  // failed at its deadline
+            on_reply(r);
+          },
+          [self, id](caf::error& e) {
+            auto& s = self->state;
+            auto it = s.asks.find(id);
+            if (it == s.asks.end()) return;
+            auto failed = std::move(it->second.on_error);
+            s.asks.erase(it);
+            failed(e);
+          });
 }
 
 /// Whether a failed write may have been applied: vstore's own codes say
@@ -211,7 +308,6 @@ constexpr int max_outcome_asks = 20;
 /// Asks what became of `token` until it is settled or `deadline` passes.
 void resolve(state_pointer self, std::string token, uint64_t not_before,
              clock_type::time_point deadline, caf::error first, write_done done, int attempt) {
-  auto& st = self->state;
   const auto left =
       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
   auto doubt = [self, token, first, done](const std::string& why) {
@@ -230,39 +326,38 @@ void resolve(state_pointer self, std::string token, uint64_t not_before,
   }
   const auto wait = std::min<int64_t>(left.count(), 5000);
   outcome_request q{token, not_before, static_cast<uint32_t>(wait)};
-  self->request(st.manager, request_timeout(self) + std::chrono::milliseconds(wait), std::move(q))
-      .then(
-          [self, token, not_before, deadline, first, done, attempt, doubt](outcome_reply& r) {
-            switch (r.state) {
-              case write_state::committed:
-                note_seq(self, r.seq);
-                done(write_result::committed, r.seq, {});
-                return;
-              case write_state::not_committed:
-                done(write_result::not_applied, 0,
-                     make_error(errc::aborted, "the write failed with " +
-                                                   to_status(first).to_string() +
-                                                   " and the store says it was not committed: "
-                                                   "nothing was applied; retry"));
-                return;
-              case write_state::pending:
-                resolve(self, token, not_before, deadline, first, done, attempt + 1);
-                return;
-              case write_state::unknown:
-                // Forgotten: settled long ago; the head read before the next
-                // request tells what became of it.
-                self->state.doubt_token.clear();
-                done(write_result::in_doubt, 0,
-                     make_error(errc::in_doubt,
-                                "the store no longer remembers the write's token "
-                                "(the write failed with: " +
-                                    to_status(first).to_string() + "); state_info shows the head"));
-                return;
-            }
-          },
-          [doubt](caf::error& e) {
-            doubt("asking the store for the write's outcome failed: " + to_status(e).to_string());
-          });
+  ask<outcome_reply>(
+      self, request_timeout(self) + std::chrono::milliseconds(wait), std::move(q),
+      [self, token, not_before, deadline, first, done, attempt, doubt](outcome_reply& r) {
+        switch (r.state) {
+          case write_state::committed:
+            note_seq(self, r.seq);
+            done(write_result::committed, r.seq, {});
+            return;
+          case write_state::not_committed:
+            done(write_result::not_applied, 0,
+                 make_error(errc::aborted, "the write failed with " + to_status(first).to_string() +
+                                               " and the store says it was not committed: "
+                                               "nothing was applied; retry"));
+            return;
+          case write_state::pending:
+            resolve(self, token, not_before, deadline, first, done, attempt + 1);
+            return;
+          case write_state::unknown:
+            // Forgotten: settled long ago; the head read before the next
+            // request tells what became of it.
+            self->state.doubt_token.clear();
+            done(write_result::in_doubt, 0,
+                 make_error(errc::in_doubt,
+                            "the store no longer remembers the write's token "
+                            "(the write failed with: " +
+                                to_status(first).to_string() + "); state_info shows the head"));
+            return;
+        }
+      },
+      [doubt](caf::error& e) {
+        doubt("asking the store for the write's outcome failed: " + to_status(e).to_string());
+      });
 }
 
 /// Sends `req` (with a token) and calls `done` once its outcome is known or
@@ -272,20 +367,20 @@ void write_resolved(state_pointer self, write_request req, write_done done) {
   auto& st = self->state;
   auto token = req.token;
   const auto not_before = st.last_seq;
-  self->request(st.manager, request_timeout(self), std::move(req))
-      .then(
-          [self, done](commit_ack& ack) {
-            note_seq(self, ack.seq);
-            done(write_result::committed, ack.seq, {});
-          },
-          [self, token, not_before, done](caf::error& e) {
-            if (!maybe_applied(e)) {
-              done(write_result::not_applied, 0, e);
-              return;
-            }
-            const auto deadline = clock_type::now() + self->state.opts.request_timeout;
-            resolve(self, token, not_before, deadline, e, done, 0);
-          });
+  ask<commit_ack>(
+      self, request_timeout(self), std::move(req),
+      [self, done](commit_ack& ack) {
+        note_seq(self, ack.seq);
+        done(write_result::committed, ack.seq, {});
+      },
+      [self, token, not_before, done](caf::error& e) {
+        if (!maybe_applied(e)) {
+          done(write_result::not_applied, 0, e);
+          return;
+        }
+        const auto deadline = clock_type::now() + self->state.opts.request_timeout;
+        resolve(self, token, not_before, deadline, e, done, 0);
+      });
 }
 
 /// A write left in doubt: every request waits until the head was read again.
@@ -329,6 +424,7 @@ void group_done(state_pointer self, write_result res, uint64_t seq, const caf::e
       for (auto& j : st.in_flight) {
         for (const auto& w : j.batch.writes)
           st.cache.put(w.resource, j.batch.index, w.remove, w.value);
+        st.prune_sizes.add(j.batch.writes.size());
         j.rp.deliver(apply_ack{j.batch.index, seq});
       }
       st.committed_head = last;
@@ -392,39 +488,39 @@ void read_prevs(state_pointer self, std::unordered_map<std::string, batch_index>
   q.space = st.spaces.latest;
   q.keys.assign(missing.begin() + static_cast<std::ptrdiff_t>(from),
                 missing.begin() + static_cast<std::ptrdiff_t>(from + n));
-  self->request(st.manager, request_timeout(self), std::move(q))
-      .then(
-          [self, latest, missing, from, n](multi_get_reply& r) mutable {
-            if (r.found.size() != n || r.values.size() != n) {
+  ask<multi_get_reply>(
+      self, request_timeout(self), std::move(q),
+      [self, latest, missing, from, n](multi_get_reply& r) mutable {
+        if (r.found.size() != n || r.values.size() != n) {
+          group_done(self, write_result::not_applied, 0,
+                     not_applied_error(
+                         make_error(errc::internal, "a multi_get answered with another count"),
+                         "reading the pointers before the write"));
+          return;
+        }
+        for (size_t i = 0; i < n; ++i) {
+          batch_index v = 0;
+          if (r.found[i]) {
+            auto d = sl::decode_index(r.values[i]);
+            if (!d) {
               group_done(self, write_result::not_applied, 0,
                          not_applied_error(
-                             make_error(errc::internal, "a multi_get answered with another count"),
+                             make_error(errc::corruption, "a latest_ptr value of " +
+                                                              std::to_string(r.values[i].size()) +
+                                                              " bytes (expected 8)"),
                              "reading the pointers before the write"));
               return;
             }
-            for (size_t i = 0; i < n; ++i) {
-              batch_index v = 0;
-              if (r.found[i]) {
-                auto d = sl::decode_index(r.values[i]);
-                if (!d) {
-                  group_done(self, write_result::not_applied, 0,
-                             not_applied_error(make_error(errc::corruption,
-                                                          "a latest_ptr value of " +
-                                                              std::to_string(r.values[i].size()) +
-                                                              " bytes (expected 8)"),
-                                               "reading the pointers before the write"));
-                  return;
-                }
-                v = *d;
-              }
-              latest[missing[from + i]] = v;
-            }
-            read_prevs(self, std::move(latest), std::move(missing), from + n);
-          },
-          [self](caf::error& e) {
-            group_done(self, write_result::not_applied, 0,
-                       not_applied_error(e, "reading the pointers before the write"));
-          });
+            v = *d;
+          }
+          latest[missing[from + i]] = v;
+        }
+        read_prevs(self, std::move(latest), std::move(missing), from + n);
+      },
+      [self](caf::error& e) {
+        group_done(self, write_result::not_applied, 0,
+                   not_applied_error(e, "reading the pointers before the write"));
+      });
 }
 
 /// Starts the write of the next group: the versions before it come from the
@@ -463,8 +559,8 @@ void release_snapshot(state_pointer self, uint64_t id) {
   if (id == 0) return;
   snapshot_read_request q;
   q.snapshot = id;
-  self->request(self->state.manager, request_timeout(self), std::move(q))
-      .then([](snapshot_read_reply&) {}, [](caf::error&) {});
+  ask<snapshot_read_reply>(
+      self, request_timeout(self), std::move(q), [](snapshot_read_reply&) {}, [](caf::error&) {});
 }
 
 void read_finished(state_pointer self, uint64_t id) {
@@ -495,53 +591,53 @@ void read_step(state_pointer self, uint64_t id) {
     read_finished(self, id);
     return;
   }
-  self->request(st.manager, request_timeout(self), std::move(q))
-      .then(
-          [self, id](snapshot_read_reply& r) {
-            auto& s = self->state;
-            auto it = s.reads.find(id);
-            if (it == s.reads.end()) return;
-            auto c = it->second;
-            const bool first = !c->snapped;
-            if (first) {
-              c->snapped = true;
-              --s.reads_unsnapped;
-            }
-            c->snapshot = r.snapshot;
-            note_seq(self, r.seq);
-            if (c->walk.done()) {  // that was the release
-              c->req.rp.deliver(std::move(c->out));
-              read_finished(self, id);
-              return;
-            }
-            if (auto st2 = c->walk.take(r.results); !st2) {
-              release_snapshot(self, c->snapshot);
-              c->req.rp.deliver(to_error(st2));
-              read_finished(self, id);
-              return;
-            }
-            if (c->walk.done()) {
-              for (size_t i = 0; i < c->positions.size(); ++i) {
-                c->out.found[c->positions[i]] = c->walk.found()[i];
-                c->out.values[c->positions[i]] = std::move(c->walk.values()[i]);
-              }
-              if (c->snapshot == 0) {
-                c->req.rp.deliver(std::move(c->out));
-                read_finished(self, id);
-                return;
-              }
-            }
-            if (first) pump(self);  // a rollback or prune may wait for this snapshot
-            read_step(self, id);
-          },
-          [self, id](caf::error& e) {
-            auto& s = self->state;
-            auto it = s.reads.find(id);
-            if (it == s.reads.end()) return;
-            release_snapshot(self, it->second->snapshot);
-            it->second->req.rp.deliver(with_context(e, "reading the state at one snapshot"));
+  ask<snapshot_read_reply>(
+      self, request_timeout(self), std::move(q),
+      [self, id](snapshot_read_reply& r) {
+        auto& s = self->state;
+        auto it = s.reads.find(id);
+        if (it == s.reads.end()) return;
+        auto c = it->second;
+        const bool first = !c->snapped;
+        if (first) {
+          c->snapped = true;
+          --s.reads_unsnapped;
+        }
+        c->snapshot = r.snapshot;
+        note_seq(self, r.seq);
+        if (c->walk.done()) {  // that was the release
+          c->req.rp.deliver(std::move(c->out));
+          read_finished(self, id);
+          return;
+        }
+        if (auto st2 = c->walk.take(r.results); !st2) {
+          release_snapshot(self, c->snapshot);
+          c->req.rp.deliver(to_error(st2));
+          read_finished(self, id);
+          return;
+        }
+        if (c->walk.done()) {
+          for (size_t i = 0; i < c->positions.size(); ++i) {
+            c->out.found[c->positions[i]] = c->walk.found()[i];
+            c->out.values[c->positions[i]] = std::move(c->walk.values()[i]);
+          }
+          if (c->snapshot == 0) {
+            c->req.rp.deliver(std::move(c->out));
             read_finished(self, id);
-          });
+            return;
+          }
+        }
+        if (first) pump(self);  // a rollback or prune may wait for this snapshot
+        read_step(self, id);
+      },
+      [self, id](caf::error& e) {
+        auto& s = self->state;
+        auto it = s.reads.find(id);
+        if (it == s.reads.end()) return;
+        release_snapshot(self, it->second->snapshot);
+        it->second->req.rp.deliver(with_context(e, "reading the state at one snapshot"));
+        read_finished(self, id);
+      });
 }
 
 /// Answers what the overlay holds, and reads the rest at one snapshot.
@@ -652,26 +748,25 @@ void rollback_write(state_pointer self) {
       });
 }
 
-/// Reads the page of `space` after `after` (st.opts.page keys) for the
+/// Reads the page of `space` after `after` (`limit` keys) for the
 /// exclusive request, a rollback or a prune, and hands it to `on_page`. A
 /// failed read ends the request, with nothing of this step applied (`what`
 /// names the read).
 template <class OnPage>
-void exclusive_page(state_pointer self, space_id space, std::string after, const char* what,
-                    OnPage on_page) {
-  auto& st = self->state;
+void exclusive_page(state_pointer self, space_id space, std::string after, uint32_t limit,
+                    const char* what, OnPage on_page) {
   scan_request q;
   q.space = space;
   q.start_after = std::move(after);
-  q.limit = st.opts.page;
-  self->request(st.manager, request_timeout(self), std::move(q))
-      .then([on_page](scan_reply& r) mutable { on_page(r); },
-            [self, what](caf::error& e) { fail_exclusive(self, not_applied_error(e, what)); });
+  q.limit = limit;
+  ask<scan_reply>(
+      self, request_timeout(self), std::move(q), [on_page](scan_reply& r) mutable { on_page(r); },
+      [self, what](caf::error& e) { fail_exclusive(self, not_applied_error(e, what)); });
 }
 
 /// Counts the batches after the index (their metadata keys), page by page.
 void rollback_count(state_pointer self, std::string after) {
-  exclusive_page(self, self->state.spaces.metadata, std::move(after),
+  exclusive_page(self, self->state.spaces.metadata, std::move(after), self->state.opts.page,
                  "counting the batches to undo", [self](scan_reply& r) {
                    auto ctx = self->state.exclusive;
                    bool meta = false;
@@ -692,7 +787,7 @@ void rollback_count(state_pointer self, std::string after) {
 
 /// Reads the rollback entries after the index, page by page, into the plan.
 void rollback_scan(state_pointer self, std::string after) {
-  exclusive_page(self, self->state.spaces.rollback, std::move(after),
+  exclusive_page(self, self->state.spaces.rollback, std::move(after), self->state.opts.page,
                  "reading the rollback entries", [self](scan_reply& r) {
                    auto& s = self->state;
                    auto ctx = s.exclusive;
@@ -742,12 +837,41 @@ void start_rollback(state_pointer self, rollback_job j) {
   rollback_scan(self, sl::rollback_scan_start(index, st.opts.id_length));
 }
 
-void prune_pages(state_pointer self, std::string after);
+void prune_pages(state_pointer self, std::string after, batch_index from);
 
-/// Answers the prune: every rollback entry through its floor is deleted.
+/// Adds the write of a new floor to `req`, or nothing when it is written.
+void add_floor(state_pointer self, write_request& req) {
+  auto& st = self->state;
+  if (st.exclusive->floor_unwritten)
+    req.put(st.spaces.metadata, sl::floor_key(), sl::encode_index(st.exclusive->floor));
+}
+
+/// Called when a write with add_floor's operation committed.
+void floor_written(state_pointer self) {
+  auto& st = self->state;
+  if (!st.exclusive->floor_unwritten) return;
+  st.exclusive->floor_unwritten = false;
+  st.floor = st.exclusive->floor;
+}
+
+/// Answers the prune: every rollback entry through its floor is deleted
+/// (and the new floor, if nothing was to delete, is written alone first).
 void prune_finished(state_pointer self) {
   auto& st = self->state;
   auto c = st.exclusive;
+  if (c->floor_unwritten) {
+    write_request req;
+    add_floor(self, req);
+    req.flush_now = true;
+    req.token = make_token(self, c->floor);
+    c->wrote = true;
+    write_resolved(self, std::move(req), [self](write_result r, uint64_t, const caf::error& e) {
+      if (!exclusive_write_ok(self, r, e, "the new floor was not written")) return;
+      floor_written(self);
+      prune_finished(self);
+    });
+    return;
+  }
   st.pruned_through = std::max(st.pruned_through, c->floor);
   finish_exclusive(
       self, prune_ack{c->floor, c->counts.versions, c->counts.entries, c->counts.tombstones});
@@ -764,45 +888,49 @@ void prune_page_write(state_pointer self, sl::prune_page page, bool last) {
   auto& st = self->state;
   snapshot_read_request q;
   q.items = page.reads(st.spaces);
-  self->request(st.manager, request_timeout(self), std::move(q))
-      .then(
-          [self, page, last](snapshot_read_reply& r) {
-            auto& s = self->state;
-            auto ctx = s.exclusive;
-            write_request req;
-            sl::prune_counts counts;
-            if (auto ok = page.build(s.spaces, r.results, req.ops, counts); !ok) {
-              fail_exclusive(self, to_error(ok));
-              return;
-            }
-            req.flush_now = true;
-            req.token = make_token(self, ctx->floor);
-            ctx->wrote = true;
-            auto after = page.entries().back();
-            write_resolved(
-                self, std::move(req),
-                [self, counts, last, after](write_result res, uint64_t, const caf::error& e) {
-                  if (!exclusive_write_ok(self, res, e, "a page of the prune was not applied"))
-                    return;
-                  auto c = self->state.exclusive;
-                  c->counts.versions += counts.versions;
-                  c->counts.entries += counts.entries;
-                  c->counts.tombstones += counts.tombstones;
-                  if (last) {
-                    prune_finished(self);
-                    return;
-                  }
-                  prune_pages(self, sl::version_key(after.batch, after.resource));
-                });
-          },
-          [self](caf::error& e) {
-            fail_exclusive(self, not_applied_error(e, "reading a page of the prune"));
-          });
+  ask<snapshot_read_reply>(
+      self, request_timeout(self), std::move(q),
+      [self, page, last](snapshot_read_reply& r) {
+        auto& s = self->state;
+        auto ctx = s.exclusive;
+        write_request req;
+        sl::prune_counts counts;
+        if (auto ok = page.build(s.spaces, r.results, req.ops, counts); !ok) {
+          fail_exclusive(self, to_error(ok));
+          return;
+        }
+        add_floor(self, req);
+        req.flush_now = true;
+        req.token = make_token(self, ctx->floor);
+        ctx->wrote = true;
+        auto after = page.entries().back();
+        write_resolved(
+            self, std::move(req),
+            [self, counts, last, after](write_result res, uint64_t, const caf::error& e) {
+              if (!exclusive_write_ok(self, res, e, "a page of the prune was not applied")) return;
+              floor_written(self);
+              auto c = self->state.exclusive;
+              c->counts.versions += counts.versions;
+              c->counts.entries += counts.entries;
+              c->counts.tombstones += counts.tombstones;
+              if (last) {
+                prune_finished(self);
+                return;
+              }
+              prune_pages(self, sl::version_key(after.batch, after.resource), after.batch - 1);
+            });
+      },
+      [self](caf::error& e) {
+        fail_exclusive(self, not_applied_error(e, "reading a page of the prune"));
+      });
 }
 
-/// Reads the next page of rollback entries of batches <= the floor.
-void prune_pages(state_pointer self, std::string after) {
-  exclusive_page(self, self->state.spaces.rollback, std::move(after),
+/// Reads the next page of rollback entries of batches <= the floor: those
+/// after `after`, which belong to batches after `from`.
+void prune_pages(state_pointer self, std::string after, batch_index from) {
+  auto& st = self->state;
+  const auto limit = st.prune_sizes.limit(from, st.exclusive->floor, st.opts.page);
+  exclusive_page(self, st.spaces.rollback, std::move(after), limit,
                  "reading the rollback entries to prune", [self](scan_reply& r) {
                    auto& s = self->state;
                    auto ctx = s.exclusive;
@@ -844,9 +972,12 @@ void start_prune(state_pointer self, prune_job j) {
   // The prune may delete the tombstone pointers at or below its floor.
   st.cache.forget_removed_through(ctx->floor);
   ctx->req = std::move(j);
+  // A new floor is written with the first page's deletions, in one write
+  // (one round trip fewer than a write of its own; the requests after the
+  // prune wait, so nothing reads below the floor meanwhile).
   st.exclusive = ctx;
   if (ctx->floor == st.floor) {
-    prune_pages(self, prune_scan_start(st));
+    prune_pages(self, prune_scan_start(st), st.pruned_through);
     return;
   }
   write_request req;
@@ -857,7 +988,7 @@ void start_prune(state_pointer self, prune_job j) {
   write_resolved(self, std::move(req), [self](write_result r, uint64_t, const caf::error& e) {
     if (!exclusive_write_ok(self, r, e, "the new floor was not written")) return;
     self->state.floor = self->state.exclusive->floor;
-    prune_pages(self, prune_scan_start(self->state));
+    prune_pages(self, prune_scan_start(self->state), self->state.pruned_through);
   });
 }
 
@@ -874,34 +1005,34 @@ void read_head(state_pointer self) {
   multi_get_request q;
   q.space = st.spaces.metadata;
   q.keys = {sl::head_key(), sl::floor_key()};
-  self->request(st.manager, request_timeout(self), std::move(q))
-      .then(
-          [self](multi_get_reply& r) {
-            auto& s = self->state;
-            s.recovering = false;
-            batch_index v[2] = {0, 0};
-            for (size_t i = 0; i < 2 && i < r.found.size(); ++i) {
-              if (!r.found[i]) continue;
-              auto d = sl::decode_index(r.values[i]);
-              if (!d) {
-                fail_queue(self, make_error(errc::corruption,
-                                            "the service's head or floor record is not 8 bytes: "
-                                            "is metadata_space the engine's?"));
-                return;
-              }
-              v[i] = *d;
-            }
-            s.head = s.committed_head = s.kept_through = v[0];
-            s.floor = s.hooks.ignore_stored_floor ? 0 : v[1];
-            s.head_known = true;
-            pump(self);
-          },
-          [self](caf::error& e) {
-            self->state.recovering = false;
-            fail_queue(self, with_context(e,
-                                          "the state service could not read its head and floor "
-                                          "from the store (nothing was applied; retry)"));
-          });
+  ask<multi_get_reply>(
+      self, request_timeout(self), std::move(q),
+      [self](multi_get_reply& r) {
+        auto& s = self->state;
+        s.recovering = false;
+        batch_index v[2] = {0, 0};
+        for (size_t i = 0; i < 2 && i < r.found.size(); ++i) {
+          if (!r.found[i]) continue;
+          auto d = sl::decode_index(r.values[i]);
+          if (!d) {
+            fail_queue(self, make_error(errc::corruption,
+                                        "the service's head or floor record is not 8 bytes: "
+                                        "is metadata_space the engine's?"));
+            return;
+          }
+          v[i] = *d;
+        }
+        s.head = s.committed_head = s.kept_through = v[0];
+        s.floor = s.hooks.ignore_stored_floor ? 0 : v[1];
+        s.head_known = true;
+        pump(self);
+      },
+      [self](caf::error& e) {
+        self->state.recovering = false;
+        fail_queue(self, with_context(e,
+                                      "the state service could not read its head and floor "
+                                      "from the store (nothing was applied; retry)"));
+      });
 }
 
 /// Learns head and floor (at start, and after a write in doubt: first
@@ -916,28 +1047,28 @@ void recover(state_pointer self) {
   }
   const auto wait = std::min<int64_t>(st.opts.request_timeout.count(), 5000);
   outcome_request q{st.doubt_token, st.last_seq, static_cast<uint32_t>(wait)};
-  self->request(st.manager, request_timeout(self) + std::chrono::milliseconds(wait), std::move(q))
-      .then(
-          [self](outcome_reply& r) {
-            auto& s = self->state;
-            if (r.state != write_state::pending) {
-              s.doubt_token.clear();
-              read_head(self);
-              return;
-            }
-            s.recovering = false;
-            fail_queue(self,
-                       make_error(errc::unavailable,
-                                  "an earlier write of the state service (token " + s.doubt_token +
-                                      ") is still unsettled in the store: nothing of this "
-                                      "request was applied; retry later"));
-          },
-          [self](caf::error& e) {
-            self->state.recovering = false;
-            fail_queue(self, with_context(e,
-                                          "the state service could not ask what became of its "
-                                          "write in doubt (nothing was applied; retry)"));
-          });
+  ask<outcome_reply>(
+      self, request_timeout(self) + std::chrono::milliseconds(wait), std::move(q),
+      [self](outcome_reply& r) {
+        auto& s = self->state;
+        if (r.state != write_state::pending) {
+          s.doubt_token.clear();
+          read_head(self);
+          return;
+        }
+        s.recovering = false;
+        fail_queue(self,
+                   make_error(errc::unavailable,
+                              "an earlier write of the state service (token " + s.doubt_token +
+                                  ") is still unsettled in the store: nothing of this "
+                                  "request was applied; retry later"));
+      },
+      [self](caf::error& e) {
+        self->state.recovering = false;
+        fail_queue(self, with_context(e,
+                                      "the state service could not ask what became of its "
+                                      "write in doubt (nothing was applied; retry)"));
+      });
 }
 
 // -- the FIFO ------------------------------------------------------------------------------
@@ -1093,7 +1224,11 @@ state_actor::behavior_type state_service(state_pointer self, manager_actor manag
     self->quit(m.reason);
   });
   self->set_default_handler(
-      [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+      [self](caf::scheduled_actor*, caf::message_view& m) -> caf::result<caf::message> {
+        if (m.content().match_elements<deadline_atom, uint64_t>()) {
+          on_tick(self, m.content().get_as<uint64_t>(1));
+          return caf::message{};
+        }
         return make_error(errc::invalid_argument,
                           "message outside the state service's interface (unknown or "
                           "unregistered type)");

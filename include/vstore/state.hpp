@@ -76,9 +76,11 @@ struct state_options {
   /// Default: 65,536. Range 0..100,000,000 (0: no cache).
   uint32_t cache_resources = 65536;
   /// How long the service waits for the manager's answer to one request
-  /// before it treats the request as lost (a write then in doubt), and how
-  /// long it keeps asking what became of a write in doubt. Default: 30 s.
-  /// Range 1 ms..24 h.
+  /// before it treats the request as lost (errc::timeout; a write then in
+  /// doubt), and how long it keeps asking what became of a write in doubt.
+  /// The requests themselves are untimed: a tick every quarter of this
+  /// (1 ms..250 ms) fails those past it, so up to that much later.
+  /// Default: 30 s. Range 1 ms..24 h.
   std::chrono::milliseconds request_timeout{30000};
 };
 

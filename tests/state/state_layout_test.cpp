@@ -399,5 +399,20 @@ TEST(StateLayout, RollbackNamesTheResourcesItRestores) {
   EXPECT_EQ(plan.restored(), (std::vector<std::string>{"aaaa", "bbbb"}));
 }
 
+TEST(StateLayout, PruneScanSizeAsksForWhatTheBatchesHold) {
+  prune_scan_size size;
+  // Nothing counted yet: a whole page.
+  EXPECT_EQ(size.limit(0, 10, 1000), 1000u);
+  for (int i = 0; i < 10; ++i) size.add(2);
+  EXPECT_EQ(size.limit(0, 10, 1000), 27u);     // 2 x 10 x 5/4 + 2
+  EXPECT_EQ(size.limit(5, 10, 1000), 14u);     // 2 x 5 x 5/4 + 2 = 14.5
+  EXPECT_EQ(size.limit(0, 10, 20), 20u);       // never more than the page
+  EXPECT_EQ(size.limit(10, 10, 1000), 1000u);  // nothing to cover: a page
+  // Spans near 2^64 do not overflow.
+  EXPECT_EQ(size.limit(0, UINT64_MAX - 1, 1000), 1000u);
+  for (int i = 0; i < 10; ++i) size.add(0);
+  EXPECT_EQ(size.limit(0, 10, 1000), 14u);  // 1 x 10 x 5/4 + 2 = 14.5
+}
+
 }  // namespace
 }  // namespace vstore::state_layout

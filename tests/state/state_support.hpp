@@ -12,6 +12,8 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
@@ -378,12 +380,24 @@ inline resource_write remove_w(int n) { return resource_write{rid(n), true, {}};
 
 // -- a manager that holds snapshot reads ----------------------------------------------------------
 
-/// The state of a manager_proxy: the manager it forwards to, and how many
+/// What a manager_proxy saw: the limit of each scan_request, in order.
+struct proxy_seen {
+  std::mutex mutex;
+  std::vector<uint32_t> scan_limits;
+
+  std::vector<uint32_t> limits() {
+    std::lock_guard<std::mutex> guard{mutex};
+    return scan_limits;
+  }
+};
+
+/// The state of a manager_proxy: the manager it forwards to, how many
 /// snapshot reads it still lets through before it holds the rest (< 0: it
-/// holds none). Set by the test; read by the proxy.
+/// holds none; set by the test, read by the proxy), and what it saw.
 struct proxy_state {
   manager_actor inner;
   std::shared_ptr<std::atomic<int>> pass;
+  std::shared_ptr<proxy_seen> seen;
   std::vector<std::function<void()>> held;
   static inline const char* name = "vstore.test.manager_proxy";
 };
@@ -395,14 +409,22 @@ using proxy_pointer = manager_actor::stateful_pointer<proxy_state>;
 /// it receives a tick_atom. A test can then run another operation between
 /// two steps of a read, in a fixed order, with no sleep.
 inline manager_actor::behavior_type manager_proxy(proxy_pointer self, manager_actor inner,
-                                                  std::shared_ptr<std::atomic<int>> pass) {
+                                                  std::shared_ptr<std::atomic<int>> pass,
+                                                  std::shared_ptr<proxy_seen> seen) {
   self->state.inner = std::move(inner);
   self->state.pass = std::move(pass);
+  self->state.seen = std::move(seen);
   auto fwd = [self](auto& r) { return self->delegate(self->state.inner, std::move(r)); };
   return {
       [fwd](get_request& r) { return fwd(r); },
       [fwd](multi_get_request& r) { return fwd(r); },
-      [fwd](scan_request& r) { return fwd(r); },
+      [self, fwd](scan_request& r) {
+        if (auto& log = self->state.seen) {
+          std::lock_guard<std::mutex> guard{log->mutex};
+          log->scan_limits.push_back(r.limit);
+        }
+        return fwd(r);
+      },
       [self, fwd](snapshot_read_request& r) -> caf::result<snapshot_read_reply> {
         auto& left = *self->state.pass;
         if (left.load() < 0) return fwd(r);

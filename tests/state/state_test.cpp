@@ -414,7 +414,7 @@ std::string walk_race(state_driver& d, std::atomic<int>& pass, const caf::actor&
 std::string walk_race_with(caf::actor_system& sys, manager_actor m, const options& o,
                            state_test_hooks hooks, state_actor& service_out) {
   auto pass = std::make_shared<std::atomic<int>>(-1);
-  auto proxy = sys.spawn(manager_proxy, m, pass);
+  auto proxy = sys.spawn(manager_proxy, m, pass, std::shared_ptr<proxy_seen>{});
   state_actor s;
   auto st = spawn_state(sys, proxy, o.schema, {}, s, hooks);
   if (!st) return st.to_string();
@@ -664,6 +664,98 @@ TEST_P(StateTest, APruneFailingMidwayIsFinishedByTheNextPrune) {
   ASSERT_FALSE(st) << "the injected failure did not reach the prune";
   EXPECT_EQ(d->info().floor, 4u);
   EXPECT_EQ(run(*d, {pr(4), ap(6, {put_w(0, "a6")}), pr(5)}), "");
+}
+
+// The service's requests to the manager are untimed; its deadline tick
+// fails one the manager leaves unanswered at state_options.request_timeout
+// (errc::timeout), drops the answer that comes later, and serves on. Seen
+// failing with the tick never armed: the read was still unanswered when the
+// test stopped waiting, 10 s later.
+TEST_P(StateTest, AReadTheManagerNeverAnswersFailsAtItsDeadline) {
+  auto m = open(opts());
+  auto pass = std::make_shared<std::atomic<int>>(0);  // hold every snapshot read
+  auto proxy = sys_.spawn(manager_proxy, m, pass, std::shared_ptr<proxy_seen>{});
+  state_options so;
+  so.request_timeout = std::chrono::milliseconds(200);
+  auto s = spawn_service(proxy, opts().schema, so);
+  state_driver d{sys_, proxy, s, four_spaces{}};
+  const auto sent = std::chrono::steady_clock::now();
+  status st;
+  bool answered = false;
+  d.self->request(s, std::chrono::seconds(10), read_latest{{rid(5)}})
+      .receive([&](state_values&) { answered = true; }, [&](caf::error& e) { st = to_status(e); });
+  const auto took = std::chrono::steady_clock::now() - sent;
+  EXPECT_FALSE(answered);
+  EXPECT_EQ(st.code(), errc::timeout) << st.to_string();
+  EXPECT_NE(st.context().find("request_timeout (200 ms)"), std::string::npos) << st.to_string();
+  EXPECT_GE(took, std::chrono::milliseconds(200));
+  EXPECT_LT(took, std::chrono::seconds(5));
+  // The held read goes on now: its late answer is dropped, and the next
+  // read is answered.
+  caf::anon_send(caf::actor_cast<caf::actor>(proxy), tick_atom::value);
+  state_values v;
+  ASSERT_TRUE(d.ask(s, read_latest{{rid(5)}}, v));
+  ASSERT_EQ(v.found.size(), 1u);
+  EXPECT_FALSE(v.found[0]);
+  EXPECT_TRUE(d.apply(1, {put_w(5, "f1")}));
+  caf::anon_send_exit(proxy, caf::exit_reason::user_shutdown);
+}
+
+/// Applies batches first..last through `d`, each writing `per_batch`
+/// resources; returns the first failure.
+status apply_batches(state_driver& d, batch_index first, batch_index last, int per_batch) {
+  for (batch_index i = first; i <= last; ++i) {
+    std::vector<resource_write> w;
+    for (int r = 0; r < per_batch; ++r)
+      w.push_back(
+          put_w(static_cast<int>((i + static_cast<batch_index>(r)) % 50), "v" + std::to_string(i)));
+    if (auto st = d.apply(i, std::move(w)); !st) return st;
+  }
+  return {};
+}
+
+/// Prunes to `floor` and checks keys, counts and reads against the model;
+/// `limits` gets the limits of the scans the prune sent (the checks scan
+/// through the proxy too).
+std::string prune_and_check(state_driver& d, proxy_seen& seen, batch_index floor,
+                            std::vector<uint32_t>& limits) {
+  const auto before = seen.limits().size();
+  auto st = d.prune(floor);
+  auto all = seen.limits();
+  limits.assign(all.begin() + static_cast<std::ptrdiff_t>(before), all.end());
+  if (!st) return "prune: " + st.to_string();
+  if (auto p = d.take_ack_problem(); !p.empty()) return p;
+  if (auto diff = d.check_keys(); !diff.empty()) return diff;
+  return d.check_all_reads();
+}
+
+// A prune's scan asks for about the rollback entries of the batches up to
+// its floor, not for a whole page (state_options.page, 1,000): those above
+// the floor were read for nothing. When later batches write more than the
+// earlier ones did, the estimate falls short and the prune reads more
+// pages; it still deletes everything (the model's counts and keys). Seen
+// failing with the estimate taken out: every scan asked for 1,000.
+TEST_P(StateTest, APruneAsksForTheEntriesItsBatchesHold) {
+  auto m = open(opts());
+  auto seen = std::make_shared<proxy_seen>();
+  auto proxy = sys_.spawn(manager_proxy, m, std::make_shared<std::atomic<int>>(-1), seen);
+  auto s = spawn_service(proxy, opts().schema);
+  state_driver d{sys_, proxy, s, four_spaces{}};
+  // 100 batches of 1 write; the prune to 90 covers 90 entries.
+  ASSERT_TRUE(apply_batches(d, 1, 100, 1));
+  std::vector<uint32_t> limits;
+  ASSERT_EQ(prune_and_check(d, *seen, 90, limits), "");
+  ASSERT_EQ(limits.size(), 1u);
+  EXPECT_GE(limits[0], 91u);   // 90 entries and the first above the floor
+  EXPECT_LE(limits[0], 115u);  // 1 x 90 x 5/4 + 2
+  // Then 10 batches of 20 writes: the average (2.7 per batch) says 70 for
+  // the prune to 110, which covers 10 + 200 entries: more pages, all
+  // deleted.
+  ASSERT_TRUE(apply_batches(d, 101, 110, 20));
+  ASSERT_EQ(prune_and_check(d, *seen, 110, limits), "");
+  EXPECT_GT(limits.size(), 1u) << "the second prune read one page";
+  for (size_t i = 0; i < limits.size(); ++i) EXPECT_LT(limits[i], 1000u) << "scan " << i;
+  caf::anon_send_exit(proxy, caf::exit_reason::user_shutdown);
 }
 
 TEST_P(StateTest, OversizedGroupIsSplitAndOversizedRequestsRefused) {
