@@ -201,10 +201,12 @@ std::vector<read_item> prune_page::reads(const space_ids& s) const {
   std::unordered_set<std::string_view> seen;
   for (const auto& e : entries_) {
     if (e.prev != 0) out.push_back(read_item::get(s.data, version_key(e.prev, e.resource)));
-    out.push_back(read_item::get(s.data, version_key(e.batch, e.resource)));
+    if (!known_.count(e.resource))
+      out.push_back(read_item::get(s.data, version_key(e.batch, e.resource)));
   }
   for (const auto& e : entries_)
-    if (seen.insert(e.resource).second) out.push_back(read_item::get(s.latest, e.resource));
+    if (!known_.count(e.resource) && seen.insert(e.resource).second)
+      out.push_back(read_item::get(s.latest, e.resource));
   return out;
 }
 
@@ -222,6 +224,12 @@ status prune_page::build(const space_ids& s, const std::vector<read_result>& ans
       if (!r) return {errc::internal, "prune: fewer read results than reads"};
       prev_exists[i] = r->found;
     }
+    // A known resource's data at b matters only when b is its latest
+    // version: it exists unless b removed it.
+    if (auto k = known_.find(entries_[i].resource); k != known_.end()) {
+      own_data[i] = !k->second.removed;
+      continue;
+    }
     auto* r = next();
     if (!r) return {errc::internal, "prune: fewer read results than reads"};
     own_data[i] = r->found;
@@ -229,6 +237,10 @@ status prune_page::build(const space_ids& s, const std::vector<read_result>& ans
   std::unordered_map<std::string_view, batch_index> latest;  // 0 = no pointer
   for (const auto& e : entries_) {
     if (latest.count(e.resource)) continue;
+    if (auto k = known_.find(e.resource); k != known_.end()) {
+      latest.emplace(e.resource, k->second.version);
+      continue;
+    }
     auto* r = next();
     if (!r) return {errc::internal, "prune: fewer read results than reads"};
     batch_index v = 0;

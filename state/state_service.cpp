@@ -79,10 +79,8 @@ struct exclusive_ctx {
   /// Rollback: what it restores; batches undone.
   std::unique_ptr<sl::rollback_plan> plan;
   uint64_t batches = 0;
-  /// Prune: the floor, whether it still has to be written (it goes with
-  /// the first page's deletions), and the counts so far.
+  /// Prune: the floor and the counts so far.
   batch_index floor = 0;
-  bool floor_unwritten = false;
   sl::prune_counts counts;
   /// Whether a write of it was sent (a stop then leaves it in doubt).
   bool wrote = false;
@@ -839,39 +837,10 @@ void start_rollback(state_pointer self, rollback_job j) {
 
 void prune_pages(state_pointer self, std::string after, batch_index from);
 
-/// Adds the write of a new floor to `req`, or nothing when it is written.
-void add_floor(state_pointer self, write_request& req) {
-  auto& st = self->state;
-  if (st.exclusive->floor_unwritten)
-    req.put(st.spaces.metadata, sl::floor_key(), sl::encode_index(st.exclusive->floor));
-}
-
-/// Called when a write with add_floor's operation committed.
-void floor_written(state_pointer self) {
-  auto& st = self->state;
-  if (!st.exclusive->floor_unwritten) return;
-  st.exclusive->floor_unwritten = false;
-  st.floor = st.exclusive->floor;
-}
-
-/// Answers the prune: every rollback entry through its floor is deleted
-/// (and the new floor, if nothing was to delete, is written alone first).
+/// Answers the prune: every rollback entry through its floor is deleted.
 void prune_finished(state_pointer self) {
   auto& st = self->state;
   auto c = st.exclusive;
-  if (c->floor_unwritten) {
-    write_request req;
-    add_floor(self, req);
-    req.flush_now = true;
-    req.token = make_token(self, c->floor);
-    c->wrote = true;
-    write_resolved(self, std::move(req), [self](write_result r, uint64_t, const caf::error& e) {
-      if (!exclusive_write_ok(self, r, e, "the new floor was not written")) return;
-      floor_written(self);
-      prune_finished(self);
-    });
-    return;
-  }
   st.pruned_through = std::max(st.pruned_through, c->floor);
   finish_exclusive(
       self, prune_ack{c->floor, c->counts.versions, c->counts.entries, c->counts.tombstones});
@@ -884,41 +853,51 @@ std::string prune_scan_start(const service_state& st) {
   return sl::rollback_scan_start(st.pruned_through, st.opts.id_length);
 }
 
+/// Writes the deletions of `page` given the answers to its reads.
+void prune_page_commit(state_pointer self, const sl::prune_page& page, bool last,
+                       const std::vector<read_result>& answers) {
+  auto& s = self->state;
+  auto ctx = s.exclusive;
+  write_request req;
+  sl::prune_counts counts;
+  if (auto ok = page.build(s.spaces, answers, req.ops, counts); !ok) {
+    fail_exclusive(self, to_error(ok));
+    return;
+  }
+  req.flush_now = true;
+  req.token = make_token(self, ctx->floor);
+  ctx->wrote = true;
+  auto after = page.entries().back();
+  write_resolved(self, std::move(req),
+                 [self, counts, last, after](write_result res, uint64_t, const caf::error& e) {
+                   if (!exclusive_write_ok(self, res, e, "a page of the prune was not applied"))
+                     return;
+                   auto c = self->state.exclusive;
+                   c->counts.versions += counts.versions;
+                   c->counts.entries += counts.entries;
+                   c->counts.tombstones += counts.tombstones;
+                   if (last) {
+                     prune_finished(self);
+                     return;
+                   }
+                   prune_pages(self, sl::version_key(after.batch, after.resource), after.batch - 1);
+                 });
+}
+
+/// Reads what `page` needs at one snapshot (nothing when the cache knows
+/// it all), then writes its deletions.
 void prune_page_write(state_pointer self, sl::prune_page page, bool last) {
   auto& st = self->state;
   snapshot_read_request q;
   q.items = page.reads(st.spaces);
+  if (q.items.empty()) {
+    prune_page_commit(self, page, last, {});
+    return;
+  }
   ask<snapshot_read_reply>(
       self, request_timeout(self), std::move(q),
       [self, page, last](snapshot_read_reply& r) {
-        auto& s = self->state;
-        auto ctx = s.exclusive;
-        write_request req;
-        sl::prune_counts counts;
-        if (auto ok = page.build(s.spaces, r.results, req.ops, counts); !ok) {
-          fail_exclusive(self, to_error(ok));
-          return;
-        }
-        add_floor(self, req);
-        req.flush_now = true;
-        req.token = make_token(self, ctx->floor);
-        ctx->wrote = true;
-        auto after = page.entries().back();
-        write_resolved(
-            self, std::move(req),
-            [self, counts, last, after](write_result res, uint64_t, const caf::error& e) {
-              if (!exclusive_write_ok(self, res, e, "a page of the prune was not applied")) return;
-              floor_written(self);
-              auto c = self->state.exclusive;
-              c->counts.versions += counts.versions;
-              c->counts.entries += counts.entries;
-              c->counts.tombstones += counts.tombstones;
-              if (last) {
-                prune_finished(self);
-                return;
-              }
-              prune_pages(self, sl::version_key(after.batch, after.resource), after.batch - 1);
-            });
+        prune_page_commit(self, page, last, r.results);
       },
       [self](caf::error& e) {
         fail_exclusive(self, not_applied_error(e, "reading a page of the prune"));
@@ -952,7 +931,15 @@ void prune_pages(state_pointer self, std::string after, batch_index from) {
                      prune_finished(self);
                      return;
                    }
-                   prune_page_write(self, sl::prune_page{std::move(entries)}, beyond || !r.more);
+                   // Pointers the cache holds need no read: the service is
+                   // their only writer, nothing is in flight, and the start
+                   // of the prune forgot the tombstones it may delete.
+                   std::unordered_map<std::string, sl::known_latest> known;
+                   for (const auto& e : entries)
+                     if (auto* c = s.cache.find(e.resource))
+                       known.emplace(e.resource, sl::known_latest{c->version, c->removed});
+                   prune_page_write(self, sl::prune_page{std::move(entries), std::move(known)},
+                                    beyond || !r.more);
                  });
 }
 

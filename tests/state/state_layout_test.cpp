@@ -193,6 +193,45 @@ TEST(StateLayout, PrunePageDeletesSupersededVersionsEntriesAndTombstones) {
   EXPECT_FALSE(page.build(ids, answers, ops, counts));
 }
 
+TEST(StateLayout, PrunePageReadsNothingTheServiceKnows) {
+  // The page of the test above, with bbbb (removed at 2) and cccc (latest
+  // 4) known from the cache: their data at b and their pointers are not
+  // read, and the deletions are the same.
+  std::unordered_map<std::string, known_latest> known{{"bbbb", {2, true}}, {"cccc", {4, false}}};
+  prune_page page{{{1, "aaaa", 0}, {1, "cccc", 0}, {2, "aaaa", 1}, {2, "bbbb", 0}}, known};
+  auto reads = page.reads(ids);
+  ASSERT_EQ(reads.size(), 4u);
+  EXPECT_EQ(reads[0].key, version_key(1, "aaaa"));
+  EXPECT_EQ(reads[1].key, version_key(1, "aaaa"));  // prev of (2, aaaa)
+  EXPECT_EQ(reads[2].key, version_key(2, "aaaa"));
+  EXPECT_EQ(reads[3].space, ids.latest);
+  EXPECT_EQ(reads[3].key, "aaaa");
+  std::vector<read_result> answers(4);
+  answers[0].found = true;
+  answers[1].found = true;
+  answers[2].found = true;
+  answers[3] = {true, be(2), {}, false};
+  std::vector<write_op> ops;
+  prune_counts counts;
+  ASSERT_TRUE(page.build(ids, answers, ops, counts));
+  EXPECT_EQ(show(ops), (std::vector<std::string>{
+                           "del rollback 0000000000000001|aaaa",
+                           "del rollback 0000000000000001|cccc",
+                           "del data 0000000000000001|aaaa",
+                           "del rollback 0000000000000002|aaaa",
+                           "del rollback 0000000000000002|bbbb",
+                           "del latest bbbb",
+                       }));
+  EXPECT_EQ(counts.tombstones, 1u);
+  // Everything known and no prev: nothing to read.
+  prune_page alone{{{2, "bbbb", 0}}, known};
+  EXPECT_TRUE(alone.reads(ids).empty());
+  ops.clear();
+  ASSERT_TRUE(alone.build(ids, {}, ops, counts));
+  EXPECT_EQ(show(ops),
+            (std::vector<std::string>{"del rollback 0000000000000002|bbbb", "del latest bbbb"}));
+}
+
 TEST(StateLayout, OverlayAnswersTheNewestPendingWriteAtOrBelowAnIndex) {
   pending_overlay o;
   o.add({4, {{"aaaa", false, "x4"}}, ""});
