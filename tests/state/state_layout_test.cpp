@@ -155,6 +155,13 @@ TEST(StateLayout, RollbackToTheHeadOnlyWritesTheHead) {
             (std::vector<std::string>{"put meta ffffffffffffffff|head=0000000000000004"}));
 }
 
+/// The deletions of the prune page of the two tests below.
+std::vector<std::string> page_deletions() {
+  return {"del rollback 0000000000000001|aaaa", "del rollback 0000000000000001|cccc",
+          "del data 0000000000000001|aaaa",     "del rollback 0000000000000002|aaaa",
+          "del rollback 0000000000000002|bbbb", "del latest bbbb"};
+}
+
 TEST(StateLayout, PrunePageDeletesSupersededVersionsEntriesAndTombstones) {
   // aaaa: 1 -> 2 (superseded at 2). bbbb: removed at 2 (a tombstone, still
   // latest). cccc: removed at 1, rewritten at 4 (latest 4, above the floor).
@@ -178,14 +185,7 @@ TEST(StateLayout, PrunePageDeletesSupersededVersionsEntriesAndTombstones) {
   std::vector<write_op> ops;
   prune_counts counts;
   ASSERT_TRUE(page.build(ids, answers, ops, counts));
-  EXPECT_EQ(show(ops), (std::vector<std::string>{
-                           "del rollback 0000000000000001|aaaa",
-                           "del rollback 0000000000000001|cccc",
-                           "del data 0000000000000001|aaaa",
-                           "del rollback 0000000000000002|aaaa",
-                           "del rollback 0000000000000002|bbbb",
-                           "del latest bbbb",
-                       }));
+  EXPECT_EQ(show(ops), page_deletions());
   EXPECT_EQ(counts.versions, 1u);
   EXPECT_EQ(counts.entries, 4u);
   EXPECT_EQ(counts.tombstones, 1u);
@@ -214,14 +214,7 @@ TEST(StateLayout, PrunePageReadsNothingTheServiceKnows) {
   std::vector<write_op> ops;
   prune_counts counts;
   ASSERT_TRUE(page.build(ids, answers, ops, counts));
-  EXPECT_EQ(show(ops), (std::vector<std::string>{
-                           "del rollback 0000000000000001|aaaa",
-                           "del rollback 0000000000000001|cccc",
-                           "del data 0000000000000001|aaaa",
-                           "del rollback 0000000000000002|aaaa",
-                           "del rollback 0000000000000002|bbbb",
-                           "del latest bbbb",
-                       }));
+  EXPECT_EQ(show(ops), page_deletions());
   EXPECT_EQ(counts.tombstones, 1u);
   // Everything known and no prev: nothing to read.
   prune_page alone{{{2, "bbbb", 0}}, known};
