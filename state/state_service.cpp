@@ -89,6 +89,9 @@ struct exclusive_ctx {
 /// A request to the manager awaiting its answer.
 struct pending_ask {
   clock_type::time_point deadline;
+  /// The wait it was given: request_timeout, plus the store's wait for a
+  /// question about a write's outcome.
+  caf::timespan timeout;
   std::function<void(caf::error&)> on_error;
 };
 
@@ -200,11 +203,12 @@ void on_tick(state_pointer self, uint64_t arming) {
     auto it = st.asks.find(id);
     if (it == st.asks.end()) continue;
     auto on_error = std::move(it->second.on_error);
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(it->second.timeout).count();
     st.asks.erase(it);
-    caf::error e = make_error(errc::timeout,
-                              "no answer from the manager within "
-                              "state_options.request_timeout (" +
-                                  std::to_string(st.opts.request_timeout.count()) + " ms)");
+    caf::error e =
+        make_error(errc::timeout, "no answer from the manager within " + std::to_string(ms) +
+                                      " ms (state_options.request_timeout)");
     on_error(e);
   }
   arm_tick(self);
@@ -222,7 +226,7 @@ void ask(state_pointer self, caf::timespan timeout, Request req, OnReply on_repl
          OnError on_error) {
   auto& st = self->state;
   const auto id = st.next_ask++;
-  st.asks.emplace(id, pending_ask{clock_type::now() + timeout, std::move(on_error)});
+  st.asks.emplace(id, pending_ask{clock_type::now() + timeout, timeout, std::move(on_error)});
   arm_tick(self);
   self->request(st.manager, caf::duration{caf::infinite}, std::move(req))
       .then(
