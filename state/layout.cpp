@@ -201,11 +201,11 @@ std::vector<read_item> prune_page::reads(const space_ids& s) const {
   std::unordered_set<std::string_view> seen;
   for (const auto& e : entries_) {
     if (e.prev != 0) out.push_back(read_item::get(s.data, version_key(e.prev, e.resource)));
-    if (!known_.count(e.resource))
+    if (!kept_.count(e.resource))
       out.push_back(read_item::get(s.data, version_key(e.batch, e.resource)));
   }
   for (const auto& e : entries_)
-    if (!known_.count(e.resource) && seen.insert(e.resource).second)
+    if (!kept_.count(e.resource) && seen.insert(e.resource).second)
       out.push_back(read_item::get(s.latest, e.resource));
   return out;
 }
@@ -224,23 +224,14 @@ status prune_page::build(const space_ids& s, const std::vector<read_result>& ans
       if (!r) return {errc::internal, "prune: fewer read results than reads"};
       prev_exists[i] = r->found;
     }
-    // A known resource's data at b matters only when b is its latest
-    // version: it exists unless b removed it.
-    if (auto k = known_.find(entries_[i].resource); k != known_.end()) {
-      own_data[i] = !k->second.removed;
-      continue;
-    }
+    if (kept_.count(entries_[i].resource)) continue;  // its pointer stays
     auto* r = next();
     if (!r) return {errc::internal, "prune: fewer read results than reads"};
     own_data[i] = r->found;
   }
   std::unordered_map<std::string_view, batch_index> latest;  // 0 = no pointer
   for (const auto& e : entries_) {
-    if (latest.count(e.resource)) continue;
-    if (auto k = known_.find(e.resource); k != known_.end()) {
-      latest.emplace(e.resource, k->second.version);
-      continue;
-    }
+    if (latest.count(e.resource) || kept_.count(e.resource)) continue;
     auto* r = next();
     if (!r) return {errc::internal, "prune: fewer read results than reads"};
     batch_index v = 0;
@@ -262,7 +253,7 @@ status prune_page::build(const space_ids& s, const std::vector<read_result>& ans
     }
     out.push_back(del_op(s.rollback, version_key(e.batch, e.resource)));
     ++counts.entries;
-    if (latest[e.resource] == e.batch && !own_data[i]) {
+    if (!kept_.count(e.resource) && latest[e.resource] == e.batch && !own_data[i]) {
       out.push_back(del_op(s.latest, e.resource));
       ++counts.tombstones;
     }

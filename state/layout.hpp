@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "vstore/errc.hpp"
@@ -154,13 +155,6 @@ struct prune_counts {
   uint64_t tombstones = 0;
 };
 
-/// A resource's latest version as the service knows it (its latest_cache):
-/// the batch latest_ptr points at, and whether that batch removed it.
-struct known_latest {
-  batch_index version = 0;
-  bool removed = false;
-};
-
 /// One page of a prune to `floor`: rollback entries of batches <= floor. The
 /// service reads `reads()` at one snapshot, then `build()` turns the answers
 /// into deletions: per entry (b, r, prev) the version prev of r when it
@@ -169,18 +163,19 @@ struct known_latest {
 /// index >= floor reaches).
 class prune_page {
  public:
-  /// `known`: the latest version of resources the service knows for sure
-  /// (it wrote them, nothing it does not know of came since); their
-  /// latest_ptr and their data at b are not read.
+  /// `kept`: resources whose latest_ptr the page keeps for sure (the
+  /// service's cache knows them live, or removed above the floor, so their
+  /// pointer is no tombstone at a batch of the page): neither their pointer
+  /// nor their data at b is read.
   explicit prune_page(std::vector<rollback_entry> entries,
-                      std::unordered_map<std::string, known_latest> known = {})
-      : entries_(std::move(entries)), known_(std::move(known)) {}
+                      std::unordered_set<std::string> kept = {})
+      : entries_(std::move(entries)), kept_(std::move(kept)) {}
 
   const std::vector<rollback_entry>& entries() const noexcept { return entries_; }
 
   /// The reads: per entry the data at prev (prev != 0), and for a resource
-  /// not known its data at b; per distinct resource not known its
-  /// latest_ptr. At most 3 per entry, 1 when every resource is known.
+  /// not kept its data at b; per distinct resource not kept its latest_ptr.
+  /// At most 3 per entry, 1 when every resource is kept.
   std::vector<read_item> reads(const space_ids& s) const;
 
   /// Appends the deletions given the answers to reads() (in its order);
@@ -191,7 +186,7 @@ class prune_page {
 
  private:
   std::vector<rollback_entry> entries_;
-  std::unordered_map<std::string, known_latest> known_;
+  std::unordered_set<std::string> kept_;
 };
 
 /// How many rollback entries a prune's scan asks for. The scan has no end

@@ -935,14 +935,14 @@ void prune_pages(state_pointer self, std::string after, batch_index from) {
                      prune_finished(self);
                      return;
                    }
-                   // Pointers the cache holds need no read: the service is
-                   // their only writer, nothing is in flight, and the start
-                   // of the prune forgot the tombstones it may delete.
-                   std::unordered_map<std::string, sl::known_latest> known;
+                   // A pointer the cache holds stays and needs no read: the
+                   // service is its only writer, nothing is in flight, and
+                   // the prune's start made the cache forget the tombstones
+                   // at or below the floor (the only pointers that may go).
+                   std::unordered_set<std::string> kept;
                    for (const auto& e : entries)
-                     if (auto* c = s.cache.find(e.resource))
-                       known.emplace(e.resource, sl::known_latest{c->version, c->removed});
-                   prune_page_write(self, sl::prune_page{std::move(entries), std::move(known)},
+                     if (s.cache.find(e.resource)) kept.insert(e.resource);
+                   prune_page_write(self, sl::prune_page{std::move(entries), std::move(kept)},
                                     beyond || !r.more);
                  });
 }

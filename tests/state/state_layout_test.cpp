@@ -155,7 +155,11 @@ TEST(StateLayout, RollbackToTheHeadOnlyWritesTheHead) {
             (std::vector<std::string>{"put meta ffffffffffffffff|head=0000000000000004"}));
 }
 
-/// The deletions of the prune page of the two tests below.
+/// The entries of the prune page of the two tests below, and its deletions.
+std::vector<rollback_entry> page_entries() {
+  return {{1, "aaaa", 0}, {1, "cccc", 0}, {2, "aaaa", 1}, {2, "bbbb", 0}};
+}
+
 std::vector<std::string> page_deletions() {
   return {"del rollback 0000000000000001|aaaa", "del rollback 0000000000000001|cccc",
           "del data 0000000000000001|aaaa",     "del rollback 0000000000000002|aaaa",
@@ -165,7 +169,7 @@ std::vector<std::string> page_deletions() {
 TEST(StateLayout, PrunePageDeletesSupersededVersionsEntriesAndTombstones) {
   // aaaa: 1 -> 2 (superseded at 2). bbbb: removed at 2 (a tombstone, still
   // latest). cccc: removed at 1, rewritten at 4 (latest 4, above the floor).
-  prune_page page{{{1, "aaaa", 0}, {1, "cccc", 0}, {2, "aaaa", 1}, {2, "bbbb", 0}}};
+  prune_page page{page_entries()};
   auto reads = page.reads(ids);
   // Per entry: data at prev (prev != 0), data at b; then latest per resource.
   ASSERT_EQ(reads.size(), 8u);
@@ -193,36 +197,38 @@ TEST(StateLayout, PrunePageDeletesSupersededVersionsEntriesAndTombstones) {
   EXPECT_FALSE(page.build(ids, answers, ops, counts));
 }
 
-TEST(StateLayout, PrunePageReadsNothingTheServiceKnows) {
-  // The page of the test above, with bbbb (removed at 2) and cccc (latest
-  // 4) known from the cache: their data at b and their pointers are not
-  // read, and the deletions are the same.
-  std::unordered_map<std::string, known_latest> known{{"bbbb", {2, true}}, {"cccc", {4, false}}};
-  prune_page page{{{1, "aaaa", 0}, {1, "cccc", 0}, {2, "aaaa", 1}, {2, "bbbb", 0}}, known};
+TEST(StateLayout, PrunePageReadsNothingOfAPointerItKeeps) {
+  // The page of the test above, with cccc (latest 4, above the floor)
+  // kept: its data at b and its pointer are not read, and the deletions
+  // are the same.
+  prune_page page{page_entries(), {"cccc"}};
   auto reads = page.reads(ids);
-  ASSERT_EQ(reads.size(), 4u);
+  ASSERT_EQ(reads.size(), 6u);
   EXPECT_EQ(reads[0].key, version_key(1, "aaaa"));
   EXPECT_EQ(reads[1].key, version_key(1, "aaaa"));  // prev of (2, aaaa)
   EXPECT_EQ(reads[2].key, version_key(2, "aaaa"));
-  EXPECT_EQ(reads[3].space, ids.latest);
-  EXPECT_EQ(reads[3].key, "aaaa");
-  std::vector<read_result> answers(4);
+  EXPECT_EQ(reads[3].key, version_key(2, "bbbb"));
+  EXPECT_EQ(reads[4].space, ids.latest);
+  EXPECT_EQ(reads[4].key, "aaaa");
+  EXPECT_EQ(reads[5].key, "bbbb");
+  std::vector<read_result> answers(6);
   answers[0].found = true;
   answers[1].found = true;
   answers[2].found = true;
-  answers[3] = {true, be(2), {}, false};
+  answers[3].found = false;  // data 2|bbbb: a tombstone
+  answers[4] = {true, be(2), {}, false};
+  answers[5] = {true, be(2), {}, false};
   std::vector<write_op> ops;
   prune_counts counts;
   ASSERT_TRUE(page.build(ids, answers, ops, counts));
   EXPECT_EQ(show(ops), page_deletions());
   EXPECT_EQ(counts.tombstones, 1u);
-  // Everything known and no prev: nothing to read.
-  prune_page alone{{{2, "bbbb", 0}}, known};
+  // Every pointer kept and no prev: nothing to read.
+  prune_page alone{{{1, "cccc", 0}}, {"cccc"}};
   EXPECT_TRUE(alone.reads(ids).empty());
   ops.clear();
   ASSERT_TRUE(alone.build(ids, {}, ops, counts));
-  EXPECT_EQ(show(ops),
-            (std::vector<std::string>{"del rollback 0000000000000002|bbbb", "del latest bbbb"}));
+  EXPECT_EQ(show(ops), (std::vector<std::string>{"del rollback 0000000000000001|cccc"}));
 }
 
 TEST(StateLayout, OverlayAnswersTheNewestPendingWriteAtOrBelowAnIndex) {
