@@ -10,6 +10,7 @@
 
 #include "actors/exceptions.hpp"
 #include "log/log.hpp"
+#include "messages/sealed_tail.hpp"
 
 namespace vstore {
 
@@ -553,6 +554,8 @@ committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr
       [self](sealed_batch& sb) -> caf::result<sealed_result> {
         auto& st = self->state;
         auto rp = self->make_response_promise<sealed_result>();
+        if (sb.tail)
+          for (auto& p : sb.tail->take()) sb.parts.push_back(std::move(p));
         auto t = st.queue->add(sb.space, std::move(sb.parts), commit_queue::clock::now());
         st.waiting.emplace(t, rp);
         arm_sweep(self);

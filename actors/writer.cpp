@@ -110,17 +110,44 @@ void answer_owners_in_doubt(writer_pointer self, const std::vector<waiting_owner
   self->send(self->state.manager, std::move(out));
 }
 
+/// Adds the open batch to the last sealed batch if the committer has not
+/// taken that yet and the two stay within the batch limits; returns whether
+/// it did.
+bool join_last(writer_pointer self) {
+  auto& s = self->state;
+  auto& last = s.last;
+  if (!last.tail || last.commands + s.open.size() > s.opts.max_batch_commands ||
+      last.bytes + s.open_bytes > s.opts.max_batch_bytes)
+    return false;
+  if (!last.tail->join(s.open)) {
+    last = writer_state::joinable{};
+    return false;
+  }
+  last.commands += s.open.size();
+  last.bytes += s.open_bytes;
+  for (auto& o : s.owners) last.owners->push_back(o);
+  return true;
+}
+
 void seal(writer_pointer self, flush_reason why) {
   auto& s = self->state;
   if (s.open.empty()) return;
   ++s.epoch;
-  ++s.stats.commits;
   ++s.stats.flushes[static_cast<size_t>(why)];
   s.stats.bytes += s.open_bytes;
   for (const auto& p : s.open) s.stats.ops += p.ops.size();
+  if (join_last(self)) {
+    s.owners.clear();
+    s.open.clear();
+    s.open_bytes = 0;
+    return;
+  }
+  ++s.stats.commits;
   auto owners = std::make_shared<std::vector<waiting_owner>>(std::move(s.owners));
   s.owners.clear();
-  sealed_batch sb{s.space, std::move(s.open)};
+  auto tail = std::make_shared<sealed_tail>();
+  s.last = writer_state::joinable{tail, s.next_seal, owners, s.open.size(), s.open_bytes};
+  sealed_batch sb{s.space, std::move(s.open), std::move(tail)};
   s.open.clear();
   s.open_bytes = 0;
   auto id = s.next_seal++;
@@ -132,6 +159,7 @@ void seal(writer_pointer self, flush_reason why) {
           [self, owners, id](sealed_result& r) {
             auto& st = self->state;
             st.outstanding.erase(id);
+            if (st.last.id == id) st.last = writer_state::joinable{};
             if (r.seq > st.last_seq) st.last_seq = r.seq;
             if (!r.failed.empty())
               fail_flushes(self, id, make_error(r.fail_code, "commit failed: " + r.fail_context));
@@ -145,6 +173,7 @@ void seal(writer_pointer self, flush_reason why) {
           [self, owners, id](caf::error& e) {
             auto& st = self->state;
             st.outstanding.erase(id);
+            if (st.last.id == id) st.last = writer_state::joinable{};
             // The commit actor went down: it may have committed the batch
             // before, and it commits nothing after (a new one aborts it).
             auto cause = "commit actor failed (" + to_status(e).to_string() + ")";
@@ -230,6 +259,8 @@ writer_actor::behavior_type writer(writer_pointer self, space_id space, std::str
           maybe_seal(self, false);
       },
       [self](committer_actor& c) {
+        // A batch that joins one sent to the commit actor before this one
+        // (until that one's error comes back) is answered in doubt with it.
         self->state.committer = std::move(c);
         maybe_seal(self, false);
       },

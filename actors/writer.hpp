@@ -7,6 +7,7 @@
 
 #include "actors/fault_hooks.hpp"
 #include "messages/protocol.hpp"
+#include "messages/sealed_tail.hpp"
 #include "vstore/options.hpp"
 
 namespace vstore {
@@ -38,6 +39,17 @@ struct writer_state {
   /// Sealed batches sent to the committer and not answered yet, by number.
   std::set<uint64_t> outstanding;
   uint64_t next_seal = 1;
+  /// The last sealed batch, while the committer may not have taken it: a
+  /// flush joins it there (sealed_tail) instead of sending a new one. Its
+  /// number, owners, and the commands and bytes it holds with what joined.
+  struct joinable {
+    std::shared_ptr<sealed_tail> tail;
+    uint64_t id = 0;
+    std::shared_ptr<std::vector<waiting_owner>> owners;
+    size_t commands = 0;
+    size_t bytes = 0;
+  };
+  joinable last;
   /// A flush request waiting until every batch sealed up to `upto` is
   /// answered; `err` is the first failure among them.
   struct flush_waiter {
@@ -58,7 +70,10 @@ using writer_pointer = writer_actor::stateful_pointer<writer_state>;
 /// reaches opts.max_batch_commands commands or opts.max_batch_bytes bytes, when
 /// its oldest command has waited opts.max_delay, when a command asks flush_now,
 /// when a flush arrives, or when its mailbox runs dry (checked in every
-/// handler, response handlers included). Once the committer answered a batch
+/// handler, response handlers included). A batch it seals while its last
+/// sealed batch still waits in the committer's mailbox joins that one (its
+/// sealed_tail), within the same size limits, and is committed in the same
+/// round it would have been as a batch of its own. Once the committer answered a batch
 /// the writer answers the manager for every owned write in it, in one
 /// written_parts message: committed (a duplicate token: the original commit),
 /// errc::aborted for a batch the committer aborted (never applied), a refusal

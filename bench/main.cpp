@@ -915,8 +915,10 @@ row run_scenario(context& ctx, const scenario& sc) {
                (k < before.seals_by_reason.size() ? before.seals_by_reason[k] : 0);
       if (n > 0) r.seals.emplace_back(to_name(static_cast<flush_reason>(k)), n);
     }
+    r.sealed_batches = after.seals - before.seals;
     std::string seals;
     for (const auto& [why, n] : r.seals) seals += " " + why + "=" + std::to_string(n);
+    seals += ", " + std::to_string(r.sealed_batches) + " sent, the rest joined one waiting";
     if (r.db_writes > 0)
       progress("[" + r.name + "] vstore: " + std::to_string(r.db_writes) + " DB::Write calls, " +
                std::to_string(r.db_write_ops / r.db_writes) + " ops each (" +

@@ -438,7 +438,7 @@ status write_json(const std::string& path, const run_info& info, const std::vect
           << ", \"vstore_seals_by_reason\": {";
         for (size_t k = 0; k < r.seals.size(); ++k)
           f << (k > 0 ? ", " : "") << json_string(r.seals[k].first) << ": " << r.seals[k].second;
-        f << "}";
+        f << "}, \"vstore_sealed_batches\": " << r.sealed_batches;
       }
       f << "}";
     }

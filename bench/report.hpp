@@ -74,11 +74,14 @@ struct row {
   /// Peak RSS of a helper process (vstored), in bytes; 0 if none.
   uint64_t peer_peak_rss = 0;
   /// Write scenarios: the manager's DB::Write calls and operations during the
-  /// measured repetitions, and the writers' seals by flush reason ("size",
-  /// "mailbox_dry", ...); empty when not collected.
+  /// measured repetitions, the writers' seals by flush reason ("size",
+  /// "mailbox_dry", ...; empty when not collected), and how many of them went
+  /// to the commit actor as a sealed batch of their own (the others joined
+  /// one still waiting there).
   uint64_t db_writes = 0;
   uint64_t db_write_ops = 0;
   std::vector<std::pair<std::string, uint64_t>> seals;
+  uint64_t sealed_batches = 0;
   /// Wall time of the scenario, including set-up and warm-up, in seconds.
   double seconds = 0;
   /// The remote rows against Redis: CAF 0.17's floor (bench/floor_side.hpp),

@@ -15,6 +15,8 @@
 
 namespace vstore {
 
+class sealed_tail;
+
 /// The part of write batch `g` that falls into one space, in request order.
 struct batch_part {
   /// The batch's sequence number, assigned by the manager (strictly increasing).
@@ -82,6 +84,11 @@ struct sibling_part {
 struct sealed_batch {
   space_id space = 0;
   std::vector<batch_part> parts;
+  /// Where the writer's later flushes join this batch until the committer
+  /// takes it (messages/sealed_tail.hpp); may be empty. Not serialized: a
+  /// sealed batch never leaves the process, and one without a tail is
+  /// complete.
+  std::shared_ptr<sealed_tail> tail;
 };
 
 /// The committer's answer to a sealed batch. Every part not listed in

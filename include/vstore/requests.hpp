@@ -497,12 +497,15 @@ struct space_stats {
   /// Point gets and scans sent to a reader in a batch (reader.batch-max)
   /// rather than read alone.
   uint64_t reads_batched = 0;
-  /// Batches the writer sealed (each one goes to the committer).
+  /// Sealed batches the writer sent to the committer.
   uint64_t commits = 0;
-  /// Operations and key/value bytes in those batches.
+  /// Operations and key/value bytes the writer flushed.
   uint64_t ops = 0;
   uint64_t bytes = 0;
-  /// Sealed batches per flush_reason (indexed by its value).
+  /// Flushes per flush_reason (indexed by its value). A flush either sends a
+  /// sealed batch (counted in `commits`) or, while the writer's last sealed
+  /// batch still waits at the committer, joins that one: the sum of
+  /// `flushes` minus `commits` is how many joined.
   std::vector<uint64_t> flushes;
   /// Commit latency of write commands (writer receipt to acknowledgement):
   /// latency_us[i] counts commands that took [2^i, 2^(i+1)) microseconds.

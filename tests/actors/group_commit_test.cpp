@@ -35,6 +35,26 @@ class GroupCommit : public actor_test {
     ASSERT_TRUE(ask(m, status_request{}, st));
   }
 
+  /// Holds the commit actor in its first round (one put), sends `n` more
+  /// writes with flush_now while it is held (write i puts "k" = i and "ji"),
+  /// and lets it go once the writer has them all.
+  void puts_while_the_commit_actor_writes(const manager_actor& m, int n) {
+    faults_->gate_commit();
+    write_request first;
+    first.put(spaces::data, "k0", "v");
+    self_->send(m, std::move(first));
+    ASSERT_TRUE(faults_->wait_gated(1));
+    for (int i = 1; i <= n; ++i) {
+      write_request w;
+      w.put(spaces::data, "k", std::to_string(i));
+      w.put(spaces::data, "j" + std::to_string(i), "v");
+      w.flush_now = true;
+      self_->send(m, std::move(w));
+    }
+    ASSERT_TRUE(faults_->wait_writes(spaces::data, static_cast<uint64_t>(n) + 1));
+    faults_->open();
+  }
+
   /// Collects n acknowledgements (or errors) of writes sent with send_puts.
   int collect(int n) {
     int ok = 0;
@@ -96,6 +116,44 @@ TEST_F(GroupCommit, AgeLimitSealsTheBatch) {
   faults_->open();
   EXPECT_EQ(collect(3), 3);
   EXPECT_GE(flushes(m, spaces::data, flush_reason::age), 1u);
+}
+
+TEST_F(GroupCommit, BatchesSealedWhileTheCommitActorWritesJoinTheOneWaiting) {
+  auto m = start(opts(), faults_);
+  puts_while_the_commit_actor_writes(m, 20);
+  EXPECT_EQ(collect(21), 21);
+  auto s = stats(m).spaces[spaces::data];
+  EXPECT_EQ(s.flushes[static_cast<size_t>(flush_reason::now)], 20u);
+  EXPECT_EQ(s.ops, 41u);
+  // The first round's batch, the one that waited with the 19 or 20 that
+  // joined it, and the last one if it came after the commit actor took it.
+  EXPECT_LE(s.commits, 3u);
+  // Each in order, every one applied: "k" holds the last value.
+  EXPECT_EQ(get(m, spaces::data, "k"), std::optional<std::string>{"20"});
+  for (int i = 1; i <= 20; ++i)
+    EXPECT_EQ(get(m, spaces::data, "j" + std::to_string(i)), std::optional<std::string>{"v"}) << i;
+}
+
+TEST_F(GroupCommit, BatchesThatJoinedAreAnsweredInDoubtWhenTheCommitActorDies) {
+  auto m = start(opts(), faults_);
+  faults_->fail_commits(1);  // the held round throws once let go
+  puts_while_the_commit_actor_writes(m, 20);
+  // In doubt because the commit actor died, not later, at the manager's
+  // deadline for writes nobody answered.
+  int in_doubt = 0;
+  for (int i = 0; i < 21; ++i)
+    self_->receive([&](commit_ack&) { ADD_FAILURE() << "acknowledged"; },
+                   [&](caf::error& e) {
+                     auto st = to_status(e);
+                     EXPECT_NE(st.context().find("commit actor"), std::string::npos)
+                         << st.to_string();
+                     in_doubt += st.code() == errc::in_doubt;
+                   },
+                   caf::after(reply_timeout) >> [] { ADD_FAILURE() << "no reply"; });
+  EXPECT_EQ(in_doubt, 21);
+  // The next commit actor writes what comes after.
+  ASSERT_TRUE(put(m, spaces::data, "k", "after"));
+  EXPECT_EQ(get(m, spaces::data, "k"), std::optional<std::string>{"after"});
 }
 
 TEST_F(GroupCommit, ExplicitFlushIsCountedAndAnswered) {

@@ -56,6 +56,26 @@ class fault_switch : public fault_hooks {
     gate_at_ = 0;
     open_ = false;
   }
+  /// Holds the committer inside its next commit, before it writes, until
+  /// open() or `max_wait`.
+  void gate_commit() {
+    std::lock_guard<std::mutex> g{mtx_};
+    gate_commit_ = true;
+    open_ = false;
+  }
+  /// Waits (at most 20 s) until `n` actors have waited at the gate so far;
+  /// returns whether they did.
+  bool wait_gated(int n) {
+    std::unique_lock<std::mutex> g{mtx_};
+    return cv_.wait_for(g, std::chrono::seconds(20), [this, n] { return gated_.load() >= n; });
+  }
+  /// Waits (at most 20 s) until the writer of `space` has received `n` parts
+  /// since the switch was made; returns whether it did.
+  bool wait_writes(space_id space, uint64_t n) {
+    std::unique_lock<std::mutex> g{mtx_};
+    return cv_.wait_for(g, std::chrono::seconds(20),
+                        [this, space, n] { return writes_seen_[space] >= n; });
+  }
   /// Lets gated actors continue.
   void open() {
     {
@@ -84,6 +104,8 @@ class fault_switch : public fault_hooks {
   void on_write(space_id space) override {
     if (take(write_faults_[space])) throw std::runtime_error("injected write fault");
     std::unique_lock<std::mutex> g{mtx_};
+    ++writes_seen_[space];
+    cv_.notify_all();
     if (space == nth_space_ && ++nth_seen_ == nth_at_)
       throw std::runtime_error("injected write fault");
     if (space == delay_space_ && ++delay_seen_ == delay_at_) {
@@ -93,6 +115,13 @@ class fault_switch : public fault_hooks {
       wait(g);
   }
   void on_commit() override {
+    {
+      std::unique_lock<std::mutex> g{mtx_};
+      if (gate_commit_ && !open_) {
+        gate_commit_ = false;
+        wait(g);
+      }
+    }
     if (take(commit_faults_)) throw std::runtime_error("injected commit fault");
   }
   void after_commit() override {
@@ -105,6 +134,7 @@ class fault_switch : public fault_hooks {
   /// still releases everyone who waited before).
   void wait(std::unique_lock<std::mutex>& g) {
     ++gated_;
+    cv_.notify_all();
     auto seen = openings_;
     cv_.wait_for(g, std::chrono::seconds(20), [this, seen] { return openings_ != seen; });
   }
@@ -129,7 +159,9 @@ class fault_switch : public fault_hooks {
   int gate_at_ = 0;
   int gate_writes_seen_ = 0;
   bool gate_readers_ = false;
+  bool gate_commit_ = false;
   bool open_ = true;
+  uint64_t writes_seen_[max_spaces] = {};
   uint64_t openings_ = 0;
   int nth_space_ = -1;
   int nth_at_ = 0;

@@ -121,11 +121,13 @@ void render_stats(exposition& x, const stats_reply& s) {
             [](const space_stats& sp) { return sp.reads_queued; });
   per_space(x, s, "vstore_writes_queued", "gauge", "Writes admitted and not settled yet.",
             [](const space_stats& sp) { return sp.writes_queued; });
-  per_space(x, s, "vstore_commits_total", "counter", "Batches sealed by the space's writer.",
+  per_space(x, s, "vstore_commits_total", "counter",
+            "Sealed batches the space's writer sent to the commit actor.",
             [](const space_stats& sp) { return sp.commits; });
-  per_space(x, s, "vstore_ops_total", "counter", "Operations in the sealed batches.",
+  per_space(x, s, "vstore_ops_total", "counter", "Operations the space's writer flushed.",
             [](const space_stats& sp) { return sp.ops; });
-  per_space(x, s, "vstore_bytes_total", "counter", "Key and value bytes in the sealed batches.",
+  per_space(x, s, "vstore_bytes_total", "counter",
+            "Key and value bytes the space's writer flushed.",
             [](const space_stats& sp) { return sp.bytes; });
   per_space(x, s, "vstore_restarts_total", "counter", "Restarts of the space's readers and writer.",
             [](const space_stats& sp) { return sp.restarts; });
@@ -136,7 +138,8 @@ void render_stats(exposition& x, const stats_reply& s) {
             "99th percentile commit latency of write commands (upper bound of its bucket).",
             [](const space_stats& sp) { return latency_percentile(sp.latency_us, 0.99); });
   latency_histogram(x, s);
-  x.family("vstore_flushes_total", "counter", "Sealed batches by the reason of the flush.");
+  x.family("vstore_flushes_total", "counter",
+           "Flushes of the writer by reason (a sealed batch, or one that joined the last).");
   for (const auto& sp : s.spaces)
     for (size_t i = 0; i < flush_reason_count; ++i)
       x.sample("vstore_flushes_total",
