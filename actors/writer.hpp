@@ -73,13 +73,13 @@ using writer_pointer = writer_actor::stateful_pointer<writer_state>;
 /// handler, response handlers included). A batch it seals while its last
 /// sealed batch still waits in the committer's mailbox joins that one (its
 /// sealed_tail), within the same size limits, and is committed in the same
-/// round it would have been as a batch of its own. Once the committer answered a batch
-/// the writer answers the manager for every owned write in it, in one
-/// written_parts message: committed (a duplicate token: the original commit),
-/// errc::aborted for a batch the committer aborted (never applied), a refusal
-/// code for one the store refused unwritten, errc::in_doubt for one whose
-/// commit failed or whose committer went down. It sends that message before it
-/// answers any flush that covers the batch.
+/// round it would have been as a batch of its own. Once the committer
+/// answered a batch the writer answers the manager for every owned write in
+/// it, in one written_parts message: committed (a duplicate token: the
+/// original commit), errc::aborted for a batch the committer aborted (never
+/// applied), a refusal code for one the store refused unwritten,
+/// errc::in_doubt for one whose commit failed or whose committer went down.
+/// It sends that message before it answers any flush that covers the batch.
 writer_actor::behavior_type writer(writer_pointer self, space_id space, std::string name,
                                    writer_options opts, committer_actor committer,
                                    manager_actor manager, std::shared_ptr<fault_hooks> hooks);

@@ -57,7 +57,7 @@ class fault_switch : public fault_hooks {
     open_ = false;
   }
   /// Holds the committer inside its next commit, before it writes, until
-  /// open() or `max_wait`.
+  /// open() (at most 20 s).
   void gate_commit() {
     std::lock_guard<std::mutex> g{mtx_};
     gate_commit_ = true;
