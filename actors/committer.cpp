@@ -53,8 +53,23 @@ void answer_ready(committer_pointer self) {
   for (auto& r : s.queue->take_ready()) {
     auto i = s.waiting.find(r.tok);
     if (i == s.waiting.end()) continue;
-    i->second.deliver(std::move(r.result));
+    auto w = std::move(i->second);
     s.waiting.erase(i);
+    // The writes that committed, with their acknowledgement.
+    std::vector<std::pair<write_reply*, uint64_t>> acks;
+    written_parts done{w.space, {}};
+    for (auto& [g, reply] : w.replies)
+      if (auto seq = committed_seq(r.result, g)) {
+        acks.emplace_back(reply.get(), *seq);
+        done.parts.push_back(written_part{reply->id, true, *seq, errc::internal, {}});
+      }
+    // The writer and the manager first, so that whatever a client sends
+    // after its acknowledgement (stats, a flush, the next write against
+    // writer.max-queued, an outcome_request) finds the write settled there.
+    w.rp.deliver(std::move(r.result));
+    if (!done.parts.empty()) self->send(s.manager, std::move(done));
+    auto me = caf::actor_cast<caf::strong_actor_ptr>(self);
+    for (auto& [reply, seq] : acks) reply->deliver_from(me, commit_ack{seq});
   }
   answer_fences(self);
 }
@@ -80,7 +95,7 @@ void apply(write_batch& b, space_id space, const std::vector<write_op>& ops) {
 /// answer their commands in doubt: the crash may have followed a commit.
 void fail_everything(committer_pointer self, const caf::error& err) {
   auto& s = self->state;
-  for (auto& kv : s.waiting) kv.second.deliver(err);
+  for (auto& kv : s.waiting) kv.second.rp.deliver(err);
   s.waiting.clear();
   for (auto& f : s.fences) f.second.deliver(err);
   s.fences.clear();
@@ -504,9 +519,10 @@ committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr
                                          size_t spaces, uint64_t min_g, supervisor_options sup,
                                          token_options tok, recovery_options recovery,
                                          size_t round_ops_limit, commit_path path,
-                                         std::shared_ptr<commit_gate> gate,
+                                         std::shared_ptr<commit_gate> gate, manager_actor manager,
                                          std::shared_ptr<fault_hooks> hooks) {
   auto& s = self->state;
+  s.manager = std::move(manager);
   s.path = path;
   s.gate = std::move(gate);
   s.era = s.gate->open_era();
@@ -556,8 +572,11 @@ committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr
         auto rp = self->make_response_promise<sealed_result>();
         if (sb.tail)
           for (auto& p : sb.tail->take()) sb.parts.push_back(std::move(p));
+        committer_state::waiting_batch w{rp, sb.space, {}};
+        for (auto& p : sb.parts)
+          if (p.reply) w.replies.emplace_back(p.g, std::move(p.reply));
         auto t = st.queue->add(sb.space, std::move(sb.parts), commit_queue::clock::now());
-        st.waiting.emplace(t, rp);
+        st.waiting.emplace(t, std::move(w));
         arm_sweep(self);
         maybe_commit(self);
         answer_ready(self);

@@ -8,6 +8,7 @@
 #include "actors/commit_queue.hpp"
 #include "actors/fault_hooks.hpp"
 #include "actors/token_index.hpp"
+#include "actors/write_reply.hpp"
 #include "messages/protocol.hpp"
 #include "vstore/options.hpp"
 #include "vstore/store.hpp"
@@ -50,7 +51,15 @@ struct commit_path {
 struct committer_state {
   std::shared_ptr<store> backend;
   std::unique_ptr<commit_queue> queue;
-  std::unordered_map<commit_queue::token, caf::typed_response_promise<sealed_result>> waiting;
+  /// A sealed batch waiting for its round: the writer's request and the
+  /// replies of the writes it owns (parts with a write_reply), which this
+  /// actor acknowledges itself once they committed.
+  struct waiting_batch {
+    caf::typed_response_promise<sealed_result> rp;
+    space_id space = 0;
+    std::vector<std::pair<uint64_t, std::shared_ptr<write_reply>>> replies;
+  };
+  std::unordered_map<commit_queue::token, waiting_batch> waiting;
   /// Fences waiting until every sealed batch up to their token is answered.
   std::vector<std::pair<commit_queue::token, caf::typed_response_promise<commit_ack>>> fences;
   std::unique_ptr<token_index> tokens;
@@ -68,6 +77,9 @@ struct committer_state {
   std::chrono::steady_clock::time_point next_recovery;
   committer_stats stats;
   std::shared_ptr<fault_hooks> hooks;
+  /// Told which writes this actor acknowledged (written_parts), before it
+  /// acknowledges them.
+  manager_actor manager;
   commit_path path;
   /// The manager's gate and this actor's era in it (commit_gate.hpp).
   std::shared_ptr<commit_gate> gate;
@@ -100,10 +112,13 @@ using committer_pointer = committer_actor::stateful_pointer<committer_state>;
 /// sealed batches and, when its mailbox runs dry or a round reaches
 /// `round_ops_limit` operations, commits everything below the watermark (see
 /// commit_queue) with ONE backend commit, then answers every sealed batch whose
-/// parts are all finished. Batches numbered below `min_g` belong to an earlier
-/// commit actor and are answered as aborted. A multi-space batch missing a part
-/// for longer than sup.stall_abort is aborted (a sweep timer runs only while
-/// such batches exist).
+/// parts are all finished: the writer, then the manager for the batch's
+/// committed writes (a written_parts), then their clients (write_reply:
+/// straight to the client, not through the writer and the manager). Batches
+/// numbered below `min_g` belong to an earlier commit actor and are answered
+/// as aborted. A multi-space batch missing a part for longer than
+/// sup.stall_abort is aborted (a sweep timer runs only while such batches
+/// exist).
 ///
 /// Idempotency: the part that carries a token is committed together with the
 /// token's record in the system space; a batch whose token already committed
@@ -140,7 +155,7 @@ committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr
                                          size_t spaces, uint64_t min_g, supervisor_options sup,
                                          token_options tok, recovery_options recovery,
                                          size_t round_ops_limit, commit_path path,
-                                         std::shared_ptr<commit_gate> gate,
+                                         std::shared_ptr<commit_gate> gate, manager_actor manager,
                                          std::shared_ptr<fault_hooks> hooks);
 
 }  // namespace vstore

@@ -100,7 +100,8 @@ committer_actor spawn_committer(manager_pointer self) {
   auto recovery = recovery_options{o.db.recovery_backoff, o.db.recovery_backoff_max};
   auto path = commit_path{o.writer.inline_commits, o.writer.slow_commit, o.writer.gather_rounds};
   auto c = self->spawn(committer, st.child_backend, o.schema.size(), st.next_g, o.supervisor,
-                       o.tokens, recovery, round_limit, path, st.gate, st.setup.hooks);
+                       o.tokens, recovery, round_limit, path, st.gate,
+                       caf::actor_cast<manager_actor>(self), st.setup.hooks);
   self->monitor<caf::message_priority::high>(c);
   watch(self, c.address(), child_role{child_role::committer, 0, 0});
   return c;
@@ -125,12 +126,13 @@ void count_error(manager_pointer self, space_id s, errc code) {
 
 void check_drained(manager_pointer self);
 
-/// Delivers a write error decided by the request table, counting it.
-void deliver_write_error(manager_pointer self, caf::response_promise& rp, space_id owner, errc code,
+/// Delivers a write error decided by the request table, counting it, unless
+/// the commit actor acknowledged the write first (write_reply): then the
+/// client has its answer, and it is the true one.
+void deliver_write_error(manager_pointer self, write_promise& rp, space_id owner, errc code,
                          std::string context) {
   auto& st = self->state;
-  count_error(self, owner, code);
-  rp.deliver(make_error(code, std::move(context)));
+  if (rp.deliver(make_error(code, std::move(context)))) count_error(self, owner, code);
   if (st.draining) ++st.drained.answered;
 }
 
@@ -1069,21 +1071,24 @@ caf::result<commit_ack> start_write(manager_pointer self, write_request& req) {
   // Split by space, keeping each space's operations in request order.
   std::vector<batch_part> parts;
   if ((mask & (mask - 1)) == 0) {
-    parts.push_back(batch_part{g, mask, std::move(req.ops), req.flush_now, {}});
+    parts.push_back(batch_part{g, mask, std::move(req.ops), req.flush_now, {}, nullptr});
   } else {
     std::vector<int> slot_of(st.spaces.size(), -1);
     for (auto& op : req.ops) {
       auto& idx = slot_of[op.space];
       if (idx < 0) {
         idx = static_cast<int>(parts.size());
-        parts.push_back(batch_part{g, mask, {}, req.flush_now, {}});
+        parts.push_back(batch_part{g, mask, {}, req.flush_now, {}, nullptr});
       }
       parts[static_cast<size_t>(idx)].ops.push_back(std::move(op));
     }
   }
   auto rp = self->make_response_promise<commit_ack>();
-  auto id = st.table->add_write(mask, owner, req.token, rp, clock_type::now(),
+  // Shared with the commit actor, which acknowledges the write itself.
+  auto reply = std::make_shared<write_reply>(rp);
+  auto id = st.table->add_write(mask, owner, req.token, write_promise{reply}, clock_type::now(),
                                 req.token.empty() ? 0 : st.setup.backend->latest_sequence());
+  reply->id = id;
   arm_tick(self);
   for (auto& p : parts) {
     auto s = p.ops.front().space;
@@ -1094,17 +1099,21 @@ caf::result<commit_ack> start_write(manager_pointer self, write_request& req) {
   for (auto& p : parts) {
     if (p.ops.empty() || p.ops.front().space != owner) continue;
     p.token = std::move(req.token);
-    // One-way: the writer answers in a written_parts per sealed batch. If it
-    // is gone, its down message makes the write an orphan (replace_writer).
+    p.reply = reply;
+    // One-way: the commit actor acknowledges the write through `reply` and
+    // reports it in a written_parts; the writer reports every other outcome.
+    // If the writer is gone, its down message makes the write an orphan
+    // (replace_writer).
     self->send(st.spaces[owner].writer, owned_part{std::move(p), id});
   }
   return rp;
 }
 
-/// The writer of `w.space` answered the writes it owned in one sealed batch.
+/// The writer of `w.space` answered the writes it owned in one sealed batch,
+/// or the commit actor reports those of them it acknowledged.
 void on_written(manager_pointer self, written_parts& w) {
   auto& st = self->state;
-  // Only the manager's own writers send it (a peer could forge answers).
+  // Only the manager's own children send it (a peer could forge answers).
   auto sender = self->current_sender();
   if (!sender || sender->node() != self->node() || w.space >= st.spaces.size()) return;
   for (auto& p : w.parts) owner_replied(self, w.space, p);
@@ -1508,8 +1517,8 @@ void expire_overdue(manager_pointer self) {
 void resolve_held(manager_pointer self, manager_state::table_type::held_orphan h,
                   clock_type::time_point deadline) {
   auto& st = self->state;
-  auto finish = [self, owner = h.owner](caf::response_promise& rp, bool committed,
-                                        bool not_committed, uint64_t seq) mutable {
+  auto finish = [self, owner = h.owner](write_promise& rp, bool committed, bool not_committed,
+                                        uint64_t seq) mutable {
     auto& state = self->state;
     auto code = state.table->resolve_held(committed, not_committed);
     if (!code) {

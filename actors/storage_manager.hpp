@@ -19,6 +19,7 @@
 #include "actors/replication_board.hpp"
 #include "actors/request_table.hpp"
 #include "actors/snapshot_table.hpp"
+#include "actors/write_reply.hpp"
 #include "messages/protocol.hpp"
 #include "vstore/options.hpp"
 #include "vstore/store.hpp"
@@ -117,7 +118,7 @@ struct manager_state {
   std::unordered_map<caf::actor_addr, child_role> roles;
   uint64_t next_g = 1;
   /// The reads and writes admitted and not settled, with the outcome rules.
-  using table_type = request_table<caf::response_promise, caf::response_promise>;
+  using table_type = request_table<caf::response_promise, write_promise>;
   std::unique_ptr<table_type> table;
   std::vector<outcome_waiter> outcome_waiters;
   /// Held writes whose token lookup found the commit actor down: asked again

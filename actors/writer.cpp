@@ -72,12 +72,14 @@ void answer_owners(writer_pointer self, const std::vector<waiting_owner>& owners
   written_parts out{s.space, {}};
   out.parts.reserve(owners.size());
   for (const auto& o : owners) {
-    auto dup = std::find(r.duplicate.begin(), r.duplicate.end(), o.g);
-    if (dup != r.duplicate.end()) {
-      // Its token committed before: answer that commit, apply nothing.
-      auto seq = r.duplicate_seq[static_cast<size_t>(dup - r.duplicate.begin())];
-      out.parts.push_back(written_part{o.id, true, seq, errc::internal, {}});
+    // Committed (or a duplicate: its token committed before, and that commit
+    // answers it). With a write_reply, the commit actor acknowledged it and
+    // told the manager already.
+    if (auto seq = committed_seq(r, o.g)) {
+      if (!o.acked_by_committer)
+        out.parts.push_back(written_part{o.id, true, *seq, errc::internal, {}});
       ++s.stats.writes;
+      record_latency(s.stats, now - o.since);
     } else if (contains(r.aborted, o.g)) {
       out.parts.push_back(refusal(o.id, errc::aborted,
                                   "a part of this multi-space batch was lost; "
@@ -86,17 +88,13 @@ void answer_owners(writer_pointer self, const std::vector<waiting_owner>& owners
       out.parts.push_back(
           refusal(o.id, r.refuse_code,
                   "refused before anything was written, nothing was applied: " + r.refuse_context));
-    } else if (contains(r.failed, o.g)) {
+    } else {
       out.parts.push_back(refusal(
           o.id, errc::in_doubt,
           std::string{"backend commit failed: "} + to_name(r.fail_code) + ": " + r.fail_context));
-    } else {
-      out.parts.push_back(written_part{o.id, true, r.seq, errc::internal, {}});
-      ++s.stats.writes;
-      record_latency(s.stats, now - o.since);
     }
   }
-  self->send(s.manager, std::move(out));
+  if (!out.parts.empty()) self->send(s.manager, std::move(out));
 }
 
 /// Answers the manager for the owned writes of a batch whose committer went
@@ -229,8 +227,9 @@ writer_actor::behavior_type writer(writer_pointer self, space_id space, std::str
       [self](owned_part& op) {
         auto g = op.part.g;
         bool now = op.part.flush_now;
+        bool direct = op.part.reply != nullptr;
         append(self, std::move(op.part));
-        self->state.owners.push_back(waiting_owner{g, op.id, clock_type::now()});
+        self->state.owners.push_back(waiting_owner{g, op.id, clock_type::now(), direct});
         maybe_seal(self, now);
       },
       [self](sibling_part& sp) {

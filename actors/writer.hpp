@@ -18,6 +18,9 @@ struct waiting_owner {
   /// The manager's id of the write (owned_part::id).
   uint64_t id;
   std::chrono::steady_clock::time_point since;
+  /// Whether its part carries a write_reply: the commit actor then
+  /// acknowledges it, and tells the manager, itself once it committed.
+  bool acked_by_committer = false;
 };
 
 /// The state of a writer: its open batch and the commands waiting for commits.
@@ -75,10 +78,11 @@ using writer_pointer = writer_actor::stateful_pointer<writer_state>;
 /// sealed_tail), within the same size limits, and is committed in the same
 /// round it would have been as a batch of its own. Once the committer
 /// answered a batch the writer answers the manager for every owned write in
-/// it, in one written_parts message: committed (a duplicate token: the
-/// original commit), errc::aborted for a batch the committer aborted (never
-/// applied), a refusal code for one the store refused unwritten,
-/// errc::in_doubt for one whose commit failed or whose committer went down.
+/// it that the committer did not acknowledge itself (see write_reply), in one
+/// written_parts message: committed (a duplicate token: the original commit),
+/// errc::aborted for a batch the committer aborted (never applied), a refusal
+/// code for one the store refused unwritten, errc::in_doubt for one whose
+/// commit failed or whose committer went down.
 /// It sends that message before it answers any flush that covers the batch.
 writer_actor::behavior_type writer(writer_pointer self, space_id space, std::string name,
                                    writer_options opts, committer_actor committer,

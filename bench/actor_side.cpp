@@ -410,6 +410,9 @@ status set_caf_option(caf::actor_system_config& cfg, const std::string& kv) {
 struct floor_round {
   std::vector<write_op> ops;
   size_t writes = 0;
+  /// The clients' requests (the relay's promises for them): the commit
+  /// actor's place answers them itself, as vstore's commit actor does.
+  std::vector<caf::response_promise> clients;
   status st;
 };
 
@@ -471,15 +474,10 @@ caf::behavior floor_end(caf::event_based_actor*, std::shared_ptr<floor_write_fn>
   }};
 }
 
-/// The writer's place: passes the write on and its answer back.
+/// The writer's place: passes the write on (the commit actor's place
+/// answers the client).
 caf::behavior floor_relay(caf::event_based_actor* self, caf::actor next) {
-  return {[self, next](write_request& w) -> caf::result<commit_ack> {
-    auto rp = self->make_response_promise<commit_ack>();
-    self->request(next, caf::infinite, std::move(w))
-        .then([rp](commit_ack& a) mutable { rp.deliver(a); },
-              [rp](caf::error& e) mutable { rp.deliver(e); });
-    return rp;
-  }};
+  return {[self, next](write_request& w) { return self->delegate(next, std::move(w)); }};
 }
 
 template <class Reply>
@@ -487,14 +485,13 @@ caf::result<Reply> floor_refuse() {
   return make_error(errc::unavailable, "the hop floor only takes write_request");
 }
 
-/// The manager's place, with its typed interface: passes writes on.
+/// The manager's place, with its typed interface: passes writes on (the
+/// commit actor's place answers the client).
 manager_actor::behavior_type floor_head(manager_actor::pointer self, caf::actor next) {
   return {
       [self, next](write_request& w) -> caf::result<commit_ack> {
         auto rp = self->make_response_promise<commit_ack>();
-        self->request(next, caf::infinite, std::move(w))
-            .then([rp](commit_ack& a) mutable { rp.deliver(a); },
-                  [rp](caf::error& e) mutable { rp.deliver(e); });
+        rp.delegate(next, std::move(w));
         return rp;
       },
       [](get_request&) { return floor_refuse<get_reply>(); },
@@ -561,6 +558,7 @@ void floor_start_round(floor_group_pointer self) {
   for (auto& b : s.batches) {
     round->writes += b->writes;
     for (auto& op : b->ops) round->ops.push_back(std::move(op));
+    for (auto& c : b->clients) round->clients.push_back(std::move(c));
   }
   auto promises = std::make_shared<std::vector<caf::response_promise>>(std::move(s.promises));
   s.batches.clear();
@@ -571,7 +569,17 @@ void floor_start_round(floor_group_pointer self) {
   self->request(s.io, caf::infinite, std::move(round))
       .then(
           [self, promises](floor_round_ptr& done) {
+            // The relays first, then the clients (vstore's commit actor
+            // answers the writer, then the clients).
             for (auto& rp : *promises) rp.deliver(done);
+            auto me = caf::actor_cast<caf::strong_actor_ptr>(self);
+            for (auto& c : done->clients) {
+              caf::response_promise rp{me, c.source(), c.stages(), c.id()};
+              if (done->st)
+                rp.deliver(commit_ack{0});
+              else
+                rp.deliver(to_error(done->st));
+            }
             auto& st = self->state;
             st.writing = false;
             if (st.queued >= st.round_writes)
@@ -626,36 +634,29 @@ struct floor_relay_state {
 
 using floor_relay_pointer = caf::stateful_actor<floor_relay_state>*;
 
-/// Sends the open batch on once the mailbox is empty, and answers its writes
-/// when it is written. Called after every message, answers included: a
+/// Sends the open batch on once the mailbox is empty, with its writes for the
+/// commit actor's place to answer (the relay answers them only when that
+/// actor fails). Called after every message, answers included: a
 /// batch left open after the last message would never go (its clients wait
 /// for it and send nothing more). vstore's writer checks after every message
 /// too.
 void floor_relay_seal(floor_relay_pointer self) {
   auto& s = self->state;
   if (!s.open || !self->mailbox().empty()) return;
-  auto sealed = std::make_shared<std::vector<caf::response_promise>>(std::move(s.owners));
+  auto sealed = std::make_shared<std::vector<caf::response_promise>>(s.owners);
+  s.open->clients = std::move(s.owners);
   s.owners.clear();
   self->request(s.next, caf::infinite, std::move(s.open))
-      .then(
-          [self, sealed](floor_round_ptr& done) {
-            for (auto& rp : *sealed) {
-              if (done->st)
-                rp.deliver(commit_ack{0});
-              else
-                rp.deliver(to_error(done->st));
-            }
-            floor_relay_seal(self);
-          },
-          [self, sealed](caf::error& e) {
-            for (auto& rp : *sealed) rp.deliver(e);
-            floor_relay_seal(self);
-          });
+      .then([self](floor_round_ptr&) { floor_relay_seal(self); },
+            [self, sealed](caf::error& e) {
+              for (auto& rp : *sealed) rp.deliver(e);
+              floor_relay_seal(self);
+            });
   s.open.reset();
 }
 
 /// The writer's place: gathers the writes that arrive while its mailbox has
-/// more, sends them on as one batch, and answers each when it is written.
+/// more and sends them on as one batch.
 caf::behavior floor_batching_relay(floor_relay_pointer self, caf::actor next) {
   self->state.next = std::move(next);
   return {[self](write_request& w) -> caf::result<commit_ack> {

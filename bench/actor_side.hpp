@@ -113,9 +113,11 @@ class actor_side {
   /// Spawns the hop floor of a sequential commit: three plain actors shaped
   /// like vstore's commit path, with the StorageManager's typed interface at
   /// the head (manager -> writer -> commit actor). The first two only pass a
-  /// write_request on with request/then and its answer back, as vstore's
-  /// manager and writer do; the last calls `write` with its operations on its
-  /// scheduler thread (as an inline round does) and answers a commit_ack.
+  /// write_request on (delegate), as vstore's manager and writer do; the last
+  /// calls `write` with its operations on its scheduler thread (as an inline
+  /// round does) and answers the client a commit_ack itself, as vstore's
+  /// commit actor does: four hops per commit, with none of the messages
+  /// vstore's manager and writer get beside them.
   /// Every other request gets errc::unavailable. `slot` names it; close()
   /// lets it go.
   status open_commit_floor(std::function<status(const std::vector<write_op>&)> write, size_t& slot);
@@ -128,7 +130,8 @@ class actor_side {
   /// run and writes a round when all of them are there (an ideal gather; at a
   /// repetition's end, 1 ms after the last round), calling `write` with the
   /// round's operations on a detached I/O thread (as vstore's synced rounds
-  /// are written). `slot` names it; close() lets it go.
+  /// are written), and answering each write's client itself (as vstore's
+  /// commit actor does). `slot` names it; close() lets it go.
   status open_sync_floor(std::function<status(const std::vector<write_op>&)> write,
                          size_t in_flight, size_t& slot);
 

@@ -88,8 +88,9 @@ FLOOR instead of MISS (out of reach on CAF 0.17), with the floor printed under
 the table.
 empty_commit and put_small_sync measure a hop floor the same way, in process:
 the same clients through three actors shaped like the commit path (manager ->
-writer -> commit actor). For empty_commit each only passes the write on, the
-last writing it with one DB::Write; for put_small_sync they do group commit
+writer -> commit actor). For empty_commit the first two only pass the write
+on, the last writes it with one DB::Write and answers the client (as vstore's
+commit actor acknowledges a committed write itself); for put_small_sync they do group commit
 at its best (the writer's place gathers, the commit actor's place knows how
 many writes are in flight and writes each round of all of them with one synced
 DB::Write on a detached I/O thread). put_small_sync also measures the disk's

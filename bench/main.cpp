@@ -773,8 +773,9 @@ row run_scenario(context& ctx, const scenario& sc) {
         "the third knows how many writes are in flight and writes a round when all of them "
         "are there, with one synced DB::Write on a detached I/O thread";
   } else if (std::string{sc.name} == "empty_commit" && run_vstore && run_raw) {
-    // The hop floor: the same client through three actors that only pass
-    // the write on, the last writing it into the raw database.
+    // The hop floor: the same client through three actors, the first two
+    // only passing the write on, the last writing it into the raw database
+    // and answering the client.
     if (!ctx.hop_floor_slot) {
       size_t slot = 0;
       auto* db = ctx.main_raw.get();
@@ -789,8 +790,8 @@ row run_scenario(context& ctx, const scenario& sc) {
     r.floor_is_hops = true;
     r.floor_shape =
         "the same client through three actors shaped like the commit path (manager -> writer "
-        "-> commit actor, each only passing the write on and its answer back; the last writes "
-        "it with one DB::Write on its scheduler thread)";
+        "-> commit actor, the first two only passing the write on; the last writes it with one "
+        "DB::Write on its scheduler thread and answers the client)";
   }
 
   const auto plan = plan_of(ctx, sc);

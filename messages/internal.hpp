@@ -4,6 +4,7 @@
 // plain structs without CAF, so that the commit logic can be tested without an
 // actor system. protocol.hpp gives each an inspect().
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 namespace vstore {
 
 class sealed_tail;
+class write_reply;
 
 /// The part of write batch `g` that falls into one space, in request order.
 struct batch_part {
@@ -28,6 +30,10 @@ struct batch_part {
   /// The write's idempotency token; only on the part that carries the reply
   /// (the owner's part), empty on the others and when the write has none.
   std::string token;
+  /// The write's reply (actors/write_reply.hpp), also only on the owner's
+  /// part: the commit actor acknowledges through it once the write committed.
+  /// Not serialized: a batch part never leaves the process.
+  std::shared_ptr<write_reply> reply;
 };
 
 /// The keys of the point gets and multi_gets of one space that the manager
@@ -114,6 +120,22 @@ struct sealed_result {
   errc refuse_code = errc::no_space;
   std::string refuse_context;
 };
+
+/// What `r` says of part `g`: the sequence number that acknowledges it (the
+/// round's for a committed part, the earlier commit's for a duplicate), or
+/// nothing for a part aborted, refused or in doubt. The one place where a
+/// sealed result becomes an acknowledgement, for the commit actor and the
+/// writer alike.
+inline std::optional<uint64_t> committed_seq(const sealed_result& r, uint64_t g) {
+  auto in = [g](const std::vector<uint64_t>& xs) {
+    return std::find(xs.begin(), xs.end(), g) != xs.end();
+  };
+  auto dup = std::find(r.duplicate.begin(), r.duplicate.end(), g);
+  if (dup != r.duplicate.end())
+    return r.duplicate_seq[static_cast<size_t>(dup - r.duplicate.begin())];
+  if (in(r.aborted) || in(r.refused) || in(r.failed)) return std::nullopt;
+  return r.seq;
+}
 
 /// Asks the committer to answer once every sealed batch it received before
 /// this message is answered (the manager's fence when it settles writes whose

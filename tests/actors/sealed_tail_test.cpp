@@ -16,7 +16,7 @@ namespace {
 
 std::vector<batch_part> parts(uint64_t from, uint64_t to) {
   std::vector<batch_part> out;
-  for (auto g = from; g < to; ++g) out.push_back(batch_part{g, 1, {}, false, {}});
+  for (auto g = from; g < to; ++g) out.push_back(batch_part{g, 1, {}, false, {}, nullptr});
   return out;
 }
 

@@ -146,7 +146,7 @@ TEST_F(Serialization, Replies) {
 }
 
 TEST_F(Serialization, InternalMessages) {
-  batch_part p{9, 3, {write_op{op_kind::put, 0, "k", binary}}, true, binary};
+  batch_part p{9, 3, {write_op{op_kind::put, 0, "k", binary}}, true, binary, nullptr};
   auto o = round_trip(owned_part{p});
   EXPECT_EQ(o.part.g, 9u);
   EXPECT_EQ(o.part.token, binary);

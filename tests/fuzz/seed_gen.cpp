@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   if (argc != 2) return 2;
   std::string dir = argv[1];
   using namespace vstore;
-  batch_part part{7, 3, {write_op{op_kind::put, 1, "k", "v"}}, true, "token"};
+  batch_part part{7, 3, {write_op{op_kind::put, 1, "k", "v"}}, true, "token", nullptr};
   write_seed(dir, 0, get_request{1, "key"});
   write_seed(dir, 1, get_reply{true, "value"});
   write_seed(dir, 2, multi_get_request{0, {"a", "b"}});
