@@ -51,9 +51,6 @@ class write_reply {
     return true;
   }
 
-  /// Whether the write was answered.
-  bool answered() const { return answered_.load(std::memory_order_acquire); }
-
   /// The manager's id of the write (its request table's), set before the
   /// write is sent on; the commit actor reports the acknowledgement under it.
   uint64_t id = 0;
