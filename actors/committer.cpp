@@ -63,11 +63,13 @@ void answer_ready(committer_pointer self) {
         acks.emplace_back(reply.get(), *seq);
         done.parts.push_back(written_part{reply->id, true, *seq, errc::internal, {}});
       }
-    // The writer and the manager first, so that whatever a client sends
+    // The manager and the writer first, so that whatever a client sends
     // after its acknowledgement (stats, a flush, the next write against
-    // writer.max-queued, an outcome_request) finds the write settled there.
-    w.rp.deliver(std::move(r.result));
+    // writer.max-queued, an outcome_request) finds the write settled there,
+    // and the manager has it settled before the writer answers a flush that
+    // covers it.
     if (!done.parts.empty()) self->send(s.manager, std::move(done));
+    w.rp.deliver(std::move(r.result));
     auto me = caf::actor_cast<caf::strong_actor_ptr>(self);
     for (auto& [reply, seq] : acks) reply->deliver_from(me, commit_ack{seq});
   }

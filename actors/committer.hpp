@@ -112,8 +112,8 @@ using committer_pointer = committer_actor::stateful_pointer<committer_state>;
 /// sealed batches and, when its mailbox runs dry or a round reaches
 /// `round_ops_limit` operations, commits everything below the watermark (see
 /// commit_queue) with ONE backend commit, then answers every sealed batch whose
-/// parts are all finished: the writer, then the manager for the batch's
-/// committed writes (a written_parts), then their clients (write_reply:
+/// parts are all finished: the manager for the batch's committed writes (a
+/// written_parts), then the writer, then their clients (write_reply:
 /// straight to the client, not through the writer and the manager). Batches
 /// numbered below `min_g` belong to an earlier commit actor and are answered
 /// as aborted. A multi-space batch missing a part for longer than
