@@ -9,7 +9,10 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
+#include "actors/storage_manager.hpp"
+#include "backends/open_store.hpp"
 #include "bench/proc.hpp"
+#include "log/log.hpp"
 #include "tools/vstore-sim/driver.hpp"
 #include "tools/vstore-sim/state_run.hpp"
 #include "vstore/connect.hpp"
@@ -436,6 +439,9 @@ struct actor_side::impl {
   /// Managers by slot; `local[i]` tells whether slot i was spawned here.
   std::vector<manager_actor> managers;
   std::vector<bool> local;
+  /// The store under each in-process manager (empty for the floors and
+  /// remote managers), for settle().
+  std::vector<std::shared_ptr<store>> stores;
   /// The running load of start_load (empty: none), its slot, start and
   /// request timeout.
   std::vector<caf::actor> loads;
@@ -701,12 +707,26 @@ status actor_side::start(const actor_settings& s, std::unique_ptr<actor_side>& o
 }
 
 status actor_side::open_manager(const options& opts, size_t& slot) {
+  // What vstore::spawn_manager does, keeping the store for settle().
+  set_log_level(opts.logging);
+  std::shared_ptr<store> backend;
+  if (auto st = open_store(opts, backend); !st) return st;
   manager_actor mgr;
-  if (auto st = spawn_manager(*impl_->sys, opts, mgr); !st) return st;
+  if (auto st =
+          spawn_manager(*impl_->sys, manager_setup{opts, backend, nullptr, std::nullopt}, mgr);
+      !st)
+    return st;
   slot = impl_->managers.size();
   impl_->managers.push_back(std::move(mgr));
   impl_->local.push_back(true);
+  impl_->stores.resize(impl_->managers.size());
+  impl_->stores[slot] = std::move(backend);
   return {};
+}
+
+status actor_side::settle(size_t slot) {
+  if (slot >= impl_->stores.size() || !impl_->stores[slot]) return {};
+  return impl_->stores[slot]->sync();
 }
 
 status actor_side::open_commit_floor(std::function<status(const std::vector<write_op>&)> write,
@@ -948,6 +968,7 @@ status actor_side::close(size_t slot) {
                  });
   }
   mgr = manager_actor{};
+  if (slot < impl_->stores.size()) impl_->stores[slot].reset();  // closes it (drained above)
   return result;
 }
 

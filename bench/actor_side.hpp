@@ -110,6 +110,12 @@ class actor_side {
   /// (vstore::spawn_manager); `slot` names it in later calls. Blocks.
   status open_manager(const options& opts, size_t& slot);
 
+  /// Flushes the memtables of the store under in-process manager `slot` to
+  /// SST files and waits for the flushes (store::sync), as raw_db::settle
+  /// does for the raw database; nothing for a floor or a remote manager.
+  /// Blocks.
+  status settle(size_t slot);
+
   /// Spawns the hop floor of a sequential commit: three plain actors shaped
   /// like vstore's commit path, with the StorageManager's typed interface at
   /// the head (manager -> writer -> commit actor). The first two only pass a

@@ -79,6 +79,10 @@ Scenarios (--list prints them with their client counts):
   replication_lag       p99 time from a commit_ack on the primary until a get with min_seq = its
                         seq answers on the replica, under puts at 50% of the remote put capacity
                         (measured first)                       target: an absolute bound, <= 50 ms
+Before each row on the in-process databases, both sides flush their memtables
+and wait (vstore's store and the raw database alike): a row does not pay for a
+flush of what the rows before it wrote, which would take a core from whichever
+side runs meanwhile.
 The remote_get/put/rtt rows start their own redis-server (from $PATH) on a free
 port of 127.0.0.1; without one installed they are skipped. They also measure
 CAF 0.17's own floor in the same run: the same clients against an echo server

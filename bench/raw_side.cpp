@@ -290,6 +290,13 @@ status raw_db::load(uint64_t count, size_t key_bytes, size_t value_bytes) {
   return {};
 }
 
+status raw_db::settle() {
+  auto& x = *impl_;
+  auto s = x.db->Flush(rocksdb::FlushOptions{}, x.handles);
+  if (!s.ok()) return {errc::io_error, "flush memtables: " + s.ToString()};
+  return {};
+}
+
 status raw_db::write(const std::vector<write_op>& ops) {
   auto& x = *impl_;
   rocksdb::WriteBatch batch;

@@ -62,6 +62,11 @@ class raw_db {
   /// (actor_side::open_commit_floor). Thread-safe, as DB::Write is.
   status write(const std::vector<write_op>& ops);
 
+  /// Flushes every memtable to SST files and waits for the flushes, so that
+  /// the next scenario does not pay for a flush of what the ones before it
+  /// wrote. Blocks.
+  status settle();
+
   /// Implementation details; defined in raw_side.cpp.
   struct impl;
 
