@@ -67,8 +67,10 @@ void answer_ready(committer_pointer self) {
     // after its acknowledgement (stats, a flush, the next write against
     // writer.max-queued, an outcome_request) finds the write settled there,
     // and the manager has it settled before the writer answers a flush that
-    // covers it.
-    if (!done.parts.empty()) self->send(s.manager, std::move(done));
+    // covers it. The manager takes the box before it handles a message; it
+    // gets one of its own only when it asked.
+    if (!done.parts.empty() && s.settled->put(std::move(done)))
+      self->send(s.manager, written_parts{w.space, {}});
     w.rp.deliver(std::move(r.result));
     auto me = caf::actor_cast<caf::strong_actor_ptr>(self);
     for (auto& [reply, seq] : acks) reply->deliver_from(me, commit_ack{seq});
@@ -313,7 +315,8 @@ std::shared_ptr<commit_job> prepare_round(committer_pointer self) {
   auto job = std::make_shared<commit_job>();
   job->round = s.queue->take_round();
   job->era = s.era;
-  auto forgotten = s.tokens->forget(unix_ms_now());
+  const auto now_ms = unix_ms_now();
+  auto forgotten = s.tokens->forget(now_ms);
   if (!forgotten.empty()) {
     s.forgotten_dirty = true;
     for (auto& t : forgotten) s.forgotten.push_back(std::move(t));
@@ -364,7 +367,7 @@ std::shared_ptr<commit_job> prepare_round(committer_pointer self) {
   // The token records about to be added carry the sequence number the
   // commit will answer.
   job->expected = s.backend->next_sequence(batch, job->fresh.size());
-  job->rec = token_index::entry{job->expected, unix_ms_now()};
+  job->rec = token_index::entry{job->expected, now_ms};
   for (const auto& t : job->fresh)
     batch.put(system_space, token_index::record_key(t), token_index::encode(job->rec));
   return job;
@@ -517,14 +520,14 @@ void arm_sweep(committer_pointer self) {
 
 }  // namespace
 
-committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr<store> backend,
-                                         size_t spaces, uint64_t min_g, supervisor_options sup,
-                                         token_options tok, recovery_options recovery,
-                                         size_t round_ops_limit, commit_path path,
-                                         std::shared_ptr<commit_gate> gate, manager_actor manager,
-                                         std::shared_ptr<fault_hooks> hooks) {
+committer_actor::behavior_type committer(
+    committer_pointer self, std::shared_ptr<store> backend, size_t spaces, uint64_t min_g,
+    supervisor_options sup, token_options tok, recovery_options recovery, size_t round_ops_limit,
+    commit_path path, std::shared_ptr<commit_gate> gate, std::shared_ptr<settled_box> settled,
+    manager_actor manager, std::shared_ptr<fault_hooks> hooks) {
   auto& s = self->state;
   s.manager = std::move(manager);
+  s.settled = std::move(settled);
   s.path = path;
   s.gate = std::move(gate);
   s.era = s.gate->open_era();

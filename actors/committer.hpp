@@ -7,6 +7,7 @@
 #include "actors/commit_gate.hpp"
 #include "actors/commit_queue.hpp"
 #include "actors/fault_hooks.hpp"
+#include "actors/settled_box.hpp"
 #include "actors/token_index.hpp"
 #include "actors/write_reply.hpp"
 #include "messages/protocol.hpp"
@@ -77,9 +78,10 @@ struct committer_state {
   std::chrono::steady_clock::time_point next_recovery;
   committer_stats stats;
   std::shared_ptr<fault_hooks> hooks;
-  /// Told which writes this actor acknowledged (written_parts), before it
-  /// acknowledges them.
+  /// Told which writes this actor acknowledged, before it acknowledges them:
+  /// through `settled`, and woken by an empty written_parts when it asked.
   manager_actor manager;
+  std::shared_ptr<settled_box> settled;
   commit_path path;
   /// The manager's gate and this actor's era in it (commit_gate.hpp).
   std::shared_ptr<commit_gate> gate;
@@ -112,8 +114,8 @@ using committer_pointer = committer_actor::stateful_pointer<committer_state>;
 /// sealed batches and, when its mailbox runs dry or a round reaches
 /// `round_ops_limit` operations, commits everything below the watermark (see
 /// commit_queue) with ONE backend commit, then answers every sealed batch whose
-/// parts are all finished: the manager for the batch's committed writes (a
-/// written_parts), then the writer, then their clients (write_reply:
+/// parts are all finished: the manager for the batch's committed writes
+/// (put in `settled`), then the writer, then their clients (write_reply:
 /// straight to the client, not through the writer and the manager). Batches
 /// numbered below `min_g` belong to an earlier commit actor and are answered
 /// as aborted. A multi-space batch missing a part for longer than
@@ -155,7 +157,8 @@ committer_actor::behavior_type committer(committer_pointer self, std::shared_ptr
                                          size_t spaces, uint64_t min_g, supervisor_options sup,
                                          token_options tok, recovery_options recovery,
                                          size_t round_ops_limit, commit_path path,
-                                         std::shared_ptr<commit_gate> gate, manager_actor manager,
-                                         std::shared_ptr<fault_hooks> hooks);
+                                         std::shared_ptr<commit_gate> gate,
+                                         std::shared_ptr<settled_box> settled,
+                                         manager_actor manager, std::shared_ptr<fault_hooks> hooks);
 
 }  // namespace vstore

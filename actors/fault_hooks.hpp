@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+
 #include "vstore/schema.hpp"
 
 namespace vstore {
@@ -22,6 +24,10 @@ class fault_hooks {
   /// Returns whether the committer skips batches whose token already
   /// committed. Only the tests' deliberately broken store answers false.
   virtual bool dedup_tokens() { return true; }
+  /// Returns the period of the manager's tick (deadlines, waiting lookups, a
+  /// drain's pace), given its usual one. A test lengthens it to show that
+  /// something happens without waiting for a tick.
+  virtual std::chrono::milliseconds tick_period(std::chrono::milliseconds usual) { return usual; }
 };
 
 }  // namespace vstore

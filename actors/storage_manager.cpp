@@ -42,7 +42,9 @@ void arm_tick(manager_pointer self) {
   auto& st = self->state;
   if (st.tick_armed) return;
   st.tick_armed = true;
-  self->delayed_send(self, st.draining ? drain_tick_period : tick_period, tick_atom::value);
+  std::chrono::milliseconds period = st.draining ? drain_tick_period : tick_period;
+  if (st.setup.hooks) period = st.setup.hooks->tick_period(period);
+  self->delayed_send(self, period, tick_atom::value);
 }
 
 const std::string& space_name(manager_pointer self, space_id s) {
@@ -100,7 +102,7 @@ committer_actor spawn_committer(manager_pointer self) {
   auto recovery = recovery_options{o.db.recovery_backoff, o.db.recovery_backoff_max};
   auto path = commit_path{o.writer.inline_commits, o.writer.slow_commit, o.writer.gather_rounds};
   auto c = self->spawn(committer, st.child_backend, o.schema.size(), st.next_g, o.supervisor,
-                       o.tokens, recovery, round_limit, path, st.gate,
+                       o.tokens, recovery, round_limit, path, st.gate, st.settled,
                        caf::actor_cast<manager_actor>(self), st.setup.hooks);
   self->monitor<caf::message_priority::high>(c);
   watch(self, c.address(), child_role{child_role::committer, 0, 0});
@@ -125,6 +127,7 @@ void count_error(manager_pointer self, space_id s, errc code) {
 }
 
 void check_drained(manager_pointer self);
+void take_settled(manager_pointer self);
 
 /// Delivers a write error decided by the request table, counting it, unless
 /// the commit actor acknowledged the write first (write_reply): then the
@@ -1101,7 +1104,7 @@ caf::result<commit_ack> start_write(manager_pointer self, write_request& req) {
     p.token = std::move(req.token);
     p.reply = reply;
     // One-way: the commit actor acknowledges the write through `reply` and
-    // reports it in a written_parts; the writer reports every other outcome.
+    // reports it in the settled box; the writer reports every other outcome.
     // If the writer is gone, its down message makes the write an orphan
     // (replace_writer).
     self->send(st.spaces[owner].writer, owned_part{std::move(p), id});
@@ -1109,16 +1112,37 @@ caf::result<commit_ack> start_write(manager_pointer self, write_request& req) {
   return rp;
 }
 
-/// The writer of `w.space` answered the writes it owned in one sealed batch,
-/// or the commit actor reports those of them it acknowledged.
-void on_written(manager_pointer self, written_parts& w) {
+/// Settles the answers of one batch's owned writes.
+void settle_parts(manager_pointer self, written_parts& w) {
   auto& st = self->state;
-  // Only the manager's own children send it (a peer could forge answers).
-  auto sender = self->current_sender();
-  if (!sender || sender->node() != self->node() || w.space >= st.spaces.size()) return;
+  if (w.space >= st.spaces.size()) return;
   for (auto& p : w.parts) owner_replied(self, w.space, p);
   if (!st.outcome_waiters.empty()) answer_waiters(self, false);
   check_drained(self);
+}
+
+/// Settles the writes the commit actor acknowledged since the last look
+/// (settled_box.hpp), then tells the box whether to wake this actor for the
+/// next ones: while outcome lookups wait for a token or a drain waits, no
+/// message of the manager's own would bring them.
+void take_settled(manager_pointer self) {
+  auto& st = self->state;
+  for (auto& w : st.settled->take()) settle_parts(self, w);
+  bool wake = st.draining || !st.outcome_waiters.empty();
+  if (wake == st.settled_wake) return;
+  st.settled_wake = wake;
+  // Batches put before the box knew: no wake-up comes for them.
+  if (st.settled->wake_on_put(wake)) take_settled(self);
+}
+
+/// The writer of `w.space` answered the writes it owned in one sealed batch
+/// (an empty one from the commit actor: look in the settled box).
+void on_written(manager_pointer self, written_parts& w) {
+  take_settled(self);
+  // Only the manager's own children send it (a peer could forge answers).
+  auto sender = self->current_sender();
+  if (!sender || sender->node() != self->node()) return;
+  settle_parts(self, w);
 }
 
 // -- admin -------------------------------------------------------------------------------
@@ -1458,6 +1482,7 @@ void start_drain(manager_pointer self) {
           .then([](commit_ack&) {}, [](caf::error&) {});
   st.tick_armed = false;  // the next tick uses the drain's period
   arm_tick(self);
+  take_settled(self);  // the box now wakes this actor
   check_drained(self);
 }
 
@@ -1636,6 +1661,7 @@ void ask_committer(manager_pointer self, outcome_request req,
             if (e == caf::sec::request_receiver_down && !self->state.draining) {
               self->state.outcome_waiters.push_back(outcome_waiter{req, rp, deadline});
               arm_tick(self);
+              take_settled(self);  // the box now wakes this actor
               return;
             }
             auto s = to_status(e);
@@ -1684,6 +1710,7 @@ caf::result<outcome_reply> find_outcome(manager_pointer self, outcome_request& r
       std::min<caf::timespan>(std::chrono::milliseconds(req.wait_ms), internal_timeout(self));
   st.outcome_waiters.push_back(outcome_waiter{std::move(req), rp, now + wait});
   arm_tick(self);
+  take_settled(self);  // the box now wakes this actor
   return rp;
 }
 
@@ -1834,8 +1861,12 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
         return make_error(errc::invalid_argument,
                           "message outside the manager's interface (unknown or unregistered type)");
       });
-  self->set_down_handler([self](caf::down_msg& dm) { on_child_down(self, dm.source, dm.reason); });
+  self->set_down_handler([self](caf::down_msg& dm) {
+    take_settled(self);
+    on_child_down(self, dm.source, dm.reason);
+  });
   self->set_exit_handler([self](caf::exit_msg& em) {
+    take_settled(self);
     if (em.reason == caf::exit_reason::kill) {
       self->quit(em.reason);
       return;
@@ -1861,6 +1892,8 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
     arm_tick(self);  // a replica's tick looks for a staged re-sync
   }
   return {
+      // The hot messages first: CAF 0.17 tries the handlers in this order,
+      // and every one before the match costs a type comparison.
       [self](get_request& req) -> caf::result<get_reply> {
         if (auto e = admit_read(self, req.space)) return e;
         if (auto held = hold_for_min_seq<get_reply>(self, req)) return std::move(*held);
@@ -1885,6 +1918,17 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
         }
         return start_read<multi_get_reply>(self, std::move(req));
       },
+      [self](write_request& req) -> caf::result<commit_ack> {
+        take_settled(self);
+        if (is_replica(self->state)) return refuse_on_replica(self, "write");
+        if (auto e = self->state.board->superseded_by(); e > 0)
+          return make_error(errc::read_only, "this node was superseded by epoch " +
+                                                 std::to_string(e) +
+                                                 ": send writes to the promoted primary");
+        return start_write(self, req);
+      },
+      [self](written_parts& w) { on_written(self, w); },
+      [self](read_batch_atom) { on_read_batch(self); },
       [self](scan_request& req) -> caf::result<scan_reply> {
         if (auto e = admit_read(self, req.space)) return e;
         const auto& lim = self->state.setup.opts.limits;
@@ -1903,27 +1947,28 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
       [self](snapshot_read_request& req) -> caf::result<snapshot_read_reply> {
         return start_snapshot_read(self, req);
       },
-      [self](write_request& req) -> caf::result<commit_ack> {
-        if (is_replica(self->state)) return refuse_on_replica(self, "write");
-        if (auto e = self->state.board->superseded_by(); e > 0)
-          return make_error(errc::read_only, "this node was superseded by epoch " +
-                                                 std::to_string(e) +
-                                                 ": send writes to the promoted primary");
-        return start_write(self, req);
-      },
       [self](flush_request) -> caf::result<commit_ack> {
+        take_settled(self);
         if (is_replica(self->state)) return refuse_on_replica(self, "flush");
         return flush_all(self);
       },
-      [self](stats_request) -> caf::result<stats_reply> { return collect_stats(self); },
-      [self](status_request) -> status_reply { return make_status(self); },
+      [self](stats_request) -> caf::result<stats_reply> {
+        take_settled(self);
+        return collect_stats(self);
+      },
+      [self](status_request) -> status_reply {
+        take_settled(self);
+        return make_status(self);
+      },
       [self](drain_request) -> caf::result<drain_reply> {
+        take_settled(self);
         auto rp = self->make_response_promise<drain_reply>();
         self->state.drain_waiters.push_back(rp);
         start_drain(self);
         return rp;
       },
       [self](outcome_request& req) -> caf::result<outcome_reply> {
+        take_settled(self);
         if (is_replica(self->state)) return refuse_on_replica(self, "outcome");
         return find_outcome(self, req);
       },
@@ -1946,11 +1991,15 @@ manager_actor::behavior_type storage_manager(manager_pointer self, manager_setup
         if (auto e = admit_replication(self)) return e;
         return self->delegate(shipper(self), req);
       },
-      [self](promote_request) -> caf::result<promote_reply> { return start_promotion(self); },
-      [self](tick_atom) { on_tick(self); },
+      [self](promote_request) -> caf::result<promote_reply> {
+        take_settled(self);
+        return start_promotion(self);
+      },
+      [self](tick_atom) {
+        take_settled(self);
+        on_tick(self);
+      },
       [self](min_seq_atom) { on_min_seq(self); },
-      [self](read_batch_atom) { on_read_batch(self); },
-      [self](written_parts& w) { on_written(self, w); },
   };
 }
 

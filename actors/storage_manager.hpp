@@ -18,6 +18,7 @@
 #include "actors/min_seq_gate.hpp"
 #include "actors/replication_board.hpp"
 #include "actors/request_table.hpp"
+#include "actors/settled_box.hpp"
 #include "actors/snapshot_table.hpp"
 #include "actors/write_reply.hpp"
 #include "messages/protocol.hpp"
@@ -113,6 +114,10 @@ struct manager_state {
   committer_actor committer;
   /// Orders the writes of successive commit actors (commit_gate.hpp).
   std::shared_ptr<commit_gate> gate = std::make_shared<commit_gate>();
+  /// The writes the commit actors acknowledged, not yet settled here
+  /// (settled_box.hpp), and whether the box is told to wake this actor.
+  std::shared_ptr<settled_box> settled = std::make_shared<settled_box>();
+  bool settled_wake = false;
   std::deque<std::chrono::steady_clock::time_point> committer_restart_times;
   uint64_t committer_restarts = 0;
   std::unordered_map<caf::actor_addr, child_role> roles;

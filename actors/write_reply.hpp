@@ -16,9 +16,9 @@ namespace vstore {
 /// itself once the write committed: the acknowledgement then goes commit
 /// actor -> client, not commit actor -> writer -> manager -> client (two
 /// scheduled hops fewer on every commit). Just before, the commit actor
-/// tells the manager (a written_parts), so that the manager settles the
-/// write (its queue slot, its token) before anything the client sends after
-/// the acknowledgement. The manager answers everything else: refusals,
+/// puts the write in the manager's settled box (settled_box.hpp), so that the
+/// manager settles it (its queue slot, its token) before anything the client
+/// sends after the acknowledgement. The manager answers everything else: refusals,
 /// aborts, in doubt, deadlines, shutdown.
 ///
 /// Whichever answers first answers; every later answer is dropped and

@@ -198,10 +198,10 @@ void maybe_seal(writer_pointer self, bool flush_now) {
   }
 }
 
-void append(writer_pointer self, batch_part&& p) {
+void append(writer_pointer self, batch_part&& p, clock_type::time_point now) {
   auto& s = self->state;
   if (s.hooks) s.hooks->on_write(s.space);
-  if (s.open.empty()) s.open_since = clock_type::now();
+  if (s.open.empty()) s.open_since = now;
   s.open_bytes += part_bytes(p);
   s.open.push_back(std::move(p));
 }
@@ -226,15 +226,16 @@ writer_actor::behavior_type writer(writer_pointer self, space_id space, std::str
   return {
       [self](owned_part& op) {
         auto g = op.part.g;
-        bool now = op.part.flush_now;
+        bool flush_now = op.part.flush_now;
         bool direct = op.part.reply != nullptr;
-        append(self, std::move(op.part));
-        self->state.owners.push_back(waiting_owner{g, op.id, clock_type::now(), direct});
-        maybe_seal(self, now);
+        auto now = clock_type::now();
+        append(self, std::move(op.part), now);
+        self->state.owners.push_back(waiting_owner{g, op.id, now, direct});
+        maybe_seal(self, flush_now);
       },
       [self](sibling_part& sp) {
         bool now = sp.part.flush_now;
-        append(self, std::move(sp.part));
+        append(self, std::move(sp.part), clock_type::now());
         maybe_seal(self, now);
       },
       [self](flush_request) -> caf::result<commit_ack> {

@@ -332,6 +332,11 @@ TEST_F(Supervision, DrainAnswersEveryQueuedRequest) {
     self_->send(m, write_request{}.put(spaces::data, "k" + std::to_string(i), "v"));
   sync(m);
   self_->send(m, drain_request{});
+  // Open the gate only once the manager drains (it answers the status after
+  // the drain request): the 20 writes are queued when the drain begins, and
+  // the drain answers them. Opened earlier, they could commit before the
+  // manager looks at the drain request, and be answered before it.
+  sync(m);
   faults_->open();
   int acks = 0;
   drain_reply d;

@@ -106,6 +106,32 @@ TEST_F(WriteReply, AWriteHeldPastItsDeadlineIsAnsweredInDoubtOnceAndStillCommits
   EXPECT_EQ(s.health.writes_in_flight, 0u);
 }
 
+// The commit actor hands the manager its acknowledged writes through a box
+// (actors/settled_box.hpp), not a message. An outcome lookup waiting for a
+// write's token must still hear of the commit at once: with the manager's
+// tick an hour apart, only the box's wake-up can answer it.
+TEST_F(WriteReply, AnOutcomeLookupWaitingForTheCommitIsAnsweredByItNotByATick) {
+  auto m = start(test_options(backend_kind::memory, dir_.path()), faults_);
+  faults_->slow_ticks(std::chrono::hours(1));
+  faults_->gate_commit();
+  write_request w;
+  w.put(spaces::data, "k", "v");
+  w.token = "T";
+  w.flush_now = true;
+  auto write = self_->request(m, reply_timeout, std::move(w));
+  ASSERT_TRUE(faults_->wait_gated(1));
+  auto lookup = self_->request(m, reply_timeout, outcome_request{"T", 0, 60000});
+  status_reply st;
+  ASSERT_TRUE(ask(m, status_request{}, st));  // the lookup waits in the manager now
+  faults_->open();
+  write.receive([](commit_ack&) {},
+                [](caf::error& e) { ADD_FAILURE() << to_status(e).to_string(); });
+  outcome_reply r;
+  lookup.receive([&](outcome_reply& x) { r = x; },
+                 [](caf::error& e) { ADD_FAILURE() << to_status(e).to_string(); });
+  EXPECT_EQ(r.state, write_state::committed);
+}
+
 TEST_F(WriteReply, AnAcknowledgementLeavesNothingForTheManagerToAnswer) {
   auto admit = sys_.spawn(admitting, sys_.spawn(acking));
   for (int i = 0; i < 3; ++i) {

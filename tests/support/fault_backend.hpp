@@ -37,6 +37,9 @@ class fault_switch : public fault_hooks {
   /// Breaks the store on purpose: the committer applies a batch again even
   /// when its token already committed (a check of "applied once" must fail).
   void break_dedup() { dedup_ = false; }
+  /// The manager's tick comes every `period` instead of its usual 100 ms (20
+  /// during a drain): what must not wait for a tick shows that it does not.
+  void slow_ticks(std::chrono::milliseconds period) { tick_ms_ = period.count(); }
 
   /// Holds the writer of `space` inside its handler at its `nth` part (1-based)
   /// until open() or `max_wait`.
@@ -128,6 +131,10 @@ class fault_switch : public fault_hooks {
     if (take(after_commit_faults_)) throw std::runtime_error("injected fault after a commit");
   }
   bool dedup_tokens() override { return dedup_.load(); }
+  std::chrono::milliseconds tick_period(std::chrono::milliseconds usual) override {
+    auto ms = tick_ms_.load();
+    return ms > 0 ? std::chrono::milliseconds(ms) : usual;
+  }
 
  private:
   /// Waits until the next open() (a gate closed again right after opening
@@ -152,6 +159,7 @@ class fault_switch : public fault_hooks {
   std::atomic<int> commit_faults_{0};
   std::atomic<int> after_commit_faults_{0};
   std::atomic<bool> dedup_{true};
+  std::atomic<int64_t> tick_ms_{0};
   std::atomic<int> gated_{0};
   std::mutex mtx_;
   std::condition_variable cv_;
