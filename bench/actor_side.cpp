@@ -707,7 +707,9 @@ status actor_side::start(const actor_settings& s, std::unique_ptr<actor_side>& o
 }
 
 status actor_side::open_manager(const options& opts, size_t& slot) {
-  // What vstore::spawn_manager does, keeping the store for settle().
+  // What vstore::spawn_manager does (client/launch.cpp), keeping the store
+  // for settle(). The options were validated with --set; spawn_manager
+  // validates them again.
   set_log_level(opts.logging);
   std::shared_ptr<store> backend;
   if (auto st = open_store(opts, backend); !st) return st;
