@@ -71,7 +71,12 @@ void answer_ready(committer_pointer self) {
     // gets one of its own only when it asked.
     if (!done.parts.empty() && s.settled->put(std::move(done)))
       self->send(s.manager, written_parts{w.space, {}});
-    w.rp.deliver(std::move(r.result));
+    // The writer takes its answer at its next message; it needs a wake-up
+    // when it asked (a flush waits) or when it must tell the manager of
+    // writes this actor did not acknowledge.
+    bool clean = r.result.aborted.empty() && r.result.failed.empty() && r.result.refused.empty();
+    if (w.answers && (w.answers->put(sealed_answer{w.id, std::move(r.result), {}}) || !clean))
+      self->send(w.writer, answers_atom::value);
     auto me = caf::actor_cast<caf::strong_actor_ptr>(self);
     for (auto& [reply, seq] : acks) reply->deliver_from(me, commit_ack{seq});
   }
@@ -94,12 +99,19 @@ void apply(write_batch& b, space_id space, const std::vector<write_op>& ops) {
   }
 }
 
-/// Answers every waiting sealed batch and fence with `err`: after a crash no
-/// promise may stay undelivered (CAF 0.17 has no broken promise). The writers
-/// answer their commands in doubt: the crash may have followed a commit.
+/// Answers every waiting sealed batch (in its writer's answer box, with a
+/// wake-up) and fence with `err`: after a crash no answer may stay
+/// undelivered (CAF 0.17 has no broken promise). The writers answer their
+/// commands in doubt: the crash may have followed a commit.
 void fail_everything(committer_pointer self, const caf::error& err) {
   auto& s = self->state;
-  for (auto& kv : s.waiting) kv.second.rp.deliver(err);
+  auto why = to_status(err);
+  for (auto& kv : s.waiting) {
+    auto& w = kv.second;
+    if (!w.answers) continue;
+    w.answers->put(sealed_answer{w.id, {}, why});
+    self->send(w.writer, answers_atom::value);
+  }
   s.waiting.clear();
   for (auto& f : s.fences) f.second.deliver(err);
   s.fences.clear();
@@ -572,12 +584,15 @@ committer_actor::behavior_type committer(
   load_tokens(self);
   arm_recovery(self);
   return {
-      [self](sealed_batch& sb) -> caf::result<sealed_result> {
+      [self](sealed_batch& sb) {
         auto& st = self->state;
-        auto rp = self->make_response_promise<sealed_result>();
         if (sb.tail)
           for (auto& p : sb.tail->take()) sb.parts.push_back(std::move(p));
-        committer_state::waiting_batch w{rp, sb.space, {}};
+        committer_state::waiting_batch w{caf::actor_cast<writer_actor>(self->current_sender()),
+                                         sb.id,
+                                         std::move(sb.answers),
+                                         sb.space,
+                                         {}};
         for (auto& p : sb.parts)
           if (p.reply) w.replies.emplace_back(p.g, std::move(p.reply));
         auto t = st.queue->add(sb.space, std::move(sb.parts), commit_queue::clock::now());
@@ -585,7 +600,6 @@ committer_actor::behavior_type committer(
         arm_sweep(self);
         maybe_commit(self);
         answer_ready(self);
-        return rp;
       },
       [self](abort_space& a) {
         self->state.queue->abort_space(a.space, a.up_to_g);

@@ -7,7 +7,7 @@
 #include "actors/commit_gate.hpp"
 #include "actors/commit_queue.hpp"
 #include "actors/fault_hooks.hpp"
-#include "actors/settled_box.hpp"
+#include "actors/handoff_box.hpp"
 #include "actors/token_index.hpp"
 #include "actors/write_reply.hpp"
 #include "messages/protocol.hpp"
@@ -52,11 +52,14 @@ struct commit_path {
 struct committer_state {
   std::shared_ptr<store> backend;
   std::unique_ptr<commit_queue> queue;
-  /// A sealed batch waiting for its round: the writer's request and the
-  /// replies of the writes it owns (parts with a write_reply), which this
-  /// actor acknowledges itself once they committed.
+  /// A sealed batch waiting for its round: its writer, the writer's number
+  /// of it and where the answer goes (sealed_batch), and the replies of the
+  /// writes it owns (parts with a write_reply), which this actor
+  /// acknowledges itself once they committed.
   struct waiting_batch {
-    caf::typed_response_promise<sealed_result> rp;
+    writer_actor writer;
+    uint64_t id = 0;
+    std::shared_ptr<answer_box> answers;
     space_id space = 0;
     std::vector<std::pair<uint64_t, std::shared_ptr<write_reply>>> replies;
   };
@@ -115,7 +118,9 @@ using committer_pointer = committer_actor::stateful_pointer<committer_state>;
 /// `round_ops_limit` operations, commits everything below the watermark (see
 /// commit_queue) with ONE backend commit, then answers every sealed batch whose
 /// parts are all finished: the manager for the batch's committed writes
-/// (put in `settled`), then the writer, then their clients (write_reply:
+/// (put in `settled`), then the writer (put in its answer box, with a
+/// wake-up when it asked or when the batch did not wholly commit), then
+/// their clients (write_reply:
 /// straight to the client, not through the writer and the manager). Batches
 /// numbered below `min_g` belong to an earlier commit actor and are answered
 /// as aborted. A multi-space batch missing a part for longer than

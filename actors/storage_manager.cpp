@@ -1122,7 +1122,7 @@ void settle_parts(manager_pointer self, written_parts& w) {
 }
 
 /// Settles the writes the commit actor acknowledged since the last look
-/// (settled_box.hpp), then tells the box whether to wake this actor for the
+/// (handoff_box.hpp), then tells the box whether to wake this actor for the
 /// next ones: while outcome lookups wait for a token or a drain waits, no
 /// message of the manager's own would bring them.
 void take_settled(manager_pointer self) {

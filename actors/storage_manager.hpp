@@ -14,11 +14,11 @@
 #include "actors/commit_gate.hpp"
 #include "actors/fault_hooks.hpp"
 #include "actors/follower.hpp"
+#include "actors/handoff_box.hpp"
 #include "actors/log_shipper.hpp"
 #include "actors/min_seq_gate.hpp"
 #include "actors/replication_board.hpp"
 #include "actors/request_table.hpp"
-#include "actors/settled_box.hpp"
 #include "actors/snapshot_table.hpp"
 #include "actors/write_reply.hpp"
 #include "messages/protocol.hpp"
@@ -115,7 +115,7 @@ struct manager_state {
   /// Orders the writes of successive commit actors (commit_gate.hpp).
   std::shared_ptr<commit_gate> gate = std::make_shared<commit_gate>();
   /// The writes the commit actors acknowledged, not yet settled here
-  /// (settled_box.hpp), and whether the box is told to wake this actor.
+  /// (handoff_box.hpp), and whether the box is told to wake this actor.
   std::shared_ptr<settled_box> settled = std::make_shared<settled_box>();
   bool settled_wake = false;
   std::deque<std::chrono::steady_clock::time_point> committer_restart_times;

@@ -16,7 +16,7 @@ namespace vstore {
 /// itself once the write committed: the acknowledgement then goes commit
 /// actor -> client, not commit actor -> writer -> manager -> client (two
 /// scheduled hops fewer on every commit). Just before, the commit actor
-/// puts the write in the manager's settled box (settled_box.hpp), so that the
+/// puts the write in the manager's settled box (handoff_box.hpp), so that the
 /// manager settles it (its queue slot, its token) before anything the client
 /// sends after the acknowledgement. The manager answers everything else: refusals,
 /// aborts, in doubt, deadlines, shutdown.

@@ -35,7 +35,7 @@ bool contains(const std::vector<uint64_t>& xs, uint64_t g) {
 
 void answer_flush_waiters(writer_pointer self) {
   auto& s = self->state;
-  auto oldest = s.outstanding.empty() ? UINT64_MAX : *s.outstanding.begin();
+  auto oldest = s.outstanding.empty() ? UINT64_MAX : s.outstanding.begin()->first;
   auto& ws = s.flush_waiters;
   auto keep = ws.begin();
   for (auto& w : ws) {
@@ -58,6 +58,7 @@ void fail_flushes(writer_pointer self, uint64_t id, const caf::error& err) {
 }
 
 void maybe_seal(writer_pointer self, bool flush_now);
+void take_answers(writer_pointer self);
 
 written_part refusal(uint64_t id, errc code, std::string context) {
   return written_part{id, false, 0, code, std::move(context)};
@@ -145,41 +146,88 @@ void seal(writer_pointer self, flush_reason why) {
   s.owners.clear();
   auto tail = std::make_shared<sealed_tail>();
   s.last = writer_state::joinable{tail, s.next_seal, owners, s.open.size(), s.open_bytes};
-  sealed_batch sb{s.space, std::move(s.open), std::move(tail)};
+  sealed_batch sb{s.space, std::move(s.open), std::move(tail), 0, nullptr};
   s.open.clear();
   s.open_bytes = 0;
   auto id = s.next_seal++;
-  s.outstanding.insert(id);
-  // Untimed (see storage_manager.cpp): the committer answers every sealed
-  // batch, also when it fails; the manager's deadlines cover a stuck one.
-  self->request(s.committer, caf::duration{caf::infinite}, std::move(sb))
-      .then(
-          [self, owners, id](sealed_result& r) {
-            auto& st = self->state;
-            st.outstanding.erase(id);
-            if (st.last.id == id) st.last = writer_state::joinable{};
-            if (r.seq > st.last_seq) st.last_seq = r.seq;
-            if (!r.failed.empty())
-              fail_flushes(self, id, make_error(r.fail_code, "commit failed: " + r.fail_context));
-            else if (!r.refused.empty())
-              fail_flushes(self, id,
-                           make_error(r.refuse_code, "commit refused: " + r.refuse_context));
-            answer_owners(self, *owners, r);
-            answer_flush_waiters(self);
-            maybe_seal(self, false);
-          },
-          [self, owners, id](caf::error& e) {
-            auto& st = self->state;
-            st.outstanding.erase(id);
-            if (st.last.id == id) st.last = writer_state::joinable{};
-            // The commit actor went down: it may have committed the batch
-            // before, and it commits nothing after (a new one aborts it).
-            auto cause = "commit actor failed (" + to_status(e).to_string() + ")";
-            fail_flushes(self, id, make_error(errc::in_doubt, cause));
-            answer_owners_in_doubt(self, *owners, cause);
-            answer_flush_waiters(self);
-            maybe_seal(self, false);
-          });
+  if (!s.committer) {
+    // No commit actor (the last one went down and its replacement has not
+    // arrived, or it keeps failing): answered as a request to it was, in
+    // doubt.
+    s.last = writer_state::joinable{};
+    auto cause = std::string{"no commit actor is running"};
+    fail_flushes(self, id, make_error(errc::in_doubt, cause));
+    answer_owners_in_doubt(self, *owners, cause);
+    return;
+  }
+  s.outstanding.emplace(id, writer_state::sent_batch{owners, s.committer.address()});
+  sb.id = id;
+  sb.answers = s.answers;
+  // One-way: the commit actor answers every sealed batch in `answers` (also
+  // when it fails); if it goes down first, the down message answers it in
+  // doubt (fail_sent_to).
+  self->send(s.committer, std::move(sb));
+}
+
+/// Handles the commit actor's answer to sealed batch `a.id`.
+void on_answer(writer_pointer self, sealed_answer& a) {
+  auto& st = self->state;
+  auto i = st.outstanding.find(a.id);
+  if (i == st.outstanding.end()) return;  // answered in doubt when its commit actor went down
+  auto owners = std::move(i->second.owners);
+  st.outstanding.erase(i);
+  if (st.last.id == a.id) st.last = writer_state::joinable{};
+  if (!a.failure) {
+    // The commit actor went down: it may have committed the batch before,
+    // and it commits nothing after (a new one aborts it).
+    auto cause = "commit actor failed (" + a.failure.to_string() + ")";
+    fail_flushes(self, a.id, make_error(errc::in_doubt, cause));
+    answer_owners_in_doubt(self, *owners, cause);
+    return;
+  }
+  const auto& r = a.result;
+  if (r.seq > st.last_seq) st.last_seq = r.seq;
+  if (!r.failed.empty())
+    fail_flushes(self, a.id, make_error(r.fail_code, "commit failed: " + r.fail_context));
+  else if (!r.refused.empty())
+    fail_flushes(self, a.id, make_error(r.refuse_code, "commit refused: " + r.refuse_context));
+  answer_owners(self, *owners, r);
+}
+
+/// Takes the commit actors' answers (writer_state::answers), then tells the
+/// box whether to wake this actor for the next ones: while a flush waits, no
+/// message of the writer's own would bring them.
+void take_answers(writer_pointer self) {
+  auto& st = self->state;
+  auto answers = st.answers->take();
+  for (auto& a : answers) on_answer(self, a);
+  if (!answers.empty()) answer_flush_waiters(self);
+  bool wake = !st.flush_waiters.empty();
+  if (wake == st.answers_wake) return;
+  st.answers_wake = wake;
+  // Answers put before the box knew: no wake-up comes for them.
+  if (st.answers->wake_on_put(wake)) take_answers(self);
+}
+
+/// Answers in doubt the batches sent to commit actor `who`, which went down
+/// without answering them (its answers put before are taken first).
+void fail_sent_to(writer_pointer self, const caf::actor_addr& who, const caf::error& reason) {
+  take_answers(self);
+  auto& st = self->state;
+  auto cause = "commit actor failed (" + to_status(reason).to_string() + ")";
+  for (auto i = st.outstanding.begin(); i != st.outstanding.end();) {
+    if (i->second.committer != who) {
+      ++i;
+      continue;
+    }
+    auto id = i->first;
+    auto owners = std::move(i->second.owners);
+    i = st.outstanding.erase(i);
+    if (st.last.id == id) st.last = writer_state::joinable{};
+    fail_flushes(self, id, make_error(errc::in_doubt, cause));
+    answer_owners_in_doubt(self, *owners, cause);
+  }
+  answer_flush_waiters(self);
 }
 
 void maybe_seal(writer_pointer self, bool flush_now) {
@@ -223,8 +271,20 @@ writer_actor::behavior_type writer(writer_pointer self, space_id space, std::str
   s.stats.latency_us.assign(32, 0);
   s.stats.errors.assign(errc_max + 1, 0);
   self->set_exception_handler(exception_to_error);
+  if (s.committer) self->monitor(s.committer);
+  self->set_down_handler([self](caf::down_msg& d) {
+    // Until the manager sends the replacement, a batch sealed now has no
+    // commit actor (a message to the one that went down would be lost).
+    if (d.source == self->state.committer.address()) self->state.committer = committer_actor{};
+    fail_sent_to(self, d.source, d.reason);
+    maybe_seal(self, false);
+  });
+  // Every handler takes the commit actor's answers first: whatever the
+  // manager sends after a write's acknowledgement (stats, a flush) finds its
+  // batch answered.
   return {
       [self](owned_part& op) {
+        take_answers(self);
         auto g = op.part.g;
         bool flush_now = op.part.flush_now;
         bool direct = op.part.reply != nullptr;
@@ -234,23 +294,28 @@ writer_actor::behavior_type writer(writer_pointer self, space_id space, std::str
         maybe_seal(self, flush_now);
       },
       [self](sibling_part& sp) {
+        take_answers(self);
         bool now = sp.part.flush_now;
         append(self, std::move(sp.part), clock_type::now());
         maybe_seal(self, now);
       },
       [self](flush_request) -> caf::result<commit_ack> {
+        take_answers(self);
         auto rp = self->make_response_promise<commit_ack>();
         seal(self, flush_reason::explicit_flush);
         self->state.flush_waiters.push_back(
             writer_state::flush_waiter{self->state.next_seal - 1, rp, caf::error{}});
         answer_flush_waiters(self);
+        take_answers(self);  // a flush waits: the box now wakes this actor
         return rp;
       },
       [self](stats_request) -> space_stats {
+        take_answers(self);
         maybe_seal(self, false);
         return self->state.stats;
       },
       [self](age_atom, uint64_t epoch) {
+        take_answers(self);
         auto& st = self->state;
         st.timer_armed = false;
         if (epoch == st.epoch && !st.open.empty())
@@ -260,8 +325,14 @@ writer_actor::behavior_type writer(writer_pointer self, space_id space, std::str
       },
       [self](committer_actor& c) {
         // A batch that joins one sent to the commit actor before this one
-        // (until that one's error comes back) is answered in doubt with it.
+        // (until that one's down message comes) is answered in doubt with it.
+        take_answers(self);
         self->state.committer = std::move(c);
+        if (self->state.committer) self->monitor(self->state.committer);
+        maybe_seal(self, false);
+      },
+      [self](answers_atom) {
+        take_answers(self);
         maybe_seal(self, false);
       },
   };

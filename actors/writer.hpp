@@ -1,11 +1,12 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
-#include <set>
 #include <vector>
 
 #include "actors/fault_hooks.hpp"
+#include "actors/handoff_box.hpp"
 #include "messages/protocol.hpp"
 #include "messages/sealed_tail.hpp"
 #include "vstore/options.hpp"
@@ -39,8 +40,19 @@ struct writer_state {
   /// Incremented at every seal; an age timer for an older epoch is stale.
   uint64_t epoch = 0;
   bool timer_armed = false;
-  /// Sealed batches sent to the committer and not answered yet, by number.
-  std::set<uint64_t> outstanding;
+  /// A sealed batch sent to a commit actor and not answered yet: the writes
+  /// it owns, and that commit actor (its going down answers them in doubt).
+  struct sent_batch {
+    std::shared_ptr<std::vector<waiting_owner>> owners;
+    caf::actor_addr committer;
+  };
+  std::map<uint64_t, sent_batch> outstanding;
+  /// Where the commit actors put their answers to this writer's sealed
+  /// batches (handoff_box.hpp): taken at the start of every handler, with a
+  /// wake-up (answers_atom) while a flush waits or for an answer the
+  /// manager must hear of.
+  std::shared_ptr<answer_box> answers = std::make_shared<answer_box>();
+  bool answers_wake = false;
   uint64_t next_seal = 1;
   /// The last sealed batch, while the committer may not have taken it: a
   /// flush joins it there (sealed_tail) instead of sending a new one. Its
@@ -73,10 +85,17 @@ using writer_pointer = writer_actor::stateful_pointer<writer_state>;
 /// reaches opts.max_batch_commands commands or opts.max_batch_bytes bytes, when
 /// its oldest command has waited opts.max_delay, when a command asks flush_now,
 /// when a flush arrives, or when its mailbox runs dry (checked in every
-/// handler, response handlers included). A batch it seals while its last
+/// handler). A batch it seals while its last
 /// sealed batch still waits in the committer's mailbox joins that one (its
 /// sealed_tail), within the same size limits, and is committed in the same
-/// round it would have been as a batch of its own. Once the committer
+/// round it would have been as a batch of its own. It sends sealed batches
+/// one-way; the committer puts its answers in the writer's answer box
+/// (writer_state::answers), which the writer takes at the start of every
+/// handler, and wakes it (answers_atom) while a flush waits or for an answer
+/// the manager must hear of. A committer that goes down (the writer monitors
+/// it) leaves the batches it did not answer in doubt; until the manager
+/// sends its replacement, a batch sealed meanwhile is answered in doubt too.
+/// Once the committer
 /// answered a batch the writer answers the manager for every owned write in
 /// it that the committer did not acknowledge itself (see write_reply), in one
 /// written_parts message: committed (a duplicate token: the original commit),

@@ -86,7 +86,15 @@ struct sibling_part {
   batch_part part;
 };
 
-/// A writer's sealed batch for the committer: parts of one space in g order.
+template <class T>
+class handoff_box;
+struct sealed_answer;
+/// Where the commit actor puts its answers to one writer's sealed batches
+/// (actors/handoff_box.hpp).
+using answer_box = handoff_box<sealed_answer>;
+
+/// A writer's sealed batch for the committer (one-way): parts of one space in
+/// g order.
 struct sealed_batch {
   space_id space = 0;
   std::vector<batch_part> parts;
@@ -95,6 +103,10 @@ struct sealed_batch {
   /// sealed batch never leaves the process, and one without a tail is
   /// complete.
   std::shared_ptr<sealed_tail> tail;
+  /// The writer's number of the batch, and where the commit actor puts its
+  /// answer (a sealed_answer; not serialized either).
+  uint64_t id = 0;
+  std::shared_ptr<answer_box> answers;
 };
 
 /// The committer's answer to a sealed batch. Every part not listed in
@@ -119,6 +131,15 @@ struct sealed_result {
   std::vector<uint64_t> refused;
   errc refuse_code = errc::no_space;
   std::string refuse_context;
+};
+
+/// The commit actor's answer to the writer's sealed batch `id`: its result,
+/// or (`failure` not ok) why the commit actor could not answer it: it went
+/// down with the batch, which may have committed (in doubt).
+struct sealed_answer {
+  uint64_t id = 0;
+  sealed_result result;
+  status failure;
 };
 
 /// What `r` says of part `g`: the sequence number that acknowledges it (the

@@ -75,6 +75,8 @@ using recover_atom = caf::atom_constant<caf::atom("vs_recov")>;
 /// The commit actor's gather timer (see committer.hpp): start the next round
 /// of gather epoch N now.
 using gather_atom = caf::atom_constant<caf::atom("vs_gathr")>;
+/// The commit actor's wake-up for a writer: answers wait in its answer_box.
+using answers_atom = caf::atom_constant<caf::atom("vs_answr")>;
 // -- typed actor interfaces of the internal actors -----------------------------
 
 /// A reader of one space (only the manager sends to it).
@@ -88,9 +90,9 @@ using reader_actor = caf::typed_actor<caf::replies_to<get_request>::with<get_rep
 /// The commit actor: the only caller of store::commit (only writers and the
 /// manager send to it).
 using committer_actor =
-    caf::typed_actor<caf::replies_to<sealed_batch>::with<sealed_result>,
-                     caf::reacts_to<abort_space>, caf::reacts_to<sweep_atom>,
-                     caf::reacts_to<recover_atom, bool>, caf::reacts_to<gather_atom, uint64_t>,
+    caf::typed_actor<caf::reacts_to<sealed_batch>, caf::reacts_to<abort_space>,
+                     caf::reacts_to<sweep_atom>, caf::reacts_to<recover_atom, bool>,
+                     caf::reacts_to<gather_atom, uint64_t>,
                      caf::replies_to<stats_request>::with<committer_stats>,
                      caf::replies_to<fence_request>::with<commit_ack>,
                      caf::replies_to<outcome_request>::with<outcome_reply>>;
@@ -100,6 +102,7 @@ using writer_actor =
     caf::typed_actor<caf::reacts_to<owned_part>, caf::reacts_to<sibling_part>,
                      caf::replies_to<flush_request>::with<commit_ack>,
                      caf::replies_to<stats_request>::with<space_stats>,
-                     caf::reacts_to<age_atom, uint64_t>, caf::reacts_to<committer_actor>>;
+                     caf::reacts_to<age_atom, uint64_t>, caf::reacts_to<committer_actor>,
+                     caf::reacts_to<answers_atom>>;
 
 }  // namespace vstore

@@ -1,7 +1,9 @@
 // A committed write is acknowledged by the commit actor itself (two hops
 // fewer than through its writer and the manager), and a write gets exactly
 // one reply when the manager's deadline and the commit actor both answer it
-// (actors/write_reply.hpp).
+// (actors/write_reply.hpp). The commit actor hands the manager and the
+// writer their answers through boxes (actors/handoff_box.hpp): whoever waits
+// for one with no message of its own coming is woken.
 #include <thread>
 
 #include "actors/write_reply.hpp"
@@ -107,7 +109,7 @@ TEST_F(WriteReply, AWriteHeldPastItsDeadlineIsAnsweredInDoubtOnceAndStillCommits
 }
 
 // The commit actor hands the manager its acknowledged writes through a box
-// (actors/settled_box.hpp), not a message. An outcome lookup waiting for a
+// (actors/handoff_box.hpp), not a message. An outcome lookup waiting for a
 // write's token must still hear of the commit at once: with the manager's
 // tick an hour apart, only the box's wake-up can answer it.
 TEST_F(WriteReply, AnOutcomeLookupWaitingForTheCommitIsAnsweredByItNotByATick) {
@@ -130,6 +132,29 @@ TEST_F(WriteReply, AnOutcomeLookupWaitingForTheCommitIsAnsweredByItNotByATick) {
   lookup.receive([&](outcome_reply& x) { r = x; },
                  [](caf::error& e) { ADD_FAILURE() << to_status(e).to_string(); });
   EXPECT_EQ(r.state, write_state::committed);
+}
+
+// The writer, likewise, takes the commit actor's answers to its sealed
+// batches from a box at its next message. A flush waiting for a held commit
+// has no next message: only the box's wake-up can answer it.
+TEST_F(WriteReply, AFlushWaitingForTheCommitIsAnsweredByIt) {
+  auto m = start(test_options(backend_kind::memory, dir_.path()), faults_);
+  faults_->gate_commit();
+  write_request w;
+  w.put(spaces::data, "k", "v");
+  auto write = self_->request(m, reply_timeout, std::move(w));
+  ASSERT_TRUE(faults_->wait_gated(1));
+  auto flush = self_->request(m, reply_timeout, flush_request{});
+  status_reply st;
+  ASSERT_TRUE(ask(m, status_request{}, st));  // the flush went to the writer
+  faults_->open();
+  write.receive([](commit_ack&) {},
+                [](caf::error& e) { ADD_FAILURE() << to_status(e).to_string(); });
+  bool flushed = false;
+  flush.receive([&](commit_ack&) { flushed = true; },
+                [](caf::error& e) { ADD_FAILURE() << to_status(e).to_string(); });
+  EXPECT_TRUE(flushed);
+  EXPECT_EQ(get(m, spaces::data, "k"), std::optional<std::string>{"v"});
 }
 
 TEST_F(WriteReply, AnAcknowledgementLeavesNothingForTheManagerToAnswer) {

@@ -1,8 +1,8 @@
-// The settled box (actors/settled_box.hpp), plain C++ without CAF: the commit
-// actor puts the writes it acknowledged, the manager takes them before it
-// handles a message. Nothing put is lost or taken twice, batches come out in
-// the order they went in, and once the manager asked to be woken every put
-// says so, also when the put races with the asking.
+// The hand-off box (actors/handoff_box.hpp), plain C++ without CAF: the
+// commit actor puts answers (the writes it acknowledged, for the manager;
+// its answers to a writer's sealed batches), the taker takes them before it
+// handles a message. Nothing put is lost or taken twice, answers come out in
+// the order they went in, and a put says whether the taker asked to be woken.
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "actors/settled_box.hpp"
+#include "actors/handoff_box.hpp"
 
 namespace vstore {
 namespace {
@@ -26,7 +26,7 @@ std::vector<uint64_t> ids(const std::vector<written_parts>& batches) {
   return out;
 }
 
-TEST(SettledBox, TakesWhatWasPutInOrderOnce) {
+TEST(HandoffBox, TakesWhatWasPutInOrderOnce) {
   settled_box box;
   EXPECT_TRUE(box.take().empty());
   box.put(batch(1));
@@ -37,7 +37,7 @@ TEST(SettledBox, TakesWhatWasPutInOrderOnce) {
   EXPECT_EQ(ids(box.take()), (std::vector<uint64_t>{3}));
 }
 
-TEST(SettledBox, APutAsksForAWakeUpOnlyWhileTheManagerWantsOne) {
+TEST(HandoffBox, APutAsksForAWakeUpOnlyWhileTheManagerWantsOne) {
   settled_box box;
   EXPECT_FALSE(box.put(batch(1)));
   // Asking reports the batch put before: no wake-up comes for it.
@@ -55,7 +55,7 @@ TEST(SettledBox, APutAsksForAWakeUpOnlyWhileTheManagerWantsOne) {
 // A commit actor's thread puts while a manager's thread takes: every batch is
 // taken exactly once and in order (take() looks at a flag without the lock
 // first, so a batch put between the look and the lock must not be lost).
-TEST(SettledBox, EveryBatchIsTakenOnceInOrderBetweenTwoThreads) {
+TEST(HandoffBox, EveryBatchIsTakenOnceInOrderBetweenTwoThreads) {
   constexpr uint64_t n = 20000;
   settled_box box;
   std::thread putter([&] {
