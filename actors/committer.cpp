@@ -1,8 +1,10 @@
 #include "actors/committer.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -50,6 +52,7 @@ void answer_fences(committer_pointer self) {
 
 void answer_ready(committer_pointer self) {
   auto& s = self->state;
+  std::optional<std::chrono::steady_clock::time_point> answered_at;
   for (auto& r : s.queue->take_ready()) {
     auto i = s.waiting.find(r.tok);
     if (i == s.waiting.end()) continue;
@@ -71,12 +74,17 @@ void answer_ready(committer_pointer self) {
     // gets one of its own only when it asked.
     if (!done.parts.empty() && s.settled->put(std::move(done)))
       self->send(s.manager, written_parts{w.space, {}});
-    // The writer takes its answer at its next message; it needs a wake-up
-    // when it asked (a flush waits) or when it must tell the manager of
-    // writes this actor did not acknowledge.
-    bool clean = r.result.aborted.empty() && r.result.failed.empty() && r.result.refused.empty();
-    if (w.answers && (w.answers->put(sealed_answer{w.id, std::move(r.result), {}}) || !clean))
-      self->send(w.writer, answers_atom::value);
+    // The writer takes its answer at its next message. It is woken for
+    // every batch but a quiet one that committed cleanly (sealed_batch::quiet:
+    // that leaves it nothing to tell the manager, and a sequential commit
+    // saves an activation), and for that one too when it asked (a flush
+    // waits).
+    if (w.answers) {
+      if (!answered_at) answered_at = std::chrono::steady_clock::now();
+      bool clean = r.result.aborted.empty() && r.result.failed.empty() && r.result.refused.empty();
+      bool asked = w.answers->put(sealed_answer{w.id, std::move(r.result), {}, *answered_at});
+      if (asked || !clean || !w.quiet) self->send(w.writer, answers_atom::value);
+    }
     auto me = caf::actor_cast<caf::strong_actor_ptr>(self);
     for (auto& [reply, seq] : acks) reply->deliver_from(me, commit_ack{seq});
   }
@@ -109,7 +117,7 @@ void fail_everything(committer_pointer self, const caf::error& err) {
   for (auto& kv : s.waiting) {
     auto& w = kv.second;
     if (!w.answers) continue;
-    w.answers->put(sealed_answer{w.id, {}, why});
+    w.answers->put(sealed_answer{w.id, {}, why, {}});
     self->send(w.writer, answers_atom::value);
   }
   s.waiting.clear();
@@ -592,9 +600,11 @@ committer_actor::behavior_type committer(
                                          sb.id,
                                          std::move(sb.answers),
                                          sb.space,
-                                         {}};
+                                         {},
+                                         false};
         for (auto& p : sb.parts)
           if (p.reply) w.replies.emplace_back(p.g, std::move(p.reply));
+        w.quiet = sb.quiet && sb.parts.size() == 1 && w.replies.size() == 1;
         auto t = st.queue->add(sb.space, std::move(sb.parts), commit_queue::clock::now());
         st.waiting.emplace(t, std::move(w));
         arm_sweep(self);

@@ -62,6 +62,10 @@ struct committer_state {
     std::shared_ptr<answer_box> answers;
     space_id space = 0;
     std::vector<std::pair<uint64_t, std::shared_ptr<write_reply>>> replies;
+    /// Sealed quiet (sealed_batch::quiet) and still one write with its own
+    /// reply once its tail was taken: a clean commit of it does not wake the
+    /// writer.
+    bool quiet = false;
   };
   std::unordered_map<commit_queue::token, waiting_batch> waiting;
   /// Fences waiting until every sealed batch up to their token is answered.
@@ -119,8 +123,8 @@ using committer_pointer = committer_actor::stateful_pointer<committer_state>;
 /// commit_queue) with ONE backend commit, then answers every sealed batch whose
 /// parts are all finished: the manager for the batch's committed writes
 /// (put in `settled`), then the writer (put in its answer box, with a
-/// wake-up when it asked or when the batch did not wholly commit), then
-/// their clients (write_reply:
+/// wake-up unless the batch was quiet and committed cleanly: see
+/// sealed_batch::quiet), then their clients (write_reply:
 /// straight to the client, not through the writer and the manager). Batches
 /// numbered below `min_g` belong to an earlier commit actor and are answered
 /// as aborted. A multi-space batch missing a part for longer than

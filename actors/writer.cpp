@@ -66,10 +66,9 @@ written_part refusal(uint64_t id, errc code, std::string context) {
 
 /// Answers the manager for the owned writes of a batch the committer answered.
 void answer_owners(writer_pointer self, const std::vector<waiting_owner>& owners,
-                   const sealed_result& r) {
+                   const sealed_result& r, clock_type::time_point committed_at) {
   auto& s = self->state;
   if (owners.empty()) return;
-  auto now = clock_type::now();
   written_parts out{s.space, {}};
   out.parts.reserve(owners.size());
   for (const auto& o : owners) {
@@ -80,7 +79,7 @@ void answer_owners(writer_pointer self, const std::vector<waiting_owner>& owners
       if (!o.acked_by_committer)
         out.parts.push_back(written_part{o.id, true, *seq, errc::internal, {}});
       ++s.stats.writes;
-      record_latency(s.stats, now - o.since);
+      record_latency(s.stats, committed_at - o.since);
     } else if (contains(r.aborted, o.g)) {
       out.parts.push_back(refusal(o.id, errc::aborted,
                                   "a part of this multi-space batch was lost; "
@@ -146,7 +145,7 @@ void seal(writer_pointer self, flush_reason why) {
   s.owners.clear();
   auto tail = std::make_shared<sealed_tail>();
   s.last = writer_state::joinable{tail, s.next_seal, owners, s.open.size(), s.open_bytes};
-  sealed_batch sb{s.space, std::move(s.open), std::move(tail), 0, nullptr};
+  sealed_batch sb{s.space, std::move(s.open), std::move(tail), 0, nullptr, false};
   s.open.clear();
   s.open_bytes = 0;
   auto id = s.next_seal++;
@@ -160,6 +159,7 @@ void seal(writer_pointer self, flush_reason why) {
     answer_owners_in_doubt(self, *owners, cause);
     return;
   }
+  sb.quiet = s.outstanding.empty() && sb.parts.size() == 1 && sb.parts.front().reply != nullptr;
   s.outstanding.emplace(id, writer_state::sent_batch{owners, s.committer.address()});
   sb.id = id;
   sb.answers = s.answers;
@@ -191,7 +191,7 @@ void on_answer(writer_pointer self, sealed_answer& a) {
     fail_flushes(self, a.id, make_error(r.fail_code, "commit failed: " + r.fail_context));
   else if (!r.refused.empty())
     fail_flushes(self, a.id, make_error(r.refuse_code, "commit refused: " + r.refuse_context));
-  answer_owners(self, *owners, r);
+  answer_owners(self, *owners, r, a.at);
 }
 
 /// Takes the commit actors' answers (writer_state::answers), then tells the

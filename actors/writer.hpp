@@ -49,8 +49,8 @@ struct writer_state {
   std::map<uint64_t, sent_batch> outstanding;
   /// Where the commit actors put their answers to this writer's sealed
   /// batches (handoff_box.hpp): taken at the start of every handler, with a
-  /// wake-up (answers_atom) while a flush waits or for an answer the
-  /// manager must hear of.
+  /// wake-up (answers_atom) for every answer but a quiet batch's clean
+  /// commit (sealed_batch::quiet), and for that one too while a flush waits.
   std::shared_ptr<answer_box> answers = std::make_shared<answer_box>();
   bool answers_wake = false;
   uint64_t next_seal = 1;
@@ -91,8 +91,12 @@ using writer_pointer = writer_actor::stateful_pointer<writer_state>;
 /// round it would have been as a batch of its own. It sends sealed batches
 /// one-way; the committer puts its answers in the writer's answer box
 /// (writer_state::answers), which the writer takes at the start of every
-/// handler, and wakes it (answers_atom) while a flush waits or for an answer
-/// the manager must hear of. A committer that goes down (the writer monitors
+/// handler, and wakes it (answers_atom) for every answer but a quiet batch's
+/// clean commit (one write with its own reply, sealed with nothing else in
+/// flight: a sequential commit; see sealed_batch::quiet), and for that one
+/// too while a flush waits. The wake-up for a burst's batch is what lets the
+/// next burst's parts gather in the mailbox behind it (group commit). A
+/// committer that goes down (the writer monitors
 /// it) leaves the batches it did not answer in doubt; until the manager
 /// sends its replacement, a batch sealed meanwhile is answered in doubt too.
 /// Once the committer

@@ -5,6 +5,7 @@
 // actor system. protocol.hpp gives each an inspect().
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -107,6 +108,14 @@ struct sealed_batch {
   /// answer (a sealed_answer; not serialized either).
   uint64_t id = 0;
   std::shared_ptr<answer_box> answers;
+  /// Sealed alone: one write with its own reply (write_reply), and nothing
+  /// else of the writer's in flight (a sequential commit). If it commits
+  /// cleanly and nothing joined it, the commit actor does not wake the
+  /// writer for its answer: the writer takes it at its next message. Every
+  /// other batch's answer wakes the writer, as the answer message did: the
+  /// wake-up then comes ahead of the next burst's parts, which gather in the
+  /// writer's mailbox behind it (group commit).
+  bool quiet = false;
 };
 
 /// The committer's answer to a sealed batch. Every part not listed in
@@ -140,6 +149,9 @@ struct sealed_answer {
   uint64_t id = 0;
   sealed_result result;
   status failure;
+  /// When the commit actor answered: the writer's latency counters end here,
+  /// not when it takes the answer (a quiet batch's, at its next message).
+  std::chrono::steady_clock::time_point at{};
 };
 
 /// What `r` says of part `g`: the sequence number that acknowledges it (the

@@ -153,7 +153,7 @@ TEST_F(Serialization, InternalMessages) {
   EXPECT_EQ(o.part.mask, 3u);
   EXPECT_TRUE(o.part.flush_now);
   EXPECT_EQ(round_trip(sibling_part{p}).part.ops[0].value, binary);
-  EXPECT_EQ(round_trip(sealed_batch{1, {p, p}, nullptr, 0, nullptr}).parts.size(), 2u);
+  EXPECT_EQ(round_trip(sealed_batch{1, {p, p}, nullptr, 0, nullptr, false}).parts.size(), 2u);
   auto r = round_trip(
       sealed_result{5, {1}, {2}, errc::io_error, "disk", {7}, {70}, {3}, errc::no_space, "full"});
   EXPECT_EQ(r.refused, (std::vector<uint64_t>{3}));

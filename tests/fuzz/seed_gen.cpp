@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   write_seed(dir, 11, st.spaces[0]);
   write_seed(dir, 12, owned_part{part});
   write_seed(dir, 13, sibling_part{part});
-  write_seed(dir, 14, sealed_batch{1, {part}, nullptr, 0, nullptr});
+  write_seed(dir, 14, sealed_batch{1, {part}, nullptr, 0, nullptr, false});
   write_seed(dir, 15,
              sealed_result{9, {1}, {2}, errc::io_error, "x", {3}, {4}, {5}, errc::no_space, "y"});
   write_seed(dir, 16, abort_space{1, 5});
