@@ -279,9 +279,9 @@ writer_actor::behavior_type writer(writer_pointer self, space_id space, std::str
     fail_sent_to(self, d.source, d.reason);
     maybe_seal(self, false);
   });
-  // Every handler takes the commit actor's answers first: whatever the
-  // manager sends after a write's acknowledgement (stats, a flush) finds its
-  // batch answered.
+  // Every handler takes the commit actor's answers first, so that whatever
+  // the manager sends after a write's acknowledgement (stats, a flush) finds
+  // its batch answered; the flush registers itself before it takes them.
   return {
       [self](owned_part& op) {
         take_answers(self);
@@ -300,13 +300,16 @@ writer_actor::behavior_type writer(writer_pointer self, space_id space, std::str
         maybe_seal(self, now);
       },
       [self](flush_request) -> caf::result<commit_ack> {
-        take_answers(self);
+        // The flush waits before the answers are taken: one in the box may
+        // have overtaken it (the commit actor put it after the flush was
+        // sent), and if its batch failed, the flush, which covers it, must
+        // fail (fail_flushes), as when the answer came after it.
         auto rp = self->make_response_promise<commit_ack>();
         seal(self, flush_reason::explicit_flush);
         self->state.flush_waiters.push_back(
             writer_state::flush_waiter{self->state.next_seal - 1, rp, caf::error{}});
-        answer_flush_waiters(self);
         take_answers(self);  // a flush waits: the box now wakes this actor
+        answer_flush_waiters(self);
         return rp;
       },
       [self](stats_request) -> space_stats {
