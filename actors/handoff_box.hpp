@@ -18,6 +18,12 @@ namespace vstore {
 /// answer was a message that came first, and the taker saves an activation
 /// per answer.
 ///
+/// Unlike a message, an answer in the box overtakes the messages already
+/// queued: one sent before the put can find it taken too. A handler whose
+/// meaning depends on what came before it registers first and takes after
+/// (the writer's flush: it covers the batches sealed before it and fails if
+/// one of them failed).
+///
 /// When the taker waits for answers that no message of its own would bring
 /// (an outcome lookup held for an in-flight token, a drain, a flush), it asks
 /// to be woken: the next put() then returns true and the giver sends it a
