@@ -400,6 +400,39 @@ TEST_P(Outcome, OutcomeRequestsAreCheckedAndForgottenTokensAreNeverNotCommitted)
   EXPECT_EQ(outcome(m2, "T3").state, write_state::committed);
 }
 
+// The commit actor hands the writer its answers through a box
+// (actors/handoff_box.hpp), which overtakes the messages already queued. Here
+// the failed answer of the first batch lands in the box while a flush that
+// covers that batch waits in the writer's mailbox (the writer is held in the
+// handler of a second write): the flush must still fail.
+TEST_P(Outcome, AFlushFailsForAFailureThatOvertookItInTheWritersBox) {
+  auto m = start_faulty(opts());
+  faults_->gate_writer(spaces::data, 2);
+  disk_->block();
+  auto w1 = self_->request(m, reply_timeout, write_request{}.put(spaces::data, "k1", "v"));
+  ASSERT_TRUE(disk_->wait_held(1));
+  auto w2 = self_->request(m, reply_timeout, write_request{}.put(spaces::data, "k2", "v"));
+  ASSERT_TRUE(faults_->wait_gated(1));  // the writer is held in k2's handler
+  auto flush = self_->request(m, reply_timeout, flush_request{});
+  status_reply info;
+  ASSERT_TRUE(ask(m, status_request{}, info));  // the flush waits in the writer's mailbox
+  disk_->fail_next(1, false);
+  disk_->release();
+  // A write of another space commits in a later round: by its
+  // acknowledgement the first batch's answer is in the writer's box.
+  ASSERT_TRUE(put(m, spaces::metas, "m", "v"));
+  faults_->open();
+  status first;
+  w1.receive([](commit_ack&) { ADD_FAILURE() << "the failed write was acknowledged"; },
+             [&](caf::error& e) { first = to_status(e); });
+  EXPECT_EQ(first.code(), errc::in_doubt) << first.to_string();
+  w2.receive([](commit_ack&) {}, [](caf::error& e) { ADD_FAILURE() << to_status(e).to_string(); });
+  status flushed;
+  flush.receive([](commit_ack&) {}, [&](caf::error& e) { flushed = to_status(e); });
+  EXPECT_FALSE(flushed.is_ok()) << "a flush whose first batch failed was acknowledged";
+  EXPECT_EQ(flushed.code(), errc::io_error) << flushed.to_string();
+}
+
 TEST_P(Outcome, FlushReportsTheFailureOfItsBatch) {
   auto m = start_faulty(opts());
   disk_->block();
