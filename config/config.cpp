@@ -1144,12 +1144,12 @@ status parse_ini(std::string_view text, options& out, server_settings& server) {
   }
   out = std::move(o);
   server = std::move(srv);
-  return status::ok();
+  return status{};
 }
 
 status validate(const options& o) {
   if (auto f = check_options(o)) return to_status(*f);
-  return status::ok();
+  return status{};
 }
 
 status load_file(const std::string& path, options& out) {

@@ -278,10 +278,9 @@ class status {
   /// Constructs a failure with `code` and no context.
   explicit status(errc code) : code_(code), ok_(false) {}
 
-  /// Returns a success.
-  static status ok() noexcept { return {}; }
-
-  /// Returns whether the call succeeded.
+  /// Returns whether the call succeeded, as rocksdb::Status::ok() does (a
+  /// success is `status{}`). is_ok() and the bool conversion say the same.
+  bool ok() const noexcept { return ok_; }
   bool is_ok() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
   /// Returns the error code; meaningless on success.

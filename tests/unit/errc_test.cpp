@@ -68,7 +68,17 @@ TEST(Errc, DefaultStatusIsOk) {
   EXPECT_TRUE(st);
   EXPECT_TRUE(st.is_ok());
   EXPECT_EQ(st.to_string(), "ok");
-  EXPECT_TRUE(status::ok().is_ok());
+  EXPECT_TRUE(st.ok());
+}
+
+// ok() asks the status it is called on, as rocksdb::Status::ok() does. It was
+// once a static factory of a success: `st.ok()` then compiled and was a
+// success whatever `st` held, so a check written the RocksDB way could not
+// fail.
+TEST(Errc, OkAsksTheStatusItIsCalledOn) {
+  status failed{errc::io_error, "disk"};
+  EXPECT_FALSE(failed.ok());
+  EXPECT_TRUE(status{}.ok());
 }
 
 TEST(Errc, StatusToStringWithAndWithoutContext) {
