@@ -62,9 +62,9 @@ struct committer_state {
     std::shared_ptr<answer_box> answers;
     space_id space = 0;
     std::vector<std::pair<uint64_t, std::shared_ptr<write_reply>>> replies;
-    /// Sealed quiet (sealed_batch::quiet) and still one write with its own
-    /// reply once its tail was taken: a clean commit of it does not wake the
-    /// writer.
+    /// Sealed with nothing else in flight (sealed_batch::quiet) and one write
+    /// with its own reply once its tail was taken: a clean commit of it does
+    /// not wake the writer.
     bool quiet = false;
   };
   std::unordered_map<commit_queue::token, waiting_batch> waiting;

@@ -159,7 +159,7 @@ void seal(writer_pointer self, flush_reason why) {
     answer_owners_in_doubt(self, *owners, cause);
     return;
   }
-  sb.quiet = s.outstanding.empty() && sb.parts.size() == 1 && sb.parts.front().reply != nullptr;
+  sb.quiet = s.outstanding.empty();
   s.outstanding.emplace(id, writer_state::sent_batch{owners, s.committer.address()});
   sb.id = id;
   sb.answers = s.answers;

@@ -108,13 +108,14 @@ struct sealed_batch {
   /// answer (a sealed_answer; not serialized either).
   uint64_t id = 0;
   std::shared_ptr<answer_box> answers;
-  /// Sealed alone: one write with its own reply (write_reply), and nothing
-  /// else of the writer's in flight (a sequential commit). If it commits
-  /// cleanly and nothing joined it, the commit actor does not wake the
-  /// writer for its answer: the writer takes it at its next message. Every
-  /// other batch's answer wakes the writer, as the answer message did: the
-  /// wake-up then comes ahead of the next burst's parts, which gather in the
-  /// writer's mailbox behind it (group commit).
+  /// Sealed while nothing else of the writer's was in flight. If it also
+  /// holds one write with its own reply (write_reply) once the commit actor
+  /// took its tail, the batch is quiet (a sequential commit): when it commits
+  /// cleanly, the commit actor does not wake the writer for its answer, and
+  /// the writer takes it at its next message. Every other batch's answer
+  /// wakes the writer, as the answer message did: the wake-up then comes
+  /// ahead of the next burst's parts, which gather in the writer's mailbox
+  /// behind it (group commit).
   bool quiet = false;
 };
 
